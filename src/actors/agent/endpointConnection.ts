@@ -1,0 +1,182 @@
+/**
+ * One DIAL_REQ on the agent: a dial actor (TCP connect with the reference's 5 s timeout), then a
+ * connection actor carrying bytes between the endpoint socket and the server until either side closes.
+ */
+import * as net from 'net';
+import type { Actor } from 'xstate';
+import { connectionMachine } from '../../machines/connection.machine';
+import { dialMachine } from '../../machines/dial.machine';
+import { packets, type Packet } from '../../protocol/packet';
+import type { ActorHost } from '../actorHost';
+import type { ActorLogger, AgentInstruments } from '../ports';
+import { goDialError, goTimeoutError, splitHostPort, type NodeNetError } from './goDialErrors';
+
+/** The reference agent's endpoint dial timeout (net.DialTimeout(..., 5*time.Second)). */
+export const ENDPOINT_DIAL_TIMEOUT_MS = 5_000;
+
+export interface EndpointLink {
+  sendToServer(packet: Packet): boolean;
+  /** The server stream is full: pause this endpoint until it drains. */
+  waitForServerDrain(endpoint: EndpointConnection): void;
+  blockOnEndpoint(endpoint: EndpointConnection): void;
+  unblockEndpoint(endpoint: EndpointConnection): void;
+  established(endpoint: EndpointConnection): void;
+  forget(endpoint: EndpointConnection): void;
+}
+
+export interface EndpointDeps {
+  host: ActorHost;
+  log: ActorLogger;
+  metrics: AgentInstruments;
+  now: () => number;
+  dialTimeoutMs?: number;
+}
+
+export class EndpointConnection {
+  bytesToEndpoint = 0;
+  bytesFromEndpoint = 0;
+  private socket: net.Socket | null = null;
+  private dial: Actor<typeof dialMachine> | null = null;
+  private conn: Actor<typeof connectionMachine> | null = null;
+  private done = false;
+  private readonly startedAt: number;
+
+  constructor(
+    readonly connectID: bigint,
+    readonly random: bigint,
+    readonly address: string,
+    private readonly protocol: string,
+    private readonly link: EndpointLink,
+    private readonly deps: EndpointDeps,
+  ) {
+    this.startedAt = deps.now();
+  }
+
+  get isOpen(): boolean {
+    return this.conn !== null && !this.done;
+  }
+
+  start(): void {
+    const { deps, link } = this;
+    const machine = dialMachine.provide({
+      actions: {
+        startDial: () => this.connectSocket(),
+        reportEstablished: () => {
+          deps.metrics.dialSucceeded((deps.now() - this.startedAt) / 1000);
+          this.openConnection();
+          link.sendToServer(packets.dialResponse(this.random, this.connectID));
+        },
+        reportFailed: ({ context }) => {
+          deps.metrics.dialFailed(context.outcome === 'timedOut' ? 'timeout' : 'unknown');
+          const error = context.outcome === 'timedOut' ? goTimeoutError(this.address) : (context.error ?? 'dial failed');
+          deps.log.info('endpoint dial failed', { address: this.address, random: this.random, error });
+          // The reference sends a failed DIAL_RSP without a connectID.
+          link.sendToServer(packets.dialResponse(this.random, 0n, error));
+        },
+        abandonDial: () => this.socket?.destroy(),
+      },
+    });
+    const dial = deps.host.start('endpointDial', machine, {
+      input: {
+        random: this.random.toString(),
+        address: this.address,
+        timeoutMs: deps.dialTimeoutMs ?? ENDPOINT_DIAL_TIMEOUT_MS,
+      },
+    });
+    this.dial = dial;
+    dial.subscribe({
+      complete: () => {
+        this.dial = null;
+        if (dial.getSnapshot().context.outcome !== 'established') this.finish();
+      },
+    });
+  }
+
+  private connectSocket(): void {
+    if (this.protocol !== 'tcp') {
+      const error = `dial ${this.protocol}: unknown network ${this.protocol}`;
+      queueMicrotask(() => this.dial?.send({ type: 'DIAL_FAILED', error }));
+      return;
+    }
+    const target = splitHostPort(this.address);
+    if ('error' in target) {
+      queueMicrotask(() => this.dial?.send({ type: 'DIAL_FAILED', error: target.error }));
+      return;
+    }
+    const socket = net.connect({ host: target.host, port: target.port, noDelay: true });
+    this.socket = socket;
+    socket.pause();
+    socket.once('connect', () => this.dial?.send({ type: 'DIAL_SUCCEEDED', connectID: this.connectID.toString() }));
+    socket.on('error', (err: NodeNetError) => {
+      if (this.dial) this.dial.send({ type: 'DIAL_FAILED', error: goDialError(this.address, err) });
+      else this.conn?.send({ type: 'FAR_END_CLOSED', reason: `endpoint error: ${err.message}` });
+    });
+  }
+
+  private openConnection(): void {
+    const { deps, link } = this;
+    const socket = this.socket!;
+    const machine = connectionMachine.provide({
+      actions: {
+        // Let queued bytes reach the endpoint, then close: the frontend's last write must arrive.
+        requestFarClose: () => {
+          socket.end(() => socket.destroy());
+        },
+        notifyNearClosed: () => {
+          link.sendToServer(packets.closeResponse(this.connectID));
+        },
+        abortBoth: () => socket.destroy(),
+      },
+    });
+    this.conn = deps.host.start('endpointConnection', machine, { input: { connectID: this.connectID.toString() } });
+    deps.metrics.endpointConnections(1);
+    link.established(this);
+    this.conn.subscribe({
+      complete: () => {
+        deps.metrics.endpointConnections(-1);
+        socket.destroy();
+        this.finish();
+      },
+    });
+    socket.on('data', (chunk: Buffer) => {
+      this.bytesFromEndpoint += chunk.length;
+      if (!link.sendToServer(packets.data(this.connectID, chunk))) {
+        socket.pause();
+        link.waitForServerDrain(this);
+      }
+    });
+    socket.on('drain', () => link.unblockEndpoint(this));
+    socket.on('close', () => this.conn?.send({ type: 'FAR_END_CLOSED', reason: 'endpoint closed' }));
+    socket.resume();
+  }
+
+  // ------------------------------------------------------------------- from the server
+  onServerData(data: Buffer): void {
+    if (!this.socket || this.done) return;
+    this.bytesToEndpoint += data.length;
+    if (!this.socket.write(data)) this.link.blockOnEndpoint(this);
+  }
+
+  onCloseRequest(): void {
+    this.conn?.send({ type: 'CLOSE_REQUESTED', reason: 'server sent CLOSE_REQ' });
+  }
+
+  cancelDial(): void {
+    this.dial?.send({ type: 'CANCEL' });
+  }
+
+  linkLost(reason: string): void {
+    this.dial?.send({ type: 'PEER_LOST', reason });
+    this.conn?.send({ type: 'TUNNEL_LOST', reason });
+  }
+
+  resumeReading(): void {
+    if (this.isOpen) this.socket?.resume();
+  }
+
+  private finish(): void {
+    if (this.done) return;
+    this.done = true;
+    this.link.forget(this);
+  }
+}

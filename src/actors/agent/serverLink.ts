@@ -1,0 +1,247 @@
+/**
+ * The agent's connection to one server: the serverLink actor (connect, serve, back off, reconnect) and the
+ * endpoint connections carried by the current stream. connectIDs count from 1 per stream, as in the
+ * reference, so a new stream after a reconnect starts again at 1.
+ */
+import { randomInt } from 'crypto';
+import type { Actor } from 'xstate';
+import { serverLinkMachine } from '../../machines/serverLink.machine';
+import { describePacket, packets, type Packet } from '../../protocol/packet';
+import type { OpenedLink } from '../../transport/agentClient';
+import type { StreamEnd } from '../../transport/packetStream';
+import type { ActorHost } from '../actorHost';
+import type { ActorLogger, AgentInstruments } from '../ports';
+import { EndpointConnection, type EndpointLink } from './endpointConnection';
+
+export interface ServerLinkDeps {
+  host: ActorHost;
+  log: ActorLogger;
+  metrics: AgentInstruments;
+  now: () => number;
+  /** Opens the gRPC stream (with fresh metadata: the token file is re-read at every connect). */
+  open(address: string): Promise<OpenedLink>;
+  /** Called when the link has a server id; false means another link already holds it (HA duplicate). */
+  claim(link: ServerLink, serverId: string, serverCount: number): boolean;
+  release(link: ServerLink, serverId: string): void;
+  random?: () => number;
+  endpointDialTimeoutMs?: number;
+}
+
+export interface ServerLinkSettings {
+  address: string;
+  syncIntervalMs: number;
+  syncIntervalCapMs: number;
+  draining: boolean;
+}
+
+export class ServerLink implements EndpointLink {
+  private readonly actor: Actor<typeof serverLinkMachine>;
+  private current: OpenedLink | null = null;
+  private generation = 0;
+  private nextConnectID = 0n;
+  /** The server id this link holds in the client set, once claimed. */
+  private claimed: string | null = null;
+  private readonly dials = new Map<bigint, EndpointConnection>();
+  private readonly endpoints = new Map<bigint, EndpointConnection>();
+  private readonly waitingForDrain = new Set<EndpointConnection>();
+  private readonly blocked = new Set<EndpointConnection>();
+
+  constructor(
+    readonly address: string,
+    settings: ServerLinkSettings,
+    private readonly deps: ServerLinkDeps,
+  ) {
+    const random = deps.random ?? Math.random;
+    const machine = serverLinkMachine.provide({
+      actions: {
+        openLink: () => this.connect(random),
+        linkReady: () => this.serve(),
+        sendDrain: () => {
+          this.sendToServer(packets.drain());
+        },
+        releaseAll: ({ context }) => this.releaseAll(context.lastError ?? 'server connection closed'),
+        closeLink: () => this.closeCurrent(),
+      },
+    });
+    this.actor = deps.host.start('serverLink', machine, { input: settings });
+  }
+
+  get serverId(): string | null {
+    return this.actor.getSnapshot().context.serverId;
+  }
+
+  get connected(): boolean {
+    return this.actor.getSnapshot().matches('connected');
+  }
+
+  get stopped(): boolean {
+    return this.actor.getSnapshot().status !== 'active';
+  }
+
+  get endpointCount(): number {
+    return this.endpoints.size;
+  }
+
+  drain(): void {
+    this.actor.send({ type: 'DRAIN_REQUESTED' });
+  }
+
+  stop(): void {
+    this.actor.send({ type: 'STOP' });
+  }
+
+  private connect(random: () => number): void {
+    const generation = ++this.generation;
+    this.deps.open(this.address).then(
+      (opened) => {
+        if (generation !== this.generation || this.stopped) {
+          opened.close();
+          return;
+        }
+        this.current = opened;
+        this.actor.send({ type: 'LINK_UP', serverId: opened.serverId, serverCount: opened.serverCount });
+      },
+      (err: Error) => {
+        if (generation !== this.generation) return;
+        this.deps.log.warn('cannot connect to proxy server', { address: this.address, error: err.message });
+        this.actor.send({ type: 'LINK_FAILED', error: err.message, jitter: random() });
+      },
+    );
+  }
+
+  private serve(): void {
+    const link = this.current!;
+    const { serverId, serverCount } = link;
+    if (!this.deps.claim(this, serverId, serverCount)) {
+      this.deps.log.info('already connected to this proxy server; closing the duplicate', { serverID: serverId });
+      this.actor.send({ type: 'RETIRE', reason: `already connected to server ${serverId}` });
+      return;
+    }
+    this.claimed = serverId;
+    this.nextConnectID = 0n;
+    this.deps.metrics.serverConnections(1);
+    this.deps.log.info('connected to proxy server', { address: this.address, serverID: serverId, serverCount });
+    const random = this.deps.random ?? Math.random;
+    link.stream.attach({
+      packet: (p) => this.onPacket(p),
+      malformed: (err) => {
+        this.deps.log.warn('malformed packet from server; reconnecting', { serverID: serverId, reason: err.message });
+        link.stream.abort(`malformed packet: ${err.message}`);
+      },
+      drain: () => {
+        for (const endpoint of this.waitingForDrain) endpoint.resumeReading();
+        this.waitingForDrain.clear();
+      },
+      end: (end: StreamEnd) => {
+        if (this.current !== link) return;
+        this.current = null;
+        this.unclaim();
+        link.close();
+        const reason = end.kind === 'error' ? end.error.message : end.kind === 'local' ? end.reason : `stream ${end.kind}`;
+        this.deps.log.info('proxy server connection ended', { serverID: serverId, reason });
+        this.actor.send({ type: 'LINK_DOWN', reason, jitter: random() });
+      },
+    });
+  }
+
+  private onPacket(p: Packet): void {
+    this.deps.metrics.packet('from_server', p.type);
+    switch (p.type) {
+      case 'DIAL_REQ': {
+        const connectID = ++this.nextConnectID;
+        const endpoint = new EndpointConnection(connectID, p.random, p.address, p.protocol, this, {
+          host: this.deps.host,
+          log: this.deps.log,
+          metrics: this.deps.metrics,
+          now: this.deps.now,
+          ...(this.deps.endpointDialTimeoutMs !== undefined ? { dialTimeoutMs: this.deps.endpointDialTimeoutMs } : {}),
+        });
+        this.dials.set(p.random, endpoint);
+        endpoint.start();
+        return;
+      }
+      case 'DATA': {
+        const endpoint = this.endpoints.get(p.connectID);
+        if (endpoint) endpoint.onServerData(p.data);
+        else if (p.connectID !== 0n) this.sendToServer(packets.closeResponse(p.connectID, 'unrecognized connectID'));
+        return;
+      }
+      case 'CLOSE_REQ': {
+        const endpoint = this.endpoints.get(p.connectID);
+        if (endpoint) endpoint.onCloseRequest();
+        else this.sendToServer(packets.closeResponse(p.connectID, 'Unknown connectID'));
+        return;
+      }
+      case 'DIAL_CLS':
+        // Better than the reference, which ignores it: stop the dial the server no longer wants.
+        this.dials.get(p.random)?.cancelDial();
+        return;
+      case 'DIAL_RSP':
+      case 'CLOSE_RSP':
+      case 'DRAIN':
+        this.deps.log.warn('server sent a packet only agents send; ignored', { packet: describePacket(p) });
+        return;
+      default: {
+        const _exhaustive: never = p;
+        return _exhaustive;
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------- EndpointLink
+  sendToServer(packet: Packet): boolean {
+    const link = this.current;
+    if (!link) return true;
+    this.deps.metrics.packet('to_server', packet.type);
+    return link.stream.send(packet);
+  }
+
+  waitForServerDrain(endpoint: EndpointConnection): void {
+    this.waitingForDrain.add(endpoint);
+  }
+
+  blockOnEndpoint(endpoint: EndpointConnection): void {
+    if (this.blocked.size === 0) this.current?.stream.pauseReceiving();
+    this.blocked.add(endpoint);
+  }
+
+  unblockEndpoint(endpoint: EndpointConnection): void {
+    if (this.blocked.delete(endpoint) && this.blocked.size === 0) this.current?.stream.resumeReceiving();
+  }
+
+  established(endpoint: EndpointConnection): void {
+    this.dials.delete(endpoint.random);
+    this.endpoints.set(endpoint.connectID, endpoint);
+  }
+
+  forget(endpoint: EndpointConnection): void {
+    if (this.dials.get(endpoint.random) === endpoint) this.dials.delete(endpoint.random);
+    if (this.endpoints.get(endpoint.connectID) === endpoint) this.endpoints.delete(endpoint.connectID);
+    this.waitingForDrain.delete(endpoint);
+    this.unblockEndpoint(endpoint);
+  }
+
+  private releaseAll(reason: string): void {
+    for (const endpoint of [...this.dials.values(), ...this.endpoints.values()]) endpoint.linkLost(reason);
+    this.dials.clear();
+    this.endpoints.clear();
+    this.waitingForDrain.clear();
+    this.blocked.clear();
+  }
+
+  private closeCurrent(): void {
+    this.generation++;
+    const link = this.current;
+    if (!link) return;
+    this.current = null;
+    this.unclaim();
+    link.close();
+  }
+
+  private unclaim(): void {
+    if (this.claimed === null) return;
+    this.deps.metrics.serverConnections(-1);
+    this.deps.release(this, this.claimed);
+    this.claimed = null;
+  }
+}

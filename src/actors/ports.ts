@@ -1,0 +1,62 @@
+/**
+ * The narrow interfaces actors need from the outside world (logging, metrics, the event log). Real
+ * implementations live in src/observability and src/persistence; tests can pass recording ones.
+ */
+export type LogFields = Record<string, unknown>;
+
+export interface ActorLogger {
+  info(msg: string, fields?: LogFields): void;
+  warn(msg: string, fields?: LogFields): void;
+  error(msg: string, err?: unknown, fields?: LogFields): void;
+  debug(level: number, msg: string, fields?: LogFields): void;
+}
+
+/** Reasons of `server_dial_failure_count`, as the reference names them. */
+export type DialFailureReason =
+  | 'no_agent'
+  | 'error_response'
+  | 'unrecognized_response'
+  | 'send_rsp'
+  | 'backend_close'
+  | 'backend_dial_timeout'
+  | 'frontend_close';
+
+export interface ServerInstruments {
+  dialFailed(reason: DialFailureReason): void;
+  dialSucceeded(seconds: number): void;
+  pendingDials(delta: 1 | -1): void;
+  establishedConnections(delta: 1 | -1): void;
+  /** segment: 'from_agent' | 'to_agent' | 'from_frontend' | 'to_frontend' ... per the reference. */
+  packet(segment: PacketSegment, type: string): void;
+}
+
+export type PacketSegment = 'from_agent' | 'to_agent' | 'from_client' | 'to_client';
+
+export const noopServerInstruments: ServerInstruments = {
+  dialFailed: () => {},
+  dialSucceeded: () => {},
+  pendingDials: () => {},
+  establishedConnections: () => {},
+  packet: () => {},
+};
+
+/** Reasons of `agent_endpoint_dial_failure_total`, as the reference names them. */
+export type EndpointDialFailureReason = 'timeout' | 'unknown';
+
+export interface AgentInstruments {
+  serverConnections(delta: 1 | -1): void;
+  knownServerCount(count: number): void;
+  endpointConnections(delta: 1 | -1): void;
+  dialSucceeded(seconds: number): void;
+  dialFailed(reason: EndpointDialFailureReason): void;
+  packet(direction: 'from_server' | 'to_server', type: string): void;
+}
+
+export const noopAgentInstruments: AgentInstruments = {
+  serverConnections: () => {},
+  knownServerCount: () => {},
+  endpointConnections: () => {},
+  dialSucceeded: () => {},
+  dialFailed: () => {},
+  packet: () => {},
+};

@@ -1,0 +1,217 @@
+/**
+ * The server's side of one agent stream: the tunnel actor plus everything it owns (its pending dials by
+ * `random`, its connections by connectID). When the stream ends, every dial and connection it carried ends
+ * with it, at once, instead of waiting for a timeout as the reference does.
+ */
+import type { Actor } from 'xstate';
+import { agentTunnelMachine } from '../../machines/agentTunnel.machine';
+import { describePacket, packets, type Packet } from '../../protocol/packet';
+import type { PacketStream, StreamEnd } from '../../transport/packetStream';
+import type { ActorHost } from '../actorHost';
+import type { ActorLogger, ServerInstruments } from '../ports';
+import type { AgentIdentifiers } from './agentIdentifiers';
+import type { Frontend } from './frontend';
+import { ProxiedConnection, type ProxiedConnectionDeps, type TunnelLink } from './proxiedConnection';
+
+export interface AgentTunnelDeps extends ProxiedConnectionDeps {
+  onClosed(tunnel: AgentTunnel, reason: string): void;
+  onDraining(tunnel: AgentTunnel): void;
+}
+
+/** How many recently finished connectIDs to remember, so stray DATA after a close is dropped quietly. */
+const RECENTLY_CLOSED_LIMIT = 4096;
+
+let streamCounter = 0;
+
+export class AgentTunnel implements TunnelLink {
+  readonly streamId: string;
+  readonly connectedAt: number;
+  private readonly actor: Actor<typeof agentTunnelMachine>;
+  private readonly dials = new Map<bigint, ProxiedConnection>();
+  private readonly connections = new Map<bigint, ProxiedConnection>();
+  private readonly waitingForDrain = new Set<Frontend>();
+  private readonly blocked = new Set<ProxiedConnection>();
+  private readonly recentlyClosed = new Set<bigint>();
+  private closeReason: string | null = null;
+
+  constructor(
+    readonly agentId: string,
+    readonly identifiers: AgentIdentifiers,
+    private readonly stream: PacketStream,
+    private readonly deps: AgentTunnelDeps,
+  ) {
+    this.streamId = `${agentId}#${++streamCounter}`;
+    this.connectedAt = deps.now();
+    const machine = agentTunnelMachine.provide({
+      actions: {
+        markDraining: () => deps.onDraining(this),
+        releaseAll: ({ context }) => this.releaseAll(context.disconnectReason ?? 'agent disconnected'),
+      },
+    });
+    this.actor = deps.host.start('agentTunnel', machine, { input: { agentId, streamId: this.streamId } });
+    stream.attach({
+      packet: (p) => this.onPacket(p),
+      malformed: (err) => this.terminate(`malformed packet from agent: ${err.message}`),
+      drain: () => this.onAgentDrain(),
+      end: (end) => this.onStreamEnd(end),
+    });
+  }
+
+  get draining(): boolean {
+    return this.actor.getSnapshot().value === 'draining';
+  }
+
+  get open(): boolean {
+    return this.actor.getSnapshot().status === 'active';
+  }
+
+  get pendingDialCount(): number {
+    return this.dials.size;
+  }
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  /** Starts a dial through this tunnel on behalf of a frontend. */
+  dial(random: bigint, address: string, frontend: Frontend): ProxiedConnection | { duplicate: true } {
+    if (this.dials.has(random)) return { duplicate: true };
+    const conn = new ProxiedConnection(random, address, frontend, this, this.deps);
+    this.dials.set(random, conn);
+    conn.start();
+    return conn;
+  }
+
+  // ------------------------------------------------------------------- TunnelLink
+  sendToAgent(packet: Packet): boolean {
+    this.deps.metrics.packet('to_agent', packet.type);
+    return this.stream.send(packet);
+  }
+
+  waitForAgentDrain(frontend: Frontend): void {
+    this.waitingForDrain.add(frontend);
+  }
+
+  blockOnFrontend(conn: ProxiedConnection): void {
+    // Until the per-connection buffers of the flow-control work land, a full frontend pauses the stream.
+    if (this.blocked.size === 0) this.stream.pauseReceiving();
+    this.blocked.add(conn);
+  }
+
+  unblockFrontend(conn: ProxiedConnection): void {
+    if (this.blocked.delete(conn) && this.blocked.size === 0) this.stream.resumeReceiving();
+  }
+
+  connectionEstablished(conn: ProxiedConnection): void {
+    this.dials.delete(conn.random);
+    this.connections.set(conn.connectID!, conn);
+  }
+
+  forget(conn: ProxiedConnection): void {
+    if (this.dials.get(conn.random) === conn) this.dials.delete(conn.random);
+    if (conn.connectID !== null && this.connections.get(conn.connectID) === conn) {
+      this.connections.delete(conn.connectID);
+      this.rememberClosed(conn.connectID);
+    }
+    this.waitingForDrain.delete(conn.frontend);
+    this.unblockFrontend(conn);
+  }
+
+  // ------------------------------------------------------------------- from the agent
+  private onPacket(p: Packet): void {
+    this.deps.metrics.packet('from_agent', p.type);
+    switch (p.type) {
+      case 'DIAL_RSP': {
+        const conn = this.dials.get(p.random);
+        if (conn) {
+          conn.onDialResponse(p.error, p.connectID);
+        } else {
+          this.deps.metrics.dialFailed('unrecognized_response');
+          if (!p.error && p.connectID !== 0n) {
+            // The dial was cancelled or timed out: release what the agent just opened.
+            this.deps.log.info('late DIAL_RSP for a dial that is gone; closing it', {
+              agentID: this.agentId,
+              random: p.random,
+              connectionID: p.connectID,
+            });
+            this.sendToAgent(packets.closeRequest(p.connectID));
+          }
+        }
+        return;
+      }
+      case 'DATA': {
+        const conn = this.connections.get(p.connectID);
+        if (conn) {
+          conn.onAgentData(p.data);
+        } else if (p.connectID !== 0n && !this.recentlyClosed.has(p.connectID)) {
+          this.deps.log.info('DATA from agent for an unknown connection; asking the agent to close it', {
+            agentID: this.agentId,
+            connectionID: p.connectID,
+          });
+          this.rememberClosed(p.connectID);
+          this.sendToAgent(packets.closeRequest(p.connectID));
+        }
+        return;
+      }
+      case 'CLOSE_RSP': {
+        const conn = this.connections.get(p.connectID);
+        if (conn) conn.onCloseResponse(p.error);
+        else this.deps.log.debug(2, 'CLOSE_RSP for an unknown connection', { connectionID: p.connectID });
+        return;
+      }
+      case 'DRAIN':
+        this.actor.send({ type: 'DRAIN' });
+        return;
+      case 'DIAL_REQ':
+      case 'CLOSE_REQ':
+      case 'DIAL_CLS':
+        this.deps.log.warn('agent sent a packet only frontends send; ignored', {
+          agentID: this.agentId,
+          packet: describePacket(p),
+        });
+        return;
+      default: {
+        const _exhaustive: never = p;
+        return _exhaustive;
+      }
+    }
+  }
+
+  private onAgentDrain(): void {
+    for (const frontend of this.waitingForDrain) frontend.resume();
+    this.waitingForDrain.clear();
+  }
+
+  private onStreamEnd(end: StreamEnd): void {
+    const reason =
+      end.kind === 'error' ? `stream error: ${end.error.message}` : end.kind === 'local' ? end.reason : `stream ${end.kind}`;
+    this.actor.send({ type: 'DISCONNECTED', reason: this.closeReason ?? reason });
+  }
+
+  /** Closes the agent stream from our side (malformed input, shutdown). */
+  terminate(reason: string): void {
+    if (this.closeReason === null) {
+      this.closeReason = reason;
+      this.deps.log.warn('closing agent stream', { agentID: this.agentId, reason });
+    }
+    this.stream.abort(reason);
+  }
+
+  private releaseAll(reason: string): void {
+    for (const conn of [...this.dials.values(), ...this.connections.values()]) conn.tunnelLost(reason);
+    this.dials.clear();
+    this.connections.clear();
+    this.waitingForDrain.clear();
+    this.blocked.clear();
+    if (!this.stream.closed) this.stream.close();
+    this.deps.onClosed(this, reason);
+  }
+
+  private rememberClosed(connectID: bigint): void {
+    this.recentlyClosed.add(connectID);
+    if (this.recentlyClosed.size > RECENTLY_CLOSED_LIMIT) {
+      const oldest = this.recentlyClosed.values().next().value;
+      if (oldest !== undefined) this.recentlyClosed.delete(oldest);
+    }
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * The agents connected to this server and the choice of one for a dial (PROTOCOL.md section 5). An agent
+ * id may hold several streams (a reconnect racing its old stream, or a second agent with the same id);
+ * the oldest open stream represents the agent.
+ */
+import type { AgentTunnel } from './agentTunnel';
+import { pickByStrategies, usableFor, type ProxyStrategy } from './strategies';
+
+export class BackendRegistry {
+  private readonly byAgent = new Map<string, AgentTunnel[]>();
+
+  constructor(
+    private readonly strategies: readonly ProxyStrategy[],
+    private readonly random: () => number = Math.random,
+  ) {}
+
+  add(tunnel: AgentTunnel): void {
+    const list = this.byAgent.get(tunnel.agentId);
+    if (list) list.push(tunnel);
+    else this.byAgent.set(tunnel.agentId, [tunnel]);
+  }
+
+  remove(tunnel: AgentTunnel): void {
+    const list = this.byAgent.get(tunnel.agentId);
+    if (!list) return;
+    const i = list.indexOf(tunnel);
+    if (i >= 0) list.splice(i, 1);
+    if (list.length === 0) this.byAgent.delete(tunnel.agentId);
+  }
+
+  /** One tunnel per agent id: its oldest. */
+  representatives(): AgentTunnel[] {
+    const out: AgentTunnel[] = [];
+    for (const list of this.byAgent.values()) if (list[0]) out.push(list[0]);
+    return out;
+  }
+
+  all(): AgentTunnel[] {
+    return [...this.byAgent.values()].flat();
+  }
+
+  get agentCount(): number {
+    return this.byAgent.size;
+  }
+
+  /** Whether the first strategy has a usable agent (what readiness reports, as in the reference). */
+  readyForFirstStrategy(): boolean {
+    const first = this.strategies[0];
+    if (!first) return false;
+    return this.representatives().some((t) => usableFor(first, t));
+  }
+
+  pick(address: string): AgentTunnel | undefined {
+    return pickByStrategies(this.strategies, address, this.representatives(), this.random);
+  }
+}

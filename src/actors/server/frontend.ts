@@ -1,0 +1,25 @@
+/**
+ * What the server needs from a frontend connection, whatever its transport. A gRPC Proxy stream and an
+ * HTTP CONNECT socket both carry exactly one proxied connection.
+ */
+export type FrontendMode = 'grpc' | 'http-connect';
+
+/** Why a dial failed, as the frontend must report it (HTTP status mapping of PROTOCOL.md section 4). */
+export type DialFailureKind = 'no-agent' | 'agent-error' | 'timeout' | 'agent-lost';
+
+export interface Frontend {
+  readonly mode: FrontendMode;
+  readonly peer: string;
+  dialSucceeded(connectID: bigint): void;
+  dialFailed(kind: DialFailureKind, error: string): void;
+  /** Bytes from the agent; false when the frontend is full (it calls `onWritable` listeners when it drains). */
+  deliver(data: Buffer): boolean;
+  onWritable(callback: () => void): void;
+  /** The far side closed the connection: tell the frontend (CLOSE_RSP / end the socket). */
+  closed(error?: string): void;
+  /** Tear down without protocol (the tunnel is gone). */
+  abort(reason: string): void;
+  /** Stop / restart reading bytes from the frontend (tunnel backpressure). */
+  pause(): void;
+  resume(): void;
+}

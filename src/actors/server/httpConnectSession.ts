@@ -1,0 +1,96 @@
+/**
+ * One HTTP CONNECT tunnel from a frontend (kube-apiserver in http-connect mode): the request line names
+ * the destination, the 200 reply starts the raw byte stream, and EOF on either side is a full close.
+ */
+import { randomBytes } from 'crypto';
+import type { Duplex } from 'stream';
+import type { ActorLogger } from '../ports';
+import type { DialFailureKind, Frontend } from './frontend';
+import { bodyForDialFailure, CONNECT_ESTABLISHED, errorResponse, statusForDialFailure } from './httpStatus';
+import type { ProxiedConnection } from './proxiedConnection';
+import type { ProxyServer } from './proxyServer';
+
+/** A uniform random int64 in [1, 2^63), like the reference's rand.Int63(). */
+export function randomInt64(): bigint {
+  const v = randomBytes(8).readBigUInt64BE() & 0x7fffffffffffffffn;
+  return v === 0n ? 1n : v;
+}
+
+export class HttpConnectSession implements Frontend {
+  readonly mode = 'http-connect' as const;
+  private conn: ProxiedConnection | null = null;
+  private established = false;
+  private finished = false;
+
+  constructor(
+    private readonly socket: Duplex,
+    readonly peer: string,
+    private readonly address: string,
+    head: Buffer,
+    private readonly server: ProxyServer,
+    private readonly log: ActorLogger,
+  ) {
+    // Nothing reaches the agent until the dial succeeds; bytes pipelined after the head wait here.
+    socket.pause();
+    if (head.length > 0) socket.unshift(head);
+    socket.on('error', (err) => this.gone(`frontend socket error: ${err.message}`));
+    socket.on('end', () => this.gone('frontend EOF'));
+    socket.on('close', () => this.gone('frontend socket closed'));
+    this.conn = server.dial(randomInt64(), address, this);
+  }
+
+  private gone(reason: string): void {
+    if (this.finished) return;
+    this.conn?.frontendGone(reason);
+    if (this.conn?.phase !== 'open') this.finish();
+  }
+
+  dialSucceeded(): void {
+    if (this.finished) return;
+    this.established = true;
+    this.socket.write(CONNECT_ESTABLISHED);
+    this.socket.on('data', (chunk: Buffer) => this.conn?.sendData(chunk));
+    this.socket.resume();
+  }
+
+  dialFailed(kind: DialFailureKind, error: string): void {
+    const status = statusForDialFailure(kind, error);
+    this.log.info('CONNECT dial failed', { peer: this.peer, address: this.address, status, error });
+    if (!this.finished) this.socket.end(errorResponse(status, bodyForDialFailure(kind, error)));
+    this.finished = true;
+  }
+
+  deliver(data: Buffer): boolean {
+    if (this.finished) return true;
+    return this.socket.write(data);
+  }
+
+  onWritable(callback: () => void): void {
+    this.socket.on('drain', callback);
+  }
+
+  closed(): void {
+    if (!this.finished) this.socket.end();
+    this.finish();
+  }
+
+  abort(reason: string): void {
+    this.log.info('CONNECT tunnel aborted', { peer: this.peer, address: this.address, reason });
+    this.socket.destroy();
+    this.finish();
+  }
+
+  pause(): void {
+    if (this.established) this.socket.pause();
+  }
+
+  resume(): void {
+    if (this.established && !this.finished) this.socket.resume();
+  }
+
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    if (!this.socket.destroyed) this.socket.end();
+  }
+}

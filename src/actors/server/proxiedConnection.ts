@@ -1,0 +1,199 @@
+/**
+ * One frontend's connection through one agent tunnel, on the server: first a dial actor (DIAL_REQ sent,
+ * waiting for DIAL_RSP), then a connection actor (DATA both ways until closed). It owns the glue between
+ * the frontend and the tunnel; the machines decide what happens, this class only performs the effects.
+ */
+import type { Actor } from 'xstate';
+import { connectionMachine } from '../../machines/connection.machine';
+import { dialMachine } from '../../machines/dial.machine';
+import { packets, type Packet } from '../../protocol/packet';
+import type { ActorHost } from '../actorHost';
+import type { ActorLogger, ServerInstruments } from '../ports';
+import type { Frontend } from './frontend';
+
+/** What a proxied connection needs from its tunnel. */
+export interface TunnelLink {
+  readonly agentId: string;
+  sendToAgent(packet: Packet): boolean;
+  /** Register a frontend that must be resumed when the agent stream drains. */
+  waitForAgentDrain(frontend: Frontend): void;
+  blockOnFrontend(conn: ProxiedConnection): void;
+  unblockFrontend(conn: ProxiedConnection): void;
+  connectionEstablished(conn: ProxiedConnection): void;
+  forget(conn: ProxiedConnection): void;
+}
+
+export interface ProxiedConnectionDeps {
+  host: ActorHost;
+  log: ActorLogger;
+  metrics: ServerInstruments;
+  now: () => number;
+  dialTimeoutMs: number;
+}
+
+export type ConnectionSummary = {
+  random: bigint;
+  connectID: bigint | null;
+  address: string;
+  bytesToAgent: number;
+  bytesFromAgent: number;
+};
+
+export class ProxiedConnection {
+  connectID: bigint | null = null;
+  bytesToAgent = 0;
+  bytesFromAgent = 0;
+  private dial: Actor<typeof dialMachine> | null = null;
+  private conn: Actor<typeof connectionMachine> | null = null;
+  private readonly startedAt: number;
+  private done = false;
+
+  constructor(
+    readonly random: bigint,
+    readonly address: string,
+    readonly frontend: Frontend,
+    private readonly tunnel: TunnelLink,
+    private readonly deps: ProxiedConnectionDeps,
+  ) {
+    this.startedAt = deps.now();
+  }
+
+  get phase(): 'dialing' | 'open' | 'done' {
+    if (this.done) return 'done';
+    return this.conn ? 'open' : 'dialing';
+  }
+
+  /** Sends DIAL_REQ to the agent and waits, as the dial machine says. */
+  start(): void {
+    const { deps, tunnel, frontend } = this;
+    deps.metrics.pendingDials(1);
+    const machine = dialMachine.provide({
+      actions: {
+        startDial: () => {
+          tunnel.sendToAgent(packets.dialRequest(this.address, this.random));
+        },
+        reportEstablished: ({ context }) => {
+          this.connectID = BigInt(context.connectID ?? '0');
+          deps.metrics.dialSucceeded((deps.now() - this.startedAt) / 1000);
+          this.openConnection();
+          frontend.dialSucceeded(this.connectID);
+        },
+        reportFailed: ({ context }) => {
+          const timedOut = context.outcome === 'timedOut';
+          if (timedOut) deps.metrics.dialFailed('backend_dial_timeout');
+          else if (context.outcome === 'peerLost') deps.metrics.dialFailed('backend_close');
+          else deps.metrics.dialFailed('error_response');
+          const kind = timedOut ? 'timeout' : context.outcome === 'peerLost' ? 'agent-lost' : 'agent-error';
+          frontend.dialFailed(kind, timedOut ? 'dial timeout' : (context.error ?? 'dial failed'));
+        },
+        abandonDial: () => {
+          // Better than the reference: the agent learns the dial is no longer wanted.
+          tunnel.sendToAgent(packets.closeDial(this.random));
+        },
+      },
+    });
+    const dial = deps.host.start('dial', machine, {
+      input: { random: this.random.toString(), address: this.address, timeoutMs: deps.dialTimeoutMs },
+    });
+    this.dial = dial;
+    dial.subscribe({
+      complete: () => {
+        deps.metrics.pendingDials(-1);
+        this.dial = null;
+        const outcome = dial.getSnapshot().context.outcome;
+        if (outcome !== 'established') this.finish();
+      },
+    });
+  }
+
+  private openConnection(): void {
+    const { deps, tunnel, frontend } = this;
+    const connectID = this.connectID!;
+    const machine = connectionMachine.provide({
+      actions: {
+        requestFarClose: () => {
+          tunnel.sendToAgent(packets.closeRequest(connectID));
+        },
+        notifyNearClosed: () => frontend.closed(),
+        abortBoth: ({ context }) => frontend.abort(context.reason ?? 'tunnel lost'),
+      },
+    });
+    this.conn = deps.host.start('connection', machine, { input: { connectID: connectID.toString() } });
+    deps.metrics.establishedConnections(1);
+    tunnel.connectionEstablished(this);
+    frontend.onWritable(() => tunnel.unblockFrontend(this));
+    this.conn.subscribe({
+      complete: () => {
+        deps.metrics.establishedConnections(-1);
+        this.finish();
+      },
+    });
+  }
+
+  // ------------------------------------------------------------------- from the agent
+  onDialResponse(error: string, connectID: bigint): void {
+    if (error) this.dial?.send({ type: 'DIAL_FAILED', error });
+    else this.dial?.send({ type: 'DIAL_SUCCEEDED', connectID: connectID.toString() });
+  }
+
+  onAgentData(data: Buffer): void {
+    this.bytesFromAgent += data.length;
+    if (!this.frontend.deliver(data)) this.tunnel.blockOnFrontend(this);
+  }
+
+  onCloseResponse(error: string): void {
+    this.conn?.send({ type: 'FAR_END_CLOSED', reason: error || 'agent closed' });
+  }
+
+  tunnelLost(reason: string): void {
+    this.dial?.send({ type: 'PEER_LOST', reason });
+    this.conn?.send({ type: 'TUNNEL_LOST', reason });
+  }
+
+  // ------------------------------------------------------------------- from the frontend
+  /** DATA from the frontend; false means the agent stream is full and the frontend was paused. */
+  sendData(data: Buffer): void {
+    if (this.connectID === null || this.done) return;
+    this.bytesToAgent += data.length;
+    if (!this.tunnel.sendToAgent(packets.data(this.connectID, data))) {
+      this.frontend.pause();
+      this.tunnel.waitForAgentDrain(this.frontend);
+    }
+  }
+
+  /** CLOSE_REQ from the frontend. */
+  requestClose(reason: string): void {
+    this.conn?.send({ type: 'CLOSE_REQUESTED', reason });
+  }
+
+  /** DIAL_CLS from the frontend. */
+  cancelDial(): void {
+    this.dial?.send({ type: 'CANCEL' });
+  }
+
+  /** The frontend stream ended (EOF, cancel, error): cancel the dial or close the connection. */
+  frontendGone(reason: string): void {
+    if (this.conn) {
+      this.conn.send({ type: 'CLOSE_REQUESTED', reason });
+    } else if (this.dial) {
+      this.deps.metrics.dialFailed('frontend_close');
+      this.dial.send({ type: 'CANCEL' });
+    }
+  }
+
+  summary(): ConnectionSummary {
+    return {
+      random: this.random,
+      connectID: this.connectID,
+      address: this.address,
+      bytesToAgent: this.bytesToAgent,
+      bytesFromAgent: this.bytesFromAgent,
+    };
+  }
+
+  private finish(): void {
+    if (this.done) return;
+    this.done = true;
+    this.tunnel.forget(this);
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * The server's supervisor: it owns one tunnel per agent stream (each owning its dials and connections),
+ * chooses tunnels for frontends' dials, and answers readiness. Transports hand it streams; it never
+ * touches sockets itself.
+ */
+import { ActorHost, type ActorCounter } from '../actorHost';
+import type { ActorLogger, ServerInstruments } from '../ports';
+import { AgentTunnel } from './agentTunnel';
+import { NO_IDENTIFIERS, parseAgentIdentifiers } from './agentIdentifiers';
+import { BackendRegistry } from './backendRegistry';
+import type { Frontend } from './frontend';
+import type { ProxiedConnection } from './proxiedConnection';
+import type { ProxyStrategy } from './strategies';
+import type { PacketStream } from '../../transport/packetStream';
+
+export const NO_AGENT_AVAILABLE = 'No agent available';
+
+export interface ProxyServerConfig {
+  serverId: string;
+  serverCount: number;
+  strategies: readonly ProxyStrategy[];
+  /** 0 = no server-side dial timeout (the agent's own 5 s timeout still applies). */
+  backendDialTimeoutMs: number;
+}
+
+export interface ProxyServerDeps {
+  log: ActorLogger;
+  metrics: ServerInstruments;
+  now?: () => number;
+  random?: () => number;
+  actorCounter?: ActorCounter;
+  /** Told when an agent stream has ended and everything it carried is released. */
+  onTunnelClosed?: (tunnel: AgentTunnel) => void;
+  /** Told whenever the set of agents changes (metrics of ready backends). */
+  onAgentsChanged?: (server: ProxyServer) => void;
+}
+
+/** Validated `Connect` metadata, or the reason to refuse the stream. */
+export type AgentAdmission = { ok: true; agentId: string; identifiers: string } | { ok: false; reason: string };
+
+export function admitAgent(metadata: Record<string, readonly string[]>): AgentAdmission {
+  const ids = metadata['agentid'] ?? [];
+  if (ids.length !== 1 || !ids[0]) {
+    return { ok: false, reason: `expected exactly one agentid header, got ${ids.length}` };
+  }
+  const identifiers = metadata['agentidentifiers'] ?? [];
+  if (identifiers.length > 1) {
+    return { ok: false, reason: `expected at most one agentidentifiers header, got ${identifiers.length}` };
+  }
+  return { ok: true, agentId: ids[0], identifiers: identifiers[0] ?? '' };
+}
+
+export class ProxyServer {
+  readonly actors: ActorHost;
+  readonly backends: BackendRegistry;
+  private readonly now: () => number;
+  private stopped = false;
+
+  constructor(
+    readonly config: ProxyServerConfig,
+    private readonly deps: ProxyServerDeps,
+  ) {
+    this.now = deps.now ?? Date.now;
+    this.actors = new ActorHost(deps.actorCounter);
+    this.backends = new BackendRegistry(config.strategies, deps.random);
+  }
+
+  /** Adopts an agent stream whose metadata was admitted and whose headers were sent. */
+  addAgent(stream: PacketStream, agentId: string, rawIdentifiers: string): AgentTunnel {
+    const identifiers = rawIdentifiers ? parseAgentIdentifiers(rawIdentifiers) : NO_IDENTIFIERS;
+    if (identifiers.unknown.length > 0) {
+      this.deps.log.warn('agent identifiers with unknown keys ignored', { agentID: agentId, keys: identifiers.unknown });
+    }
+    const tunnel = new AgentTunnel(agentId, identifiers, stream, {
+      host: this.actors,
+      log: this.deps.log,
+      metrics: this.deps.metrics,
+      now: this.now,
+      dialTimeoutMs: this.config.backendDialTimeoutMs,
+      onClosed: (t, reason) => {
+        this.backends.remove(t);
+        this.deps.log.info('agent disconnected', { agentID: t.agentId, stream: t.streamId, reason });
+        this.deps.onTunnelClosed?.(t);
+        this.deps.onAgentsChanged?.(this);
+      },
+      onDraining: (t) => {
+        this.deps.log.info('agent is draining', { agentID: t.agentId, stream: t.streamId });
+        this.deps.onAgentsChanged?.(this);
+      },
+    });
+    if (this.stopped) {
+      tunnel.terminate('server is shutting down');
+      return tunnel;
+    }
+    this.backends.add(tunnel);
+    this.deps.log.info('agent connected', { agentID: agentId, stream: tunnel.streamId, peer: stream.peer });
+    this.deps.onAgentsChanged?.(this);
+    return tunnel;
+  }
+
+  /**
+   * Starts a dial for a frontend. Returns the connection, or null after telling the frontend why not.
+   */
+  dial(random: bigint, address: string, frontend: Frontend): ProxiedConnection | null {
+    const tunnel = this.stopped ? undefined : this.backends.pick(address);
+    if (!tunnel) {
+      this.deps.metrics.dialFailed('no_agent');
+      this.deps.log.info('no agent available for dial', { address, random, mode: frontend.mode });
+      frontend.dialFailed('no-agent', NO_AGENT_AVAILABLE);
+      return null;
+    }
+    const started = tunnel.dial(random, address, frontend);
+    if ('duplicate' in started) {
+      frontend.dialFailed('agent-error', `a dial with random ${random} is already pending`);
+      return null;
+    }
+    this.deps.log.debug(2, 'dial forwarded to agent', { address, random, agentID: tunnel.agentId });
+    return started;
+  }
+
+  isReady(): boolean {
+    return this.backends.readyForFirstStrategy();
+  }
+
+  /** Ends every tunnel (and so every dial and connection). Safe to call more than once. */
+  shutdown(reason = 'server shutting down'): void {
+    this.stopped = true;
+    for (const tunnel of this.backends.all()) tunnel.terminate(reason);
+    this.actors.stopAll();
+  }
+}

@@ -1,0 +1,18 @@
+/** Adapts the reference-named AgentMetrics to what the agent actors report. */
+import type { AgentInstruments } from '../actors/ports';
+import type { AgentMetrics } from '../observability/agentMetrics';
+
+export function agentInstruments(metrics: AgentMetrics): AgentInstruments {
+  let servers = 0;
+  return {
+    serverConnections: (delta) => metrics.setOpenServerConnections((servers += delta)),
+    knownServerCount: (count) => metrics.setKnownServerCount(count),
+    endpointConnections: (delta) => {
+      if (delta > 0) metrics.endpointConnectionOpened();
+      else metrics.endpointConnectionClosed('endpoint_close');
+    },
+    dialSucceeded: (seconds) => metrics.observeDialDuration(seconds),
+    dialFailed: (reason) => metrics.endpointDialFailed(reason),
+    packet: (direction, type) => metrics.packet(direction === 'from_server' ? 'from_agent' : 'to_agent', type as never),
+  };
+}

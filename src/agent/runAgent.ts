@@ -1,0 +1,124 @@
+/**
+ * Starts a whole agent in this process: the client set (one link per server, reconnecting), and the
+ * health and admin ports. The `konnectivity-agent` binary and the in-process tests both go through here.
+ */
+import { readFileSync } from 'fs';
+import { ClientSet } from '../actors/agent/clientSet';
+import { AgentMetrics } from '../observability/agentMetrics';
+import { startAdminServer, startHealthServer, type RunningHttpServer } from '../observability/httpEndpoints';
+import type { Logger } from '../observability/logger';
+import { openAgentLink, type AgentClientTls, type OpenedLink } from '../transport/agentClient';
+import { readPem } from '../transport/tlsFiles';
+import { agentInstruments } from './agentInstruments';
+
+export interface AgentRuntimeConfig {
+  agentId: string;
+  /** The raw `agentidentifiers` query string (may be empty). */
+  identifiers: string;
+  addresses: readonly string[];
+  tls: { caCert?: string; agentCert?: string; agentKey?: string } | null;
+  serviceAccountTokenPath: string;
+  syncIntervalMs: number;
+  syncIntervalCapMs: number;
+  keepaliveTimeMs: number;
+  health: { host: string; port: number };
+  admin: { host: string; port: number };
+}
+
+export interface RunningAgent {
+  readonly clients: ClientSet;
+  readonly metrics: AgentMetrics;
+  readonly healthPort: number;
+  readonly adminPort: number;
+  drain(): void;
+  close(): Promise<void>;
+}
+
+/** How long a new stream may take to deliver the serverid/servercount headers. */
+const HEADER_TIMEOUT_MS = 10_000;
+const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+
+function loadTls(tls: AgentRuntimeConfig['tls']): AgentClientTls | null {
+  if (!tls) return null;
+  return {
+    ...(tls.caCert ? { ca: readPem(tls.caCert, '--ca-cert') } : {}),
+    ...(tls.agentCert ? { cert: readPem(tls.agentCert, '--agent-cert') } : {}),
+    ...(tls.agentKey ? { key: readPem(tls.agentKey, '--agent-key') } : {}),
+  };
+}
+
+export async function runAgent(config: AgentRuntimeConfig, log: Logger): Promise<RunningAgent> {
+  const metrics = new AgentMetrics({ processMetrics: true });
+  const tls = loadTls(config.tls);
+  const metadata = (): Record<string, string> => {
+    const md: Record<string, string> = { agentid: config.agentId, agentidentifiers: config.identifiers };
+    if (config.serviceAccountTokenPath) {
+      // Re-read at every connect: projected service-account tokens rotate.
+      md['authorization'] = `Bearer ${readFileSync(config.serviceAccountTokenPath, 'utf8').trim()}`;
+    }
+    return md;
+  };
+  const clients = new ClientSet(
+    { addresses: config.addresses, syncIntervalMs: config.syncIntervalMs, syncIntervalCapMs: config.syncIntervalCapMs },
+    {
+      log: log.child('clientset'),
+      metrics: agentInstruments(metrics),
+      actorCounter: metrics,
+      open: (address): Promise<OpenedLink> =>
+        openAgentLink({
+          target: address,
+          tls,
+          metadata: metadata(),
+          headerTimeoutMs: HEADER_TIMEOUT_MS,
+          channelOptions: {
+            'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
+            'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+            ...(config.keepaliveTimeMs > 0 ? { 'grpc.keepalive_time_ms': config.keepaliveTimeMs } : {}),
+          },
+        }),
+    },
+  );
+  const started: RunningHttpServer[] = [];
+  const closeAll = async (): Promise<void> => {
+    clients.stop();
+    await Promise.all(started.map((s) => s.close()));
+  };
+  try {
+    const health = await startHealthServer({
+      host: config.health.host,
+      port: config.health.port,
+      isReady: () => clients.isReady(),
+      notReadyStatus: 503,
+      notReadyBody: 'konnectivity agent is not ready: no connection to a proxy server\n',
+      registry: metrics.registry,
+      logger: log.child('health'),
+    });
+    started.push(health);
+    const admin = await startAdminServer({
+      host: config.admin.host,
+      port: config.admin.port,
+      registry: metrics.registry,
+      logger: log.child('admin'),
+    });
+    started.push(admin);
+    clients.start();
+    log.info('konnectivity agent started', {
+      agentID: config.agentId,
+      servers: config.addresses.join(','),
+      healthPort: health.port,
+      adminPort: admin.port,
+    });
+    let closing: Promise<void> | null = null;
+    return {
+      clients,
+      metrics,
+      healthPort: health.port,
+      adminPort: admin.port,
+      drain: () => clients.drain(),
+      close: () => (closing ??= closeAll()),
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}

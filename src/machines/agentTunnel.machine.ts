@@ -1,0 +1,46 @@
+/**
+ * The server's view of one agent stream (one AgentService/Connect call). A tunnel is ready for dials until
+ * the agent says DRAIN, and ends exactly once; ending releases every dial and connection it carried.
+ */
+import { assign, setup } from 'xstate';
+
+export interface AgentTunnelContext {
+  readonly agentId: string;
+  readonly streamId: string;
+  readonly disconnectReason: string | null;
+}
+
+export type AgentTunnelEvent = { type: 'DRAIN' } | { type: 'DISCONNECTED'; reason: string };
+
+export const agentTunnelMachine = setup({
+  types: {
+    context: {} as AgentTunnelContext,
+    events: {} as AgentTunnelEvent,
+    input: {} as { agentId: string; streamId: string },
+  },
+  actions: {
+    /** Stop offering this tunnel to new dials (it stays usable when nothing else is left). */
+    markDraining: () => {},
+    /** Fail pending dials and end connections that this tunnel carried. */
+    releaseAll: () => {},
+    recordReason: assign({
+      disconnectReason: ({ event }) => (event.type === 'DISCONNECTED' ? event.reason : null),
+    }),
+  },
+}).createMachine({
+  id: 'agentTunnel',
+  context: ({ input }) => ({ ...input, disconnectReason: null }),
+  initial: 'ready',
+  states: {
+    ready: {
+      on: {
+        DRAIN: { target: 'draining', actions: 'markDraining' },
+        DISCONNECTED: { target: 'closed', actions: 'recordReason' },
+      },
+    },
+    draining: {
+      on: { DISCONNECTED: { target: 'closed', actions: 'recordReason' } },
+    },
+    closed: { type: 'final', entry: 'releaseAll' },
+  },
+});

@@ -1,0 +1,73 @@
+/**
+ * One established connection (a data stream), on either side. "Near" is the side that asked for it
+ * (server: the frontend; agent: the server) and "far" the side that carries it out (server: the agent;
+ * agent: the endpoint socket). Bytes never pass through this machine: it only models who closed what, so
+ * a connection always ends, exactly once, with a reason.
+ */
+import { assign, setup } from 'xstate';
+
+export type CloseInitiator = 'near' | 'far' | 'lost';
+
+export interface ConnectionContext {
+  readonly connectID: string;
+  readonly closedBy: CloseInitiator | null;
+  readonly reason: string | null;
+}
+
+export type ConnectionEvent =
+  /** The near side wants it closed (server: CLOSE_REQ or frontend gone; agent: CLOSE_REQ from the server). */
+  | { type: 'CLOSE_REQUESTED'; reason: string }
+  /** The far side has closed (server: CLOSE_RSP from the agent; agent: endpoint EOF or error). */
+  | { type: 'FAR_END_CLOSED'; reason: string }
+  /** What carried the connection is gone (server: agent stream; agent: server link). */
+  | { type: 'TUNNEL_LOST'; reason: string };
+
+/**
+ * How long to wait for the far side to confirm a close before forgetting the connection anyway. The
+ * reference waits forever; a peer that never answers must not pin the connection's resources.
+ */
+export const CLOSE_CONFIRM_TIMEOUT_MS = 10_000;
+
+export const connectionMachine = setup({
+  types: {
+    context: {} as ConnectionContext,
+    events: {} as ConnectionEvent,
+    input: {} as { connectID: string },
+    output: {} as { closedBy: CloseInitiator; reason: string },
+  },
+  actions: {
+    /** Ask the far side to close (server: CLOSE_REQ to the agent; agent: close the endpoint socket). */
+    requestFarClose: () => {},
+    /** Tell the near side it is closed (server: CLOSE_RSP / socket end to the frontend; agent: CLOSE_RSP). */
+    notifyNearClosed: () => {},
+    /** Tear down whatever is left on both sides without further protocol (the carrier is gone). */
+    abortBoth: () => {},
+    record: assign({
+      closedBy: ({ context }, by: CloseInitiator) => context.closedBy ?? by,
+      reason: ({ context, event }) => context.reason ?? event.reason,
+    }),
+  },
+  delays: { closeConfirmTimeout: CLOSE_CONFIRM_TIMEOUT_MS },
+}).createMachine({
+  id: 'connection',
+  context: ({ input }) => ({ connectID: input.connectID, closedBy: null, reason: null }),
+  initial: 'open',
+  states: {
+    open: {
+      on: {
+        CLOSE_REQUESTED: { target: 'closing', actions: [{ type: 'record', params: 'near' }, 'requestFarClose'] },
+        FAR_END_CLOSED: { target: 'closed', actions: [{ type: 'record', params: 'far' }, 'notifyNearClosed'] },
+        TUNNEL_LOST: { target: 'closed', actions: [{ type: 'record', params: 'lost' }, 'abortBoth'] },
+      },
+    },
+    closing: {
+      on: {
+        FAR_END_CLOSED: { target: 'closed', actions: 'notifyNearClosed' },
+        TUNNEL_LOST: { target: 'closed', actions: 'abortBoth' },
+      },
+      after: { closeConfirmTimeout: { target: 'closed', actions: ['notifyNearClosed', 'abortBoth'] } },
+    },
+    closed: { type: 'final' },
+  },
+  output: ({ context }) => ({ closedBy: context.closedBy ?? 'lost', reason: context.reason ?? 'unknown' }),
+});

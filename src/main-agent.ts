@@ -1,0 +1,62 @@
+/**
+ * `konnectivity-agent`: parse the reference's flags and keep tunnels to the server(s). The first SIGTERM
+ * sends DRAIN and keeps serving (as the reference does); a second one, or SIGINT, exits.
+ */
+import { runAgent, type AgentRuntimeConfig } from './agent/runAgent';
+import { parseAgentFlags, AGENT_BINARY_NAME, type AgentOptions } from './config/agentOptions';
+import { parseOrExit } from './config/cli';
+import { createLogger } from './observability/logger';
+
+function hostPort(host: string, port: number): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+export function runtimeConfig(o: AgentOptions): AgentRuntimeConfig {
+  return {
+    agentId: o.agentId,
+    identifiers: o.agentIdentifiers,
+    addresses: [hostPort(o.proxyServerHost, o.proxyServerPort), ...o.proxyServerAddresses],
+    tls: {
+      ...(o.caCert ? { caCert: o.caCert } : {}),
+      ...(o.agentCert ? { agentCert: o.agentCert } : {}),
+      ...(o.agentKey ? { agentKey: o.agentKey } : {}),
+    },
+    serviceAccountTokenPath: o.serviceAccountTokenPath,
+    syncIntervalMs: o.syncIntervalMs,
+    syncIntervalCapMs: o.syncIntervalCapMs,
+    keepaliveTimeMs: o.keepaliveTimeMs,
+    health: { host: o.healthServerHost, port: o.healthServerPort },
+    admin: { host: o.adminBindAddress, port: o.adminServerPort },
+  };
+}
+
+export function main(argv: string[]): void {
+  const options = parseOrExit(parseAgentFlags, argv, process.env, AGENT_BINARY_NAME);
+  const log = createLogger({ verbosity: options.verbosity, component: 'agent' });
+  for (const warning of options.warnings) log.warn(warning);
+  runAgent(runtimeConfig(options), log).then(
+    (agent) => {
+      let terms = 0;
+      const exit = (signal: string): void => {
+        log.info('stopping', { signal });
+        agent.close().then(
+          () => process.exit(0),
+          () => process.exit(1),
+        );
+      };
+      process.on('SIGTERM', () => {
+        if (++terms === 1) {
+          log.info('SIGTERM: draining (sending DRAIN to every server, still serving); send SIGTERM again to exit');
+          agent.drain();
+        } else {
+          exit('SIGTERM');
+        }
+      });
+      process.on('SIGINT', () => exit('SIGINT'));
+    },
+    (err: unknown) => {
+      log.error('konnectivity agent failed to start', err);
+      process.exit(1);
+    },
+  );
+}

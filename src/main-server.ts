@@ -1,0 +1,64 @@
+/**
+ * `konnectivity-server`: parse the reference's flags, start the server, stop cleanly on SIGTERM/SIGINT.
+ */
+import { parseOrExit } from './config/cli';
+import { parseServerFlags, SERVER_BINARY_NAME, type ServerOptions } from './config/serverOptions';
+import { createLogger } from './observability/logger';
+import { runServer, type ServerRuntimeConfig } from './server/runServer';
+import type { ServerTlsFiles } from './transport/tlsFiles';
+
+function tlsFiles(cert: string, key: string, ca: string): ServerTlsFiles | undefined {
+  if (!cert || !key) return undefined;
+  return { cert, key, ...(ca ? { ca } : {}) };
+}
+
+export function runtimeConfig(o: ServerOptions): ServerRuntimeConfig {
+  const frontendTls = tlsFiles(o.serverCert, o.serverKey, o.serverCaCert);
+  const agentTls = tlsFiles(o.clusterCert, o.clusterKey, o.clusterCaCert);
+  return {
+    serverId: o.serverId,
+    serverCount: o.serverCount,
+    mode: o.mode,
+    frontend: {
+      listen: o.udsName
+        ? { kind: 'uds', path: o.udsName, deleteExisting: o.deleteExistingUdsFile }
+        : { kind: 'tcp', host: o.serverBindAddress, port: o.serverPort },
+      ...(frontendTls ? { tls: frontendTls } : {}),
+    },
+    agent: { listen: { kind: 'tcp', host: o.agentBindAddress, port: o.agentPort }, ...(agentTls ? { tls: agentTls } : {}) },
+    health: { host: o.healthBindAddress, port: o.healthPort },
+    admin: { host: o.adminBindAddress, port: o.adminPort },
+    strategies: o.proxyStrategies,
+    backendDialTimeoutMs: o.backendDialTimeoutMs,
+    keepaliveTimeMs: o.keepaliveTimeMs,
+    frontendKeepaliveTimeMs: o.frontendKeepaliveTimeMs,
+  };
+}
+
+export function main(argv: string[]): void {
+  const options = parseOrExit(parseServerFlags, argv, process.env, SERVER_BINARY_NAME);
+  const log = createLogger({ verbosity: options.verbosity, component: 'server' });
+  for (const warning of options.warnings) log.warn(warning);
+  runServer(runtimeConfig(options), log).then(
+    (server) => {
+      let signals = 0;
+      const stop = (signal: string): void => {
+        if (++signals > 1) process.exit(1);
+        log.info('shutting down', { signal });
+        server.close().then(
+          () => process.exit(0),
+          (err: unknown) => {
+            log.error('shutdown failed', err);
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGTERM', () => stop('SIGTERM'));
+      process.on('SIGINT', () => stop('SIGINT'));
+    },
+    (err: unknown) => {
+      log.error('konnectivity server failed to start', err);
+      process.exit(1);
+    },
+  );
+}

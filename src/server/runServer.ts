@@ -1,0 +1,170 @@
+/**
+ * Starts a whole proxy server in this process: the supervisor, the agent endpoint, the frontend (gRPC or
+ * HTTP CONNECT, on a Unix socket or TCP), the health and admin ports. The `konnectivity-server` binary and
+ * the in-process tests both go through here.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { admitAgent, ProxyServer } from '../actors/server/proxyServer';
+import { GrpcFrontendSession } from '../actors/server/grpcFrontendSession';
+import { HttpConnectSession } from '../actors/server/httpConnectSession';
+import { PROXY_STRATEGIES, type ProxyStrategy } from '../actors/server/strategies';
+import { startAdminServer, startHealthServer, type RunningHttpServer } from '../observability/httpEndpoints';
+import type { Logger } from '../observability/logger';
+import { ServerMetrics } from '../observability/serverMetrics';
+import { startAgentEndpoint } from '../transport/agentEndpoint';
+import { startGrpcFrontend } from '../transport/grpcFrontendEndpoint';
+import type { Listen, StartedServer } from '../transport/grpcServer';
+import { startHttpConnectFrontend } from '../transport/httpConnectEndpoint';
+import type { ServerTlsFiles } from '../transport/tlsFiles';
+import { serverInstruments } from './serverInstruments';
+
+export interface ServerRuntimeConfig {
+  serverId: string;
+  serverCount: number;
+  mode: 'grpc' | 'http-connect';
+  frontend: { listen: Listen; tls?: ServerTlsFiles };
+  agent: { listen: Listen; tls?: ServerTlsFiles };
+  health: { host: string; port: number };
+  admin: { host: string; port: number };
+  strategies: readonly ProxyStrategy[];
+  backendDialTimeoutMs: number;
+  /** gRPC keepalive pings from the server to agents / frontends (0 = off). */
+  keepaliveTimeMs: number;
+  frontendKeepaliveTimeMs: number;
+}
+
+export interface RunningServer {
+  readonly proxy: ProxyServer;
+  readonly metrics: ServerMetrics;
+  readonly agentPort: number;
+  readonly frontendPort: number;
+  readonly healthPort: number;
+  readonly adminPort: number;
+  /** Stops accepting, ends every tunnel, closes every port. Safe to call more than once. */
+  close(): Promise<void>;
+}
+
+/** Messages up to this size are accepted; DATA chunks are far smaller, but a peer may batch. */
+const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+
+function grpcOptions(keepaliveMs: number): grpc.ServerOptions {
+  return {
+    'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
+    'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+    ...(keepaliveMs > 0 ? { 'grpc.keepalive_time_ms': keepaliveMs } : {}),
+  };
+}
+
+export async function runServer(config: ServerRuntimeConfig, log: Logger): Promise<RunningServer> {
+  const metrics = new ServerMetrics({ processMetrics: true });
+  const instruments = serverInstruments(metrics);
+  metrics.setServerCount(config.serverCount);
+  const proxy = new ProxyServer(
+    {
+      serverId: config.serverId,
+      serverCount: config.serverCount,
+      strategies: config.strategies,
+      backendDialTimeoutMs: config.backendDialTimeoutMs,
+    },
+    {
+      log: log.child('proxy'),
+      metrics: instruments,
+      actorCounter: metrics,
+      onTunnelClosed: () => metrics.grpcConnectionClosed('Connect'),
+      onAgentsChanged: (p) => {
+        const agents = p.backends.representatives();
+        metrics.setReadyBackendConnections(agents.length);
+        for (const strategy of PROXY_STRATEGIES) {
+          metrics.setReadyBackends(strategy, config.strategies.includes(strategy) ? agents.length : 0);
+        }
+      },
+    },
+  );
+  const started: Array<StartedServer | RunningHttpServer> = [];
+  const closeAll = async (): Promise<void> => {
+    proxy.shutdown();
+    await Promise.all(started.map((s) => s.close()));
+  };
+  try {
+    const agentEndpoint = await startAgentEndpoint({
+      listen: config.agent.listen,
+      ...(config.agent.tls ? { tls: config.agent.tls } : {}),
+      grpcOptions: grpcOptions(config.keepaliveTimeMs),
+      onConnect: (call) => {
+        const admission = admitAgent(call.metadata);
+        if (!admission.ok) {
+          log.warn('refusing agent stream', { peer: call.peer, reason: admission.reason });
+          call.refuse(grpc.status.INVALID_ARGUMENT, admission.reason);
+          return;
+        }
+        metrics.grpcConnectionOpened('Connect');
+        const stream = call.accept({ serverid: config.serverId, servercount: String(config.serverCount) });
+        proxy.addAgent(stream, admission.agentId, admission.identifiers);
+      },
+    });
+    started.push(agentEndpoint);
+    const frontendLog = log.child('frontend');
+    const frontend =
+      config.mode === 'grpc'
+        ? await startGrpcFrontend({
+            listen: config.frontend.listen,
+            ...(config.frontend.tls ? { tls: config.frontend.tls } : {}),
+            grpcOptions: grpcOptions(config.frontendKeepaliveTimeMs),
+            onStream: (stream) => {
+              metrics.grpcConnectionOpened('Proxy');
+              new GrpcFrontendSession(stream, proxy, frontendLog, instruments, () =>
+                metrics.grpcConnectionClosed('Proxy'),
+              );
+            },
+          })
+        : await startHttpConnectFrontend({
+            listen: config.frontend.listen,
+            ...(config.frontend.tls ? { tls: config.frontend.tls } : {}),
+            onConnect: (req) => {
+              metrics.httpConnectionOpened();
+              req.socket.once('close', () => metrics.httpConnectionClosed());
+              new HttpConnectSession(req.socket, req.peer, req.authority, req.head, proxy, frontendLog);
+            },
+            onBadRequest: (peer, reason) => frontendLog.info('bad frontend request', { peer, reason }),
+          });
+    started.push(frontend);
+    const health = await startHealthServer({
+      host: config.health.host,
+      port: config.health.port,
+      isReady: () => proxy.isReady(),
+      notReadyStatus: 500,
+      notReadyBody: 'konnectivity server is not ready: no agent connected\n',
+      registry: metrics.registry,
+      logger: log.child('health'),
+    });
+    started.push(health);
+    const admin = await startAdminServer({
+      host: config.admin.host,
+      port: config.admin.port,
+      registry: metrics.registry,
+      logger: log.child('admin'),
+    });
+    started.push(admin);
+    log.info('konnectivity server started', {
+      serverID: config.serverId,
+      mode: config.mode,
+      agentPort: agentEndpoint.port,
+      frontend: config.frontend.listen.kind === 'uds' ? config.frontend.listen.path : frontend.port,
+      healthPort: health.port,
+      adminPort: admin.port,
+    });
+    let closing: Promise<void> | null = null;
+    return {
+      proxy,
+      metrics,
+      agentPort: agentEndpoint.port,
+      frontendPort: frontend.port,
+      healthPort: health.port,
+      adminPort: admin.port,
+      close: () => (closing ??= closeAll()),
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}

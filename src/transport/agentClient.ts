@@ -1,0 +1,102 @@
+/**
+ * The agent's side of `/AgentService/Connect`: one gRPC channel per server connection (never a shared
+ * subchannel, so several connections through a load balancer reach several servers), waiting for the
+ * serverid/servercount headers the server must send before any packet.
+ */
+import * as grpc from '@grpc/grpc-js';
+import type { Packet } from '../protocol/packet';
+import { GrpcPacketStream } from './grpcPacketStream';
+import { CONNECT_PATH, deserializeIncoming, serializePacket } from './grpcServices';
+import type { PacketStream } from './packetStream';
+
+export interface AgentClientTls {
+  ca?: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+  /** The name to verify in the server certificate, when it differs from the dialed host. */
+  serverName?: string;
+}
+
+export interface OpenedLink {
+  readonly stream: PacketStream;
+  readonly serverId: string;
+  readonly serverCount: number;
+  /** Closes the stream and its channel. Safe more than once. */
+  close(): void;
+}
+
+export class LinkError extends Error {
+  override readonly name = 'LinkError';
+  constructor(
+    readonly reason: 'refused' | 'bad-headers' | 'timeout',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export interface OpenLinkOptions {
+  target: string;
+  tls: AgentClientTls | null;
+  metadata: Record<string, string>;
+  headerTimeoutMs: number;
+  channelOptions?: grpc.ChannelOptions;
+}
+
+export function openAgentLink(opts: OpenLinkOptions): Promise<OpenedLink> {
+  const creds = opts.tls
+    ? grpc.credentials.createSsl(opts.tls.ca ?? null, opts.tls.key ?? null, opts.tls.cert ?? null)
+    : grpc.credentials.createInsecure();
+  const client = new grpc.Client(opts.target, creds, {
+    'grpc.use_local_subchannel_pool': 1,
+    ...(opts.tls?.serverName ? { 'grpc.ssl_target_name_override': opts.tls.serverName } : {}),
+    ...opts.channelOptions,
+  });
+  const md = new grpc.Metadata();
+  for (const [k, v] of Object.entries(opts.metadata)) md.set(k, v);
+  const call = client.makeBidiStreamRequest<Packet, Packet>(CONNECT_PATH, serializePacket, deserializeIncoming as (b: Buffer) => Packet, md, {});
+  let closed = false;
+  const close = (): void => {
+    if (closed) return;
+    closed = true;
+    call.cancel();
+    client.close();
+  };
+  return new Promise<OpenedLink>((resolve, reject) => {
+    const fail = (err: LinkError): void => {
+      clearTimeout(timer);
+      call.removeAllListeners();
+      call.on('error', () => {});
+      close();
+      reject(err);
+    };
+    const timer = setTimeout(
+      () => fail(new LinkError('timeout', `no serverid/servercount headers from ${opts.target} within ${opts.headerTimeoutMs} ms`)),
+      opts.headerTimeoutMs,
+    );
+    call.once('error', (err: Error) => fail(new LinkError('refused', `connect to ${opts.target}: ${err.message}`, { cause: err })));
+    call.once('metadata', (headers: grpc.Metadata) => {
+      const ids = headers.get('serverid');
+      const counts = headers.get('servercount');
+      if (ids.length !== 1 || counts.length !== 1) {
+        fail(new LinkError('bad-headers', `expected one serverid and one servercount header, got ${ids.length} and ${counts.length}`));
+        return;
+      }
+      const serverCount = Number(String(counts[0]));
+      if (!Number.isInteger(serverCount) || serverCount < 0) {
+        fail(new LinkError('bad-headers', `servercount header ${String(counts[0])} is not a count`));
+        return;
+      }
+      clearTimeout(timer);
+      call.removeAllListeners('error');
+      call.on('error', () => {}); // the stream's own handler takes over on attach
+      resolve({
+        stream: new GrpcPacketStream(call, opts.target, 'client'),
+        serverId: String(ids[0]),
+        serverCount,
+        close,
+      });
+    });
+  });
+}

@@ -1,0 +1,51 @@
+/**
+ * The agent-facing gRPC server (`/AgentService/Connect`). It hands each call to `onConnect` with its
+ * metadata; the caller admits or refuses it and sends the serverid/servercount headers.
+ */
+import * as grpc from '@grpc/grpc-js';
+import type { Packet } from '../protocol/packet';
+import { GrpcPacketStream } from './grpcPacketStream';
+import { agentServiceDefinition } from './grpcServices';
+import { bindGrpcServer, metadataToRecord, serverCredentials, type Listen, type StartedServer } from './grpcServer';
+import type { PacketStream } from './packetStream';
+import type { ServerTlsFiles } from './tlsFiles';
+
+export interface AgentCall {
+  readonly metadata: Record<string, string[]>;
+  readonly peer: string;
+  /** Sends the response headers and returns the call as a PacketStream. */
+  accept(headers: Record<string, string>): PacketStream;
+  /** Refuses the call before any header or packet, with a gRPC status. */
+  refuse(code: grpc.status, details: string): void;
+}
+
+export interface AgentEndpointOptions {
+  listen: Listen;
+  tls?: ServerTlsFiles;
+  grpcOptions?: grpc.ServerOptions;
+  onConnect(call: AgentCall): void;
+}
+
+export async function startAgentEndpoint(opts: AgentEndpointOptions): Promise<StartedServer> {
+  const server = new grpc.Server(opts.grpcOptions);
+  server.addService(agentServiceDefinition, {
+    Connect: (call: grpc.ServerDuplexStream<Packet, Packet>) => {
+      const peer = call.getPeer();
+      opts.onConnect({
+        metadata: metadataToRecord(call.metadata),
+        peer,
+        accept: (headers) => {
+          const md = new grpc.Metadata();
+          for (const [k, v] of Object.entries(headers)) md.set(k, v);
+          call.sendMetadata(md);
+          return new GrpcPacketStream(call, peer, 'server');
+        },
+        refuse: (code, details) => {
+          call.on('error', () => {});
+          call.emit('error', { code, details });
+        },
+      });
+    },
+  });
+  return bindGrpcServer(server, opts.listen, serverCredentials(opts.tls, 'cluster'));
+}

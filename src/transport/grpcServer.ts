@@ -1,0 +1,69 @@
+/**
+ * Starts grpc-js servers on a Unix socket or a TCP port, with or without TLS, and stops them safely.
+ */
+import { existsSync, unlinkSync } from 'fs';
+import * as grpc from '@grpc/grpc-js';
+import { readPem, type ServerTlsFiles } from './tlsFiles';
+
+export type Listen =
+  | { kind: 'uds'; path: string; /** remove a file left at `path` first (--delete-existing-uds-file) */ deleteExisting?: boolean }
+  | { kind: 'tcp'; host: string; port: number };
+
+/** Removes a stale socket file when asked to; otherwise binding fails on it, as in the reference. */
+export function prepareSocketPath(listen: Listen): void {
+  if (listen.kind === 'uds' && listen.deleteExisting && existsSync(listen.path)) unlinkSync(listen.path);
+}
+
+export interface StartedServer {
+  /** The bound TCP port (0 for a Unix socket). */
+  readonly port: number;
+  close(graceMs?: number): Promise<void>;
+}
+
+export function serverCredentials(tls: ServerTlsFiles | undefined, flagPrefix: string): grpc.ServerCredentials {
+  if (!tls) return grpc.ServerCredentials.createInsecure();
+  const ca = tls.ca ? readPem(tls.ca, `--${flagPrefix}-ca-cert`) : null;
+  return grpc.ServerCredentials.createSsl(
+    ca,
+    [{ cert_chain: readPem(tls.cert, `--${flagPrefix}-cert`), private_key: readPem(tls.key, `--${flagPrefix}-key`) }],
+    ca !== null,
+  );
+}
+
+export async function bindGrpcServer(
+  server: grpc.Server,
+  listen: Listen,
+  creds: grpc.ServerCredentials,
+): Promise<StartedServer> {
+  const target =
+    listen.kind === 'uds' ? `unix://${listen.path}` : `${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${listen.port}`;
+  prepareSocketPath(listen);
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(target, creds, (err, boundPort) => (err ? reject(err) : resolve(boundPort)));
+  });
+  let closing: Promise<void> | null = null;
+  return {
+    port: listen.kind === 'uds' ? 0 : port,
+    close: (graceMs = 0) => {
+      closing ??= new Promise<void>((resolve) => {
+        const timer = setTimeout(() => server.forceShutdown(), graceMs);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+        if (graceMs === 0) server.forceShutdown();
+      });
+      return closing;
+    },
+  };
+}
+
+/** Metadata as plain lower-case keys to string values. */
+export function metadataToRecord(md: grpc.Metadata): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const [key, values] of Object.entries(md.getMap())) {
+    out[key] = md.get(key).map((v) => (typeof v === 'string' ? v : v.toString('utf8')));
+    void values;
+  }
+  return out;
+}

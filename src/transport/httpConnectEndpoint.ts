@@ -1,0 +1,88 @@
+/**
+ * The HTTP CONNECT frontend, on a Unix socket (no TLS, as kube-apiserver uses it) or on TCP with mTLS.
+ * Node's HTTP parser does the request head; the tunnel bytes never go through it.
+ */
+import * as http from 'http';
+import * as https from 'https';
+import type { Socket } from 'net';
+import type { Duplex } from 'stream';
+import { prepareSocketPath, type Listen, type StartedServer } from './grpcServer';
+import { readPem, type ServerTlsFiles } from './tlsFiles';
+
+export interface ConnectRequest {
+  /** The request-line authority (`host:port`), never the Host header. */
+  readonly authority: string;
+  readonly peer: string;
+  readonly socket: Duplex;
+  /** Bytes that arrived after the request head: they belong to the tunnel. */
+  readonly head: Buffer;
+}
+
+export interface HttpConnectOptions {
+  listen: Listen;
+  tls?: ServerTlsFiles;
+  onConnect(req: ConnectRequest): void;
+  onBadRequest?(peer: string, reason: string): void;
+}
+
+const METHOD_NOT_ALLOWED_BODY = 'this proxy only supports CONNECT passthrough\n';
+
+export async function startHttpConnectFrontend(opts: HttpConnectOptions): Promise<StartedServer> {
+  const server: http.Server =
+    opts.listen.kind === 'tcp' && opts.tls
+      ? https.createServer({
+          cert: readPem(opts.tls.cert, '--server-cert'),
+          key: readPem(opts.tls.key, '--server-key'),
+          ...(opts.tls.ca ? { ca: readPem(opts.tls.ca, '--server-ca-cert'), requestCert: true, rejectUnauthorized: true } : {}),
+        })
+      : http.createServer();
+  const sockets = new Set<Socket>();
+  server.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  server.on('secureConnection', (s: Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  server.on('connect', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    const peer = describePeer(req.socket);
+    opts.onConnect({ authority: req.url ?? '', peer, socket, head });
+  });
+  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    opts.onBadRequest?.(describePeer(req.socket), `method ${req.method} is not CONNECT`);
+    res.writeHead(405, {
+      'Content-Type': 'text/plain; charset=utf-8',
+      'X-Content-Type-Options': 'nosniff',
+      Connection: 'close',
+    });
+    res.end(METHOD_NOT_ALLOWED_BODY);
+  });
+  server.on('clientError', (err: Error, socket: Duplex) => {
+    opts.onBadRequest?.('unknown', `unparseable request: ${err.message}`);
+    if ((socket as Socket).writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    else socket.destroy();
+  });
+  prepareSocketPath(opts.listen);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    if (opts.listen.kind === 'uds') server.listen(opts.listen.path, resolve);
+    else server.listen(opts.listen.port, opts.listen.host, resolve);
+  });
+  const address = server.address();
+  let closing: Promise<void> | null = null;
+  return {
+    port: typeof address === 'object' && address ? address.port : 0,
+    close: () => {
+      closing ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const s of sockets) s.destroy();
+      });
+      return closing;
+    },
+  };
+}
+
+function describePeer(socket: Socket): string {
+  return socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : 'unix';
+}
