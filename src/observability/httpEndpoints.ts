@@ -107,7 +107,8 @@ function listen(
       reject(new Error(`${name} server could not listen on ${host}:${port}: ${err.message}`, { cause: err }));
     };
     server.once('error', onError);
-    server.listen(port, host, () => {
+    // An empty host means every interface (Go's ""), which Node spells as no host at all.
+    server.listen(port, host === '' ? undefined : host, () => {
       server.off('error', onError);
       server.on('error', (err) => logger.error('HTTP server error', err, { server: name }));
       const bound = (server.address() as AddressInfo).port;

@@ -44,13 +44,12 @@ export class GrpcPacketStream implements PacketStream {
         this.endOnce({ kind: 'cancelled' });
       });
     } else {
+      // grpc-js may report the status while messages are still buffered in a paused call; an OK status
+      // therefore waits for 'end', so the last packets are delivered before the stream counts as ended.
       (call as grpc.ClientDuplexStream<Packet, Packet>).on('status', (s: grpc.StatusObject) => {
+        if (s.code === grpc.status.OK) return;
         this.finished = true;
-        this.endOnce(
-          s.code === grpc.status.OK
-            ? { kind: 'eof' }
-            : { kind: 'error', error: Object.assign(new Error(s.details), { code: s.code }) },
-        );
+        this.endOnce({ kind: 'error', error: Object.assign(new Error(s.details), { code: s.code }) });
       });
     }
   }

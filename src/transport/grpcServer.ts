@@ -35,12 +35,8 @@ export async function bindGrpcServer(
   listen: Listen,
   creds: grpc.ServerCredentials,
 ): Promise<StartedServer> {
-  const target =
-    listen.kind === 'uds' ? `unix://${listen.path}` : `${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${listen.port}`;
-  prepareSocketPath(listen);
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(target, creds, (err, boundPort) => (err ? reject(err) : resolve(boundPort)));
-  });
+  if (listen.kind === 'uds') prepareSocketPath(listen);
+  const port = await bindFirst(server, bindTargets(listen), creds);
   let closing: Promise<void> | null = null;
   return {
     port: listen.kind === 'uds' ? 0 : port,
@@ -56,6 +52,27 @@ export async function bindGrpcServer(
       return closing;
     },
   };
+}
+
+/** An empty bind address means every interface, as in Go: dual-stack first, IPv4 when IPv6 is off. */
+function bindTargets(listen: Listen): string[] {
+  if (listen.kind === 'uds') return [`unix://${listen.path}`];
+  if (listen.host === '') return [`[::]:${listen.port}`, `0.0.0.0:${listen.port}`];
+  return [listen.host.includes(':') ? `[${listen.host}]:${listen.port}` : `${listen.host}:${listen.port}`];
+}
+
+async function bindFirst(server: grpc.Server, targets: string[], creds: grpc.ServerCredentials): Promise<number> {
+  let lastError: Error | undefined;
+  for (const target of targets) {
+    try {
+      return await new Promise<number>((resolve, reject) => {
+        server.bindAsync(target, creds, (err, boundPort) => (err ? reject(err) : resolve(boundPort)));
+      });
+    } catch (err) {
+      lastError = new Error(`cannot listen on ${target}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+  throw lastError ?? new Error('no address to listen on');
 }
 
 /** Metadata as plain lower-case keys to string values. */

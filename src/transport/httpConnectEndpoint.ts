@@ -25,6 +25,8 @@ export interface HttpConnectOptions {
   onBadRequest?(peer: string, reason: string): void;
 }
 
+/** What Go's net/http writes for a request it cannot parse. */
+const BAD_REQUEST = 'HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n400 Bad Request';
 const METHOD_NOT_ALLOWED_BODY = 'this proxy only supports CONNECT passthrough\n';
 
 export async function startHttpConnectFrontend(opts: HttpConnectOptions): Promise<StartedServer> {
@@ -54,20 +56,21 @@ export async function startHttpConnectFrontend(opts: HttpConnectOptions): Promis
     res.writeHead(405, {
       'Content-Type': 'text/plain; charset=utf-8',
       'X-Content-Type-Options': 'nosniff',
+      'Content-Length': Buffer.byteLength(METHOD_NOT_ALLOWED_BODY),
       Connection: 'close',
     });
     res.end(METHOD_NOT_ALLOWED_BODY);
   });
   server.on('clientError', (err: Error, socket: Duplex) => {
     opts.onBadRequest?.('unknown', `unparseable request: ${err.message}`);
-    if ((socket as Socket).writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    if ((socket as Socket).writable) socket.end(BAD_REQUEST);
     else socket.destroy();
   });
   prepareSocketPath(opts.listen);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     if (opts.listen.kind === 'uds') server.listen(opts.listen.path, resolve);
-    else server.listen(opts.listen.port, opts.listen.host, resolve);
+    else server.listen(opts.listen.port, opts.listen.host === '' ? undefined : opts.listen.host, resolve);
   });
   const address = server.address();
   let closing: Promise<void> | null = null;

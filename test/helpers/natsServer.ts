@@ -1,0 +1,121 @@
+/**
+ * A private `nats-server -js` per suite: random free port, temporary store (`-sd`), stop/restart on
+ * the same port and store (to simulate an outage), always disposed of. Waits until the server
+ * accepts connections and has announced JetStream before resolving.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createConnection, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface NatsServerHandle {
+  readonly url: string;
+  readonly port: number;
+  readonly storeDir: string;
+  readonly running: boolean;
+  /** Stops the server (SIGTERM, then SIGKILL after a grace period); the store is kept. */
+  stop(): Promise<void>;
+  /** Starts it again on the same port with the same store. */
+  restart(): Promise<void>;
+  /** Stops it and deletes the store. Safe to call more than once. */
+  dispose(): Promise<void>;
+}
+
+/** JetStream recovery of a small store takes well under a second; allow for a loaded CI machine. */
+const READY_TIMEOUT_MS = 15_000;
+const STOP_GRACE_MS = 5_000;
+
+export function natsServerBinary(): string {
+  const fromEnv = process.env.NATS_SERVER_BIN;
+  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
+  return existsSync('/usr/sbin/nats-server') ? '/usr/sbin/nats-server' : 'nats-server';
+}
+
+export async function startNatsServer(): Promise<NatsServerHandle> {
+  const storeDir = await mkdtemp(join(tmpdir(), 'konnectivity-nats-'));
+  const port = await freePort();
+  let child: ChildProcess | undefined;
+  let disposed = false;
+
+  const launch = async (): Promise<void> => {
+    const proc = spawn(natsServerBinary(), ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child = proc;
+    let output = '';
+    const collect = (chunk: Buffer): void => {
+      if (output.length < 64 * 1024) output += chunk.toString();
+    };
+    proc.stdout?.on('data', collect);
+    proc.stderr?.on('data', collect);
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    while (!(output.includes('Server is ready') && (await accepts(port)))) {
+      if (proc.exitCode !== null) throw new Error(`nats-server exited (${proc.exitCode}): ${output}`);
+      if (Date.now() > deadline) {
+        proc.kill('SIGKILL');
+        throw new Error(`nats-server not ready on port ${port}: ${output}`);
+      }
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  };
+
+  const stop = async (): Promise<void> => {
+    const proc = child;
+    child = undefined;
+    if (proc === undefined || proc.exitCode !== null || proc.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+    proc.kill('SIGTERM');
+    const timer = setTimeout(() => proc.kill('SIGKILL'), STOP_GRACE_MS);
+    await exited;
+    clearTimeout(timer);
+  };
+
+  await launch();
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    port,
+    storeDir,
+    get running() {
+      return child !== undefined;
+    },
+    stop,
+    restart: async () => {
+      await stop();
+      await launch();
+    },
+    dispose: async () => {
+      if (disposed) return;
+      disposed = true;
+      await stop();
+      await rm(storeDir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const address = srv.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** True when a TCP connection succeeds and the server greets with its INFO line. */
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ port, host: '127.0.0.1' });
+    const done = (ok: boolean): void => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(1000, () => done(false));
+    socket.once('data', (data) => done(data.toString().startsWith('INFO')));
+    socket.once('error', () => done(false));
+  });
+}

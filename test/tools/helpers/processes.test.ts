@@ -1,0 +1,77 @@
+import { freePort } from '../../helpers/ports';
+import { ProcessError, runningProcesses, startProcess, stopAllProcesses } from '../../helpers/processes';
+
+/** A stand-in for a server binary: logs, serves /healthz, and shuts down on SIGTERM unless told not to. */
+const FAKE_SERVER = `
+const http = require('http');
+const port = Number(process.env.PORT);
+console.log('starting on ' + port);
+console.error('a warning on stderr');
+const server = http.createServer((req, res) => { res.statusCode = req.url === '/healthz' ? 200 : 404; res.end('ok'); });
+server.listen(port, '127.0.0.1', () => console.log('listening'));
+if (process.env.IGNORE_TERM) process.on('SIGTERM', () => console.log('ignoring SIGTERM'));
+else process.on('SIGTERM', () => { console.log('draining'); server.close(); process.exit(0); });
+`;
+
+function startFake(env: NodeJS.ProcessEnv) {
+  return startProcess(process.execPath, ['-e', FAKE_SERVER], { env, name: 'fake-server' });
+}
+
+describe('processes', () => {
+  afterEach(async () => {
+    await stopAllProcesses('SIGKILL');
+    expect(runningProcesses()).toHaveLength(0);
+  });
+
+  it('starts a process, waits for its HTTP endpoint, keeps its output and stops it with SIGTERM', async () => {
+    const port = await freePort();
+    const p = startFake({ PORT: String(port) });
+    await expect(p.waitForHttp(`http://127.0.0.1:${port}/healthz`)).resolves.toBe('ok');
+    await p.waitForOutput(/^listening$/);
+    expect(p.output()).toContain(`starting on ${port}`);
+    expect(p.output()).toContain('[stderr] a warning on stderr');
+    expect(await p.stop()).toEqual({ code: 0, signal: null });
+    expect(p.output()).toContain('draining');
+    expect(p.isRunning).toBe(false);
+  });
+
+  it('escalates to SIGKILL when SIGTERM is ignored', async () => {
+    const port = await freePort();
+    const p = startFake({ PORT: String(port), IGNORE_TERM: '1' });
+    await p.waitForOutput(/^listening$/);
+    const exit = await p.stop('SIGTERM', 200);
+    expect(exit.signal).toBe('SIGKILL');
+    expect(p.output()).toContain('ignoring SIGTERM');
+  });
+
+  it('fails fast, with the last output, when the process exits while being waited for', async () => {
+    const p = startProcess(process.execPath, ['-e', 'console.log("bad flag --nope"); process.exit(3)'], {
+      name: 'crasher',
+    });
+    const started = Date.now();
+    const err = await p
+      .waitForHttp('http://127.0.0.1:1/healthz', { timeoutMs: 10_000 })
+      .catch((e: unknown) => e);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(err).toBeInstanceOf(ProcessError);
+    expect((err as Error).message).toContain('exit code 3');
+    expect((err as Error).message).toContain('bad flag --nope');
+    expect(await p.exited).toEqual({ code: 3, signal: null });
+  });
+
+  it('reports an executable that cannot start', async () => {
+    const p = startProcess('/nonexistent/konnectivity-server', []);
+    const exit = await p.exited;
+    expect(exit.error?.message).toMatch(/ENOENT/);
+    expect(() => p.assertRunning()).toThrow(/failed to start/);
+  });
+
+  it('stopAllProcesses ends everything still running', async () => {
+    const [a, b] = [await freePort(), await freePort()];
+    startFake({ PORT: String(a), IGNORE_TERM: '1' });
+    startFake({ PORT: String(b) });
+    expect(runningProcesses()).toHaveLength(2);
+    await stopAllProcesses('SIGTERM', 300);
+    expect(runningProcesses()).toHaveLength(0);
+  });
+});
