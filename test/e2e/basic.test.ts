@@ -13,7 +13,13 @@ import { refusedPort, startEchoServer, type TargetServer } from '../helpers/targ
 import { sendAndReceive } from '../helpers/tcpClient';
 import { useTlsDir } from '../helpers/tls';
 import { waitFor } from '../helpers/waitFor';
-import { OPEN_SERVER_CONNECTIONS, startAgent, startServer, type Mode, type FrontendTransport } from './cluster';
+import {
+  OPEN_SERVER_CONNECTIONS,
+  startAgent,
+  startServer,
+  type Mode,
+  type FrontendTransport,
+} from './cluster';
 
 jest.setTimeout(60_000);
 
@@ -75,8 +81,13 @@ describe.each(combos)('%s frontend over %s', (mode, transport) => {
 
     // An unknown host: `no such host`, 502.
     const unknown = server.dial('does-not-exist.invalid:10250');
-    if (mode === 'grpc') await expect(unknown).rejects.toThrow(/dial tcp: lookup does-not-exist\.invalid.*: no such host/);
-    else await expect(unknown).rejects.toMatchObject({ status: 502, body: expect.stringContaining('no such host') });
+    if (mode === 'grpc')
+      await expect(unknown).rejects.toThrow(/dial tcp: lookup does-not-exist\.invalid.*: no such host/);
+    else
+      await expect(unknown).rejects.toMatchObject({
+        status: 502,
+        body: expect.stringContaining('no such host'),
+      });
 
     // Without agents: `No agent available`, 500 in HTTP mode.
     await agent.process.stop('SIGKILL');

@@ -48,7 +48,11 @@ export interface RunningTestServer {
   healthUrl(path: string): string;
 }
 
-export async function startServer(tls: TlsDir, workDir: string, opts: ServerOptions): Promise<RunningTestServer> {
+export async function startServer(
+  tls: TlsDir,
+  workDir: string,
+  opts: ServerOptions,
+): Promise<RunningTestServer> {
   const transport = opts.transport ?? 'uds';
   const [agent, admin, health, frontend] = await freePorts(4);
   const ports = opts.ports ?? { agent: agent!, admin: admin!, health: health!, frontend: frontend! };
@@ -79,7 +83,11 @@ export async function startServer(tls: TlsDir, workDir: string, opts: ServerOpti
   ];
   const proc = startProcess(SERVER_BIN, args, { name: `server:${ports.agent}` });
   await proc.waitForHttp(`http://127.0.0.1:${ports.health}/healthz`);
-  const frontendTls = { ca: tls.pems.ca.cert, cert: tls.pems.frontendClient.cert, key: tls.pems.frontendClient.key };
+  const frontendTls = {
+    ca: tls.pems.ca.cert,
+    cert: tls.pems.frontendClient.cert,
+    key: tls.pems.frontendClient.key,
+  };
   return {
     process: proc,
     mode: opts.mode,
@@ -127,7 +135,12 @@ export interface RunningTestAgent {
   healthUrl(path: string): string;
 }
 
-export async function startAgent(tls: TlsDir, workDir: string, server: RunningTestServer, opts: AgentOptions): Promise<RunningTestAgent> {
+export async function startAgent(
+  tls: TlsDir,
+  workDir: string,
+  server: RunningTestServer,
+  opts: AgentOptions,
+): Promise<RunningTestAgent> {
   const [health, admin] = await freePorts(2);
   const args = [
     `--ca-cert=${tls.caCert}`,
