@@ -5,7 +5,8 @@
  */
 import { createActor, type AnyActorLogic, type Actor, type InspectionEvent } from 'xstate';
 
-export type ActorKind = 'agentTunnel' | 'dial' | 'connection' | 'serverLink' | 'endpointDial' | 'endpointConnection';
+export type ActorKind =
+  'agentTunnel' | 'dial' | 'connection' | 'serverLink' | 'endpointDial' | 'endpointConnection';
 
 export type InspectObserver = (event: InspectionEvent) => void;
 
@@ -35,11 +36,11 @@ export class ActorHost {
     logic: TLogic,
     options: { input?: unknown; id?: string },
   ): Actor<TLogic> {
-    const actor = createActor(logic, {
+    const actor: Actor<TLogic> = createActor(logic, {
       input: options.input,
       inspect: this.inspect,
       ...(options.id !== undefined ? { id: options.id } : {}),
-    } as never) as Actor<TLogic>;
+    } as never);
     let set = this.live.get(kind);
     if (!set) {
       set = new Set();

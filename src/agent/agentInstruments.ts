@@ -13,6 +13,7 @@ export function agentInstruments(metrics: AgentMetrics): AgentInstruments {
     },
     dialSucceeded: (seconds) => metrics.observeDialDuration(seconds),
     dialFailed: (reason) => metrics.endpointDialFailed(reason),
-    packet: (direction, type) => metrics.packet(direction === 'from_server' ? 'from_agent' : 'to_agent', type as never),
+    packet: (direction, type) =>
+      metrics.packet(direction === 'from_server' ? 'from_agent' : 'to_agent', type as never),
   };
 }

@@ -59,7 +59,11 @@ export async function runAgent(config: AgentRuntimeConfig, log: Logger): Promise
     return md;
   };
   const clients = new ClientSet(
-    { addresses: config.addresses, syncIntervalMs: config.syncIntervalMs, syncIntervalCapMs: config.syncIntervalCapMs },
+    {
+      addresses: config.addresses,
+      syncIntervalMs: config.syncIntervalMs,
+      syncIntervalCapMs: config.syncIntervalCapMs,
+    },
     {
       log: log.child('clientset'),
       metrics: agentInstruments(metrics),

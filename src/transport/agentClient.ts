@@ -55,7 +55,13 @@ export function openAgentLink(opts: OpenLinkOptions): Promise<OpenedLink> {
   });
   const md = new grpc.Metadata();
   for (const [k, v] of Object.entries(opts.metadata)) md.set(k, v);
-  const call = client.makeBidiStreamRequest<Packet, Packet>(CONNECT_PATH, serializePacket, deserializeIncoming as (b: Buffer) => Packet, md, {});
+  const call = client.makeBidiStreamRequest<Packet, Packet>(
+    CONNECT_PATH,
+    serializePacket,
+    deserializeIncoming as (b: Buffer) => Packet,
+    md,
+    {},
+  );
   let closed = false;
   const close = (): void => {
     if (closed) return;
@@ -72,15 +78,28 @@ export function openAgentLink(opts: OpenLinkOptions): Promise<OpenedLink> {
       reject(err);
     };
     const timer = setTimeout(
-      () => fail(new LinkError('timeout', `no serverid/servercount headers from ${opts.target} within ${opts.headerTimeoutMs} ms`)),
+      () =>
+        fail(
+          new LinkError(
+            'timeout',
+            `no serverid/servercount headers from ${opts.target} within ${opts.headerTimeoutMs} ms`,
+          ),
+        ),
       opts.headerTimeoutMs,
     );
-    call.once('error', (err: Error) => fail(new LinkError('refused', `connect to ${opts.target}: ${err.message}`, { cause: err })));
+    call.once('error', (err: Error) =>
+      fail(new LinkError('refused', `connect to ${opts.target}: ${err.message}`, { cause: err })),
+    );
     call.once('metadata', (headers: grpc.Metadata) => {
       const ids = headers.get('serverid');
       const counts = headers.get('servercount');
       if (ids.length !== 1 || counts.length !== 1) {
-        fail(new LinkError('bad-headers', `expected one serverid and one servercount header, got ${ids.length} and ${counts.length}`));
+        fail(
+          new LinkError(
+            'bad-headers',
+            `expected one serverid and one servercount header, got ${ids.length} and ${counts.length}`,
+          ),
+        );
         return;
       }
       const serverCount = Number(String(counts[0]));

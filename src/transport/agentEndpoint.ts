@@ -6,7 +6,13 @@ import * as grpc from '@grpc/grpc-js';
 import type { Packet } from '../protocol/packet';
 import { GrpcPacketStream } from './grpcPacketStream';
 import { agentServiceDefinition } from './grpcServices';
-import { bindGrpcServer, metadataToRecord, serverCredentials, type Listen, type StartedServer } from './grpcServer';
+import {
+  bindGrpcServer,
+  metadataToRecord,
+  serverCredentials,
+  type Listen,
+  type StartedServer,
+} from './grpcServer';
 import type { PacketStream } from './packetStream';
 import type { ServerTlsFiles } from './tlsFiles';
 

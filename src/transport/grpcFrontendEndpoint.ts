@@ -21,5 +21,11 @@ export async function startGrpcFrontend(opts: GrpcFrontendOptions): Promise<Star
       opts.onStream(new GrpcPacketStream(call, call.getPeer(), 'server'));
     },
   });
-  return bindGrpcServer(server, opts.listen, opts.listen.kind === 'uds' ? grpc.ServerCredentials.createInsecure() : serverCredentials(opts.tls, 'server'));
+  return bindGrpcServer(
+    server,
+    opts.listen,
+    opts.listen.kind === 'uds'
+      ? grpc.ServerCredentials.createInsecure()
+      : serverCredentials(opts.tls, 'server'),
+  );
 }

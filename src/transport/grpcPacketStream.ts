@@ -36,7 +36,9 @@ export class GrpcPacketStream implements PacketStream {
     call.on('end', () => this.endOnce({ kind: 'eof' }));
     call.on('error', (err: Error & { code?: number }) => {
       this.finished = true;
-      this.endOnce(err.code === grpc.status.CANCELLED ? { kind: 'cancelled' } : { kind: 'error', error: err });
+      this.endOnce(
+        err.code === grpc.status.CANCELLED ? { kind: 'cancelled' } : { kind: 'error', error: err },
+      );
     });
     if (this.side === 'server') {
       call.on('cancelled', () => {

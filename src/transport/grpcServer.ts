@@ -6,7 +6,11 @@ import * as grpc from '@grpc/grpc-js';
 import { readPem, type ServerTlsFiles } from './tlsFiles';
 
 export type Listen =
-  | { kind: 'uds'; path: string; /** remove a file left at `path` first (--delete-existing-uds-file) */ deleteExisting?: boolean }
+  | {
+      kind: 'uds';
+      path: string;
+      /** remove a file left at `path` first (--delete-existing-uds-file) */ deleteExisting?: boolean;
+    }
   | { kind: 'tcp'; host: string; port: number };
 
 /** Removes a stale socket file when asked to; otherwise binding fails on it, as in the reference. */
@@ -20,12 +24,20 @@ export interface StartedServer {
   close(graceMs?: number): Promise<void>;
 }
 
-export function serverCredentials(tls: ServerTlsFiles | undefined, flagPrefix: string): grpc.ServerCredentials {
+export function serverCredentials(
+  tls: ServerTlsFiles | undefined,
+  flagPrefix: string,
+): grpc.ServerCredentials {
   if (!tls) return grpc.ServerCredentials.createInsecure();
   const ca = tls.ca ? readPem(tls.ca, `--${flagPrefix}-ca-cert`) : null;
   return grpc.ServerCredentials.createSsl(
     ca,
-    [{ cert_chain: readPem(tls.cert, `--${flagPrefix}-cert`), private_key: readPem(tls.key, `--${flagPrefix}-key`) }],
+    [
+      {
+        cert_chain: readPem(tls.cert, `--${flagPrefix}-cert`),
+        private_key: readPem(tls.key, `--${flagPrefix}-key`),
+      },
+    ],
     ca !== null,
   );
 }
@@ -61,7 +73,11 @@ function bindTargets(listen: Listen): string[] {
   return [listen.host.includes(':') ? `[${listen.host}]:${listen.port}` : `${listen.host}:${listen.port}`];
 }
 
-async function bindFirst(server: grpc.Server, targets: string[], creds: grpc.ServerCredentials): Promise<number> {
+async function bindFirst(
+  server: grpc.Server,
+  targets: string[],
+  creds: grpc.ServerCredentials,
+): Promise<number> {
   let lastError: Error | undefined;
   for (const target of targets) {
     try {

@@ -26,7 +26,8 @@ export interface HttpConnectOptions {
 }
 
 /** What Go's net/http writes for a request it cannot parse. */
-const BAD_REQUEST = 'HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n400 Bad Request';
+const BAD_REQUEST =
+  'HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n400 Bad Request';
 const METHOD_NOT_ALLOWED_BODY = 'this proxy only supports CONNECT passthrough\n';
 
 export async function startHttpConnectFrontend(opts: HttpConnectOptions): Promise<StartedServer> {
@@ -35,7 +36,9 @@ export async function startHttpConnectFrontend(opts: HttpConnectOptions): Promis
       ? https.createServer({
           cert: readPem(opts.tls.cert, '--server-cert'),
           key: readPem(opts.tls.key, '--server-key'),
-          ...(opts.tls.ca ? { ca: readPem(opts.tls.ca, '--server-ca-cert'), requestCert: true, rejectUnauthorized: true } : {}),
+          ...(opts.tls.ca
+            ? { ca: readPem(opts.tls.ca, '--server-ca-cert'), requestCert: true, rejectUnauthorized: true }
+            : {}),
         })
       : http.createServer();
   const sockets = new Set<Socket>();

@@ -16,7 +16,9 @@ export function readPem(path: string, flag: string): Buffer {
   try {
     return readFileSync(path);
   } catch (cause) {
-    throw new TlsConfigError('unreadable', `cannot read ${flag} ${path}: ${(cause as Error).message}`, { cause });
+    throw new TlsConfigError('unreadable', `cannot read ${flag} ${path}: ${(cause as Error).message}`, {
+      cause,
+    });
   }
 }
 

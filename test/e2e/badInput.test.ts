@@ -44,7 +44,9 @@ describe('server, gRPC mode', () => {
   beforeAll(async () => {
     server = await startServer(tls(), work, { mode: 'grpc' });
     await startAgent(tls(), work, server, { agentId: 'good-agent' });
-    await waitFor(async () => (await server.metrics()).value(READY_BACKENDS) === 1, { description: 'agent up' });
+    await waitFor(async () => (await server.metrics()).value(READY_BACKENDS) === 1, {
+      description: 'agent up',
+    });
   });
 
   it('a malformed protobuf from an agent closes that agent stream only, with a logged reason', async () => {
@@ -107,7 +109,9 @@ describe('server, http-connect mode', () => {
   beforeAll(async () => {
     server = await startServer(tls(), work, { mode: 'http-connect' });
     await startAgent(tls(), work, server, { agentId: 'http-agent' });
-    await waitFor(async () => (await server.metrics()).value(READY_BACKENDS) === 1, { description: 'agent up' });
+    await waitFor(async () => (await server.metrics()).value(READY_BACKENDS) === 1, {
+      description: 'agent up',
+    });
   });
 
   const exchange = (request: Buffer | string): Promise<string> =>

@@ -8,7 +8,7 @@ import * as path from 'path';
 import type { Duplex } from 'stream';
 import { stopAllProcesses } from '../helpers/processes';
 import { startDownloadServer, startEchoServer, verifyPattern, type TargetServer } from '../helpers/targets';
-import { download, readExactly, sendAndReceive, writeAll } from '../helpers/tcpClient';
+import { readExactly, sendAndReceive, writeAll } from '../helpers/tcpClient';
 import { useTlsDir } from '../helpers/tls';
 import { waitFor } from '../helpers/waitFor';
 import { OPEN_SERVER_CONNECTIONS, READY_BACKENDS, startAgent, startServer, type Mode } from './cluster';
@@ -55,7 +55,9 @@ describe.each(['grpc', 'http-connect'] as Mode[])('%s frontend', (mode) => {
   it('tells the frontend within a second when its agent is SIGKILLed mid-transfer', async () => {
     const server = await startServer(tls(), work, { mode });
     const agent = await startAgent(tls(), work, server, { agentId: `kill-${mode}` });
-    await waitFor(async () => (await server.metrics()).value(READY_BACKENDS) === 1, { description: 'agent up' });
+    await waitFor(async () => (await server.metrics()).value(READY_BACKENDS) === 1, {
+      description: 'agent up',
+    });
 
     const tunnel = await server.dial(`127.0.0.1:${source.port}`);
     const ended = endOf(tunnel);
@@ -63,7 +65,7 @@ describe.each(['grpc', 'http-connect'] as Mode[])('%s frontend', (mode) => {
     await readExactly(tunnel, MiB, 10_000); // the transfer is under way
     tunnel.resume(); // keep draining so the frontend is not the one stalling
     const killedAt = Date.now();
-    agent.process.kill();
+    void agent.process.kill();
     const endedAt = await ended;
     expect(endedAt - killedAt).toBeLessThan(1000);
   });
@@ -71,12 +73,16 @@ describe.each(['grpc', 'http-connect'] as Mode[])('%s frontend', (mode) => {
   it('recovers from an agent restart and from a server restart with the same ports', async () => {
     const server = await startServer(tls(), work, { mode });
     const agent = await startAgent(tls(), work, server, { agentId: `restart-${mode}` });
-    await waitFor(async () => (await server.metrics()).value(READY_BACKENDS) === 1, { description: 'agent up' });
+    await waitFor(async () => (await server.metrics()).value(READY_BACKENDS) === 1, {
+      description: 'agent up',
+    });
     expect(await echoWorks(() => server.dial(`127.0.0.1:${echo.port}`))).toBe(true);
 
     await agent.process.stop('SIGKILL');
     const agent2 = await startAgent(tls(), work, server, { agentId: `restart-${mode}` });
-    await waitFor(async () => (await server.metrics()).value(READY_BACKENDS) === 1, { description: 'agent back' });
+    await waitFor(async () => (await server.metrics()).value(READY_BACKENDS) === 1, {
+      description: 'agent back',
+    });
     expect(await echoWorks(() => server.dial(`127.0.0.1:${echo.port}`))).toBe(true);
 
     await server.process.stop('SIGKILL');
@@ -88,14 +94,18 @@ describe.each(['grpc', 'http-connect'] as Mode[])('%s frontend', (mode) => {
       description: 'agent reconnected to the restarted server',
       timeoutMs: 15_000,
     });
-    await waitFor(async () => (await server2.metrics()).value(READY_BACKENDS) === 1, { description: 'server sees agent' });
+    await waitFor(async () => (await server2.metrics()).value(READY_BACKENDS) === 1, {
+      description: 'server sees agent',
+    });
     expect(await echoWorks(() => server2.dial(`127.0.0.1:${echo.port}`))).toBe(true);
   });
 
   it('completes a request when a second agent with the same id connects in the middle of it', async () => {
     const server = await startServer(tls(), work, { mode });
     await startAgent(tls(), work, server, { agentId: `twin-${mode}` });
-    await waitFor(async () => (await server.metrics()).value(READY_BACKENDS) === 1, { description: 'first twin up' });
+    await waitFor(async () => (await server.metrics()).value(READY_BACKENDS) === 1, {
+      description: 'first twin up',
+    });
 
     const tunnel = await server.dial(`127.0.0.1:${source.port}`);
     await writeAll(tunnel, `GET ${8 * MiB}\n`);
@@ -116,7 +126,9 @@ describe.each(['grpc', 'http-connect'] as Mode[])('%s frontend', (mode) => {
     const server = await startServer(tls(), work, { mode });
     const draining = await startAgent(tls(), work, server, { agentId: `drain-a-${mode}` });
     const other = await startAgent(tls(), work, server, { agentId: `drain-b-${mode}` });
-    await waitFor(async () => (await server.metrics()).value(READY_BACKENDS) === 2, { description: 'two agents' });
+    await waitFor(async () => (await server.metrics()).value(READY_BACKENDS) === 2, {
+      description: 'two agents',
+    });
 
     const dials = async (agentMetrics: () => Promise<{ sum(name: string): number }>): Promise<number> =>
       (await agentMetrics()).sum('konnectivity_network_proxy_agent_dial_duration_seconds_count');
@@ -124,12 +136,15 @@ describe.each(['grpc', 'http-connect'] as Mode[])('%s frontend', (mode) => {
     await draining.process.waitForOutput(/draining/i);
     await new Promise((r) => setTimeout(r, 300)); // the DRAIN packet reaches the server
     const before = await dials(() => draining.metrics());
-    for (let i = 0; i < 20; i++) expect(await echoWorks(() => server.dial(`127.0.0.1:${echo.port}`))).toBe(true);
+    for (let i = 0; i < 20; i++)
+      expect(await echoWorks(() => server.dial(`127.0.0.1:${echo.port}`))).toBe(true);
     expect(await dials(() => draining.metrics())).toBe(before);
     expect(await dials(() => other.metrics())).toBe(20);
 
     await other.process.stop('SIGKILL');
-    await waitFor(async () => (await server.metrics()).value(READY_BACKENDS) === 1, { description: 'one agent left' });
+    await waitFor(async () => (await server.metrics()).value(READY_BACKENDS) === 1, {
+      description: 'one agent left',
+    });
     expect(await echoWorks(() => server.dial(`127.0.0.1:${echo.port}`))).toBe(true);
     expect(await dials(() => draining.metrics())).toBe(before + 1);
     expect(draining.process.isRunning).toBe(true);

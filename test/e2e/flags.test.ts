@@ -97,10 +97,16 @@ it('the agent runs with every reference agent flag given a value, as the referen
     { name: 'agent:harness' },
   );
   await agent.waitForHttp(`http://127.0.0.1:${health}/healthz`);
-  await waitFor(async () => (await scrapeMetrics(`http://127.0.0.1:${health}/metrics`)).value(OPEN_SERVER_CONNECTIONS) === 1, {
-    description: 'harness agent connected',
+  await waitFor(
+    async () =>
+      (await scrapeMetrics(`http://127.0.0.1:${health}/metrics`)).value(OPEN_SERVER_CONNECTIONS) === 1,
+    {
+      description: 'harness agent connected',
+    },
+  );
+  await waitFor(async () => (await server.metrics()).value(READY_BACKENDS) === 1, {
+    description: 'server sees it',
   });
-  await waitFor(async () => (await server.metrics()).value(READY_BACKENDS) === 1, { description: 'server sees it' });
 
   // First SIGTERM: DRAIN and keep serving; second: exit.
   agent.signal('SIGTERM');

@@ -41,7 +41,10 @@ export function rawAgent(tls: TlsDir, port: number, metadata: Record<string, str
   });
   const md = new grpc.Metadata();
   for (const [k, v] of Object.entries(metadata)) md.set(k, v);
-  return wrapClientCall(client, client.makeBidiStreamRequest('/AgentService/Connect', identity, identity, md, {}));
+  return wrapClientCall(
+    client,
+    client.makeBidiStreamRequest('/AgentService/Connect', identity, identity, md, {}),
+  );
 }
 
 /** A fake frontend on the server's Unix socket (gRPC mode). */
@@ -49,7 +52,10 @@ export function rawFrontend(socketPath: string): RawCall {
   const client = new grpc.Client(`unix://${socketPath}`, grpc.credentials.createInsecure(), {
     'grpc.use_local_subchannel_pool': 1,
   });
-  return wrapClientCall(client, client.makeBidiStreamRequest('/ProxyService/Proxy', identity, identity, new grpc.Metadata(), {}));
+  return wrapClientCall(
+    client,
+    client.makeBidiStreamRequest('/ProxyService/Proxy', identity, identity, new grpc.Metadata(), {}),
+  );
 }
 
 export interface FakeProxyServer {
@@ -67,7 +73,11 @@ export interface FakeAgentStream {
 }
 
 /** A proxy server that only accepts agents, sends the headers, and lets the test drive the stream. */
-export async function fakeProxyServer(tls: TlsDir, serverId = 'fake-server', serverCount = 1): Promise<FakeProxyServer> {
+export async function fakeProxyServer(
+  tls: TlsDir,
+  serverId = 'fake-server',
+  serverCount = 1,
+): Promise<FakeProxyServer> {
   const server = new grpc.Server();
   const waiting: Array<(s: FakeAgentStream) => void> = [];
   const ready: FakeAgentStream[] = [];

@@ -7,17 +7,26 @@ const effects = (actions: readonly { type: string }[]): string[] =>
 
 describe('connection machine', () => {
   it('near-side close: asks the far side, then tells the near side once it confirms', () => {
-    const [closing, a1] = transition(connectionMachine, open(), { type: 'CLOSE_REQUESTED', reason: 'CLOSE_REQ' });
+    const [closing, a1] = transition(connectionMachine, open(), {
+      type: 'CLOSE_REQUESTED',
+      reason: 'CLOSE_REQ',
+    });
     expect(closing.value).toBe('closing');
     expect(effects(a1)).toEqual(['requestFarClose']);
-    const [closed, a2] = transition(connectionMachine, closing, { type: 'FAR_END_CLOSED', reason: 'CLOSE_RSP' });
+    const [closed, a2] = transition(connectionMachine, closing, {
+      type: 'FAR_END_CLOSED',
+      reason: 'CLOSE_RSP',
+    });
     expect(closed.status).toBe('done');
     expect(effects(a2)).toEqual(['notifyNearClosed']);
     expect(closed.output).toEqual({ closedBy: 'near', reason: 'CLOSE_REQ' });
   });
 
   it('far-side close: tells the near side at once', () => {
-    const [closed, actions] = transition(connectionMachine, open(), { type: 'FAR_END_CLOSED', reason: 'endpoint EOF' });
+    const [closed, actions] = transition(connectionMachine, open(), {
+      type: 'FAR_END_CLOSED',
+      reason: 'endpoint EOF',
+    });
     expect(closed.status).toBe('done');
     expect(effects(actions)).toEqual(['notifyNearClosed']);
     expect(closed.output).toEqual({ closedBy: 'far', reason: 'endpoint EOF' });

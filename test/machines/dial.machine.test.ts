@@ -14,9 +14,12 @@ function given(timeoutMs = 0): AnyMachineSnapshot {
 describe('dial machine', () => {
   it('starts the dial on creation and waits without a timer when no timeout is set', () => {
     const performed: string[] = [];
-    const actor = createActor(dialMachine.provide({ actions: { startDial: () => performed.push('startDial') } }), {
-      input,
-    }).start();
+    const actor = createActor(
+      dialMachine.provide({ actions: { startDial: () => performed.push('startDial') } }),
+      {
+        input,
+      },
+    ).start();
     expect(actor.getSnapshot().value).toEqual({ pending: 'untimed' });
     expect(performed).toEqual(['startDial']);
     actor.stop();
@@ -27,10 +30,30 @@ describe('dial machine', () => {
   });
 
   const cases: Array<[string, DialEvent, string, string[]]> = [
-    ['a successful DIAL_RSP establishes it and reports it', { type: 'DIAL_SUCCEEDED', connectID: '7' }, 'established', ['reportEstablished']],
-    ['a failed DIAL_RSP fails it and reports the error', { type: 'DIAL_FAILED', error: 'connection refused' }, 'failed', ['reportFailed']],
-    ['a cancel abandons it (DIAL_CLS to the agent) without a report', { type: 'CANCEL' }, 'cancelled', ['abandonDial']],
-    ['losing the peer fails it at once', { type: 'PEER_LOST', reason: 'agent gone' }, 'peerLost', ['reportFailed']],
+    [
+      'a successful DIAL_RSP establishes it and reports it',
+      { type: 'DIAL_SUCCEEDED', connectID: '7' },
+      'established',
+      ['reportEstablished'],
+    ],
+    [
+      'a failed DIAL_RSP fails it and reports the error',
+      { type: 'DIAL_FAILED', error: 'connection refused' },
+      'failed',
+      ['reportFailed'],
+    ],
+    [
+      'a cancel abandons it (DIAL_CLS to the agent) without a report',
+      { type: 'CANCEL' },
+      'cancelled',
+      ['abandonDial'],
+    ],
+    [
+      'losing the peer fails it at once',
+      { type: 'PEER_LOST', reason: 'agent gone' },
+      'peerLost',
+      ['reportFailed'],
+    ],
   ];
   it.each(cases)('%s', (_name, event, state, actions) => {
     const [next, executed] = transition(dialMachine, given(), event);
@@ -71,7 +94,11 @@ describe('dial machine', () => {
       expect(actor.getSnapshot().value).toEqual({ pending: 'timed' });
       jest.advanceTimersByTime(1);
       expect(actor.getSnapshot().value).toBe('timedOut');
-      expect(actor.getSnapshot().output).toEqual({ outcome: 'timedOut', connectID: null, error: 'dial timeout' });
+      expect(actor.getSnapshot().output).toEqual({
+        outcome: 'timedOut',
+        connectID: null,
+        error: 'dial timeout',
+      });
       expect(performed).toEqual(['startDial', 'abandonDial', 'reportFailed']);
     } finally {
       jest.useRealTimers();

@@ -3,12 +3,17 @@ import { backoffDelayMs, serverLinkMachine } from '../../src/machines/serverLink
 
 const input = { address: '127.0.0.1:8091', syncIntervalMs: 1000, syncIntervalCapMs: 10_000 };
 const effects = (actions: readonly { type: string }[]): string[] =>
-  actions.map((a) => a.type).filter((t) => !t.startsWith('xstate.') && !['onFailure', 'onDown', 'onUp', 'setDraining'].includes(t));
-const connecting = (draining = false): AnyMachineSnapshot => getInitialSnapshot(serverLinkMachine, { ...input, draining });
+  actions
+    .map((a) => a.type)
+    .filter((t) => !t.startsWith('xstate.') && !['onFailure', 'onDown', 'onUp', 'setDraining'].includes(t));
+const connecting = (draining = false): AnyMachineSnapshot =>
+  getInitialSnapshot(serverLinkMachine, { ...input, draining });
 
 describe('server link machine (agent side)', () => {
   it('backs off like the reference: 1 s, x1.5, capped at 10 s, plus up to 10% jitter', () => {
-    expect([0, 1, 2, 3, 10].map((n) => backoffDelayMs(1000, 10_000, n, 0))).toEqual([1000, 1500, 2250, 3375, 10_000]);
+    expect([0, 1, 2, 3, 10].map((n) => backoffDelayMs(1000, 10_000, n, 0))).toEqual([
+      1000, 1500, 2250, 3375, 10_000,
+    ]);
     expect(backoffDelayMs(1000, 10_000, 0, 0.999)).toBe(1100);
     expect(backoffDelayMs(1000, 10_000, 20, 0.5)).toBe(10_500);
   });
@@ -19,7 +24,7 @@ describe('server link machine (agent side)', () => {
     for (let i = 0; i < 4; i++) {
       [s] = transition(serverLinkMachine, s, { type: 'LINK_FAILED', error: 'refused', jitter: 0 });
       expect(s.value).toBe('backoff');
-      delays.push(s.context.nextDelayMs);
+      delays.push((s.context as { nextDelayMs: number }).nextDelayMs);
       [s] = transition(serverLinkMachine, s, { type: 'xstate.after.backoff.serverLink.backoff' } as never);
       expect(s.value).toBe('connecting');
     }
@@ -32,7 +37,11 @@ describe('server link machine (agent side)', () => {
   });
 
   it('serves once up, and releases its endpoints when the link goes down', () => {
-    const [up, a1] = transition(serverLinkMachine, connecting(), { type: 'LINK_UP', serverId: 's1', serverCount: 3 });
+    const [up, a1] = transition(serverLinkMachine, connecting(), {
+      type: 'LINK_UP',
+      serverId: 's1',
+      serverCount: 3,
+    });
     expect(up.value).toEqual({ connected: 'serving' });
     expect(up.context).toMatchObject({ serverId: 's1', serverCount: 3 });
     expect(effects(a1)).toEqual(['linkReady']);
@@ -42,17 +51,29 @@ describe('server link machine (agent side)', () => {
   });
 
   it('DRAIN while serving sends DRAIN; a link made after draining announces it on connect', () => {
-    const [up] = transition(serverLinkMachine, connecting(), { type: 'LINK_UP', serverId: 's1', serverCount: 1 });
+    const [up] = transition(serverLinkMachine, connecting(), {
+      type: 'LINK_UP',
+      serverId: 's1',
+      serverCount: 1,
+    });
     const [draining, a1] = transition(serverLinkMachine, up, { type: 'DRAIN_REQUESTED' });
     expect(draining.value).toEqual({ connected: 'draining' });
     expect(effects(a1)).toEqual(['sendDrain']);
-    const [upDraining, a2] = transition(serverLinkMachine, connecting(true), { type: 'LINK_UP', serverId: 's2', serverCount: 1 });
+    const [upDraining, a2] = transition(serverLinkMachine, connecting(true), {
+      type: 'LINK_UP',
+      serverId: 's2',
+      serverCount: 1,
+    });
     expect(upDraining.value).toEqual({ connected: 'draining' });
     expect(effects(a2)).toEqual(['linkReady', 'sendDrain']);
   });
 
   it('a duplicate server id retires the link for good', () => {
-    const [up] = transition(serverLinkMachine, connecting(), { type: 'LINK_UP', serverId: 's1', serverCount: 1 });
+    const [up] = transition(serverLinkMachine, connecting(), {
+      type: 'LINK_UP',
+      serverId: 's1',
+      serverCount: 1,
+    });
     const [retired, actions] = transition(serverLinkMachine, up, { type: 'RETIRE', reason: 'duplicate' });
     expect(retired.status).toBe('done');
     expect(effects(actions)).toEqual(['releaseAll', 'closeLink']);
@@ -61,7 +82,11 @@ describe('server link machine (agent side)', () => {
   it('STOP ends it from any state', () => {
     const [fromConnecting] = transition(serverLinkMachine, connecting(), { type: 'STOP' });
     expect(fromConnecting.status).toBe('done');
-    const [backoff] = transition(serverLinkMachine, connecting(), { type: 'LINK_FAILED', error: 'x', jitter: 0 });
+    const [backoff] = transition(serverLinkMachine, connecting(), {
+      type: 'LINK_FAILED',
+      error: 'x',
+      jitter: 0,
+    });
     const [fromBackoff] = transition(serverLinkMachine, backoff, { type: 'STOP' });
     expect(fromBackoff.status).toBe('done');
   });

@@ -58,13 +58,15 @@ export class ClientSet {
         log: this.deps.log,
         metrics: this.deps.metrics,
         now: this.deps.now ?? Date.now,
-        open: this.deps.open,
+        open: (address) => this.deps.open(address),
         claim: (l, serverId, count) => this.claim(l, serverId, count),
         release: (l, serverId) => {
           if (this.held.get(serverId) === l) this.held.delete(serverId);
         },
         ...(this.deps.random ? { random: this.deps.random } : {}),
-        ...(this.deps.endpointDialTimeoutMs !== undefined ? { endpointDialTimeoutMs: this.deps.endpointDialTimeoutMs } : {}),
+        ...(this.deps.endpointDialTimeoutMs !== undefined
+          ? { endpointDialTimeoutMs: this.deps.endpointDialTimeoutMs }
+          : {}),
       },
     );
     this.links.push(link);

@@ -68,7 +68,8 @@ export class EndpointConnection {
         },
         reportFailed: ({ context }) => {
           deps.metrics.dialFailed(context.outcome === 'timedOut' ? 'timeout' : 'unknown');
-          const error = context.outcome === 'timedOut' ? goTimeoutError(this.address) : (context.error ?? 'dial failed');
+          const error =
+            context.outcome === 'timedOut' ? goTimeoutError(this.address) : (context.error ?? 'dial failed');
           deps.log.info('endpoint dial failed', { address: this.address, random: this.random, error });
           // The reference sends a failed DIAL_RSP without a connectID.
           link.sendToServer(packets.dialResponse(this.random, 0n, error));
@@ -106,7 +107,9 @@ export class EndpointConnection {
     const socket = net.connect({ host: target.host, port: target.port, noDelay: true });
     this.socket = socket;
     socket.pause();
-    socket.once('connect', () => this.dial?.send({ type: 'DIAL_SUCCEEDED', connectID: this.connectID.toString() }));
+    socket.once('connect', () =>
+      this.dial?.send({ type: 'DIAL_SUCCEEDED', connectID: this.connectID.toString() }),
+    );
     socket.on('error', (err: NodeNetError) => {
       if (this.dial) this.dial.send({ type: 'DIAL_FAILED', error: goDialError(this.address, err) });
       else this.conn?.send({ type: 'FAR_END_CLOSED', reason: `endpoint error: ${err.message}` });
@@ -128,7 +131,9 @@ export class EndpointConnection {
         abortBoth: () => socket.destroy(),
       },
     });
-    this.conn = deps.host.start('endpointConnection', machine, { input: { connectID: this.connectID.toString() } });
+    this.conn = deps.host.start('endpointConnection', machine, {
+      input: { connectID: this.connectID.toString() },
+    });
     deps.metrics.endpointConnections(1);
     link.established(this);
     this.conn.subscribe({

@@ -52,14 +52,17 @@ export function goDialError(address: string, err: NodeNetError): string {
   if (code === 'ENOTFOUND' || code === 'EAI_NONAME' || code === 'EAI_NODATA') {
     const host = err.hostname ?? address;
     const server = systemResolver();
-    return server ? `dial tcp: lookup ${host} on ${server}: no such host` : `dial tcp: lookup ${host}: no such host`;
+    return server
+      ? `dial tcp: lookup ${host} on ${server}: no such host`
+      : `dial tcp: lookup ${host}: no such host`;
   }
   if (code === 'EAI_AGAIN') {
     const host = err.hostname ?? address;
     const server = systemResolver();
     return `dial tcp: lookup ${host}${server ? ` on ${server}` : ''}: server misbehaving`;
   }
-  const target = err.address !== undefined && err.port !== undefined ? joinHostPort(err.address, err.port) : address;
+  const target =
+    err.address !== undefined && err.port !== undefined ? joinHostPort(err.address, err.port) : address;
   const message = SYSCALL_MESSAGES[code];
   return message ? `dial tcp ${target}: ${message}` : `dial tcp ${target}: ${err.message}`;
 }
@@ -81,11 +84,13 @@ export function splitHostPort(address: string): { host: string; port: number } |
   } else {
     const colon = address.lastIndexOf(':');
     if (colon < 0) return { error: `dial tcp: address ${address}: missing port in address` };
-    if (address.indexOf(':') !== colon) return { error: `dial tcp: address ${address}: too many colons in address` };
+    if (address.indexOf(':') !== colon)
+      return { error: `dial tcp: address ${address}: too many colons in address` };
     host = address.slice(0, colon);
     portText = address.slice(colon + 1);
   }
   const port = Number(portText);
-  if (!/^\d+$/.test(portText) || port > 65535) return { error: `dial tcp: lookup tcp/${portText}: unknown port` };
+  if (!/^\d+$/.test(portText) || port > 65535)
+    return { error: `dial tcp: lookup tcp/${portText}: unknown port` };
   return { host, port };
 }

@@ -3,7 +3,6 @@
  * endpoint connections carried by the current stream. connectIDs count from 1 per stream, as in the
  * reference, so a new stream after a reconnect starts again at 1.
  */
-import { randomInt } from 'crypto';
 import type { Actor } from 'xstate';
 import { serverLinkMachine } from '../../machines/serverLink.machine';
 import { describePacket, packets, type Packet } from '../../protocol/packet';
@@ -113,19 +112,28 @@ export class ServerLink implements EndpointLink {
     const link = this.current!;
     const { serverId, serverCount } = link;
     if (!this.deps.claim(this, serverId, serverCount)) {
-      this.deps.log.info('already connected to this proxy server; closing the duplicate', { serverID: serverId });
+      this.deps.log.info('already connected to this proxy server; closing the duplicate', {
+        serverID: serverId,
+      });
       this.actor.send({ type: 'RETIRE', reason: `already connected to server ${serverId}` });
       return;
     }
     this.claimed = serverId;
     this.nextConnectID = 0n;
     this.deps.metrics.serverConnections(1);
-    this.deps.log.info('connected to proxy server', { address: this.address, serverID: serverId, serverCount });
+    this.deps.log.info('connected to proxy server', {
+      address: this.address,
+      serverID: serverId,
+      serverCount,
+    });
     const random = this.deps.random ?? Math.random;
     link.stream.attach({
       packet: (p) => this.onPacket(p),
       malformed: (err) => {
-        this.deps.log.warn('malformed packet from server; reconnecting', { serverID: serverId, reason: err.message });
+        this.deps.log.warn('malformed packet from server; reconnecting', {
+          serverID: serverId,
+          reason: err.message,
+        });
         link.stream.abort(`malformed packet: ${err.message}`);
       },
       drain: () => {
@@ -137,7 +145,8 @@ export class ServerLink implements EndpointLink {
         this.current = null;
         this.unclaim();
         link.close();
-        const reason = end.kind === 'error' ? end.error.message : end.kind === 'local' ? end.reason : `stream ${end.kind}`;
+        const reason =
+          end.kind === 'error' ? end.error.message : end.kind === 'local' ? end.reason : `stream ${end.kind}`;
         this.deps.log.info('proxy server connection ended', { serverID: serverId, reason });
         this.actor.send({ type: 'LINK_DOWN', reason, jitter: random() });
       },
@@ -154,7 +163,9 @@ export class ServerLink implements EndpointLink {
           log: this.deps.log,
           metrics: this.deps.metrics,
           now: this.deps.now,
-          ...(this.deps.endpointDialTimeoutMs !== undefined ? { dialTimeoutMs: this.deps.endpointDialTimeoutMs } : {}),
+          ...(this.deps.endpointDialTimeoutMs !== undefined
+            ? { dialTimeoutMs: this.deps.endpointDialTimeoutMs }
+            : {}),
         });
         this.dials.set(p.random, endpoint);
         endpoint.start();
@@ -163,7 +174,8 @@ export class ServerLink implements EndpointLink {
       case 'DATA': {
         const endpoint = this.endpoints.get(p.connectID);
         if (endpoint) endpoint.onServerData(p.data);
-        else if (p.connectID !== 0n) this.sendToServer(packets.closeResponse(p.connectID, 'unrecognized connectID'));
+        else if (p.connectID !== 0n)
+          this.sendToServer(packets.closeResponse(p.connectID, 'unrecognized connectID'));
         return;
       }
       case 'CLOSE_REQ': {

@@ -7,8 +7,6 @@ import type { Actor } from 'xstate';
 import { agentTunnelMachine } from '../../machines/agentTunnel.machine';
 import { describePacket, packets, type Packet } from '../../protocol/packet';
 import type { PacketStream, StreamEnd } from '../../transport/packetStream';
-import type { ActorHost } from '../actorHost';
-import type { ActorLogger, ServerInstruments } from '../ports';
 import type { AgentIdentifiers } from './agentIdentifiers';
 import type { Frontend } from './frontend';
 import { ProxiedConnection, type ProxiedConnectionDeps, type TunnelLink } from './proxiedConnection';
@@ -184,7 +182,11 @@ export class AgentTunnel implements TunnelLink {
 
   private onStreamEnd(end: StreamEnd): void {
     const reason =
-      end.kind === 'error' ? `stream error: ${end.error.message}` : end.kind === 'local' ? end.reason : `stream ${end.kind}`;
+      end.kind === 'error'
+        ? `stream error: ${end.error.message}`
+        : end.kind === 'local'
+          ? end.reason
+          : `stream ${end.kind}`;
     this.actor.send({ type: 'DISCONNECTED', reason: this.closeReason ?? reason });
   }
 

@@ -29,7 +29,10 @@ export class GrpcFrontendSession implements Frontend {
     stream.attach({
       packet: (p) => this.onPacket(p),
       malformed: (err) => {
-        this.log.warn('malformed packet from frontend; closing its stream', { peer: stream.peer, reason: err.message });
+        this.log.warn('malformed packet from frontend; closing its stream', {
+          peer: stream.peer,
+          reason: err.message,
+        });
         this.conn?.frontendGone(`malformed packet: ${err.message}`);
         this.finish(`malformed packet: ${err.message}`);
       },
@@ -103,7 +106,8 @@ export class GrpcFrontendSession implements Frontend {
   }
 
   private onEnd(end: StreamEnd): void {
-    const reason = end.kind === 'error' ? `frontend stream error: ${end.error.message}` : `frontend stream ${end.kind}`;
+    const reason =
+      end.kind === 'error' ? `frontend stream error: ${end.error.message}` : `frontend stream ${end.kind}`;
     this.conn?.frontendGone(reason);
     if (this.conn?.phase !== 'open') this.finish();
   }

@@ -36,7 +36,8 @@ export interface ProxyServerDeps {
 }
 
 /** Validated `Connect` metadata, or the reason to refuse the stream. */
-export type AgentAdmission = { ok: true; agentId: string; identifiers: string } | { ok: false; reason: string };
+export type AgentAdmission =
+  { ok: true; agentId: string; identifiers: string } | { ok: false; reason: string };
 
 export function admitAgent(metadata: Record<string, readonly string[]>): AgentAdmission {
   const ids = metadata['agentid'] ?? [];
@@ -69,7 +70,10 @@ export class ProxyServer {
   addAgent(stream: PacketStream, agentId: string, rawIdentifiers: string): AgentTunnel {
     const identifiers = rawIdentifiers ? parseAgentIdentifiers(rawIdentifiers) : NO_IDENTIFIERS;
     if (identifiers.unknown.length > 0) {
-      this.deps.log.warn('agent identifiers with unknown keys ignored', { agentID: agentId, keys: identifiers.unknown });
+      this.deps.log.warn('agent identifiers with unknown keys ignored', {
+        agentID: agentId,
+        keys: identifiers.unknown,
+      });
     }
     const tunnel = new AgentTunnel(agentId, identifiers, stream, {
       host: this.actors,

@@ -58,7 +58,10 @@ export function pickWith<T extends Candidate>(
     case 'destHost': {
       const host = hostOfAddress(address);
       const matching = candidates.filter(
-        (t) => t.identifiers.host.includes(host) || t.identifiers.ipv4.includes(host) || t.identifiers.ipv6.includes(host),
+        (t) =>
+          t.identifiers.host.includes(host) ||
+          t.identifiers.ipv4.includes(host) ||
+          t.identifiers.ipv6.includes(host),
       );
       return matching.find((t) => !t.draining) ?? matching[0];
     }
