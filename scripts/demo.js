@@ -50,10 +50,12 @@ async function waitReady(port, what) {
   const deadline = Date.now() + 15000;
   for (;;) {
     const status = await new Promise((resolve) => {
-      http.get({ host: '127.0.0.1', port, path: '/readyz' }, (res) => {
-        res.resume();
-        resolve(res.statusCode);
-      }).on('error', () => resolve(0));
+      http
+        .get({ host: '127.0.0.1', port, path: '/readyz' }, (res) => {
+          res.resume();
+          resolve(res.statusCode);
+        })
+        .on('error', () => resolve(0));
     });
     if (status === 200) return;
     if (Date.now() > deadline) throw new Error(`${what} did not become ready on port ${port}`);
@@ -63,11 +65,13 @@ async function waitReady(port, what) {
 
 function scrape(port, names) {
   return new Promise((resolve) => {
-    http.get({ host: '127.0.0.1', port, path: '/metrics' }, (res) => {
-      let text = '';
-      res.on('data', (c) => (text += c));
-      res.on('end', () => resolve(text.split('\n').filter((l) => names.some((n) => l.startsWith(n)))));
-    }).on('error', () => resolve([]));
+    http
+      .get({ host: '127.0.0.1', port, path: '/metrics' }, (res) => {
+        let text = '';
+        res.on('data', (c) => (text += c));
+        res.on('end', () => resolve(text.split('\n').filter((l) => names.some((n) => l.startsWith(n)))));
+      })
+      .on('error', () => resolve([]));
   });
 }
 
@@ -86,18 +90,39 @@ function httpGetOver(tunnel, target) {
 async function runMode(mode, dir, tls, targetPort) {
   const [agentPort, adminPort, healthPort, agentHealth, agentAdmin] = await freePorts(5);
   const socketPath = path.join(dir, `konnectivity-${mode}.sock`);
-  const server = start('server', 'konnectivity-server', [
-    `--mode=${mode}`, `--uds-name=${socketPath}`, '--delete-existing-uds-file', '--server-port=0',
-    `--cluster-cert=${tls.clusterCert}`, `--cluster-key=${tls.clusterKey}`,
-    `--agent-port=${agentPort}`, `--admin-port=${adminPort}`, `--health-port=${healthPort}`,
-    '--server-id=demo-server', `--data-dir=${path.join(dir, `server-${mode}`)}`,
-  ], path.join(dir, `server-${mode}.log`));
-  const agent = start('agent', 'konnectivity-agent', [
-    `--ca-cert=${tls.caCert}`, '--proxy-server-host=127.0.0.1', `--proxy-server-port=${agentPort}`,
-    `--health-server-port=${agentHealth}`, `--admin-server-port=${agentAdmin}`,
-    '--agent-id=demo-node', '--agent-identifiers=host=localhost&ipv4=127.0.0.1',
-    `--data-dir=${path.join(dir, `agent-${mode}`)}`,
-  ], path.join(dir, `agent-${mode}.log`));
+  const server = start(
+    'server',
+    'konnectivity-server',
+    [
+      `--mode=${mode}`,
+      `--uds-name=${socketPath}`,
+      '--delete-existing-uds-file',
+      '--server-port=0',
+      `--cluster-cert=${tls.clusterCert}`,
+      `--cluster-key=${tls.clusterKey}`,
+      `--agent-port=${agentPort}`,
+      `--admin-port=${adminPort}`,
+      `--health-port=${healthPort}`,
+      '--server-id=demo-server',
+      `--data-dir=${path.join(dir, `server-${mode}`)}`,
+    ],
+    path.join(dir, `server-${mode}.log`),
+  );
+  const agent = start(
+    'agent',
+    'konnectivity-agent',
+    [
+      `--ca-cert=${tls.caCert}`,
+      '--proxy-server-host=127.0.0.1',
+      `--proxy-server-port=${agentPort}`,
+      `--health-server-port=${agentHealth}`,
+      `--admin-server-port=${agentAdmin}`,
+      '--agent-id=demo-node',
+      '--agent-identifiers=host=localhost&ipv4=127.0.0.1',
+      `--data-dir=${path.join(dir, `agent-${mode}`)}`,
+    ],
+    path.join(dir, `agent-${mode}.log`),
+  );
   try {
     await waitReady(healthPort, 'server');
     await waitReady(agentHealth, 'agent');
@@ -105,16 +130,19 @@ async function runMode(mode, dir, tls, targetPort) {
     console.log(`   server ready (agent port ${agentPort}), agent demo-node connected over TLS`);
     const target = `127.0.0.1:${targetPort}`;
     const started = process.hrtime.bigint();
-    const tunnel = mode === 'grpc'
-      ? await dialViaGrpc({ target: `unix://${socketPath}`, address: target, timeoutMs: 5000 })
-      : await dialViaHttpConnect({ socketPath, address: target, timeoutMs: 5000 });
+    const tunnel =
+      mode === 'grpc'
+        ? await dialViaGrpc({ target: `unix://${socketPath}`, address: target, timeoutMs: 5000 })
+        : await dialViaHttpConnect({ socketPath, address: target, timeoutMs: 5000 });
     const dialMs = Number(process.hrtime.bigint() - started) / 1e6;
     const response = await httpGetOver(tunnel, target);
     const totalMs = Number(process.hrtime.bigint() - started) / 1e6;
     const [statusLine] = response.split('\r\n');
     const body = response.split('\r\n\r\n')[1] || '';
     console.log(`   dial to ${target} through the tunnel: ${dialMs.toFixed(1)} ms`);
-    console.log(`   GET /hello -> ${statusLine} (${Buffer.byteLength(response)} bytes, ${totalMs.toFixed(1)} ms): ${body.trim()}`);
+    console.log(
+      `   GET /hello -> ${statusLine} (${Buffer.byteLength(response)} bytes, ${totalMs.toFixed(1)} ms): ${body.trim()}`,
+    );
     await new Promise((r) => setTimeout(r, 200));
     const serverMetrics = await scrape(healthPort, [
       'konnectivity_network_proxy_server_ready_backend_connections',

@@ -46,7 +46,9 @@ export function main(argv: string[]): void {
       };
       process.on('SIGTERM', () => {
         if (++terms === 1) {
-          log.info('SIGTERM: draining (sending DRAIN to every server, still serving); send SIGTERM again to exit');
+          log.info(
+            'SIGTERM: draining (sending DRAIN to every server, still serving); send SIGTERM again to exit',
+          );
           agent.drain();
         } else {
           exit('SIGTERM');

@@ -25,7 +25,10 @@ export function runtimeConfig(o: ServerOptions): ServerRuntimeConfig {
         : { kind: 'tcp', host: o.serverBindAddress, port: o.serverPort },
       ...(frontendTls ? { tls: frontendTls } : {}),
     },
-    agent: { listen: { kind: 'tcp', host: o.agentBindAddress, port: o.agentPort }, ...(agentTls ? { tls: agentTls } : {}) },
+    agent: {
+      listen: { kind: 'tcp', host: o.agentBindAddress, port: o.agentPort },
+      ...(agentTls ? { tls: agentTls } : {}),
+    },
     health: { host: o.healthBindAddress, port: o.healthPort },
     admin: { host: o.adminBindAddress, port: o.adminPort },
     strategies: o.proxyStrategies,

@@ -55,8 +55,14 @@ export const connectionMachine = setup({
   states: {
     open: {
       on: {
-        CLOSE_REQUESTED: { target: 'closing', actions: [{ type: 'record', params: 'near' }, 'requestFarClose'] },
-        FAR_END_CLOSED: { target: 'closed', actions: [{ type: 'record', params: 'far' }, 'notifyNearClosed'] },
+        CLOSE_REQUESTED: {
+          target: 'closing',
+          actions: [{ type: 'record', params: 'near' }, 'requestFarClose'],
+        },
+        FAR_END_CLOSED: {
+          target: 'closed',
+          actions: [{ type: 'record', params: 'far' }, 'notifyNearClosed'],
+        },
         TUNNEL_LOST: { target: 'closed', actions: [{ type: 'record', params: 'lost' }, 'abortBoth'] },
       },
     },

@@ -67,7 +67,12 @@ export const serverLinkMachine = setup({
       if (event.type !== 'LINK_FAILED') return {};
       return {
         lastError: event.error,
-        nextDelayMs: backoffDelayMs(context.syncIntervalMs, context.syncIntervalCapMs, context.failures, event.jitter),
+        nextDelayMs: backoffDelayMs(
+          context.syncIntervalMs,
+          context.syncIntervalCapMs,
+          context.failures,
+          event.jitter,
+        ),
         failures: context.failures + 1,
       };
     }),
@@ -82,7 +87,9 @@ export const serverLinkMachine = setup({
       };
     }),
     onUp: assign(({ event }) =>
-      event.type === 'LINK_UP' ? { serverId: event.serverId, serverCount: event.serverCount, failures: 0 } : {},
+      event.type === 'LINK_UP'
+        ? { serverId: event.serverId, serverCount: event.serverCount, failures: 0 }
+        : {},
     ),
     setDraining: assign({ draining: true }),
   },

@@ -225,7 +225,8 @@ class Reader {
     const len = this.uvarint32();
     const start = this.pos;
     const end = start + len;
-    if (end > this.end) throw new MalformedPacketError('truncated', `field of ${len} bytes overruns the message`);
+    if (end > this.end)
+      throw new MalformedPacketError('truncated', `field of ${len} bytes overruns the message`);
     this.pos = end;
     return [start, end];
   }

@@ -14,7 +14,9 @@ export const PACKET_TYPE_NUMBER = {
 
 export type PacketTypeName = keyof typeof PACKET_TYPE_NUMBER;
 
-export const PACKET_TYPE_NAMES: readonly PacketTypeName[] = Object.keys(PACKET_TYPE_NUMBER) as PacketTypeName[];
+export const PACKET_TYPE_NAMES: readonly PacketTypeName[] = Object.keys(
+  PACKET_TYPE_NUMBER,
+) as PacketTypeName[];
 
 export interface DialRequestPacket {
   readonly type: 'DIAL_REQ';
@@ -77,7 +79,11 @@ export const packets = {
     random,
   }),
   closeRequest: (connectID: bigint): CloseRequestPacket => ({ type: 'CLOSE_REQ', connectID }),
-  closeResponse: (connectID: bigint, error = ''): CloseResponsePacket => ({ type: 'CLOSE_RSP', error, connectID }),
+  closeResponse: (connectID: bigint, error = ''): CloseResponsePacket => ({
+    type: 'CLOSE_RSP',
+    error,
+    connectID,
+  }),
   data: (connectID: bigint, data: Buffer = EMPTY, error = ''): DataPacket => ({
     type: 'DATA',
     connectID,

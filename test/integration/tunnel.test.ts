@@ -13,7 +13,11 @@ import { createLogger, discardSink } from '../../src/observability/logger';
 import { runServer, type RunningServer } from '../../src/server/runServer';
 import { generateTlsMaterial, type TlsFiles } from '../../src/tools/certs';
 
-const log = createLogger({ verbosity: 0, component: 'test', sink: process.env.TEST_LOGS ? undefined : discardSink });
+const log = createLogger({
+  verbosity: 0,
+  component: 'test',
+  sink: process.env.TEST_LOGS ? undefined : discardSink,
+});
 
 async function waitFor(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -57,84 +61,103 @@ function roundTrip(sock: NodeJS.ReadWriteStream & { end(): void }, payload: Buff
   });
 }
 
-describe.each(['grpc', 'http-connect'] as const)('tunnel in process, %s frontend on a Unix socket', (mode) => {
-  let dir: string;
-  let tls: TlsFiles;
-  let server: RunningServer;
-  let agent: RunningAgent;
-  let echo: { port: number; close(): void };
-  const socketPath = (): string => path.join(dir, 'konnectivity.sock');
+describe.each(['grpc', 'http-connect'] as const)(
+  'tunnel in process, %s frontend on a Unix socket',
+  (mode) => {
+    let dir: string;
+    let tls: TlsFiles;
+    let server: RunningServer;
+    let agent: RunningAgent;
+    let echo: { port: number; close(): void };
+    const socketPath = (): string => path.join(dir, 'konnectivity.sock');
 
-  beforeAll(async () => {
-    dir = mkdtempSync(path.join(tmpdir(), 'knp-int-'));
-    tls = await generateTlsMaterial(dir);
-    echo = await echoServer();
-    server = await runServer(
-      {
-        serverId: 'server-1',
-        serverCount: 1,
-        mode,
-        frontend: { listen: { kind: 'uds', path: socketPath() } },
-        agent: { listen: { kind: 'tcp', host: '127.0.0.1', port: 0 }, tls: { cert: tls.clusterCert, key: tls.clusterKey } },
-        health: { host: '127.0.0.1', port: 0 },
-        admin: { host: '127.0.0.1', port: 0 },
-        strategies: ['default'],
-        backendDialTimeoutMs: 0,
-        keepaliveTimeMs: 0,
-        frontendKeepaliveTimeMs: 0,
-      },
-      log,
-    );
-    agent = await runAgent(
-      {
-        agentId: 'agent-1',
-        identifiers: 'host=localhost&ipv4=127.0.0.1',
-        addresses: [`127.0.0.1:${server.agentPort}`],
-        tls: { caCert: tls.caCert },
-        serviceAccountTokenPath: '',
-        syncIntervalMs: 200,
-        syncIntervalCapMs: 1000,
-        keepaliveTimeMs: 0,
-        health: { host: '127.0.0.1', port: 0 },
-        admin: { host: '127.0.0.1', port: 0 },
-      },
-      log,
-    );
-    await waitFor(() => server.proxy.isReady() && agent.clients.isReady(), 'agent connected');
-  });
+    beforeAll(async () => {
+      dir = mkdtempSync(path.join(tmpdir(), 'knp-int-'));
+      tls = await generateTlsMaterial(dir);
+      echo = await echoServer();
+      server = await runServer(
+        {
+          serverId: 'server-1',
+          serverCount: 1,
+          mode,
+          frontend: { listen: { kind: 'uds', path: socketPath() } },
+          agent: {
+            listen: { kind: 'tcp', host: '127.0.0.1', port: 0 },
+            tls: { cert: tls.clusterCert, key: tls.clusterKey },
+          },
+          health: { host: '127.0.0.1', port: 0 },
+          admin: { host: '127.0.0.1', port: 0 },
+          strategies: ['default'],
+          backendDialTimeoutMs: 0,
+          keepaliveTimeMs: 0,
+          frontendKeepaliveTimeMs: 0,
+        },
+        log,
+      );
+      agent = await runAgent(
+        {
+          agentId: 'agent-1',
+          identifiers: 'host=localhost&ipv4=127.0.0.1',
+          addresses: [`127.0.0.1:${server.agentPort}`],
+          tls: { caCert: tls.caCert },
+          serviceAccountTokenPath: '',
+          syncIntervalMs: 200,
+          syncIntervalCapMs: 1000,
+          keepaliveTimeMs: 0,
+          health: { host: '127.0.0.1', port: 0 },
+          admin: { host: '127.0.0.1', port: 0 },
+        },
+        log,
+      );
+      await waitFor(() => server.proxy.isReady() && agent.clients.isReady(), 'agent connected');
+    });
 
-  afterAll(async () => {
-    await agent?.close().catch((e: unknown) => console.log('agent close failed', e));
-    await server?.close().catch((e: unknown) => console.log('server close failed', e));
-    echo?.close();
-    rmSync(dir, { recursive: true, force: true });
-    if (process.env.SHOW_HANDLES) {
-      await new Promise((r) => setTimeout(r, 500));
-      const handles = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles();
-      console.log(handles.map((h) => (h as object).constructor.name + ' ' + JSON.stringify((h as { address?: () => unknown }).address?.() ?? '') + ' ' + String((h as {listenerCount?: (e: string) => number}).listenerCount?.('request'))));
-    }
-  });
+    afterAll(async () => {
+      await agent?.close().catch((e: unknown) => console.log('agent close failed', e));
+      await server?.close().catch((e: unknown) => console.log('server close failed', e));
+      echo?.close();
+      rmSync(dir, { recursive: true, force: true });
+      if (process.env.SHOW_HANDLES) {
+        await new Promise((r) => setTimeout(r, 500));
+        const handles = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles();
+        console.log(
+          handles.map(
+            (h) =>
+              (h as object).constructor.name +
+              ' ' +
+              JSON.stringify((h as { address?: () => unknown }).address?.() ?? '') +
+              ' ' +
+              String((h as { listenerCount?: (e: string) => number }).listenerCount?.('request')),
+          ),
+        );
+      }
+    });
 
-  const open = async (address: string): Promise<net.Socket | import('../../src/client/tunnelConnection').TunnelConnection> =>
-    mode === 'grpc'
-      ? dialViaGrpc({ target: `unix://${socketPath()}`, address, timeoutMs: 5000 })
-      : dialViaHttpConnect({ socketPath: socketPath(), address, timeoutMs: 5000 });
+    const open = async (
+      address: string,
+    ): Promise<net.Socket | import('../../src/client/tunnelConnection').TunnelConnection> =>
+      mode === 'grpc'
+        ? dialViaGrpc({ target: `unix://${socketPath()}`, address, timeoutMs: 5000 })
+        : dialViaHttpConnect({ socketPath: socketPath(), address, timeoutMs: 5000 });
 
-  it('carries an echo round trip byte-exactly, and closes cleanly', async () => {
-    const conn = await open(`127.0.0.1:${echo.port}`);
-    const payload = Buffer.alloc(256 * 1024, 7);
-    const back = await roundTrip(conn, payload);
-    expect(back.equals(payload)).toBe(true);
-    conn.end();
-    await waitFor(() => agent.clients.openEndpointConnections === 0, 'endpoint closed');
-    await waitFor(() => server.proxy.actors.counts().connection === 0, 'server connection actor gone');
-  });
+    it('carries an echo round trip byte-exactly, and closes cleanly', async () => {
+      const conn = await open(`127.0.0.1:${echo.port}`);
+      const payload = Buffer.alloc(256 * 1024, 7);
+      const back = await roundTrip(conn, payload);
+      expect(back.equals(payload)).toBe(true);
+      conn.end();
+      await waitFor(() => agent.clients.openEndpointConnections === 0, 'endpoint closed');
+      await waitFor(() => server.proxy.actors.counts().connection === 0, 'server connection actor gone');
+    });
 
-  it('reports a refused dial with Go wording', async () => {
-    const refused = net.createServer();
-    await new Promise<void>((r) => refused.listen(0, '127.0.0.1', r));
-    const port = (refused.address() as net.AddressInfo).port;
-    await new Promise<void>((r) => refused.close(() => r()));
-    await expect(open(`127.0.0.1:${port}`)).rejects.toThrow(`dial tcp 127.0.0.1:${port}: connect: connection refused`);
-  });
-});
+    it('reports a refused dial with Go wording', async () => {
+      const refused = net.createServer();
+      await new Promise<void>((r) => refused.listen(0, '127.0.0.1', r));
+      const port = (refused.address() as net.AddressInfo).port;
+      await new Promise<void>((r) => refused.close(() => r()));
+      await expect(open(`127.0.0.1:${port}`)).rejects.toThrow(
+        `dial tcp 127.0.0.1:${port}: connect: connection refused`,
+      );
+    });
+  },
+);
