@@ -27,6 +27,11 @@ export function runtimeConfig(o: AgentOptions): AgentRuntimeConfig {
     keepaliveTimeMs: o.keepaliveTimeMs,
     health: { host: o.healthServerHost, port: o.healthServerPort },
     admin: { host: o.adminBindAddress, port: o.adminServerPort },
+    eventLog: {
+      eventLog: o.eventLog,
+      dataDir: o.dataDir,
+      explicit: o.setFlags.includes('event-log') || o.setFlags.includes('data-dir'),
+    },
   };
 }
 

@@ -35,6 +35,11 @@ export function runtimeConfig(o: ServerOptions): ServerRuntimeConfig {
     backendDialTimeoutMs: o.backendDialTimeoutMs,
     keepaliveTimeMs: o.keepaliveTimeMs,
     frontendKeepaliveTimeMs: o.frontendKeepaliveTimeMs,
+    eventLog: {
+      eventLog: o.eventLog,
+      dataDir: o.dataDir,
+      explicit: o.setFlags.includes('event-log') || o.setFlags.includes('data-dir'),
+    },
   };
 }
 

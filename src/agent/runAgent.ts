@@ -10,6 +10,11 @@ import type { Logger } from '../observability/logger';
 import { openAgentLink, type AgentClientTls, type OpenedLink } from '../transport/agentClient';
 import { readPem } from '../transport/tlsFiles';
 import { agentInstruments } from './agentInstruments';
+import { eventFactory } from '../events';
+import { recording } from '../actors/recorder';
+import { openAgentLifecycleLog } from '../persistence/lifecycleLog';
+import { registerLifetimeMetrics } from '../observability/lifetimeMetrics';
+import { lifecycleLogOrNone, type EventLogConfig } from '../server/eventLogConfig';
 
 export interface AgentRuntimeConfig {
   agentId: string;
@@ -23,6 +28,7 @@ export interface AgentRuntimeConfig {
   keepaliveTimeMs: number;
   health: { host: string; port: number };
   admin: { host: string; port: number };
+  eventLog: EventLogConfig;
 }
 
 export interface RunningAgent {
@@ -50,6 +56,16 @@ function loadTls(tls: AgentRuntimeConfig['tls']): AgentClientTls | null {
 export async function runAgent(config: AgentRuntimeConfig, log: Logger): Promise<RunningAgent> {
   const metrics = new AgentMetrics({ processMetrics: true });
   const tls = loadTls(config.tls);
+  const lifecycle = await lifecycleLogOrNone(config.eventLog, log.child('events'), (logger) =>
+    openAgentLifecycleLog({
+      ...config.eventLog,
+      agentId: config.agentId,
+      registry: metrics.registry,
+      logger,
+    }),
+  );
+  if (lifecycle) registerLifetimeMetrics(metrics.registry, lifecycle.state, 'server');
+  const events = lifecycle?.events ?? recording(eventFactory({ agentId: config.agentId }), () => {});
   const metadata = (): Record<string, string> => {
     const md: Record<string, string> = { agentid: config.agentId, agentidentifiers: config.identifiers };
     if (config.serviceAccountTokenPath) {
@@ -68,6 +84,7 @@ export async function runAgent(config: AgentRuntimeConfig, log: Logger): Promise
       log: log.child('clientset'),
       metrics: agentInstruments(metrics),
       actorCounter: metrics,
+      events,
       open: (address): Promise<OpenedLink> =>
         openAgentLink({
           target: address,
@@ -86,6 +103,10 @@ export async function runAgent(config: AgentRuntimeConfig, log: Logger): Promise
   const closeAll = async (): Promise<void> => {
     clients.stop();
     await Promise.all(started.map((s) => s.close()));
+    if (lifecycle) {
+      events.agentStopped({ reason: 'shutdown' });
+      await lifecycle.close();
+    }
   };
   try {
     const health = await startHealthServer({
@@ -105,6 +126,7 @@ export async function runAgent(config: AgentRuntimeConfig, log: Logger): Promise
       logger: log.child('admin'),
     });
     started.push(admin);
+    events.agentStarted({ identifiers: config.identifiers });
     clients.start();
     log.info('konnectivity agent started', {
       agentID: config.agentId,

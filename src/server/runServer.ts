@@ -17,6 +17,10 @@ import type { Listen, StartedServer } from '../transport/grpcServer';
 import { startHttpConnectFrontend } from '../transport/httpConnectEndpoint';
 import type { ServerTlsFiles } from '../transport/tlsFiles';
 import { serverInstruments } from './serverInstruments';
+import { openServerLifecycleLog, type LifecycleLog } from '../persistence/lifecycleLog';
+import { registerLifetimeMetrics } from '../observability/lifetimeMetrics';
+import type { ServerEventFactory } from '../events';
+import { lifecycleLogOrNone, type EventLogConfig } from './eventLogConfig';
 
 export interface ServerRuntimeConfig {
   serverId: string;
@@ -31,6 +35,7 @@ export interface ServerRuntimeConfig {
   /** gRPC keepalive pings from the server to agents / frontends (0 = off). */
   keepaliveTimeMs: number;
   frontendKeepaliveTimeMs: number;
+  eventLog: EventLogConfig;
 }
 
 export interface RunningServer {
@@ -40,8 +45,8 @@ export interface RunningServer {
   readonly frontendPort: number;
   readonly healthPort: number;
   readonly adminPort: number;
-  /** Stops accepting, ends every tunnel, closes every port. Safe to call more than once. */
-  close(): Promise<void>;
+  /** Stops accepting, ends every tunnel, closes every port and the event log. Safe to call more than once. */
+  close(reason?: string): Promise<void>;
 }
 
 /** Messages up to this size are accepted; DATA chunks are far smaller, but a peer may batch. */
@@ -59,6 +64,18 @@ export async function runServer(config: ServerRuntimeConfig, log: Logger): Promi
   const metrics = new ServerMetrics({ processMetrics: true });
   const instruments = serverInstruments(metrics);
   metrics.setServerCount(config.serverCount);
+  const lifecycle: LifecycleLog<ServerEventFactory> | null = await lifecycleLogOrNone(
+    config.eventLog,
+    log.child('events'),
+    (logger) =>
+      openServerLifecycleLog({
+        ...config.eventLog,
+        serverId: config.serverId,
+        registry: metrics.registry,
+        logger,
+      }),
+  );
+  if (lifecycle) registerLifetimeMetrics(metrics.registry, lifecycle.state, 'agent');
   const proxy = new ProxyServer(
     {
       serverId: config.serverId,
@@ -70,6 +87,7 @@ export async function runServer(config: ServerRuntimeConfig, log: Logger): Promi
       log: log.child('proxy'),
       metrics: instruments,
       actorCounter: metrics,
+      ...(lifecycle ? { events: lifecycle.events } : {}),
       onTunnelClosed: () => metrics.grpcConnectionClosed('Connect'),
       onAgentsChanged: (p) => {
         const agents = p.backends.representatives();
@@ -81,9 +99,13 @@ export async function runServer(config: ServerRuntimeConfig, log: Logger): Promi
     },
   );
   const started: Array<StartedServer | RunningHttpServer> = [];
-  const closeAll = async (): Promise<void> => {
+  const closeAll = async (reason = 'shutdown'): Promise<void> => {
     proxy.shutdown();
     await Promise.all(started.map((s) => s.close()));
+    if (lifecycle) {
+      proxy.events.serverStopped({ reason });
+      await lifecycle.close();
+    }
   };
   try {
     const agentEndpoint = await startAgentEndpoint({
@@ -145,6 +167,7 @@ export async function runServer(config: ServerRuntimeConfig, log: Logger): Promi
       logger: log.child('admin'),
     });
     started.push(admin);
+    proxy.events.serverStarted({ mode: config.mode, serverCount: config.serverCount });
     log.info('konnectivity server started', {
       serverID: config.serverId,
       mode: config.mode,
@@ -161,7 +184,7 @@ export async function runServer(config: ServerRuntimeConfig, log: Logger): Promi
       frontendPort: frontend.port,
       healthPort: health.port,
       adminPort: admin.port,
-      close: () => (closing ??= closeAll()),
+      close: (reason?: string) => (closing ??= closeAll(reason)),
     };
   } catch (err) {
     await closeAll();

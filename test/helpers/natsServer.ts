@@ -44,6 +44,10 @@ export async function startNatsServer(): Promise<NatsServerHandle> {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child = proc;
+    // A worker that dies without running afterAll must not leave a server behind.
+    const killOnExit = (): void => void proc.kill('SIGKILL');
+    process.once('exit', killOnExit);
+    proc.once('exit', () => process.removeListener('exit', killOnExit));
     let output = '';
     const collect = (chunk: Buffer): void => {
       if (output.length < 64 * 1024) output += chunk.toString();

@@ -91,6 +91,7 @@ describe.each(['grpc', 'http-connect'] as const)(
           backendDialTimeoutMs: 0,
           keepaliveTimeMs: 0,
           frontendKeepaliveTimeMs: 0,
+          eventLog: { eventLog: '', dataDir: path.join(dir, 'server-data'), explicit: true },
         },
         log,
       );
@@ -106,6 +107,7 @@ describe.each(['grpc', 'http-connect'] as const)(
           keepaliveTimeMs: 0,
           health: { host: '127.0.0.1', port: 0 },
           admin: { host: '127.0.0.1', port: 0 },
+          eventLog: { eventLog: '', dataDir: path.join(dir, 'agent-data'), explicit: true },
         },
         log,
       );

@@ -4,6 +4,7 @@
  */
 import type { OpenedLink } from '../../transport/agentClient';
 import { ActorHost, type ActorCounter } from '../actorHost';
+import type { AgentEventFactory } from '../../events';
 import type { ActorLogger, AgentInstruments } from '../ports';
 import { ServerLink } from './serverLink';
 
@@ -22,6 +23,7 @@ export interface ClientSetDeps {
   random?: () => number;
   endpointDialTimeoutMs?: number;
   actorCounter?: ActorCounter;
+  events: AgentEventFactory;
 }
 
 export class ClientSet {
@@ -60,6 +62,7 @@ export class ClientSet {
         now: this.deps.now ?? Date.now,
         open: (address) => this.deps.open(address),
         claim: (l, serverId, count) => this.claim(l, serverId, count),
+        events: this.deps.events,
         release: (l, serverId) => {
           if (this.held.get(serverId) === l) this.held.delete(serverId);
         },

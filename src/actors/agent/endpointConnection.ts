@@ -8,6 +8,7 @@ import { connectionMachine } from '../../machines/connection.machine';
 import { dialMachine } from '../../machines/dial.machine';
 import { packets, type Packet } from '../../protocol/packet';
 import type { ActorHost } from '../actorHost';
+import type { AgentEventFactory } from '../../events';
 import type { ActorLogger, AgentInstruments } from '../ports';
 import { goDialError, goTimeoutError, splitHostPort, type NodeNetError } from './goDialErrors';
 
@@ -30,6 +31,9 @@ export interface EndpointDeps {
   metrics: AgentInstruments;
   now: () => number;
   dialTimeoutMs?: number;
+  events: AgentEventFactory;
+  /** The server this endpoint's stream belongs to (for events). */
+  serverId: string;
 }
 
 export class EndpointConnection {
@@ -40,6 +44,7 @@ export class EndpointConnection {
   private conn: Actor<typeof connectionMachine> | null = null;
   private done = false;
   private readonly startedAt: number;
+  private openedAt = 0;
 
   constructor(
     readonly connectID: bigint,
@@ -58,11 +63,17 @@ export class EndpointConnection {
 
   start(): void {
     const { deps, link } = this;
+    const key = { random: this.random, destination: this.address, serverId: deps.serverId };
     const machine = dialMachine.provide({
       actions: {
         startDial: () => this.connectSocket(),
         reportEstablished: () => {
           deps.metrics.dialSucceeded((deps.now() - this.startedAt) / 1000);
+          deps.events.endpointDialConnected({
+            ...key,
+            connectID: this.connectID,
+            latencyMs: deps.now() - this.startedAt,
+          });
           this.openConnection();
           link.sendToServer(packets.dialResponse(this.random, this.connectID));
         },
@@ -71,6 +82,17 @@ export class EndpointConnection {
           const error =
             context.outcome === 'timedOut' ? goTimeoutError(this.address) : (context.error ?? 'dial failed');
           deps.log.info('endpoint dial failed', { address: this.address, random: this.random, error });
+          deps.events.endpointDialFailed({
+            ...key,
+            reason:
+              context.outcome === 'timedOut'
+                ? 'timeout'
+                : context.outcome === 'peerLost'
+                  ? 'server-lost'
+                  : 'error',
+            error,
+            latencyMs: deps.now() - this.startedAt,
+          });
           // The reference sends a failed DIAL_RSP without a connectID.
           link.sendToServer(packets.dialResponse(this.random, 0n, error));
         },
@@ -131,14 +153,28 @@ export class EndpointConnection {
         abortBoth: () => socket.destroy(),
       },
     });
-    this.conn = deps.host.start('endpointConnection', machine, {
+    const conn = deps.host.start('endpointConnection', machine, {
       input: { connectID: this.connectID.toString() },
     });
+    this.conn = conn;
+    this.openedAt = deps.now();
     deps.metrics.endpointConnections(1);
     link.established(this);
-    this.conn.subscribe({
+    conn.subscribe({
       complete: () => {
         deps.metrics.endpointConnections(-1);
+        const { closedBy, reason } = conn.getSnapshot().context;
+        deps.events.endpointConnClosed({
+          random: this.random,
+          destination: this.address,
+          serverId: deps.serverId,
+          connectID: this.connectID,
+          bytesToEndpoint: this.bytesToEndpoint,
+          bytesFromEndpoint: this.bytesFromEndpoint,
+          durationMs: deps.now() - this.openedAt,
+          closedBy: closedBy === 'far' ? 'endpoint' : 'server',
+          reason: reason ?? 'unknown',
+        });
         socket.destroy();
         this.finish();
       },

@@ -9,6 +9,7 @@ import { describePacket, packets, type Packet } from '../../protocol/packet';
 import type { OpenedLink } from '../../transport/agentClient';
 import type { StreamEnd } from '../../transport/packetStream';
 import type { ActorHost } from '../actorHost';
+import type { AgentEventFactory } from '../../events';
 import type { ActorLogger, AgentInstruments } from '../ports';
 import { EndpointConnection, type EndpointLink } from './endpointConnection';
 
@@ -24,6 +25,7 @@ export interface ServerLinkDeps {
   release(link: ServerLink, serverId: string): void;
   random?: () => number;
   endpointDialTimeoutMs?: number;
+  events: AgentEventFactory;
 }
 
 export interface ServerLinkSettings {
@@ -119,6 +121,7 @@ export class ServerLink implements EndpointLink {
       return;
     }
     this.claimed = serverId;
+    this.deps.events.serverConnected({ serverId, serverCount, address: this.address });
     this.nextConnectID = 0n;
     this.deps.metrics.serverConnections(1);
     this.deps.log.info('connected to proxy server', {
@@ -143,10 +146,10 @@ export class ServerLink implements EndpointLink {
       end: (end: StreamEnd) => {
         if (this.current !== link) return;
         this.current = null;
-        this.unclaim();
-        link.close();
         const reason =
           end.kind === 'error' ? end.error.message : end.kind === 'local' ? end.reason : `stream ${end.kind}`;
+        this.unclaim(reason);
+        link.close();
         this.deps.log.info('proxy server connection ended', { serverID: serverId, reason });
         this.actor.send({ type: 'LINK_DOWN', reason, jitter: random() });
       },
@@ -163,6 +166,8 @@ export class ServerLink implements EndpointLink {
           log: this.deps.log,
           metrics: this.deps.metrics,
           now: this.deps.now,
+          events: this.deps.events,
+          serverId: this.claimed ?? '',
           ...(this.deps.endpointDialTimeoutMs !== undefined
             ? { dialTimeoutMs: this.deps.endpointDialTimeoutMs }
             : {}),
@@ -246,14 +251,15 @@ export class ServerLink implements EndpointLink {
     const link = this.current;
     if (!link) return;
     this.current = null;
-    this.unclaim();
+    this.unclaim('agent-shutdown');
     link.close();
   }
 
-  private unclaim(): void {
+  private unclaim(reason = 'stream-ended'): void {
     if (this.claimed === null) return;
     this.deps.metrics.serverConnections(-1);
     this.deps.release(this, this.claimed);
+    this.deps.events.serverDisconnected({ serverId: this.claimed, reason });
     this.claimed = null;
   }
 }

@@ -8,6 +8,7 @@ import { connectionMachine } from '../../machines/connection.machine';
 import { dialMachine } from '../../machines/dial.machine';
 import { packets, type Packet } from '../../protocol/packet';
 import type { ActorHost } from '../actorHost';
+import type { ServerEventFactory } from '../../events';
 import type { ActorLogger, ServerInstruments } from '../ports';
 import type { Frontend } from './frontend';
 
@@ -29,6 +30,7 @@ export interface ProxiedConnectionDeps {
   metrics: ServerInstruments;
   now: () => number;
   dialTimeoutMs: number;
+  events: ServerEventFactory;
 }
 
 export type ConnectionSummary = {
@@ -47,6 +49,9 @@ export class ProxiedConnection {
   private conn: Actor<typeof connectionMachine> | null = null;
   private readonly startedAt: number;
   private done = false;
+  private openedAt = 0;
+  /** Why the frontend side ended the dial or connection, for the event. */
+  private cancelReason = 'dial-cls';
 
   constructor(
     readonly random: bigint,
@@ -67,6 +72,9 @@ export class ProxiedConnection {
   start(): void {
     const { deps, tunnel, frontend } = this;
     deps.metrics.pendingDials(1);
+    const key = { random: this.random, destination: this.address };
+    const latencyMs = (): number => deps.now() - this.startedAt;
+    deps.events.dialRequested({ ...key, mode: frontend.mode, protocol: 'tcp', frontend: frontend.peer });
     const machine = dialMachine.provide({
       actions: {
         startDial: () => {
@@ -75,20 +83,47 @@ export class ProxiedConnection {
         reportEstablished: ({ context }) => {
           this.connectID = BigInt(context.connectID ?? '0');
           deps.metrics.dialSucceeded((deps.now() - this.startedAt) / 1000);
+          deps.events.dialEstablished({
+            ...key,
+            agentId: tunnel.agentId,
+            connectID: this.connectID,
+            latencyMs: latencyMs(),
+          });
           this.openConnection();
           frontend.dialSucceeded(this.connectID);
         },
         reportFailed: ({ context }) => {
           const timedOut = context.outcome === 'timedOut';
-          if (timedOut) deps.metrics.dialFailed('backend_dial_timeout');
-          else if (context.outcome === 'peerLost') deps.metrics.dialFailed('backend_close');
-          else deps.metrics.dialFailed('error_response');
+          const reason = timedOut
+            ? 'backend_dial_timeout'
+            : context.outcome === 'peerLost'
+              ? 'backend_close'
+              : 'error_response';
+          deps.metrics.dialFailed(reason);
+          if (timedOut)
+            deps.events.dialTimedOut({ ...key, agentId: tunnel.agentId, timeoutMs: deps.dialTimeoutMs });
+          else
+            deps.events.dialFailed({
+              ...key,
+              agentId: tunnel.agentId,
+              reason,
+              error: context.error ?? '',
+              latencyMs: latencyMs(),
+            });
           const kind = timedOut ? 'timeout' : context.outcome === 'peerLost' ? 'agent-lost' : 'agent-error';
           frontend.dialFailed(kind, timedOut ? 'dial timeout' : (context.error ?? 'dial failed'));
         },
-        abandonDial: () => {
+        abandonDial: ({ context }) => {
           // Better than the reference: the agent learns the dial is no longer wanted.
           tunnel.sendToAgent(packets.closeDial(this.random));
+          if (context.outcome !== 'timedOut') {
+            deps.events.dialCancelled({
+              ...key,
+              agentId: tunnel.agentId,
+              reason: this.cancelReason,
+              latencyMs: latencyMs(),
+            });
+          }
         },
       },
     });
@@ -118,13 +153,26 @@ export class ProxiedConnection {
         abortBoth: ({ context }) => frontend.abort(context.reason ?? 'tunnel lost'),
       },
     });
-    this.conn = deps.host.start('connection', machine, { input: { connectID: connectID.toString() } });
+    const conn = deps.host.start('connection', machine, { input: { connectID: connectID.toString() } });
+    this.conn = conn;
+    this.openedAt = deps.now();
     deps.metrics.establishedConnections(1);
+    const key = { random: this.random, destination: this.address, agentId: tunnel.agentId, connectID };
+    deps.events.connOpened({ ...key, mode: frontend.mode });
     tunnel.connectionEstablished(this);
     frontend.onWritable(() => tunnel.unblockFrontend(this));
-    this.conn.subscribe({
+    conn.subscribe({
       complete: () => {
         deps.metrics.establishedConnections(-1);
+        const { closedBy, reason } = conn.getSnapshot().context;
+        deps.events.connClosed({
+          ...key,
+          bytesToAgent: this.bytesToAgent,
+          bytesFromAgent: this.bytesFromAgent,
+          durationMs: deps.now() - this.openedAt,
+          closedBy: closedBy === 'near' ? 'frontend' : closedBy === 'far' ? 'agent' : 'server',
+          reason: reason ?? 'unknown',
+        });
         this.finish();
       },
     });
@@ -173,6 +221,7 @@ export class ProxiedConnection {
 
   /** The frontend stream ended (EOF, cancel, error): cancel the dial or close the connection. */
   frontendGone(reason: string): void {
+    this.cancelReason = 'frontend-closed';
     if (this.conn) {
       this.conn.send({ type: 'CLOSE_REQUESTED', reason });
     } else if (this.dial) {

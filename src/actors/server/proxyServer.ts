@@ -4,6 +4,8 @@
  * touches sockets itself.
  */
 import { ActorHost, type ActorCounter } from '../actorHost';
+import { eventFactory, type ServerEventFactory } from '../../events';
+import { recording } from '../recorder';
 import type { ActorLogger, ServerInstruments } from '../ports';
 import { AgentTunnel } from './agentTunnel';
 import { NO_IDENTIFIERS, parseAgentIdentifiers } from './agentIdentifiers';
@@ -28,6 +30,8 @@ export interface ProxyServerDeps {
   metrics: ServerInstruments;
   now?: () => number;
   random?: () => number;
+  /** Records lifecycle events (a recording factory); by default they are made and dropped. */
+  events?: ServerEventFactory;
   actorCounter?: ActorCounter;
   /** Told when an agent stream has ended and everything it carried is released. */
   onTunnelClosed?: (tunnel: AgentTunnel) => void;
@@ -55,6 +59,7 @@ export class ProxyServer {
   readonly actors: ActorHost;
   readonly backends: BackendRegistry;
   private readonly now: () => number;
+  readonly events: ServerEventFactory;
   private stopped = false;
 
   constructor(
@@ -62,6 +67,7 @@ export class ProxyServer {
     private readonly deps: ProxyServerDeps,
   ) {
     this.now = deps.now ?? Date.now;
+    this.events = deps.events ?? recording(eventFactory({ serverId: config.serverId }), () => {});
     this.actors = new ActorHost(deps.actorCounter);
     this.backends = new BackendRegistry(config.strategies, deps.random);
   }
@@ -81,13 +87,16 @@ export class ProxyServer {
       metrics: this.deps.metrics,
       now: this.now,
       dialTimeoutMs: this.config.backendDialTimeoutMs,
+      events: this.events,
       onClosed: (t, reason) => {
         this.backends.remove(t);
+        this.events.agentDisconnected({ agentId: t.agentId, streamId: t.streamId, reason });
         this.deps.log.info('agent disconnected', { agentID: t.agentId, stream: t.streamId, reason });
         this.deps.onTunnelClosed?.(t);
         this.deps.onAgentsChanged?.(this);
       },
       onDraining: (t) => {
+        this.events.agentDraining({ agentId: t.agentId, streamId: t.streamId });
         this.deps.log.info('agent is draining', { agentID: t.agentId, stream: t.streamId });
         this.deps.onAgentsChanged?.(this);
       },
@@ -97,6 +106,12 @@ export class ProxyServer {
       return tunnel;
     }
     this.backends.add(tunnel);
+    this.events.agentConnected({
+      agentId,
+      streamId: tunnel.streamId,
+      identifiers: rawIdentifiers,
+      remoteAddress: stream.peer,
+    });
     this.deps.log.info('agent connected', { agentID: agentId, stream: tunnel.streamId, peer: stream.peer });
     this.deps.onAgentsChanged?.(this);
     return tunnel;
@@ -109,6 +124,9 @@ export class ProxyServer {
     const tunnel = this.stopped ? undefined : this.backends.pick(address);
     if (!tunnel) {
       this.deps.metrics.dialFailed('no_agent');
+      const key = { random, destination: address };
+      this.events.dialRequested({ ...key, mode: frontend.mode, protocol: 'tcp', frontend: frontend.peer });
+      this.events.dialFailed({ ...key, reason: 'no_agent', error: NO_AGENT_AVAILABLE, latencyMs: 0 });
       this.deps.log.info('no agent available for dial', { address, random, mode: frontend.mode });
       frontend.dialFailed('no-agent', NO_AGENT_AVAILABLE);
       return null;

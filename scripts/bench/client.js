@@ -1,0 +1,375 @@
+#!/usr/bin/env node
+/**
+ * The benchmark's load generator, in its own process so the driver's event loop does not distort it.
+ *
+ *   node scripts/bench/client.js <scenario> '<json args>'
+ *
+ * `args.via` says how to reach the target: `{kind:"direct"}` (plain TCP, the baseline), `{kind:"grpc",
+ * socketPath}` or `{kind:"http-connect", socketPath}` (through the server's Unix-socket frontend, the way
+ * kube-apiserver dials). The same code runs every scenario over every path, so the ratio compares the
+ * tunnel, not two clients. Results are JSON lines on stdout; the last one has `"event":"result"`.
+ */
+'use strict';
+const net = require('net');
+const path = require('path');
+const { MiB, emit, onStdinCommands, sleep, summarize, nowMs } = require('./common');
+
+const client = require(path.join(__dirname, '../../dist/client/index.js'));
+
+const DIAL_TIMEOUT_MS = 30_000;
+const ECHO_TIMEOUT_MS = 30_000;
+const CLOSE_TIMEOUT_MS = 15_000;
+const ECHO_PAYLOAD = Buffer.alloc(64, 'e');
+const WRITE_CHUNK = Buffer.alloc(256 * 1024, 'u');
+const noop = () => undefined;
+
+function dialDirect(address, timeoutMs) {
+  const [host, port] = [address.slice(0, address.lastIndexOf(':')), Number(address.split(':').pop())];
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host, port, noDelay: true });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`connect ${address} timed out`));
+    }, timeoutMs);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.off('error', reject);
+      resolve(socket);
+    });
+    socket.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
+}
+
+/** A connected duplex to `address`, straight or through the proxy. Errors after the dial are swallowed. */
+async function dial(via, address, timeoutMs = DIAL_TIMEOUT_MS) {
+  let conn;
+  if (via.kind === 'direct') conn = await dialDirect(address, timeoutMs);
+  else if (via.kind === 'grpc')
+    conn = await client.dialViaGrpc({ target: `unix://${via.socketPath}`, address, timeoutMs });
+  else if (via.kind === 'http-connect')
+    conn = await client.dialViaHttpConnect({ socketPath: via.socketPath, address, timeoutMs });
+  else throw new Error(`unknown via ${JSON.stringify(via)}`);
+  conn.on('error', noop);
+  return conn;
+}
+
+/** Graceful close (CLOSE_REQ through a tunnel, FIN on a socket); true when it completed in time. */
+async function closeConn(conn, timeoutMs = CLOSE_TIMEOUT_MS) {
+  if (conn.closed) return true;
+  const closed = new Promise((resolve) => conn.once('close', () => resolve(true)));
+  conn.resume();
+  if (conn instanceof client.TunnelConnection) void conn.close();
+  else conn.end();
+  let timer;
+  const ok = await Promise.race([
+    closed,
+    new Promise((r) => (timer = setTimeout(() => r(false), timeoutMs))),
+  ]);
+  clearTimeout(timer);
+  if (!ok) conn.destroy();
+  return ok;
+}
+
+/** Writes `payload` and resolves once as many bytes have come back. */
+function echoOnce(conn, payload = ECHO_PAYLOAD, timeoutMs = ECHO_TIMEOUT_MS) {
+  return new Promise((resolve, reject) => {
+    let got = 0;
+    const finish = (err) => {
+      clearTimeout(timer);
+      conn.off('data', onData);
+      conn.off('end', onEnd);
+      conn.off('error', finish);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onData = (d) => {
+      got += d.length;
+      if (got >= payload.length) finish();
+    };
+    const onEnd = () => finish(new Error('connection ended before the echo'));
+    const timer = setTimeout(() => finish(new Error('echo timed out')), timeoutMs);
+    conn.on('data', onData);
+    conn.on('end', onEnd);
+    conn.on('error', finish);
+    conn.write(payload);
+  });
+}
+
+function countHeader(count) {
+  const header = Buffer.alloc(8);
+  header.writeBigUInt64BE(BigInt(count));
+  return header;
+}
+
+/** Error messages, counted, with a cap on distinct keys. */
+function errorTally() {
+  const counts = {};
+  return {
+    add(err) {
+      const key = String((err && err.message) || err).slice(0, 160);
+      if (key in counts || Object.keys(counts).length < 10) counts[key] = (counts[key] || 0) + 1;
+    },
+    counts,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+/** Target -> client: bytes received until `bytes` or `capMs`, timed from the request header. */
+async function download({ via, address, bytes, capMs }) {
+  const conn = await dial(via, address);
+  let received = 0;
+  const t0 = nowMs();
+  let tEnd = t0;
+  await new Promise((resolve) => {
+    const timer = setTimeout(resolve, capMs);
+    const done = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    conn.on('data', (d) => {
+      received += d.length;
+      tEnd = nowMs();
+      if (received >= bytes) done();
+    });
+    conn.on('close', done);
+    conn.write(countHeader(bytes));
+  });
+  const ms = (received >= bytes ? tEnd : nowMs()) - t0;
+  conn.destroy();
+  return { bytes: received, ms, mbps: received / 1e6 / (ms / 1000), complete: received >= bytes };
+}
+
+/** Client -> target: bytes the target confirmed (one progress byte per MiB) until `bytes` or `capMs`. */
+async function upload({ via, address, bytes, capMs }) {
+  const conn = await dial(via, address);
+  const expected = Math.floor(bytes / MiB);
+  let confirmed = 0;
+  let stop = false;
+  let wake = noop;
+  const t0 = nowMs();
+  let tLast = t0;
+  const finished = new Promise((resolve) => {
+    const timer = setTimeout(done, capMs);
+    function done() {
+      clearTimeout(timer);
+      stop = true;
+      wake();
+      resolve();
+    }
+    conn.on('data', (d) => {
+      confirmed += d.length;
+      tLast = nowMs();
+      if (confirmed >= expected) done();
+    });
+    conn.on('close', done);
+  });
+  conn.on('drain', () => wake());
+  conn.write(countHeader(expected * MiB));
+  let sent = 0;
+  while (!stop && sent < expected * MiB) {
+    const n = Math.min(WRITE_CHUNK.length, expected * MiB - sent);
+    sent += n;
+    if (!conn.write(n === WRITE_CHUNK.length ? WRITE_CHUNK : WRITE_CHUNK.subarray(0, n))) {
+      await new Promise((resolve) => (wake = resolve));
+      wake = noop;
+    }
+  }
+  await finished;
+  const complete = confirmed >= expected;
+  const ms = (complete ? tLast : nowMs()) - t0;
+  conn.destroy();
+  const delivered = confirmed * MiB;
+  return { bytes: delivered, ms, mbps: delivered / 1e6 / (ms / 1000), complete };
+}
+
+/** Sequential dial + 64-byte echo + graceful close, `n` times after `warmup` unrecorded ones. */
+async function latency({ via, address, n, warmup, capMs }) {
+  const dialMs = [];
+  const echoMs = [];
+  const cycleMs = [];
+  const errors = errorTally();
+  let failed = 0;
+  const deadline = Date.now() + capMs;
+  for (let i = 0; i < warmup + n && Date.now() < deadline; i++) {
+    const t0 = nowMs();
+    try {
+      const conn = await dial(via, address);
+      const t1 = nowMs();
+      await echoOnce(conn);
+      const t2 = nowMs();
+      await closeConn(conn);
+      const t3 = nowMs();
+      if (i >= warmup) {
+        dialMs.push(t1 - t0);
+        echoMs.push(t2 - t0);
+        cycleMs.push(t3 - t0);
+      }
+    } catch (err) {
+      failed++;
+      errors.add(err);
+    }
+  }
+  return {
+    requested: n,
+    dial: summarize(dialMs),
+    dialEcho: summarize(echoMs),
+    cycle: summarize(cycleMs),
+    failed,
+    errors: errors.counts,
+  };
+}
+
+/**
+ * Opens `n` tunnels with at most `inFlight` dials (dial + echo) outstanding, keeps them all open, reports
+ * `{"event":"open"}`, then (with `hold`) waits for `{"cmd":"close"}` on stdin, checks a sample still echoes
+ * and closes them all.
+ */
+async function concurrent({ via, address, n, inFlight, hold }) {
+  const conns = [];
+  const errors = errorTally();
+  let failed = 0;
+  let next = 0;
+  const t0 = nowMs();
+  const worker = async () => {
+    while (next < n) {
+      next++;
+      let conn;
+      try {
+        conn = await dial(via, address);
+        await echoOnce(conn);
+        conns.push(conn);
+      } catch (err) {
+        failed++;
+        errors.add(err);
+        if (conn) conn.destroy();
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(inFlight, n) }, worker));
+  const openMs = nowMs() - t0;
+  emit({ event: 'open', ok: conns.length, failed, openMs, errors: errors.counts });
+  if (hold) {
+    await new Promise((resolve) => {
+      onStdinCommands((cmd) => {
+        if (cmd.cmd === 'close') resolve();
+      });
+    });
+  }
+  // A sample of the held tunnels must still carry bytes after the idle period.
+  const sample = conns.slice(0, Math.min(200, conns.length));
+  const alive = await Promise.all(
+    sample.map((c) =>
+      echoOnce(c, ECHO_PAYLOAD, 10_000).then(
+        () => 1,
+        () => 0,
+      ),
+    ),
+  );
+  const t1 = nowMs();
+  const closed = await Promise.all(conns.map((c) => closeConn(c)));
+  const closeMs = nowMs() - t1;
+  return {
+    requested: n,
+    ok: conns.length,
+    failed,
+    openMs,
+    errors: errors.counts,
+    sampleAlive: alive.reduce((a, b) => a + b, 0),
+    sampleSize: sample.length,
+    closeMs,
+    closedGracefully: closed.filter(Boolean).length,
+  };
+}
+
+/** Starts counting a download on `conn` (count 0 = endless); returns a live counter. */
+function startEndless(conn, { pauseAfter } = {}) {
+  const state = { bytes: 0, paused: false, pausedAt: 0 };
+  conn.on('data', (d) => {
+    state.bytes += d.length;
+    if (pauseAfter !== undefined && !state.paused && state.bytes >= pauseAfter) {
+      // Stops reading for good: no resume, as a stuck kube-apiserver client would.
+      conn.pause();
+      state.paused = true;
+      state.pausedAt = state.bytes;
+    }
+  });
+  conn.write(countHeader(0));
+  return state;
+}
+
+async function windowBytes(state, rampMs, windowMs) {
+  await sleep(rampMs);
+  const before = state.bytes;
+  const t0 = nowMs();
+  await sleep(windowMs);
+  const ms = nowMs() - t0;
+  return { bytes: state.bytes - before, ms, mbps: (state.bytes - before) / 1e6 / (ms / 1000) };
+}
+
+/**
+ * B's download throughput alone, then with a neighbour A on the same agent that stopped reading after
+ * `stallAfterBytes`; each over a fixed window, so a stall cannot hang the run. Then checks that a new
+ * tunnel still works once both are gone.
+ */
+async function stall({ via, address, echoAddress, rampMs, windowMs, stallAfterBytes, settleMs }) {
+  const soloConn = await dial(via, address);
+  const solo = await windowBytes(startEndless(soloConn), rampMs, windowMs);
+  soloConn.destroy();
+  await sleep(300);
+
+  const a = await dial(via, address);
+  const b = await dial(via, address);
+  const aState = startEndless(a, { pauseAfter: stallAfterBytes });
+  const bState = startEndless(b);
+  // Let A stop reading and every buffer on its path fill up before measuring B.
+  const stalledAfter = nowMs();
+  while (!aState.paused && nowMs() - stalledAfter < 10_000) await sleep(20);
+  await sleep(settleMs);
+  const withStalled = await windowBytes(bState, 0, windowMs);
+  const aBytesAtEnd = aState.bytes;
+  a.destroy();
+  b.destroy();
+
+  // Does the proxy recover once the stalled tunnel is gone?
+  await sleep(500);
+  let recovered = false;
+  let recoveryError;
+  const t0 = nowMs();
+  try {
+    const c = await dial(via, echoAddress, 5000);
+    await echoOnce(c, ECHO_PAYLOAD, 5000);
+    c.destroy();
+    recovered = true;
+  } catch (err) {
+    recoveryError = String(err.message || err);
+  }
+  return {
+    solo,
+    withStalled,
+    ratio: solo.mbps > 0 ? withStalled.mbps / solo.mbps : null,
+    stalledReader: { paused: aState.paused, pausedAtBytes: aState.pausedAt, bytesAtEnd: aBytesAtEnd },
+    recovered,
+    recoveryMs: nowMs() - t0,
+    ...(recoveryError ? { recoveryError } : {}),
+  };
+}
+
+const SCENARIOS = { download, upload, latency, concurrent, stall };
+
+async function main() {
+  const [name, json] = process.argv.slice(2);
+  const scenario = SCENARIOS[name];
+  if (!scenario) throw new Error(`unknown scenario ${name}; one of ${Object.keys(SCENARIOS).join(', ')}`);
+  const result = await scenario(JSON.parse(json || '{}'));
+  emit({ event: 'result', scenario: name, ...result });
+  process.exit(0);
+}
+
+main().catch((err) => {
+  emit({ event: 'error', error: String((err && err.stack) || err) });
+  process.exit(1);
+});

@@ -1,0 +1,20 @@
+/**
+ * Turns an event factory into a recorder: every event it makes is also handed to `sink` (the event log).
+ * Actors call `events.dialRequested({...})` once, at the moment the fact happens.
+ */
+import type { LifecycleEvent } from '../events';
+
+export function recording<F extends object>(factory: F, sink: (event: LifecycleEvent) => void): F {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(factory)) {
+    out[key] =
+      typeof value === 'function'
+        ? (input: unknown): LifecycleEvent => {
+            const event = (value as (i: unknown) => LifecycleEvent)(input);
+            sink(event);
+            return event;
+          }
+        : value;
+  }
+  return out as F;
+}

@@ -1,0 +1,56 @@
+/** Shapes shared by every lifecycle event. The event model is pure data: no I/O anywhere in src/events. */
+
+/** Bumped only with an upcaster in src/persistence/upcast.ts, so old logs keep replaying. */
+export const EVENT_SCHEMA_VERSION = 1;
+
+/**
+ * A protocol int64 (`random`, `connectID`) as an exact decimal string. `random` is uniform over
+ * [0, 2^63) and a JSON number would silently round it, breaking the match between dial and response.
+ */
+export type Int64String = string;
+
+export type FrontendMode = 'grpc' | 'http-connect';
+export const FRONTEND_MODES: readonly FrontendMode[] = ['grpc', 'http-connect'];
+
+/** Which side ended a connection first. */
+export type CloseInitiator = 'frontend' | 'agent' | 'endpoint' | 'server';
+export const CLOSE_INITIATORS: readonly CloseInitiator[] = ['frontend', 'agent', 'endpoint', 'server'];
+
+/** What an agent announced in its `agentidentifiers` metadata (PROTOCOL.md section 2). */
+export interface AgentIdentifiers {
+  readonly host?: readonly string[];
+  readonly ipv4?: readonly string[];
+  readonly ipv6?: readonly string[];
+  readonly cidr?: readonly string[];
+  readonly defaultRoute?: boolean;
+}
+
+/**
+ * Reasons are open strings so the actors can add precise ones, but these are the ones recovery and
+ * the docs rely on. The restart reasons are what `closingEvents` writes for work a crash left open.
+ */
+export const RESTART_REASON = { server: 'server-restart', agent: 'agent-restart' } as const;
+
+/** Fields every event carries. `time` is RFC 3339 UTC with milliseconds. */
+export interface EventEnvelope<T extends string> {
+  readonly v: typeof EVENT_SCHEMA_VERSION;
+  readonly id: string;
+  readonly type: T;
+  readonly time: string;
+}
+
+/** Events written by a konnectivity server process. */
+export interface FromServer {
+  readonly serverId: string;
+}
+
+/** Events written by a konnectivity agent process. */
+export interface FromAgent {
+  readonly agentId: string;
+}
+
+/** A dial as both processes see it: keyed by the frontend's `random`. */
+export interface DialKey {
+  readonly random: Int64String;
+  readonly destination: string;
+}

@@ -1,0 +1,84 @@
+/**
+ * The one entry point the server and agent use: `openEventLog` picks the backend from `--event-log`
+ * and wires metrics, logging and malformed-record reporting into it.
+ */
+import { join } from 'node:path';
+import { Registry } from 'prom-client';
+import { dropReporter } from './dropReporter';
+import { EventLogError } from './errors';
+import type { EventLog } from './eventLogApi';
+import { FileEventLog, type FileLogTuning } from './fileEventLog';
+import { promEventLogMetrics } from './metrics';
+import { NatsEventLog, type NatsLogTuning } from './natsEventLog';
+import { processToken } from './subjects';
+import { stderrLogger, type EventLogLogger, type EventProcess, type MalformedHandler } from './types';
+
+export type { EventLog } from './eventLogApi';
+
+export interface EventLogSpec {
+  /** `''` (embedded log under dataDir), `file:<dir>`, or `nats://host:port[,nats://...]`. */
+  eventLog: string;
+  dataDir: string;
+  process: EventProcess;
+  registry?: Registry;
+  logger?: EventLogLogger;
+  /** Called for each stored record replay had to skip (also counted and logged). */
+  onMalformed?: MalformedHandler;
+  file?: Partial<FileLogTuning>;
+  nats?: Partial<NatsLogTuning>;
+}
+
+export type EventLogLocation = { kind: 'file'; dir: string } | { kind: 'nats'; servers: string[] };
+
+/** Where the embedded log lives inside the data directory. */
+export const EVENTS_SUBDIR = 'events';
+/**
+ * Where the NATS outbox lives inside the data directory: one per process identity, named by the same
+ * token as its subjects (only [A-Za-z0-9_-] and %XX, so any id is a safe file name).
+ */
+export function outboxDir(dataDir: string, process: EventProcess): string {
+  return join(dataDir, 'outbox', processToken(process));
+}
+
+/** Parses `--event-log` (and `--data-dir` for the default); throws EventLogError('invalid-spec'). */
+export function parseEventLogLocation(eventLog: string, dataDir: string): EventLogLocation {
+  const spec = eventLog.trim();
+  if (spec === '') {
+    if (dataDir === '') throw new EventLogError('invalid-spec', 'the embedded event log needs --data-dir');
+    return { kind: 'file', dir: join(dataDir, EVENTS_SUBDIR) };
+  }
+  if (spec.startsWith('file:')) {
+    const dir = spec.slice('file:'.length);
+    if (dir === '') throw new EventLogError('invalid-spec', '--event-log=file: needs a directory');
+    return { kind: 'file', dir };
+  }
+  const servers = spec.split(',').map((s) => s.trim());
+  for (const s of servers) {
+    if (!/^(nats|tls):\/\/[^\s/]+$/.test(s)) {
+      throw new EventLogError(
+        'invalid-spec',
+        `--event-log: ${JSON.stringify(s)} is not file:<dir> or nats://host:port`,
+      );
+    }
+  }
+  return { kind: 'nats', servers };
+}
+
+export async function openEventLog(spec: EventLogSpec): Promise<EventLog> {
+  const location = parseEventLogLocation(spec.eventLog, spec.dataDir);
+  const logger = spec.logger ?? stderrLogger;
+  const metrics = promEventLogMetrics(spec.registry ?? new Registry(), location.kind);
+  const onMalformed: MalformedHandler = (record) => {
+    metrics.addMalformed(1);
+    logger.warn('skipped a malformed event record', { ...record });
+    spec.onMalformed?.(record);
+  };
+  const deps = { metrics, logger, onMalformed, dropped: dropReporter(metrics, logger) };
+  if (location.kind === 'file') return FileEventLog.open(location.dir, { ...deps, tuning: spec.file });
+  if (spec.dataDir === '')
+    throw new EventLogError('invalid-spec', 'the NATS event log needs --data-dir for its outbox');
+  return NatsEventLog.open(location.servers, outboxDir(spec.dataDir, spec.process), spec.process, {
+    ...deps,
+    tuning: spec.nats,
+  });
+}

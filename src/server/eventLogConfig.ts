@@ -1,0 +1,44 @@
+/**
+ * How a process treats its lifecycle log at start-up. An explicitly configured log that cannot be opened
+ * stops the process (the operator asked for an audit trail); the default embedded log that cannot be opened
+ * (say, an unwritable /var/lib in a drop-in deployment that never heard of --data-dir) is reported loudly and
+ * the tunnel runs without it, because refusing to proxy would be worse than missing an audit trail.
+ */
+import type { Logger } from '../observability/logger';
+import type { EventLogLogger } from '../persistence/types';
+
+export interface EventLogConfig {
+  /** `''` (embedded under dataDir), `file:<dir>`, or `nats://...`. */
+  eventLog: string;
+  dataDir: string;
+  /** Whether --event-log or --data-dir was given explicitly. */
+  explicit: boolean;
+}
+
+export function eventLogLogger(log: Logger): EventLogLogger {
+  return {
+    info: (msg, fields) => log.info(msg, fields),
+    warn: (msg, fields) => log.warn(msg, fields),
+    error: (msg, fields) => log.error(msg, undefined, fields),
+  };
+}
+
+export async function lifecycleLogOrNone<T>(
+  config: EventLogConfig,
+  log: Logger,
+  open: (logger: EventLogLogger) => Promise<T>,
+): Promise<T | null> {
+  try {
+    return await open(eventLogLogger(log));
+  } catch (err) {
+    if (config.explicit) throw err;
+    log.error(
+      'cannot open the default embedded event log; running WITHOUT an event log (set --data-dir or --event-log)',
+      err,
+      {
+        dataDir: config.dataDir,
+      },
+    );
+    return null;
+  }
+}

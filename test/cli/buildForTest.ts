@@ -1,0 +1,44 @@
+/**
+ * Compiles src/events, src/persistence and src/cli (and nothing else, so other packages' work in
+ * progress cannot break these tests) into `<dir>/dist` with SWC, and copies the bin shim to
+ * `<dir>/bin`, mirroring what `npm run build` lays out. Children find node_modules through NODE_PATH.
+ */
+import { transformFile } from '@swc/core';
+import { copyFile, mkdir, readdir, writeFile } from 'node:fs/promises';
+import { dirname, join, relative } from 'node:path';
+
+const ROOT = join(__dirname, '..', '..');
+const PACKAGES = ['events', 'persistence', 'cli'];
+
+export async function buildForTest(outDir: string): Promise<void> {
+  for (const pkg of PACKAGES) {
+    for (const file of await tsFiles(join(ROOT, 'src', pkg))) {
+      const { code } = await transformFile(file, {
+        jsc: { target: 'es2022', parser: { syntax: 'typescript' } },
+        module: { type: 'commonjs' },
+        swcrc: false,
+        configFile: false,
+      });
+      const target = join(outDir, 'dist', relative(join(ROOT, 'src'), file)).replace(/\.ts$/, '.js');
+      await mkdir(dirname(target), { recursive: true });
+      await writeFile(target, code);
+    }
+  }
+  await mkdir(join(outDir, 'bin'), { recursive: true });
+  await copyFile(join(ROOT, 'bin', 'konnectivity-events'), join(outDir, 'bin', 'konnectivity-events'));
+}
+
+/** Environment for a child running built code: resolves packages from this repository. */
+export function childEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, NODE_PATH: join(ROOT, 'node_modules') };
+}
+
+async function tsFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...(await tsFiles(path)));
+    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts')) out.push(path);
+  }
+  return out;
+}
