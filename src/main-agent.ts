@@ -27,6 +27,7 @@ export function runtimeConfig(o: AgentOptions): AgentRuntimeConfig {
     keepaliveTimeMs: o.keepaliveTimeMs,
     health: { host: o.healthServerHost, port: o.healthServerPort },
     admin: { host: o.adminBindAddress, port: o.adminServerPort },
+    flowControl: o.flowControl,
     eventLog: {
       eventLog: o.eventLog,
       dataDir: o.dataDir,

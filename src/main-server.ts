@@ -35,6 +35,7 @@ export function runtimeConfig(o: ServerOptions): ServerRuntimeConfig {
     backendDialTimeoutMs: o.backendDialTimeoutMs,
     keepaliveTimeMs: o.keepaliveTimeMs,
     frontendKeepaliveTimeMs: o.frontendKeepaliveTimeMs,
+    flowControl: o.flowControl,
     eventLog: {
       eventLog: o.eventLog,
       dataDir: o.dataDir,

@@ -11,14 +11,16 @@
  */
 'use strict';
 const net = require('net');
-const path = require('path');
-const { MiB, emit, onStdinCommands, sleep, summarize, nowMs } = require('./common');
+const { MiB, emit, onStdinCommands, sleep, summarize, nowMs, requireDist } = require('./common');
 
-const client = require(path.join(__dirname, '../../dist/client/index.js'));
+const client = requireDist('client/index.js');
 
 const DIAL_TIMEOUT_MS = 30_000;
 const ECHO_TIMEOUT_MS = 30_000;
 const CLOSE_TIMEOUT_MS = 15_000;
+/** After the stall test, how long to keep probing for a working tunnel, and each probe's timeout. */
+const RECOVERY_MS = 20_000;
+const RECOVERY_PROBE_MS = 3_000;
 const ECHO_PAYLOAD = Buffer.alloc(64, 'e');
 const WRITE_CHUNK = Buffer.alloc(256 * 1024, 'u');
 const noop = () => undefined;
@@ -287,7 +289,7 @@ async function concurrent({ via, address, n, inFlight, hold }) {
 
 /** Starts counting a download on `conn` (count 0 = endless); returns a live counter. */
 function startEndless(conn, { pauseAfter } = {}) {
-  const state = { bytes: 0, paused: false, pausedAt: 0 };
+  const state = { bytes: 0, paused: false, pausedAt: 0, pausedTime: 0, closedTime: 0, end: null };
   conn.on('data', (d) => {
     state.bytes += d.length;
     if (pauseAfter !== undefined && !state.paused && state.bytes >= pauseAfter) {
@@ -295,19 +297,42 @@ function startEndless(conn, { pauseAfter } = {}) {
       conn.pause();
       state.paused = true;
       state.pausedAt = state.bytes;
+      state.pausedTime = nowMs();
     }
+  });
+  // Whether (and when) the proxy gave up on this tunnel, e.g. evicted a stalled reader.
+  conn.on('error', (err) => (state.end ??= `error: ${err.message}`));
+  conn.on('end', () => (state.end ??= 'end'));
+  conn.on('close', () => {
+    state.end ??= 'close';
+    state.closedTime = nowMs();
   });
   conn.write(countHeader(0));
   return state;
 }
 
+const SLICE_MS = 250;
+
+/** Bytes `state` receives during `windowMs` (after `rampMs`), with a timeline of MB/s per SLICE_MS. */
 async function windowBytes(state, rampMs, windowMs) {
   await sleep(rampMs);
   const before = state.bytes;
   const t0 = nowMs();
-  await sleep(windowMs);
+  const timeline = [];
+  let last = before;
+  while (nowMs() - t0 < windowMs - 1) {
+    await sleep(Math.min(SLICE_MS, windowMs - (nowMs() - t0)));
+    timeline.push(Math.round(((state.bytes - last) / 1e6 / (SLICE_MS / 1000)) * 10) / 10);
+    last = state.bytes;
+  }
   const ms = nowMs() - t0;
-  return { bytes: state.bytes - before, ms, mbps: (state.bytes - before) / 1e6 / (ms / 1000) };
+  return {
+    bytes: state.bytes - before,
+    ms,
+    mbps: (state.bytes - before) / 1e6 / (ms / 1000),
+    startedAt: t0,
+    timelineMBps: timeline,
+  };
 }
 
 /**
@@ -331,29 +356,44 @@ async function stall({ via, address, echoAddress, rampMs, windowMs, stallAfterBy
   await sleep(settleMs);
   const withStalled = await windowBytes(bState, 0, windowMs);
   const aBytesAtEnd = aState.bytes;
+  const stalledReader = {
+    paused: aState.paused,
+    pausedAtBytes: aState.pausedAt,
+    bytesAtEnd: aBytesAtEnd,
+    // The proxy ended A (eviction) this long after A stopped reading; null: still open at the window's end.
+    endedAfterMs: aState.closedTime ? aState.closedTime - aState.pausedTime : null,
+    end: aState.end,
+    windowStartedAfterPauseMs: withStalled.startedAt - aState.pausedTime,
+  };
   a.destroy();
   b.destroy();
 
-  // Does the proxy recover once the stalled tunnel is gone?
-  await sleep(500);
+  // Does the proxy recover once the stalled tunnel is gone? Probe with fresh dials for up to RECOVERY_MS.
+  await sleep(200);
   let recovered = false;
   let recoveryError;
+  let attempts = 0;
   const t0 = nowMs();
-  try {
-    const c = await dial(via, echoAddress, 5000);
-    await echoOnce(c, ECHO_PAYLOAD, 5000);
-    c.destroy();
-    recovered = true;
-  } catch (err) {
-    recoveryError = String(err.message || err);
+  while (!recovered && nowMs() - t0 < RECOVERY_MS) {
+    attempts++;
+    try {
+      const c = await dial(via, echoAddress, RECOVERY_PROBE_MS);
+      await echoOnce(c, ECHO_PAYLOAD, RECOVERY_PROBE_MS);
+      c.destroy();
+      recovered = true;
+    } catch (err) {
+      recoveryError = String(err.message || err);
+      await sleep(200);
+    }
   }
   return {
     solo,
     withStalled,
     ratio: solo.mbps > 0 ? withStalled.mbps / solo.mbps : null,
-    stalledReader: { paused: aState.paused, pausedAtBytes: aState.pausedAt, bytesAtEnd: aBytesAtEnd },
+    stalledReader,
     recovered,
     recoveryMs: nowMs() - t0,
+    recoveryAttempts: attempts,
     ...(recoveryError ? { recoveryError } : {}),
   };
 }
@@ -364,8 +404,10 @@ async function main() {
   const [name, json] = process.argv.slice(2);
   const scenario = SCENARIOS[name];
   if (!scenario) throw new Error(`unknown scenario ${name}; one of ${Object.keys(SCENARIOS).join(', ')}`);
+  const cpu0 = process.cpuUsage();
   const result = await scenario(JSON.parse(json || '{}'));
-  emit({ event: 'result', scenario: name, ...result });
+  const cpu = process.cpuUsage(cpu0);
+  emit({ event: 'result', scenario: name, ...result, clientCpuMs: (cpu.user + cpu.system) / 1000 });
   process.exit(0);
 }
 

@@ -6,9 +6,18 @@
 const fs = require('fs');
 const http = require('http');
 const net = require('net');
+const path = require('path');
 const readline = require('readline');
 
 const MiB = 1024 * 1024;
+
+/**
+ * Where the code under test lives: the driver copies dist/ and bin/ into its temp dir at start (other work
+ * may rebuild dist/ while the bench runs) and tells every child through this variable.
+ */
+const ROOT_ENV = 'KONNECTIVITY_BENCH_ROOT';
+const codeRoot = () => process.env[ROOT_ENV] || path.join(__dirname, '../..');
+const requireDist = (file) => require(path.join(codeRoot(), 'dist', file));
 
 /** Writes one JSON line to stdout: how every helper process reports to the driver. */
 function emit(obj) {
@@ -79,6 +88,58 @@ function procMemory(pid) {
     return m ? Number(m[1]) * 1024 : null;
   };
   return { rss: field('VmRSS'), hwm: field('VmHWM') };
+}
+
+const STATS_DIR_ENV = 'KONNECTIVITY_BENCH_STATS_DIR';
+/** Node flags that load gcHook.js, for every process whose memory is measured. */
+const GC_NODE_ARGS = ['--expose-gc', '-r', path.join(__dirname, 'gcHook.js')];
+
+/**
+ * Full GC in process `pid` (through gcHook.js and SIGUSR2), then its RSS and V8 heap figures, in bytes.
+ * Falls back to a plain RSS reading (gc: false) when the process does not answer within 5 s.
+ */
+async function gcMemory(pid) {
+  const file = path.join(process.env[STATS_DIR_ENV] || '/nonexistent', `mem-${pid}.json`);
+  const read = () => {
+    try {
+      return JSON.parse(fs.readFileSync(file, 'utf8'));
+    } catch {
+      return null;
+    }
+  };
+  const seq = read()?.seq ?? 0;
+  try {
+    process.kill(pid, 'SIGUSR2');
+  } catch {
+    return null;
+  }
+  const stats = await waitFor(
+    async () => {
+      const s = read();
+      return s && s.seq > seq ? s : null;
+    },
+    5000,
+    20,
+  );
+  const mem = procMemory(pid);
+  if (!mem) return null;
+  if (!stats) return { ...mem, gc: false };
+  const { heapUsed, heapTotal, external, arrayBuffers } = stats;
+  return { ...mem, heapUsed, heapTotal, external, arrayBuffers, gc: true };
+}
+
+/** CPU time (user + system) a process has used so far, in ms; null when it is gone. */
+const CLOCK_TICKS_PER_S = 100; // USER_HZ, 100 on every Linux architecture Node supports
+function cpuMs(pid) {
+  let text;
+  try {
+    text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return null;
+  }
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  // fields[0] is field 3 (state); utime and stime are fields 14 and 15.
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_S;
 }
 
 /** Number of open file descriptors of a process (null when it is gone or unreadable). */
@@ -158,6 +219,9 @@ async function waitFor(check, timeoutMs, intervalMs = 100) {
 
 module.exports = {
   MiB,
+  ROOT_ENV,
+  codeRoot,
+  requireDist,
   emit,
   onStdinCommands,
   sleep,
@@ -166,6 +230,10 @@ module.exports = {
   summarize,
   nowMs,
   procMemory,
+  gcMemory,
+  GC_NODE_ARGS,
+  STATS_DIR_ENV,
+  cpuMs,
   openFds,
   httpGet,
   metricValue,

@@ -9,11 +9,10 @@
  */
 'use strict';
 const fs = require('fs');
-const path = require('path');
 const grpc = require('@grpc/grpc-js');
-const { emit, onStdinCommands } = require('./common');
+const { emit, onStdinCommands, requireDist } = require('./common');
 
-const services = require(path.join(__dirname, '../../dist/transport/grpcServices.js'));
+const services = requireDist('transport/grpcServices.js');
 const opts = JSON.parse(process.argv[2] || '{}');
 const calls = new Set();
 

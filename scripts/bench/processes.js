@@ -9,6 +9,8 @@ const fs = require('fs');
 const path = require('path');
 const readline = require('readline');
 
+const { codeRoot, GC_NODE_ARGS } = require('./common');
+
 const ROOT = path.join(__dirname, '../..');
 const children = new Set();
 
@@ -128,11 +130,14 @@ class LineChild {
   }
 }
 
-/** Runs the real `bin/<name>` under node, output to `logFile`. */
-function startBinary(name, args, logFile, nodeArgs = []) {
+/**
+ * Runs the real `bin/<name>` (of the snapshot under test) under node, output to `logFile`, with gcHook.js
+ * preloaded so its live memory can be measured.
+ */
+function startBinary(name, args, logFile, nodeArgs = GC_NODE_ARGS) {
   const out = fs.openSync(logFile, 'w');
   const child = register(
-    spawn(process.execPath, [...nodeArgs, path.join(ROOT, 'bin', name), ...args], {
+    spawn(process.execPath, [...nodeArgs, path.join(codeRoot(), 'bin', name), ...args], {
       stdio: ['ignore', out, out],
     }),
   );

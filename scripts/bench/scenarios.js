@@ -4,7 +4,7 @@
  * returns plain data. The same functions run with `via.kind === 'direct'` for the baseline.
  */
 'use strict';
-const { MiB, median, procMemory, openFds, sleep, waitFor } = require('./common');
+const { MiB, cpuMs, gcMemory, median, procMemory, openFds, sleep, waitFor } = require('./common');
 const { LineChild } = require('./processes');
 
 const CLIENT_NODE_ARGS = ['--max-old-space-size=8192'];
@@ -47,6 +47,23 @@ function memoryOf(pids) {
   return out;
 }
 
+/** CPU ms used by each named process since `before` (a previous `cpuOf`), or the totals so far. */
+function cpuOf(pids, before) {
+  const out = {};
+  for (const [name, pid] of Object.entries(pids)) {
+    const now = cpuMs(pid);
+    out[name] = before ? (now === null || before[name] === null ? null : now - before[name]) : now;
+  }
+  return out;
+}
+
+/** Same, after a full GC in each process (see gcHook.js). */
+async function gcMemoryOf(pids) {
+  const out = {};
+  for (const [name, pid] of Object.entries(pids)) out[name] = await gcMemory(pid);
+  return out;
+}
+
 function fdsOf(pids) {
   const out = {};
   for (const [name, pid] of Object.entries(pids)) out[name] = openFds(pid);
@@ -62,22 +79,36 @@ async function throughput(ctx, { bytes, runs, capMs }) {
       ['download', ports.source],
       ['upload', ports.sink],
     ]) {
+      const cpu0 = cpuOf(ctx.pids);
       const r = await runClient(dir, { via: ctx.via, address: addr(port), bytes, capMs }, capMs + 30_000);
-      out[dir].runs.push({ mbps: r.mbps, bytes: r.bytes, ms: r.ms, complete: r.complete });
+      const cpu = { ...cpuOf(ctx.pids, cpu0), client: r.clientCpuMs };
+      out[dir].runs.push({ mbps: r.mbps, bytes: r.bytes, ms: r.ms, complete: r.complete, cpuMs: cpu });
       ctx.log(`${dir} run ${i + 1}: ${r.mbps.toFixed(1)} MB/s (${(r.bytes / MiB).toFixed(0)} MiB)`);
     }
   }
-  for (const dir of ['download', 'upload']) out[dir].mbps = median(out[dir].runs.map((r) => r.mbps));
+  for (const dir of ['download', 'upload']) {
+    const runsOut = out[dir].runs;
+    out[dir].mbps = median(runsOut.map((r) => r.mbps));
+    // CPU cost of moving one MB through each process (median over runs): where the time goes.
+    out[dir].cpuMsPerMB = {};
+    for (const name of Object.keys(runsOut[0].cpuMs)) {
+      out[dir].cpuMsPerMB[name] = median(runsOut.map((r) => r.cpuMs[name] / (r.bytes / 1e6)));
+    }
+  }
   return out;
 }
 
 async function latency(ctx, { n, warmup, capMs }) {
   const ports = await listen(ctx.target);
+  const cpu0 = cpuOf(ctx.pids);
   const r = await runClient(
     'latency',
     { via: ctx.via, address: addr(ports.echo), n, warmup, capMs },
     capMs + 30_000,
   );
+  const cycles = r.dialEcho.n + r.failed + warmup;
+  r.cpuMsPerCycle = { client: r.clientCpuMs / cycles };
+  for (const [name, v] of Object.entries(cpuOf(ctx.pids, cpu0))) r.cpuMsPerCycle[name] = v / cycles;
   ctx.log(
     `dial+echo p50 ${r.dialEcho.p50?.toFixed(3)} ms, p99 ${r.dialEcho.p99?.toFixed(3)} ms ` +
       `(${r.dialEcho.n} samples, ${r.failed} failed)`,
@@ -89,8 +120,9 @@ async function latency(ctx, { n, warmup, capMs }) {
  * Opens `n` tunnels (bounded in-flight dials), holds them, samples memory/fds/metrics of the proxy
  * processes while all are open, then closes them and checks the server's gauges return to zero.
  */
-async function concurrency(ctx, { n, inFlight, settleMs = 0, timeoutMs = 240_000 }) {
+async function concurrency(ctx, { n, inFlight, settleMs = 0, gcAtPeak = false, timeoutMs = 240_000 }) {
   const ports = await listen(ctx.target);
+  const cpu0 = cpuOf(ctx.pids);
   const c = new LineChild(
     'client.js',
     ['concurrent', JSON.stringify({ via: ctx.via, address: addr(ports.echo), n, inFlight, hold: true })],
@@ -99,9 +131,10 @@ async function concurrency(ctx, { n, inFlight, settleMs = 0, timeoutMs = 240_000
   try {
     const open = await c.next((m) => m.event === 'open' || m.event === 'error', timeoutMs);
     if (open.event === 'error') throw new Error(`client concurrent failed: ${open.error}`);
+    const openCpuMs = cpuOf(ctx.pids, cpu0);
     if (settleMs) await sleep(settleMs);
     const atPeak = {
-      memory: memoryOf(ctx.pids),
+      memory: gcAtPeak ? await gcMemoryOf(ctx.pids) : memoryOf(ctx.pids),
       fds: fdsOf(ctx.pids),
       targetSockets: await targetSockets(ctx.target),
       metrics: ctx.metrics ? await ctx.metrics() : undefined,
@@ -122,35 +155,49 @@ async function concurrency(ctx, { n, inFlight, settleMs = 0, timeoutMs = 240_000
     ctx.log(
       `${n} concurrent: ${result.ok} ok, ${result.failed} failed, open in ${(result.openMs / 1000).toFixed(2)} s, ` +
         `closed in ${(result.closeMs / 1000).toFixed(2)} s` +
-        (afterClose && !afterClose.clean ? ` (gauges not back to 0: ${JSON.stringify(afterClose.metrics)})` : ''),
+        (afterClose && !afterClose.clean
+          ? ` (gauges not back to 0: ${JSON.stringify(afterClose.metrics)})`
+          : ''),
     );
-    return { ...result, atPeak, afterClose };
+    return { ...result, atPeak, afterClose, openCpuMs };
   } finally {
     await c.stop();
   }
 }
 
 /**
- * Memory per idle open connection: warm up with a small batch, measure RSS, open `n` idle tunnels, wait
- * `settleMs`, measure again; (after - before) / n for each process in ctx.pids.
+ * Memory per idle open connection: warm up with a small batch, GC and measure, open `n` idle tunnels,
+ * wait `settleMs`, GC and measure again; (after - before) / n for each process in ctx.pids, as RSS and as
+ * its V8 parts (JS heap in use; external + array buffers, which hold socket and TLS buffers).
  */
 async function idleMemory(ctx, { n, warmN, settleMs }) {
   await concurrency(ctx, { n: warmN, inFlight: Math.min(100, warmN) });
   await sleep(1000);
-  const before = memoryOf(ctx.pids);
-  const r = await concurrency(ctx, { n, inFlight: 500, settleMs });
+  const before = await gcMemoryOf(ctx.pids);
+  const r = await concurrency(ctx, { n, inFlight: 500, settleMs, gcAtPeak: true });
   const perConnection = {};
+  const breakdown = {};
+  const per = (a, b, key) =>
+    a && b && Number.isFinite(a[key]) && Number.isFinite(b[key]) ? (a[key] - b[key]) / r.ok : null;
   for (const name of Object.keys(ctx.pids)) {
     const b = before[name];
     const a = r.atPeak.memory[name];
-    perConnection[name] = a && b && r.ok > 0 ? (a.rss - b.rss) / r.ok : null;
+    perConnection[name] = r.ok > 0 ? per(a, b, 'rss') : null;
+    breakdown[name] = {
+      rss: perConnection[name],
+      heapUsed: per(a, b, 'heapUsed'),
+      external: per(a, b, 'external'),
+      arrayBuffers: per(a, b, 'arrayBuffers'),
+      gc: !!(a?.gc && b?.gc),
+    };
   }
+  const kib = (v) => (v === null ? '?' : (v / 1024).toFixed(1));
   ctx.log(
-    `idle memory per connection: ${Object.entries(perConnection)
-      .map(([k, v]) => `${k} ${v === null ? '?' : (v / 1024).toFixed(1)} KiB`)
+    `idle memory per connection (after GC): ${Object.entries(breakdown)
+      .map(([k, v]) => `${k} ${kib(v.rss)} KiB RSS (JS heap ${kib(v.heapUsed)}, external ${kib(v.external)})`)
       .join(', ')}`,
   );
-  return { n, ok: r.ok, failed: r.failed, before, after: r.atPeak.memory, perConnection, run: r };
+  return { n, ok: r.ok, failed: r.failed, before, after: r.atPeak.memory, perConnection, breakdown, run: r };
 }
 
 async function stalledNeighbour(ctx, { rampMs, windowMs, settleMs, stallAfterBytes }) {
@@ -166,11 +213,20 @@ async function stalledNeighbour(ctx, { rampMs, windowMs, settleMs, stallAfterByt
       settleMs,
       stallAfterBytes,
     },
-    60_000 + 3 * windowMs,
+    90_000 + 3 * windowMs,
   );
+  const a = r.stalledReader;
   ctx.log(
     `stalled neighbour: B solo ${r.solo.mbps.toFixed(1)} MB/s, with A stalled ${r.withStalled.mbps.toFixed(1)} MB/s ` +
-      `(ratio ${r.ratio === null ? '?' : r.ratio.toFixed(3)}); new tunnel afterwards: ${r.recovered ? 'ok' : `FAILED (${r.recoveryError})`}`,
+      `(ratio ${r.ratio === null ? '?' : r.ratio.toFixed(3)}); B per ${r.withStalled.timelineMBps.length} slices: ` +
+      `[${r.withStalled.timelineMBps.map((v) => v.toFixed(0)).join(' ')}] MB/s; A ` +
+      (a.endedAfterMs === null
+        ? 'still open'
+        : `ended (${a.end}) ${(a.endedAfterMs / 1000).toFixed(1)} s after it paused`) +
+      `; afterwards a new tunnel worked ` +
+      (r.recovered
+        ? `after ${(r.recoveryMs / 1000).toFixed(1)} s (${r.recoveryAttempts} attempts)`
+        : `NEVER within ${(r.recoveryMs / 1000).toFixed(0)} s (${r.recoveryError})`),
   );
   return r;
 }
@@ -190,7 +246,7 @@ async function agentSwarm(ctx, { target, ca, n, warm, parallel, settleMs, timeou
     const w = await swarm.next((m) => m.event === 'connected', timeoutMs);
     if (ctx.ready) await waitFor(async () => (await ctx.ready()) >= w.total, 30_000);
     await sleep(1000);
-    const before = procMemory(ctx.pid);
+    const before = await gcMemory(ctx.pid);
     const t0 = Date.now();
     swarm.send({ cmd: 'connect', n: n - warm, parallel });
     const r = await swarm.next((m) => m.event === 'connected', timeoutMs);
@@ -200,7 +256,7 @@ async function agentSwarm(ctx, { target, ca, n, warm, parallel, settleMs, timeou
     }
     const connectMs = Date.now() - t0;
     await sleep(settleMs);
-    const after = procMemory(ctx.pid);
+    const after = await gcMemory(ctx.pid);
     if (ctx.ready) gauge = await ctx.ready();
     const added = r.total - w.total;
     const perAgent = after && before && added > 0 ? (after.rss - before.rss) / added : null;

@@ -12,11 +12,10 @@
  */
 'use strict';
 const fs = require('fs');
-const path = require('path');
 const grpc = require('@grpc/grpc-js');
-const { emit, onStdinCommands, nowMs } = require('./common');
+const { emit, onStdinCommands, nowMs, requireDist } = require('./common');
 
-const services = require(path.join(__dirname, '../../dist/transport/grpcServices.js'));
+const services = requireDist('transport/grpcServices.js');
 const HEADER_TIMEOUT_MS = 30_000;
 
 const opts = JSON.parse(process.argv[2] || '{}');

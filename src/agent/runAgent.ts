@@ -10,6 +10,9 @@ import type { Logger } from '../observability/logger';
 import { openAgentLink, type AgentClientTls, type OpenedLink } from '../transport/agentClient';
 import { readPem } from '../transport/tlsFiles';
 import { agentInstruments } from './agentInstruments';
+import { registerBufferMetric } from '../observability/bufferMetrics';
+import { CLIENT_WINDOW_OPTIONS } from '../transport/grpcWindows';
+import { FLOW_CONTROL_HEADER, FLOW_CONTROL_VERSION } from '../protocol/flowControl';
 import { eventFactory } from '../events';
 import { recording } from '../actors/recorder';
 import { openAgentLifecycleLog } from '../persistence/lifecycleLog';
@@ -29,6 +32,8 @@ export interface AgentRuntimeConfig {
   health: { host: string; port: number };
   admin: { host: string; port: number };
   eventLog: EventLogConfig;
+  /** Offer the credit extension to servers (docs/flow-control.md). */
+  flowControl: boolean;
 }
 
 export interface RunningAgent {
@@ -68,6 +73,7 @@ export async function runAgent(config: AgentRuntimeConfig, log: Logger): Promise
   const events = lifecycle?.events ?? recording(eventFactory({ agentId: config.agentId }), () => {});
   const metadata = (): Record<string, string> => {
     const md: Record<string, string> = { agentid: config.agentId, agentidentifiers: config.identifiers };
+    if (config.flowControl) md[FLOW_CONTROL_HEADER] = FLOW_CONTROL_VERSION;
     if (config.serviceAccountTokenPath) {
       // Re-read at every connect: projected service-account tokens rotate.
       md['authorization'] = `Bearer ${readFileSync(config.serviceAccountTokenPath, 'utf8').trim()}`;
@@ -94,11 +100,13 @@ export async function runAgent(config: AgentRuntimeConfig, log: Logger): Promise
           channelOptions: {
             'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
             'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+            ...CLIENT_WINDOW_OPTIONS,
             ...(config.keepaliveTimeMs > 0 ? { 'grpc.keepalive_time_ms': config.keepaliveTimeMs } : {}),
           },
         }),
     },
   );
+  registerBufferMetric(metrics.registry, () => clients.bufferedBytes());
   const started: RunningHttpServer[] = [];
   const closeAll = async (): Promise<void> => {
     clients.stop();

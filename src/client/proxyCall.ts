@@ -7,6 +7,7 @@
  * call are delivered, and a tunnel must see every DATA before it treats the stream as ended. Here "ended"
  * is the call's readable 'end' (all packets delivered), with the status recorded just before it.
  */
+import { CLIENT_WINDOW_OPTIONS } from '../transport/grpcWindows';
 import * as grpc from '@grpc/grpc-js';
 import { MalformedPacketError } from '../protocol/errors';
 import type { Packet } from '../protocol/packet';
@@ -40,7 +41,11 @@ export interface ProxyCallHandlers {
 }
 
 /** One HTTP/2 connection per tunnel, as the reference client (one grpc.Dial per tunnel) behaves. */
-const DEFAULT_CHANNEL_OPTIONS: grpc.ChannelOptions = { 'grpc.use_local_subchannel_pool': 1 };
+const DEFAULT_CHANNEL_OPTIONS: grpc.ChannelOptions = {
+  'grpc.use_local_subchannel_pool': 1,
+  // kube-apiserver's Go client grows its window by BDP estimation; a fixed large window stands in for it.
+  ...CLIENT_WINDOW_OPTIONS,
+};
 
 function credentialsFor(tls: GrpcTlsOptions | undefined): grpc.ChannelCredentials {
   if (!tls) return grpc.credentials.createInsecure();

@@ -136,6 +136,7 @@ export class TunnelConnection extends Duplex {
       case 'CLOSE_REQ':
       case 'DIAL_CLS':
       case 'DRAIN':
+      case 'CREDIT':
         // Not meaningful to a frontend once the dial is done; the reference client ignores them too.
         return;
       default: {

@@ -2,6 +2,7 @@
 // ours. Help texts are the reference's where its source was available to us; the ones marked
 // "(help text ours)" below could not be confirmed and are written to match the flag's behaviour.
 
+import { flowControlFlagSpec } from './flowControlFlag';
 import { checkWith, parseAllowedDestination, parseServerAddress } from './addresses';
 import { DEFAULT_AGENT_DATA_DIR, eventLogFlagSpecs } from './eventLogFlags';
 import type { FlagSpec } from './flagSpec';
@@ -237,4 +238,5 @@ export const agentFlagSpecs: readonly FlagSpec[] = [
   ...agentExtensionFlagSpecs,
   ...klogFlagSpecs,
   ...eventLogFlagSpecs(DEFAULT_AGENT_DATA_DIR),
+  flowControlFlagSpec,
 ];

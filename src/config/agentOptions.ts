@@ -53,6 +53,8 @@ export interface AgentOptions {
   readonly allowedDestinationRules: readonly AllowedDestination[];
   /** Extra server addresses (host:port, [v6]:port) besides --proxy-server-host:--proxy-server-port. */
   readonly proxyServerAddresses: readonly string[];
+  /** Offer the credit flow-control extension to servers. */
+  readonly flowControl: boolean;
   /** klog -v. */
   readonly verbosity: number;
   /** --event-log as given (validated): what src/persistence's openEventLog takes. */
@@ -103,6 +105,7 @@ function buildAgentOptions(f: ParsedFlags, deps: ConfigDeps): AgentOptions {
     allowedDestinations: f.list('allowed-destinations'),
     allowedDestinationRules: parseAllWith(parseAllowedDestination, f.list('allowed-destinations')),
     proxyServerAddresses: f.list('proxy-server-addresses'),
+    flowControl: f.bool('flow-control'),
     verbosity: f.int('v'),
     eventLog: f.string('event-log'),
     eventLogLocation: parseEventLog(f.string('event-log'), dataDir),

@@ -1,6 +1,7 @@
 // The proxy-server flag set: every flag of the reference's cmd/server/app/options (names, types,
 // defaults and help texts copied from it), then klog's, then ours.
 
+import { flowControlFlagSpec } from './flowControlFlag';
 import { DEFAULT_SERVER_DATA_DIR, eventLogFlagSpecs } from './eventLogFlags';
 import type { FlagSpec } from './flagSpec';
 import { klogFlagSpecs } from './klogFlags';
@@ -217,4 +218,5 @@ export const serverFlagSpecs: readonly FlagSpec[] = [
   ...serverReferenceFlagSpecs,
   ...klogFlagSpecs,
   ...eventLogFlagSpecs(DEFAULT_SERVER_DATA_DIR),
+  flowControlFlagSpec,
 ];

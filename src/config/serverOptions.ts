@@ -75,6 +75,8 @@ export interface ServerOptions {
   readonly gracefulShutdownTimeoutMs: number;
   /** 0 = no server-side dial timeout. */
   readonly backendDialTimeoutMs: number;
+  /** Offer the credit flow-control extension to agents. */
+  readonly flowControl: boolean;
   /** klog -v. */
   readonly verbosity: number;
   /** --event-log as given (validated): what src/persistence's openEventLog takes. */
@@ -138,6 +140,7 @@ function buildServerOptions(f: ParsedFlags, deps: ConfigDeps, warnings: readonly
     leaseLabel: f.string('lease-label'),
     gracefulShutdownTimeoutMs: f.duration('graceful-shutdown-timeout'),
     backendDialTimeoutMs: f.duration('backend-dial-timeout'),
+    flowControl: f.bool('flow-control'),
     verbosity: f.int('v'),
     eventLog: f.string('event-log'),
     eventLogLocation: parseEventLog(f.string('event-log'), dataDir),

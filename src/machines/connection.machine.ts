@@ -1,12 +1,14 @@
 /**
  * One established connection (a data stream), on either side. "Near" is the side that asked for it
  * (server: the frontend; agent: the server) and "far" the side that carries it out (server: the agent;
- * agent: the endpoint socket). Bytes never pass through this machine: it only models who closed what, so
- * a connection always ends, exactly once, with a reason.
+ * agent: the endpoint socket). Bytes never pass through this machine: it only models who closed what, and
+ * whether the connection's sink has fallen so far behind that it holds up the shared stream, so a
+ * connection always ends, exactly once, with a reason.
  */
 import { assign, setup } from 'xstate';
+import { OVERFLOW_GRACE_MS } from '../protocol/flowControl';
 
-export type CloseInitiator = 'near' | 'far' | 'lost';
+export type CloseInitiator = 'near' | 'far' | 'lost' | 'evicted';
 
 export interface ConnectionContext {
   readonly connectID: string;
@@ -20,7 +22,10 @@ export type ConnectionEvent =
   /** The far side has closed (server: CLOSE_RSP from the agent; agent: endpoint EOF or error). */
   | { type: 'FAR_END_CLOSED'; reason: string }
   /** What carried the connection is gone (server: agent stream; agent: server link). */
-  | { type: 'TUNNEL_LOST'; reason: string };
+  | { type: 'TUNNEL_LOST'; reason: string }
+  /** The local sink holds more than the overflow limit / is back under the drained mark. */
+  | { type: 'OVERFLOWED' }
+  | { type: 'DRAINED' };
 
 /**
  * How long to wait for the far side to confirm a close before forgetting the connection anyway. The
@@ -42,18 +47,37 @@ export const connectionMachine = setup({
     notifyNearClosed: () => {},
     /** Tear down whatever is left on both sides without further protocol (the carrier is gone). */
     abortBoth: () => {},
+    /** Stop reading the shared stream until this connection's sink drains (no credits to slow the peer). */
+    holdTunnel: () => {},
+    releaseTunnel: () => {},
+    /** Close both sides because the sink stalled too long (the shared stream must move again). */
+    evict: () => {},
     record: assign({
       closedBy: ({ context }, by: CloseInitiator) => context.closedBy ?? by,
-      reason: ({ context, event }) => context.reason ?? event.reason,
+      reason: ({ context, event }) => context.reason ?? ('reason' in event ? event.reason : null),
+    }),
+    recordEviction: assign({
+      closedBy: ({ context }) => context.closedBy ?? 'evicted',
+      reason: ({ context }) => context.reason ?? 'buffer-overflow',
     }),
   },
-  delays: { closeConfirmTimeout: CLOSE_CONFIRM_TIMEOUT_MS },
+  delays: { closeConfirmTimeout: CLOSE_CONFIRM_TIMEOUT_MS, overflowGrace: OVERFLOW_GRACE_MS },
 }).createMachine({
   id: 'connection',
   context: ({ input }) => ({ connectID: input.connectID, closedBy: null, reason: null }),
   initial: 'open',
   states: {
     open: {
+      initial: 'flowing',
+      states: {
+        flowing: { on: { OVERFLOWED: 'overflowing' } },
+        overflowing: {
+          entry: 'holdTunnel',
+          exit: 'releaseTunnel',
+          on: { DRAINED: 'flowing' },
+          after: { overflowGrace: { target: '#connection.closed', actions: ['recordEviction', 'evict'] } },
+        },
+      },
       on: {
         CLOSE_REQUESTED: {
           target: 'closing',

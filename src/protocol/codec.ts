@@ -25,6 +25,7 @@ const PAYLOAD_FIELD: Record<PacketTypeName, number> = {
   CLOSE_RSP: 6,
   DIAL_CLS: 7,
   DRAIN: 8,
+  CREDIT: 64,
 };
 const TYPE_BY_PAYLOAD_FIELD: ReadonlyMap<number, PacketTypeName> = new Map(
   Object.entries(PAYLOAD_FIELD).map(([name, n]) => [n, name as PacketTypeName]),
@@ -125,6 +126,10 @@ function innerFields(p: Packet): InnerField[] {
       i64(1, p.random);
       break;
     case 'DRAIN':
+      break;
+    case 'CREDIT':
+      i64(1, p.connectID);
+      i64(2, p.bytes);
       break;
     default: {
       const _exhaustive: never = p;
@@ -316,6 +321,8 @@ function buildPacket(type: PacketTypeName, buf: Buffer, v: InnerValues): Packet 
       return { type, random: i64(v, 1) };
     case 'DRAIN':
       return { type };
+    case 'CREDIT':
+      return { type, connectID: i64(v, 1), bytes: i64(v, 2) };
     default: {
       const _exhaustive: never = type;
       throw new Error(`unhandled type ${String(_exhaustive)}`);

@@ -10,6 +10,11 @@ export const PACKET_TYPE_NUMBER = {
   DATA: 4,
   DIAL_CLS: 5,
   DRAIN: 6,
+  /**
+   * konnectivity-ts extension, sent only after both peers negotiated it (docs/flow-control.md). A high
+   * number so that it cannot collide with types the reference adds later.
+   */
+  CREDIT: 64,
 } as const;
 
 export type PacketTypeName = keyof typeof PACKET_TYPE_NUMBER;
@@ -52,6 +57,12 @@ export interface CloseDialPacket {
 export interface DrainPacket {
   readonly type: 'DRAIN';
 }
+/** Grants the peer `bytes` more DATA payload on `connectID` (flow-control extension). */
+export interface CreditPacket {
+  readonly type: 'CREDIT';
+  readonly connectID: bigint;
+  readonly bytes: bigint;
+}
 
 export type Packet =
   | DialRequestPacket
@@ -60,7 +71,8 @@ export type Packet =
   | CloseResponsePacket
   | DataPacket
   | CloseDialPacket
-  | DrainPacket;
+  | DrainPacket
+  | CreditPacket;
 
 const EMPTY = Buffer.alloc(0);
 
@@ -92,6 +104,11 @@ export const packets = {
   }),
   closeDial: (random: bigint): CloseDialPacket => ({ type: 'DIAL_CLS', random }),
   drain: (): DrainPacket => ({ type: 'DRAIN' }),
+  credit: (connectID: bigint, bytes: number): CreditPacket => ({
+    type: 'CREDIT',
+    connectID,
+    bytes: BigInt(bytes),
+  }),
 } as const;
 
 /** A one-line rendering for logs; never includes payload bytes. */
@@ -111,6 +128,8 @@ export function describePacket(p: Packet): string {
       return `DIAL_CLS{random=${p.random}}`;
     case 'DRAIN':
       return 'DRAIN{}';
+    case 'CREDIT':
+      return `CREDIT{connectID=${p.connectID} bytes=${p.bytes}}`;
     default: {
       const _exhaustive: never = p;
       return String(_exhaustive);

@@ -17,6 +17,8 @@ import type { Listen, StartedServer } from '../transport/grpcServer';
 import { startHttpConnectFrontend } from '../transport/httpConnectEndpoint';
 import type { ServerTlsFiles } from '../transport/tlsFiles';
 import { serverInstruments } from './serverInstruments';
+import { registerBufferMetric } from '../observability/bufferMetrics';
+import { FLOW_CONTROL_HEADER, FLOW_CONTROL_VERSION } from '../protocol/flowControl';
 import { openServerLifecycleLog, type LifecycleLog } from '../persistence/lifecycleLog';
 import { registerLifetimeMetrics } from '../observability/lifetimeMetrics';
 import type { ServerEventFactory } from '../events';
@@ -36,6 +38,8 @@ export interface ServerRuntimeConfig {
   keepaliveTimeMs: number;
   frontendKeepaliveTimeMs: number;
   eventLog: EventLogConfig;
+  /** Offer the credit extension to agents that offer it (docs/flow-control.md). */
+  flowControl: boolean;
 }
 
 export interface RunningServer {
@@ -98,6 +102,7 @@ export async function runServer(config: ServerRuntimeConfig, log: Logger): Promi
       },
     },
   );
+  registerBufferMetric(metrics.registry, () => proxy.bufferedBytes());
   const started: Array<StartedServer | RunningHttpServer> = [];
   const closeAll = async (reason = 'shutdown'): Promise<void> => {
     proxy.shutdown();
@@ -112,6 +117,7 @@ export async function runServer(config: ServerRuntimeConfig, log: Logger): Promi
       listen: config.agent.listen,
       ...(config.agent.tls ? { tls: config.agent.tls } : {}),
       grpcOptions: grpcOptions(config.keepaliveTimeMs),
+      onWindowFallback: (why) => log.warn(why),
       onConnect: (call) => {
         const admission = admitAgent(call.metadata);
         if (!admission.ok) {
@@ -120,8 +126,14 @@ export async function runServer(config: ServerRuntimeConfig, log: Logger): Promi
           return;
         }
         metrics.grpcConnectionOpened('Connect');
-        const stream = call.accept({ serverid: config.serverId, servercount: String(config.serverCount) });
-        proxy.addAgent(stream, admission.agentId, admission.identifiers);
+        const credits =
+          config.flowControl && call.metadata[FLOW_CONTROL_HEADER]?.[0] === FLOW_CONTROL_VERSION;
+        const stream = call.accept({
+          serverid: config.serverId,
+          servercount: String(config.serverCount),
+          ...(credits ? { [FLOW_CONTROL_HEADER]: FLOW_CONTROL_VERSION } : {}),
+        });
+        proxy.addAgent(stream, admission.agentId, admission.identifiers, credits);
       },
     });
     started.push(agentEndpoint);
@@ -132,6 +144,7 @@ export async function runServer(config: ServerRuntimeConfig, log: Logger): Promi
             listen: config.frontend.listen,
             ...(config.frontend.tls ? { tls: config.frontend.tls } : {}),
             grpcOptions: grpcOptions(config.frontendKeepaliveTimeMs),
+            onWindowFallback: (why) => log.warn(why),
             onStream: (stream) => {
               metrics.grpcConnectionOpened('Proxy');
               new GrpcFrontendSession(stream, proxy, frontendLog, instruments, () =>

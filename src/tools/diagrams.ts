@@ -77,9 +77,10 @@ export function machineToMermaid(machine: AnyStateMachine, sourceFile?: string):
     } else {
       if (node.config.initial !== undefined) {
         const initial = node.initial;
-        const label = transitionLabel(machine, node, initial, '');
-        for (const target of initial.target)
+        const label = transitionLabel(machine, initial, '');
+        for (const target of initial.target) {
           lines.push(`${indent}[*] --> ${id(target)}${labelSuffix(label)}`);
+        }
       }
       for (const child of children) renderState(child, depth);
     }
@@ -87,9 +88,11 @@ export function machineToMermaid(machine: AnyStateMachine, sourceFile?: string):
     for (const child of children) if (child.type === 'final') lines.push(`${indent}${id(child)} --> [*]`);
   };
 
-  const rootInternal = internalLines(machine, root);
   // The machine is drawn as a box only when it has something of its own to show, or nothing inside.
-  const boxed = rootInternal.length > 0 || transitionsOf(root).length > 0 || childrenOf(root).length === 0;
+  const boxed =
+    internalLines(machine, root).length > 0 ||
+    transitionsOf(root).length > 0 ||
+    childrenOf(root).length === 0;
   if (boxed) renderState(root, 1);
   else renderDocument(root, 1);
   return `${lines.join('\n')}\n`;
@@ -254,11 +257,14 @@ function transitionsOf(node: AnyStateNode): AnyTransitionDefinition[] {
 }
 
 /** `from --> to : label` lines, grouped by the composite state (or machine) whose block they go in. */
-function collectEdges(machine: AnyStateMachine, id: (node: AnyStateNode) => string) {
+function collectEdges(
+  machine: AnyStateMachine,
+  id: (node: AnyStateNode) => string,
+): Map<AnyStateNode, string[]> {
   const edges = new Map<AnyStateNode, string[]>();
   for (const node of allNodes(machine.root)) {
     for (const t of transitionsOf(node)) {
-      const label = transitionLabel(machine, node, t, triggerText(node, t));
+      const label = transitionLabel(machine, t, triggerText(node, t));
       for (const target of t.target ?? []) {
         const owner = edgeOwner(node, target);
         const list = edges.get(owner) ?? [];
@@ -289,10 +295,11 @@ function internalLines(machine: AnyStateMachine, node: AnyStateNode): string[] {
   if (entry.length > 0) lines.push(`entry / ${entry.join(', ')}`);
   const exit = toArray(node.config.exit).map(actionName);
   if (exit.length > 0) lines.push(`exit / ${exit.join(', ')}`);
-  for (const invoke of node.invoke)
+  for (const invoke of node.invoke) {
     lines.push(`invoke / ${typeof invoke.src === 'string' ? invoke.src : invoke.id}`);
+  }
   for (const t of transitionsOf(node)) {
-    if ((t.target ?? []).length === 0) lines.push(transitionLabel(machine, node, t, triggerText(node, t)));
+    if ((t.target ?? []).length === 0) lines.push(transitionLabel(machine, t, triggerText(node, t)));
   }
   return lines;
 }
@@ -301,12 +308,7 @@ function internalLines(machine: AnyStateMachine, node: AnyStateNode): string[] {
 // Text
 
 /** `trigger [guard] / action, action` */
-function transitionLabel(
-  machine: AnyStateMachine,
-  node: AnyStateNode,
-  t: AnyTransitionDefinition,
-  trigger: string,
-): string {
+function transitionLabel(machine: AnyStateMachine, t: AnyTransitionDefinition, trigger: string): string {
   const delay = 'delay' in t ? delayText(machine, t.delay) : undefined;
   const parts = [delay === undefined ? trigger : `after ${delay}`];
   if (t.guard !== undefined) parts.push(`[${guardText(t.guard)}]`);
@@ -357,14 +359,7 @@ function guardText(guard: unknown): string {
     // Guard combinators: and([...]), or([...]), not(g) and stateIn(value).
     const { guards, stateValue } = guard as { guards?: unknown; stateValue?: unknown };
     if (Array.isArray(guards)) {
-      const operands = guards.map((g: unknown) => {
-        const text = guardText(g);
-        return typeof g === 'function' &&
-          g.name !== 'not' &&
-          Array.isArray((g as { guards?: unknown }).guards)
-          ? `(${text})`
-          : text;
-      });
+      const operands = guards.map((g: unknown) => (isAndOr(g) ? `(${guardText(g)})` : guardText(g)));
       return guard.name === 'not' ? `not ${operands.join(', ')}` : operands.join(` ${guard.name} `);
     }
     if (stateValue !== undefined) {
@@ -375,6 +370,10 @@ function guardText(guard: unknown): string {
   return parameterized(guard) ?? 'inline';
 }
 
+function isAndOr(guard: unknown): boolean {
+  return typeof guard === 'function' && (guard.name === 'and' || guard.name === 'or') && 'guards' in guard;
+}
+
 /** `{ type, params }`: the type, with the params when they are a plain value (`recordOutcome(failed)`). */
 function parameterized(value: unknown): string | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
@@ -382,7 +381,7 @@ function parameterized(value: unknown): string | undefined {
   if (typeof type !== 'string') return undefined;
   if (params === undefined) return type;
   const plain = typeof params === 'string' || typeof params === 'number' || typeof params === 'boolean';
-  return `${type}(${plain ? String(params) : '…'})`;
+  return `${type}(${plain ? String(params) : '...'})`;
 }
 
 /**

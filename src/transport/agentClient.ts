@@ -8,6 +8,7 @@ import type { Packet } from '../protocol/packet';
 import { GrpcPacketStream } from './grpcPacketStream';
 import { CONNECT_PATH, deserializeIncoming, serializePacket } from './grpcServices';
 import type { PacketStream } from './packetStream';
+import { FLOW_CONTROL_HEADER } from '../protocol/flowControl';
 
 export interface AgentClientTls {
   ca?: Buffer;
@@ -21,6 +22,8 @@ export interface OpenedLink {
   readonly stream: PacketStream;
   readonly serverId: string;
   readonly serverCount: number;
+  /** Whether the server agreed on the credit extension (it echoed our header). */
+  readonly credits: boolean;
   /** Closes the stream and its channel. Safe more than once. */
   close(): void;
 }
@@ -108,12 +111,15 @@ export function openAgentLink(opts: OpenLinkOptions): Promise<OpenedLink> {
         return;
       }
       clearTimeout(timer);
+      const offered = opts.metadata[FLOW_CONTROL_HEADER];
+      const credits = offered !== undefined && headers.get(FLOW_CONTROL_HEADER)[0] === offered;
       call.removeAllListeners('error');
       call.on('error', () => {}); // the stream's own handler takes over on attach
       resolve({
         stream: new GrpcPacketStream(call, opts.target, 'client'),
         serverId: String(ids[0]),
         serverCount,
+        credits,
         close,
       });
     });

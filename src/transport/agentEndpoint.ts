@@ -29,6 +29,8 @@ export interface AgentEndpointOptions {
   listen: Listen;
   tls?: ServerTlsFiles;
   grpcOptions?: grpc.ServerOptions;
+  /** Told when the HTTP/2 windows could not be raised (see grpcWindows.ts). */
+  onWindowFallback?: (why: string) => void;
   onConnect(call: AgentCall): void;
 }
 
@@ -53,5 +55,5 @@ export async function startAgentEndpoint(opts: AgentEndpointOptions): Promise<St
       });
     },
   });
-  return bindGrpcServer(server, opts.listen, serverCredentials(opts.tls, 'cluster'));
+  return bindGrpcServer(server, opts.listen, serverCredentials(opts.tls, 'cluster'), opts.onWindowFallback);
 }

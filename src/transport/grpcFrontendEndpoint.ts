@@ -11,6 +11,8 @@ export interface GrpcFrontendOptions {
   listen: Listen;
   tls?: ServerTlsFiles;
   grpcOptions?: grpc.ServerOptions;
+  /** Told when the HTTP/2 windows could not be raised (see grpcWindows.ts). */
+  onWindowFallback?: (why: string) => void;
   onStream(stream: PacketStream): void;
 }
 
@@ -27,5 +29,6 @@ export async function startGrpcFrontend(opts: GrpcFrontendOptions): Promise<Star
     opts.listen.kind === 'uds'
       ? grpc.ServerCredentials.createInsecure()
       : serverCredentials(opts.tls, 'server'),
+    opts.onWindowFallback,
   );
 }

@@ -56,9 +56,12 @@ export class GrpcPacketStream implements PacketStream {
     }
   }
 
-  send(packet: Packet): boolean {
-    if (this.finished || this.call.writableEnded || this.call.destroyed) return true;
-    return this.call.write(packet);
+  send(packet: Packet, onWritten?: () => void): boolean {
+    if (this.finished || this.call.writableEnded || this.call.destroyed) {
+      onWritten?.();
+      return true;
+    }
+    return onWritten ? this.call.write(packet, onWritten) : this.call.write(packet);
   }
 
   pauseReceiving(): void {

@@ -1,6 +1,7 @@
 /**
  * Starts grpc-js servers on a Unix socket or a TCP port, with or without TLS, and stops them safely.
  */
+import { raiseServerSessionWindow, raiseServerStreamWindow } from './grpcWindows';
 import { existsSync, unlinkSync } from 'fs';
 import * as grpc from '@grpc/grpc-js';
 import { readPem, type ServerTlsFiles } from './tlsFiles';
@@ -46,9 +47,14 @@ export async function bindGrpcServer(
   server: grpc.Server,
   listen: Listen,
   creds: grpc.ServerCredentials,
+  onWindowFallback: (why: string) => void = () => {},
 ): Promise<StartedServer> {
+  const streamWindow = raiseServerStreamWindow(server);
   if (listen.kind === 'uds') prepareSocketPath(listen);
   const port = await bindFirst(server, bindTargets(listen), creds);
+  if (!streamWindow || !raiseServerSessionWindow(server)) {
+    onWindowFallback('grpc-js internals changed: HTTP/2 receive windows stay at the 64 KiB default');
+  }
   let closing: Promise<void> | null = null;
   return {
     port: listen.kind === 'uds' ? 0 : port,

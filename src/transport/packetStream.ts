@@ -27,8 +27,11 @@ export interface PacketStream {
   readonly peer: string;
   /** Starts delivering incoming packets to `handlers`. Call once. */
   attach(handlers: PacketStreamHandlers): void;
-  /** Sends a packet; false means the transport is full and the caller should wait for `drain`. */
-  send(packet: Packet): boolean;
+  /**
+   * Sends a packet; false means the transport is full and the caller should wait for `drain`.
+   * `onWritten` runs once the transport has taken the packet off its queue.
+   */
+  send(packet: Packet, onWritten?: () => void): boolean;
   /** Stops / restarts reading from the peer (propagates through HTTP/2 or TCP flow control). */
   pauseReceiving(): void;
   resumeReceiving(): void;

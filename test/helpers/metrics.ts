@@ -73,6 +73,7 @@ function parseValue(text: string, line: string): number {
     case '-Inf':
       return -Infinity;
     case 'NaN':
+    case 'Nan': // prom-client writes NaN this way (e.g. an event-loop lag not sampled yet)
       return NaN;
     default: {
       const value = Number(text);

@@ -92,6 +92,7 @@ describe.each(['grpc', 'http-connect'] as const)(
           keepaliveTimeMs: 0,
           frontendKeepaliveTimeMs: 0,
           eventLog: { eventLog: '', dataDir: path.join(dir, 'server-data'), explicit: true },
+          flowControl: true,
         },
         log,
       );
@@ -108,6 +109,7 @@ describe.each(['grpc', 'http-connect'] as const)(
           health: { host: '127.0.0.1', port: 0 },
           admin: { host: '127.0.0.1', port: 0 },
           eventLog: { eventLog: '', dataDir: path.join(dir, 'agent-data'), explicit: true },
+          flowControl: true,
         },
         log,
       );

@@ -59,3 +59,37 @@ describe('connection machine', () => {
     expect(effects(actions)).toEqual(['notifyNearClosed', 'abortBoth']);
   });
 });
+
+describe('connection machine: a sink that falls behind', () => {
+  const open = (): AnyMachineSnapshot => getInitialSnapshot(connectionMachine, { connectID: '3' });
+  const effects = (actions: readonly { type: string }[]): string[] =>
+    actions
+      .map((a) => a.type)
+      .filter((t) => !t.startsWith('xstate.') && !['record', 'recordEviction'].includes(t));
+
+  it('holds the shared stream while overflowing and releases it once drained', () => {
+    const [over, a1] = transition(connectionMachine, open(), { type: 'OVERFLOWED' });
+    expect(over.value).toEqual({ open: 'overflowing' });
+    expect(effects(a1)).toEqual(['holdTunnel']);
+    const [ok, a2] = transition(connectionMachine, over, { type: 'DRAINED' });
+    expect(ok.value).toEqual({ open: 'flowing' });
+    expect(effects(a2)).toEqual(['releaseTunnel']);
+  });
+
+  it('evicts the connection when it stays overflowing for the grace period, releasing the stream', () => {
+    const [over] = transition(connectionMachine, open(), { type: 'OVERFLOWED' });
+    const [closed, actions] = transition(connectionMachine, over, {
+      type: 'xstate.after.overflowGrace.connection.open.overflowing',
+    } as never);
+    expect(closed.status).toBe('done');
+    expect(effects(actions)).toEqual(['releaseTunnel', 'evict']);
+    expect(closed.output).toEqual({ closedBy: 'evicted', reason: 'buffer-overflow' });
+  });
+
+  it('a close while overflowing releases the stream too', () => {
+    const [over] = transition(connectionMachine, open(), { type: 'OVERFLOWED' });
+    const [closing, actions] = transition(connectionMachine, over, { type: 'CLOSE_REQUESTED', reason: 'x' });
+    expect(closing.value).toBe('closing');
+    expect(effects(actions)).toEqual(['releaseTunnel', 'requestFarClose']);
+  });
+});

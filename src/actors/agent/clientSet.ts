@@ -100,6 +100,10 @@ export class ClientSet {
     return this.links.reduce((n, l) => n + l.endpointCount, 0);
   }
 
+  bufferedBytes(): number {
+    return this.links.reduce((n, l) => n + l.bufferedBytes(), 0);
+  }
+
   /** First SIGTERM: tell every server to prefer other agents; keep serving. */
   drain(): void {
     this.draining = true;

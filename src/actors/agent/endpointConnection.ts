@@ -10,17 +10,21 @@ import { packets, type Packet } from '../../protocol/packet';
 import type { ActorHost } from '../actorHost';
 import type { AgentEventFactory } from '../../events';
 import type { ActorLogger, AgentInstruments } from '../ports';
+import { ConnectionFlow } from '../flow/connectionFlow';
 import { goDialError, goTimeoutError, splitHostPort, type NodeNetError } from './goDialErrors';
 
 /** The reference agent's endpoint dial timeout (net.DialTimeout(..., 5*time.Second)). */
 export const ENDPOINT_DIAL_TIMEOUT_MS = 5_000;
 
 export interface EndpointLink {
+  /** Whether the server agreed on the credit extension on the current stream. */
+  readonly credits: boolean;
   sendToServer(packet: Packet): boolean;
-  /** The server stream is full: pause this endpoint until it drains. */
+  /** The server stream is full: release this endpoint's 'tunnel' hold when it drains. */
   waitForServerDrain(endpoint: EndpointConnection): void;
-  blockOnEndpoint(endpoint: EndpointConnection): void;
-  unblockEndpoint(endpoint: EndpointConnection): void;
+  /** Stop / restart reading the server stream on this endpoint's behalf (overflow without credits). */
+  holdStream(endpoint: EndpointConnection): void;
+  releaseStream(endpoint: EndpointConnection): void;
   established(endpoint: EndpointConnection): void;
   forget(endpoint: EndpointConnection): void;
 }
@@ -42,6 +46,8 @@ export class EndpointConnection {
   private socket: net.Socket | null = null;
   private dial: Actor<typeof dialMachine> | null = null;
   private conn: Actor<typeof connectionMachine> | null = null;
+  /** Back-pressure of the established connection. */
+  flow: ConnectionFlow | null = null;
   private done = false;
   private readonly startedAt: number;
   private openedAt = 0;
@@ -151,6 +157,19 @@ export class EndpointConnection {
           link.sendToServer(packets.closeResponse(this.connectID));
         },
         abortBoth: () => socket.destroy(),
+        holdTunnel: () => link.holdStream(this),
+        releaseTunnel: () => link.releaseStream(this),
+        evict: () => {
+          deps.log.warn('closing an endpoint connection that stopped reading: its buffer overflowed', {
+            connectionID: this.connectID,
+            destination: this.address,
+            bufferedBytes: socket.writableLength,
+          });
+          socket.destroy();
+          link.sendToServer(
+            packets.closeResponse(this.connectID, 'buffer overflow: the endpoint stopped reading'),
+          );
+        },
       },
     });
     const conn = deps.host.start('endpointConnection', machine, {
@@ -160,6 +179,16 @@ export class EndpointConnection {
     this.openedAt = deps.now();
     deps.metrics.endpointConnections(1);
     link.established(this);
+    const flow = new ConnectionFlow(link.credits, {
+      grantCredit: (n) => link.sendToServer(packets.credit(this.connectID, n)),
+      pauseSource: () => socket.pause(),
+      resumeSource: () => {
+        if (!this.done) socket.resume();
+      },
+      overflowed: () => conn.send({ type: 'OVERFLOWED' }),
+      drained: () => conn.send({ type: 'DRAINED' }),
+    });
+    this.flow = flow;
     conn.subscribe({
       complete: () => {
         deps.metrics.endpointConnections(-1);
@@ -172,7 +201,7 @@ export class EndpointConnection {
           bytesToEndpoint: this.bytesToEndpoint,
           bytesFromEndpoint: this.bytesFromEndpoint,
           durationMs: deps.now() - this.openedAt,
-          closedBy: closedBy === 'far' ? 'endpoint' : 'server',
+          closedBy: closedBy === 'far' || closedBy === 'evicted' ? 'endpoint' : 'server',
           reason: reason ?? 'unknown',
         });
         socket.destroy();
@@ -182,20 +211,33 @@ export class EndpointConnection {
     socket.on('data', (chunk: Buffer) => {
       this.bytesFromEndpoint += chunk.length;
       if (!link.sendToServer(packets.data(this.connectID, chunk))) {
-        socket.pause();
+        flow.hold('tunnel');
         link.waitForServerDrain(this);
       }
+      flow.sent(chunk.length);
     });
-    socket.on('drain', () => link.unblockEndpoint(this));
+
     socket.on('close', () => this.conn?.send({ type: 'FAR_END_CLOSED', reason: 'endpoint closed' }));
     socket.resume();
   }
 
   // ------------------------------------------------------------------- from the server
   onServerData(data: Buffer): void {
-    if (!this.socket || this.done) return;
-    this.bytesToEndpoint += data.length;
-    if (!this.socket.write(data)) this.link.blockOnEndpoint(this);
+    const flow = this.flow;
+    if (!this.socket || this.done || !flow) return;
+    const n = data.length;
+    this.bytesToEndpoint += n;
+    flow.received(n);
+    this.socket.write(data, () => flow.taken(n));
+  }
+
+  sinkBufferedBytes(): number {
+    return this.flow?.bufferedBytes ?? 0;
+  }
+
+  /** CREDIT from the server: it may take `bytes` more from this endpoint. */
+  onCredit(bytes: number): void {
+    this.flow?.credited(bytes);
   }
 
   onCloseRequest(): void {
@@ -209,10 +251,6 @@ export class EndpointConnection {
   linkLost(reason: string): void {
     this.dial?.send({ type: 'PEER_LOST', reason });
     this.conn?.send({ type: 'TUNNEL_LOST', reason });
-  }
-
-  resumeReading(): void {
-    if (this.isOpen) this.socket?.resume();
   }
 
   private finish(): void {

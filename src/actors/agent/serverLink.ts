@@ -44,8 +44,10 @@ export class ServerLink implements EndpointLink {
   private claimed: string | null = null;
   private readonly dials = new Map<bigint, EndpointConnection>();
   private readonly endpoints = new Map<bigint, EndpointConnection>();
+  /** Endpoints paused until the server stream drains. */
   private readonly waitingForDrain = new Set<EndpointConnection>();
-  private readonly blocked = new Set<EndpointConnection>();
+  /** Overflowing endpoints holding the server stream (only without credits). */
+  private readonly holding = new Set<EndpointConnection>();
 
   constructor(
     readonly address: string,
@@ -81,6 +83,13 @@ export class ServerLink implements EndpointLink {
 
   get endpointCount(): number {
     return this.endpoints.size;
+  }
+
+  /** Bytes this link's endpoint connections hold for endpoints that have not taken them yet. */
+  bufferedBytes(): number {
+    let n = 0;
+    for (const endpoint of this.endpoints.values()) n += endpoint.sinkBufferedBytes();
+    return n;
   }
 
   drain(): void {
@@ -140,8 +149,9 @@ export class ServerLink implements EndpointLink {
         link.stream.abort(`malformed packet: ${err.message}`);
       },
       drain: () => {
-        for (const endpoint of this.waitingForDrain) endpoint.resumeReading();
+        const waiting = [...this.waitingForDrain];
         this.waitingForDrain.clear();
+        for (const endpoint of waiting) endpoint.flow?.release('tunnel');
       },
       end: (end: StreamEnd) => {
         if (this.current !== link) return;
@@ -193,6 +203,14 @@ export class ServerLink implements EndpointLink {
         // Better than the reference, which ignores it: stop the dial the server no longer wants.
         this.dials.get(p.random)?.cancelDial();
         return;
+      case 'CREDIT': {
+        if (!this.credits) {
+          this.deps.log.warn('CREDIT from a server that did not negotiate flow control; ignored', {});
+          return;
+        }
+        this.endpoints.get(p.connectID)?.onCredit(Number(p.bytes));
+        return;
+      }
       case 'DIAL_RSP':
       case 'CLOSE_RSP':
       case 'DRAIN':
@@ -217,13 +235,17 @@ export class ServerLink implements EndpointLink {
     this.waitingForDrain.add(endpoint);
   }
 
-  blockOnEndpoint(endpoint: EndpointConnection): void {
-    if (this.blocked.size === 0) this.current?.stream.pauseReceiving();
-    this.blocked.add(endpoint);
+  holdStream(endpoint: EndpointConnection): void {
+    if (this.holding.size === 0) this.current?.stream.pauseReceiving();
+    this.holding.add(endpoint);
   }
 
-  unblockEndpoint(endpoint: EndpointConnection): void {
-    if (this.blocked.delete(endpoint) && this.blocked.size === 0) this.current?.stream.resumeReceiving();
+  releaseStream(endpoint: EndpointConnection): void {
+    if (this.holding.delete(endpoint) && this.holding.size === 0) this.current?.stream.resumeReceiving();
+  }
+
+  get credits(): boolean {
+    return this.current?.credits ?? false;
   }
 
   established(endpoint: EndpointConnection): void {
@@ -235,7 +257,7 @@ export class ServerLink implements EndpointLink {
     if (this.dials.get(endpoint.random) === endpoint) this.dials.delete(endpoint.random);
     if (this.endpoints.get(endpoint.connectID) === endpoint) this.endpoints.delete(endpoint.connectID);
     this.waitingForDrain.delete(endpoint);
-    this.unblockEndpoint(endpoint);
+    this.releaseStream(endpoint);
   }
 
   private releaseAll(reason: string): void {
@@ -243,7 +265,7 @@ export class ServerLink implements EndpointLink {
     this.dials.clear();
     this.endpoints.clear();
     this.waitingForDrain.clear();
-    this.blocked.clear();
+    this.holding.clear();
   }
 
   private closeCurrent(): void {

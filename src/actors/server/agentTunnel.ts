@@ -27,14 +27,18 @@ export class AgentTunnel implements TunnelLink {
   private readonly actor: Actor<typeof agentTunnelMachine>;
   private readonly dials = new Map<bigint, ProxiedConnection>();
   private readonly connections = new Map<bigint, ProxiedConnection>();
-  private readonly waitingForDrain = new Set<Frontend>();
-  private readonly blocked = new Set<ProxiedConnection>();
+  /** Connections whose frontend is paused until the agent stream drains. */
+  private readonly waitingForDrain = new Set<ProxiedConnection>();
+  /** Overflowing connections holding the agent stream (only without credits). */
+  private readonly holding = new Set<ProxiedConnection>();
   private readonly recentlyClosed = new Set<bigint>();
   private closeReason: string | null = null;
 
   constructor(
     readonly agentId: string,
     readonly identifiers: AgentIdentifiers,
+    /** Whether the agent agreed on the credit extension (docs/flow-control.md). */
+    readonly credits: boolean,
     private readonly stream: PacketStream,
     private readonly deps: AgentTunnelDeps,
   ) {
@@ -71,6 +75,13 @@ export class AgentTunnel implements TunnelLink {
     return this.connections.size;
   }
 
+  /** Bytes this tunnel's connections hold for frontends that have not taken them yet. */
+  bufferedBytes(): number {
+    let n = 0;
+    for (const conn of this.connections.values()) n += conn.flow?.bufferedBytes ?? 0;
+    return n;
+  }
+
   /** Starts a dial through this tunnel on behalf of a frontend. */
   dial(random: bigint, address: string, frontend: Frontend): ProxiedConnection | { duplicate: true } {
     if (this.dials.has(random)) return { duplicate: true };
@@ -86,18 +97,17 @@ export class AgentTunnel implements TunnelLink {
     return this.stream.send(packet);
   }
 
-  waitForAgentDrain(frontend: Frontend): void {
-    this.waitingForDrain.add(frontend);
+  waitForAgentDrain(conn: ProxiedConnection): void {
+    this.waitingForDrain.add(conn);
   }
 
-  blockOnFrontend(conn: ProxiedConnection): void {
-    // Until the per-connection buffers of the flow-control work land, a full frontend pauses the stream.
-    if (this.blocked.size === 0) this.stream.pauseReceiving();
-    this.blocked.add(conn);
+  holdStream(conn: ProxiedConnection): void {
+    if (this.holding.size === 0) this.stream.pauseReceiving();
+    this.holding.add(conn);
   }
 
-  unblockFrontend(conn: ProxiedConnection): void {
-    if (this.blocked.delete(conn) && this.blocked.size === 0) this.stream.resumeReceiving();
+  releaseStream(conn: ProxiedConnection): void {
+    if (this.holding.delete(conn) && this.holding.size === 0) this.stream.resumeReceiving();
   }
 
   connectionEstablished(conn: ProxiedConnection): void {
@@ -111,8 +121,8 @@ export class AgentTunnel implements TunnelLink {
       this.connections.delete(conn.connectID);
       this.rememberClosed(conn.connectID);
     }
-    this.waitingForDrain.delete(conn.frontend);
-    this.unblockFrontend(conn);
+    this.waitingForDrain.delete(conn);
+    this.releaseStream(conn);
   }
 
   // ------------------------------------------------------------------- from the agent
@@ -160,6 +170,16 @@ export class AgentTunnel implements TunnelLink {
       case 'DRAIN':
         this.actor.send({ type: 'DRAIN' });
         return;
+      case 'CREDIT': {
+        if (!this.credits) {
+          this.deps.log.warn('CREDIT from an agent that did not negotiate flow control; ignored', {
+            agentID: this.agentId,
+          });
+          return;
+        }
+        this.connections.get(p.connectID)?.onCredit(Number(p.bytes));
+        return;
+      }
       case 'DIAL_REQ':
       case 'CLOSE_REQ':
       case 'DIAL_CLS':
@@ -176,8 +196,9 @@ export class AgentTunnel implements TunnelLink {
   }
 
   private onAgentDrain(): void {
-    for (const frontend of this.waitingForDrain) frontend.resume();
+    const waiting = [...this.waitingForDrain];
     this.waitingForDrain.clear();
+    for (const conn of waiting) conn.flow?.release('tunnel');
   }
 
   private onStreamEnd(end: StreamEnd): void {
@@ -204,7 +225,7 @@ export class AgentTunnel implements TunnelLink {
     this.dials.clear();
     this.connections.clear();
     this.waitingForDrain.clear();
-    this.blocked.clear();
+    this.holding.clear();
     if (!this.stream.closed) this.stream.close();
     this.deps.onClosed(this, reason);
   }

@@ -12,9 +12,8 @@ export interface Frontend {
   readonly peer: string;
   dialSucceeded(connectID: bigint): void;
   dialFailed(kind: DialFailureKind, error: string): void;
-  /** Bytes from the agent; false when the frontend is full (it calls `onWritable` listeners when it drains). */
-  deliver(data: Buffer): boolean;
-  onWritable(callback: () => void): void;
+  /** Bytes from the agent; `taken` runs once the frontend's transport has written them out. */
+  deliver(data: Buffer, taken: () => void): void;
   /** The far side closed the connection: tell the frontend (CLOSE_RSP / end the socket). */
   closed(error?: string): void;
   /** Tear down without protocol (the tunnel is gone). */

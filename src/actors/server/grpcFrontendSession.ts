@@ -16,7 +16,6 @@ export class GrpcFrontendSession implements Frontend {
   private conn: ProxiedConnection | null = null;
   private random: bigint | null = null;
   private connectID: bigint | null = null;
-  private readonly writableListeners: Array<() => void> = [];
   private finished = false;
 
   constructor(
@@ -36,9 +35,8 @@ export class GrpcFrontendSession implements Frontend {
         this.conn?.frontendGone(`malformed packet: ${err.message}`);
         this.finish(`malformed packet: ${err.message}`);
       },
-      drain: () => {
-        for (const listener of this.writableListeners) listener();
-      },
+      // Per-connection flow control uses write completions, not the stream's drain.
+      drain: () => {},
       end: (end) => this.onEnd(end),
     });
   }
@@ -93,6 +91,7 @@ export class GrpcFrontendSession implements Frontend {
       case 'DIAL_RSP':
       case 'CLOSE_RSP':
       case 'DRAIN':
+      case 'CREDIT':
         this.log.warn('frontend sent a packet only agents send; ignored', {
           peer: this.peer,
           packet: describePacket(p),
@@ -123,13 +122,13 @@ export class GrpcFrontendSession implements Frontend {
     this.finish();
   }
 
-  deliver(data: Buffer): boolean {
-    if (this.connectID === null) return true;
-    return this.send(packets.data(this.connectID, data));
-  }
-
-  onWritable(callback: () => void): void {
-    this.writableListeners.push(callback);
+  deliver(data: Buffer, taken: () => void): void {
+    if (this.connectID === null) {
+      taken();
+      return;
+    }
+    this.metrics.packet('to_client', 'DATA');
+    this.stream.send(packets.data(this.connectID, data), taken);
   }
 
   closed(error?: string): void {

@@ -60,13 +60,12 @@ export class HttpConnectSession implements Frontend {
     this.finished = true;
   }
 
-  deliver(data: Buffer): boolean {
-    if (this.finished) return true;
-    return this.socket.write(data);
-  }
-
-  onWritable(callback: () => void): void {
-    this.socket.on('drain', callback);
+  deliver(data: Buffer, taken: () => void): void {
+    if (this.finished || this.socket.destroyed) {
+      taken();
+      return;
+    }
+    this.socket.write(data, () => taken());
   }
 
   closed(): void {

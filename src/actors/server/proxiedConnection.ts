@@ -10,16 +10,20 @@ import { packets, type Packet } from '../../protocol/packet';
 import type { ActorHost } from '../actorHost';
 import type { ServerEventFactory } from '../../events';
 import type { ActorLogger, ServerInstruments } from '../ports';
+import { ConnectionFlow } from '../flow/connectionFlow';
 import type { Frontend } from './frontend';
 
 /** What a proxied connection needs from its tunnel. */
 export interface TunnelLink {
   readonly agentId: string;
+  /** Whether the agent agreed on the credit extension. */
+  readonly credits: boolean;
   sendToAgent(packet: Packet): boolean;
-  /** Register a frontend that must be resumed when the agent stream drains. */
-  waitForAgentDrain(frontend: Frontend): void;
-  blockOnFrontend(conn: ProxiedConnection): void;
-  unblockFrontend(conn: ProxiedConnection): void;
+  /** Release this connection's 'tunnel' hold when the agent stream drains. */
+  waitForAgentDrain(conn: ProxiedConnection): void;
+  /** Stop / restart reading the agent stream on this connection's behalf (overflow without credits). */
+  holdStream(conn: ProxiedConnection): void;
+  releaseStream(conn: ProxiedConnection): void;
   connectionEstablished(conn: ProxiedConnection): void;
   forget(conn: ProxiedConnection): void;
 }
@@ -47,6 +51,8 @@ export class ProxiedConnection {
   bytesFromAgent = 0;
   private dial: Actor<typeof dialMachine> | null = null;
   private conn: Actor<typeof connectionMachine> | null = null;
+  /** Back-pressure of the established connection. */
+  flow: ConnectionFlow | null = null;
   private readonly startedAt: number;
   private done = false;
   private openedAt = 0;
@@ -151,6 +157,18 @@ export class ProxiedConnection {
         },
         notifyNearClosed: () => frontend.closed(),
         abortBoth: ({ context }) => frontend.abort(context.reason ?? 'tunnel lost'),
+        holdTunnel: () => tunnel.holdStream(this),
+        releaseTunnel: () => tunnel.releaseStream(this),
+        evict: () => {
+          deps.log.warn('closing a connection whose frontend stopped reading: its buffer overflowed', {
+            agentID: tunnel.agentId,
+            connectionID: connectID,
+            destination: this.address,
+            bufferedBytes: this.flow?.bufferedBytes,
+          });
+          tunnel.sendToAgent(packets.closeRequest(connectID));
+          frontend.abort('buffer overflow: the frontend stopped reading');
+        },
       },
     });
     const conn = deps.host.start('connection', machine, { input: { connectID: connectID.toString() } });
@@ -160,7 +178,14 @@ export class ProxiedConnection {
     const key = { random: this.random, destination: this.address, agentId: tunnel.agentId, connectID };
     deps.events.connOpened({ ...key, mode: frontend.mode });
     tunnel.connectionEstablished(this);
-    frontend.onWritable(() => tunnel.unblockFrontend(this));
+    const flow = new ConnectionFlow(tunnel.credits, {
+      grantCredit: (n) => tunnel.sendToAgent(packets.credit(connectID, n)),
+      pauseSource: () => frontend.pause(),
+      resumeSource: () => frontend.resume(),
+      overflowed: () => conn.send({ type: 'OVERFLOWED' }),
+      drained: () => conn.send({ type: 'DRAINED' }),
+    });
+    this.flow = flow;
     conn.subscribe({
       complete: () => {
         deps.metrics.establishedConnections(-1);
@@ -185,8 +210,17 @@ export class ProxiedConnection {
   }
 
   onAgentData(data: Buffer): void {
-    this.bytesFromAgent += data.length;
-    if (!this.frontend.deliver(data)) this.tunnel.blockOnFrontend(this);
+    const flow = this.flow;
+    if (!flow) return;
+    const n = data.length;
+    this.bytesFromAgent += n;
+    flow.received(n);
+    this.frontend.deliver(data, () => flow.taken(n));
+  }
+
+  /** CREDIT from the agent: it may take `bytes` more from this frontend. */
+  onCredit(bytes: number): void {
+    this.flow?.credited(bytes);
   }
 
   onCloseResponse(error: string): void {
@@ -201,12 +235,13 @@ export class ProxiedConnection {
   // ------------------------------------------------------------------- from the frontend
   /** DATA from the frontend; false means the agent stream is full and the frontend was paused. */
   sendData(data: Buffer): void {
-    if (this.connectID === null || this.done) return;
+    if (this.connectID === null || this.done || !this.flow) return;
     this.bytesToAgent += data.length;
     if (!this.tunnel.sendToAgent(packets.data(this.connectID, data))) {
-      this.frontend.pause();
-      this.tunnel.waitForAgentDrain(this.frontend);
+      this.flow.hold('tunnel');
+      this.tunnel.waitForAgentDrain(this);
     }
+    this.flow.sent(data.length);
   }
 
   /** CLOSE_REQ from the frontend. */

@@ -73,7 +73,7 @@ export class ProxyServer {
   }
 
   /** Adopts an agent stream whose metadata was admitted and whose headers were sent. */
-  addAgent(stream: PacketStream, agentId: string, rawIdentifiers: string): AgentTunnel {
+  addAgent(stream: PacketStream, agentId: string, rawIdentifiers: string, credits = false): AgentTunnel {
     const identifiers = rawIdentifiers ? parseAgentIdentifiers(rawIdentifiers) : NO_IDENTIFIERS;
     if (identifiers.unknown.length > 0) {
       this.deps.log.warn('agent identifiers with unknown keys ignored', {
@@ -81,7 +81,7 @@ export class ProxyServer {
         keys: identifiers.unknown,
       });
     }
-    const tunnel = new AgentTunnel(agentId, identifiers, stream, {
+    const tunnel = new AgentTunnel(agentId, identifiers, credits, stream, {
       host: this.actors,
       log: this.deps.log,
       metrics: this.deps.metrics,
@@ -138,6 +138,11 @@ export class ProxyServer {
     }
     this.deps.log.debug(2, 'dial forwarded to agent', { address, random, agentID: tunnel.agentId });
     return started;
+  }
+
+  /** Bytes held for frontends across every connection (bounded per connection by flow control). */
+  bufferedBytes(): number {
+    return this.backends.all().reduce((n, t) => n + t.bufferedBytes(), 0);
   }
 
   isReady(): boolean {

@@ -1,0 +1,362 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench`: starts real processes on loopback (konnectivity-server with its frontend on a Unix socket
+ * and a TLS agent port, one konnectivity-agent, a target TCP server and a client load generator, each in
+ * its own process) and measures, in both frontend modes, against a direct-TCP baseline taken in the same
+ * run: single-stream throughput both ways, dial+echo latency, 1k/10k concurrent tunnels, a stalled
+ * neighbour, peak RSS and memory per idle connection, and 1,000 agents on one server.
+ * See docs/benchmarks.md.
+ *
+ *   node scripts/bench.js [--quick] [--keep] [--modes=grpc,http-connect]
+ *
+ * --quick runs small sizes (a smoke test, about a minute); --keep leaves the temp dir (logs) in place.
+ * Results: a table on stdout, bench-results/bench-<timestamp>.json and bench-results/latest.json.
+ */
+'use strict';
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { execFileSync } = require('child_process');
+const { MiB, GC_NODE_ARGS, ROOT_ENV, STATS_DIR_ENV, procMemory } = require('./bench/common');
+const { ROOT, LineChild, killAll } = require('./bench/processes');
+const {
+  startServer,
+  startAgent,
+  READY_BACKENDS,
+  ESTABLISHED,
+  PENDING_DIALS,
+  AGENT_ENDPOINTS,
+} = require('./bench/cluster');
+const scenarios = require('./bench/scenarios');
+const { buildRows, formatTable } = require('./bench/report');
+
+const argv = process.argv.slice(2);
+const QUICK = argv.includes('--quick');
+const KEEP = argv.includes('--keep');
+const MODES = (argv.find((a) => a.startsWith('--modes=')) || '--modes=grpc,http-connect')
+  .slice('--modes='.length)
+  .split(',');
+
+/** Sizes of the full run (about 5 minutes on 2 cores) and of --quick. */
+const CONFIG = QUICK
+  ? {
+      throughput: { bytes: 32 * MiB, runs: 1, capMs: 10_000 },
+      latency: { n: 200, warmup: 20, capMs: 30_000 },
+      concurrency: [100, 1000],
+      inFlight: 500,
+      idle: { n: 200, warmN: 50, settleMs: 1000 },
+      stall: { rampMs: 300, windowMs: 1500, settleMs: 500, stallAfterBytes: 4 * MiB },
+      swarmN: 100,
+      swarmWarm: 10,
+    }
+  : {
+      throughput: { bytes: 256 * MiB, runs: 3, capMs: 20_000 },
+      latency: { n: 2000, warmup: 50, capMs: 60_000 },
+      concurrency: [1000, 10_000],
+      inFlight: 500,
+      idle: { n: 2000, warmN: 200, settleMs: 2000 },
+      stall: { rampMs: 500, windowMs: 5000, settleMs: 1000, stallAfterBytes: 4 * MiB },
+      swarmN: 1000,
+      swarmWarm: 20,
+    };
+CONFIG.swarmParallel = 50;
+
+let tmpDir;
+function cleanup() {
+  killAll();
+  if (tmpDir && !KEEP) fs.rmSync(tmpDir, { recursive: true, force: true });
+  tmpDir = undefined;
+}
+process.on('exit', cleanup);
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(signal, () => {
+    console.error(`\nbench: ${signal}, stopping every child process`);
+    cleanup();
+    process.exit(130);
+  });
+}
+
+const log = (scope) => (msg) => console.log(`[${scope}] ${msg}`);
+
+function requireDist() {
+  for (const f of [
+    'main-server.js',
+    'main-agent.js',
+    'client/index.js',
+    'tools/certs.js',
+    'transport/grpcServices.js',
+  ]) {
+    if (!fs.existsSync(path.join(ROOT, 'dist', f))) {
+      console.error(`bench: dist/${f} is missing; run \`npm run build\` first (or \`npm run bench\`)`);
+      process.exit(1);
+    }
+  }
+}
+
+/**
+ * Copies dist/ and bin/ into the temp dir and points every child at the copy: other work may rebuild
+ * dist/ while the bench runs, and one run must measure one build. node_modules is linked, not copied.
+ */
+function snapshotCode(dir) {
+  const snap = path.join(dir, 'code');
+  fs.mkdirSync(snap);
+  fs.cpSync(path.join(ROOT, 'dist'), path.join(snap, 'dist'), { recursive: true });
+  fs.cpSync(path.join(ROOT, 'bin'), path.join(snap, 'bin'), { recursive: true });
+  fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(snap, 'node_modules'), 'dir');
+  process.env[ROOT_ENV] = snap;
+  return snap;
+}
+
+/** Which code was measured: the commit, whether src/ had local changes, and when dist/ was built. */
+function codeInfo() {
+  const git = (...args) => {
+    try {
+      return execFileSync('git', args, {
+        cwd: ROOT,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }).trim();
+    } catch {
+      return null;
+    }
+  };
+  const status = git('status', '--porcelain', '--', 'src');
+  return {
+    commit: git('rev-parse', 'HEAD'),
+    srcChangedFiles: status === null ? null : status.split('\n').filter(Boolean).length,
+    distBuiltAt: fs.statSync(path.join(ROOT, 'dist/main-server.js')).mtime.toISOString(),
+  };
+}
+
+function machineInfo() {
+  const limits = fs.readFileSync('/proc/self/limits', 'utf8');
+  const nofile = /^Max open files\s+(\S+)\s+(\S+)/m.exec(limits);
+  const sysctl = (p) => {
+    try {
+      return fs.readFileSync(p, 'utf8').trim().replace(/\s+/g, ' ');
+    } catch {
+      return null;
+    }
+  };
+  return {
+    cores: os.cpus().length,
+    cpu: os.cpus()[0]?.model,
+    memoryMiB: Math.round(os.totalmem() / MiB),
+    node: process.version,
+    kernel: os.release(),
+    openFilesLimit: nofile ? { soft: nofile[1], hard: nofile[2] } : null,
+    ephemeralPorts: sysctl('/proc/sys/net/ipv4/ip_local_port_range'),
+    tcpTwReuse: sysctl('/proc/sys/net/ipv4/tcp_tw_reuse'),
+    somaxconn: sysctl('/proc/sys/net/core/somaxconn'),
+  };
+}
+
+/** Runs `fn`, returning its value or `{error}` so one failed scenario does not end the run. */
+async function attempt(scope, what, fn) {
+  try {
+    return await fn();
+  } catch (err) {
+    log(scope)(`${what} FAILED: ${err.message || err}`);
+    return { error: String(err.message || err) };
+  }
+}
+
+async function startTarget(scope) {
+  const target = new LineChild('target.js', [], { name: `target (${scope})`, nodeArgs: GC_NODE_ARGS });
+  await target.next((m) => m.event === 'ready', 10_000);
+  return target;
+}
+
+async function runDirect() {
+  const scope = 'direct';
+  const target = await startTarget(scope);
+  const ctx = { via: { kind: 'direct' }, target, pids: { target: target.pid }, log: log(scope) };
+  const out = {};
+  try {
+    out.idleMemory = await attempt(scope, 'idle memory', () => scenarios.idleMemory(ctx, CONFIG.idle));
+    out.latency = await attempt(scope, 'latency', () => scenarios.latency(ctx, CONFIG.latency));
+    out.throughput = await attempt(scope, 'throughput', () => scenarios.throughput(ctx, CONFIG.throughput));
+    out.concurrency = {};
+    for (const n of CONFIG.concurrency) {
+      out.concurrency[n] = await attempt(scope, `${n} concurrent`, () =>
+        scenarios.concurrency(ctx, { n, inFlight: CONFIG.inFlight }),
+      );
+    }
+    out.stall = await attempt(scope, 'stalled neighbour', () =>
+      scenarios.stalledNeighbour(ctx, CONFIG.stall),
+    );
+    out.peakRss = { target: procMemory(target.pid)?.hwm };
+  } finally {
+    await target.stop();
+  }
+  return out;
+}
+
+async function runMode(mode, dir, tls) {
+  const scope = mode;
+  const target = await startTarget(scope);
+  let server;
+  let agent;
+  try {
+    server = await startServer({ mode, dir, tls, name: `server-${mode}` });
+    agent = await startAgent({ server, dir, tls, name: `agent-${mode}` });
+  } catch (err) {
+    if (agent) await agent.stop();
+    if (server) await server.stop();
+    await target.stop();
+    throw err;
+  }
+  const ctx = {
+    via: { kind: mode, socketPath: server.socketPath },
+    target,
+    pids: { server: server.pid, agent: agent.pid },
+    log: log(scope),
+    // Gauges that must be back at zero once every tunnel is closed.
+    metrics: async () => {
+      const s = await server.metrics();
+      const a = await agent.metrics();
+      return {
+        serverEstablished: s[ESTABLISHED],
+        serverPendingDials: s[PENDING_DIALS],
+        agentEndpoints: a[AGENT_ENDPOINTS],
+      };
+    },
+  };
+  ctx.log(`server pid ${server.pid} (frontend ${server.socketPath}), agent pid ${agent.pid}`);
+  const out = {};
+  try {
+    out.idleMemory = await attempt(scope, 'idle memory', () => scenarios.idleMemory(ctx, CONFIG.idle));
+    out.latency = await attempt(scope, 'latency', () => scenarios.latency(ctx, CONFIG.latency));
+    out.throughput = await attempt(scope, 'throughput', () => scenarios.throughput(ctx, CONFIG.throughput));
+    out.concurrency = {};
+    for (const n of CONFIG.concurrency) {
+      out.concurrency[n] = await attempt(scope, `${n} concurrent`, () =>
+        scenarios.concurrency(ctx, { n, inFlight: CONFIG.inFlight }),
+      );
+    }
+    out.stall = await attempt(scope, 'stalled neighbour', () =>
+      scenarios.stalledNeighbour(ctx, CONFIG.stall),
+    );
+    out.peakRss = { server: procMemory(server.pid)?.hwm, agent: procMemory(agent.pid)?.hwm };
+    out.backendsAtEnd = (await server.metrics())[READY_BACKENDS];
+  } finally {
+    out.exit = {
+      server: server.child.exitCode ?? server.child.signalCode,
+      agent: agent.child.exitCode ?? agent.child.signalCode,
+    };
+    await agent.stop();
+    await server.stop();
+    await target.stop();
+    out.logBytes = {
+      server: fs.statSync(server.logFile).size,
+      agent: fs.statSync(agent.logFile).size,
+    };
+  }
+  return out;
+}
+
+async function runSwarm(dir, tls) {
+  const mode = 'grpc';
+  const opts = {
+    ca: tls.caCert,
+    n: CONFIG.swarmN,
+    warm: CONFIG.swarmWarm,
+    parallel: CONFIG.swarmParallel,
+    settleMs: 2000,
+  };
+  const out = { mode };
+  out.baseline = await attempt('swarm', 'baseline', async () => {
+    const base = new LineChild(
+      'grpcBaseline.js',
+      [JSON.stringify({ cert: tls.clusterCert, key: tls.clusterKey })],
+      {
+        name: 'grpc baseline',
+        nodeArgs: GC_NODE_ARGS,
+      },
+    );
+    try {
+      const ready = await base.next((m) => m.event === 'ready', 10_000);
+      return await scenarios.agentSwarm(
+        { pid: base.pid, prefix: 'baseline', log: log('swarm baseline') },
+        { ...opts, target: `127.0.0.1:${ready.port}` },
+      );
+    } finally {
+      await base.stop();
+    }
+  });
+  out.ours = await attempt('swarm', 'swarm', async () => {
+    const server = await startServer({ mode, dir, tls, name: 'server-swarm' });
+    try {
+      const r = await scenarios.agentSwarm(
+        {
+          pid: server.pid,
+          prefix: 'swarm',
+          log: log('swarm'),
+          ready: async () => (await server.metrics())[READY_BACKENDS] || 0,
+        },
+        { ...opts, target: `127.0.0.1:${server.agentPort}` },
+      );
+      r.peakRss = procMemory(server.pid)?.hwm;
+      return r;
+    } finally {
+      await server.stop();
+    }
+  });
+  return out;
+}
+
+async function main() {
+  requireDist();
+  const started = Date.now();
+  const machine = machineInfo();
+  const code = codeInfo();
+  tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'konnectivity-bench-'));
+  snapshotCode(tmpDir);
+  process.env[STATS_DIR_ENV] = path.join(tmpDir, 'stats');
+  fs.mkdirSync(process.env[STATS_DIR_ENV]);
+  const { generateTlsMaterial } = require(path.join(process.env[ROOT_ENV], 'dist/tools/certs.js'));
+  console.log(
+    `bench${QUICK ? ' --quick' : ''}: ${machine.cores} cores (${machine.cpu}), node ${machine.node}, ` +
+      `open files limit ${machine.openFilesLimit?.soft}/${machine.openFilesLimit?.hard}`,
+  );
+  const tls = await generateTlsMaterial(path.join(tmpDir, 'tls'));
+  const results = { startedAt: new Date(started).toISOString(), quick: QUICK, machine, code, config: CONFIG };
+  results.direct = await runDirect();
+  results.modes = {};
+  for (const mode of MODES) {
+    results.modes[mode] = await attempt(mode, 'setup', () => runMode(mode, tmpDir, tls));
+  }
+  results.swarm = await runSwarm(tmpDir, tls);
+  results.durationMs = Date.now() - started;
+
+  const rows = buildRows(results, CONFIG);
+  results.table = rows;
+  console.log('');
+  console.log(formatTable(rows));
+  console.log(
+    `\n${machine.cores} cores, ${machine.cpu}, node ${machine.node}; ` +
+      `total ${(results.durationMs / 1000).toFixed(0)} s${QUICK ? ' (--quick sizes)' : ''}`,
+  );
+
+  const outDir = path.join(ROOT, 'bench-results');
+  fs.mkdirSync(outDir, { recursive: true });
+  const stamp = results.startedAt.replace(/[:.]/g, '-');
+  const json = `${JSON.stringify(results, null, 2)}\n`;
+  const file = path.join(outDir, `bench-${stamp}.json`);
+  fs.writeFileSync(file, json);
+  fs.writeFileSync(path.join(outDir, 'latest.json'), json);
+  console.log(`results: ${path.relative(ROOT, file)} (and bench-results/latest.json)`);
+  if (KEEP) console.log(`logs kept in ${tmpDir}`);
+}
+
+main().then(
+  () => {
+    cleanup();
+    process.exit(0);
+  },
+  (err) => {
+    console.error(`bench failed: ${err.stack || err}`);
+    cleanup();
+    process.exit(1);
+  },
+);

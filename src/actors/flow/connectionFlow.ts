@@ -1,0 +1,125 @@
+/**
+ * Back-pressure of one connection, as an object of its own: how much it may still send (credits from the
+ * peer), what it owes the peer (credits for bytes its sink consumed), why its local source is paused, and
+ * whether its sink has fallen so far behind that it overflows. It never looks at packets or sockets; the
+ * owner reports bytes and the flow answers through `FlowPort`.
+ */
+import {
+  CREDIT_BATCH_BYTES,
+  DRAINED_BYTES,
+  INITIAL_WINDOW_BYTES,
+  OVERFLOW_BYTES,
+} from '../../protocol/flowControl';
+
+/** What the flow asks of its connection. */
+export interface FlowPort {
+  /** Send CREDIT{bytes} to the peer (only called when the extension was negotiated). */
+  grantCredit(bytes: number): void;
+  /** Stop / restart reading the local source that feeds this connection's outbound DATA. */
+  pauseSource(): void;
+  resumeSource(): void;
+  /** The bytes held for the sink crossed the overflow mark / fell back to the drained mark. */
+  overflowed(): void;
+  drained(): void;
+}
+
+/** Reasons to hold the source: no credit left, or the shared stream to the peer is full. */
+export type HoldReason = 'credit' | 'tunnel';
+
+export interface FlowSizes {
+  window: number;
+  creditBatch: number;
+  overflow: number;
+  drained: number;
+}
+
+export const DEFAULT_FLOW_SIZES: FlowSizes = {
+  window: INITIAL_WINDOW_BYTES,
+  creditBatch: CREDIT_BATCH_BYTES,
+  overflow: OVERFLOW_BYTES,
+  drained: DRAINED_BYTES,
+};
+
+export class ConnectionFlow {
+  /** Bytes we may still send; meaningful only with credits. */
+  private sendable: number;
+  /** Bytes our sink took that the peer has not been credited for yet. */
+  private owed = 0;
+  /** Bytes from the peer handed to the sink and not yet taken by it. */
+  private held = 0;
+  private readonly holds = new Set<HoldReason>();
+  private overflowing = false;
+
+  constructor(
+    /** Whether both peers agreed on the credit extension. */
+    readonly credits: boolean,
+    private readonly port: FlowPort,
+    private readonly sizes: FlowSizes = DEFAULT_FLOW_SIZES,
+  ) {
+    this.sendable = sizes.window;
+  }
+
+  get isOverflowing(): boolean {
+    return this.overflowing;
+  }
+
+  get holdReasons(): ReadonlySet<HoldReason> {
+    return this.holds;
+  }
+
+  /** What this connection buffers: bytes from the peer its sink has not taken yet. */
+  get bufferedBytes(): number {
+    return this.held;
+  }
+
+  // --------------------------------------------------------------- outbound: local source -> peer
+  /** We sent `n` payload bytes to the peer. */
+  sent(n: number): void {
+    if (!this.credits) return;
+    this.sendable -= n;
+    if (this.sendable <= 0) this.hold('credit');
+  }
+
+  /** The peer granted `n` more bytes. */
+  credited(n: number): void {
+    if (!this.credits) return;
+    this.sendable += n;
+    if (this.sendable > 0) this.release('credit');
+  }
+
+  hold(reason: HoldReason): void {
+    if (this.holds.size === 0) this.port.pauseSource();
+    this.holds.add(reason);
+  }
+
+  release(reason: HoldReason): void {
+    if (this.holds.delete(reason) && this.holds.size === 0) this.port.resumeSource();
+  }
+
+  // --------------------------------------------------------------- inbound: peer -> local sink
+  /** The peer's `n` bytes were handed to the sink. */
+  received(n: number): void {
+    this.held += n;
+    if (!this.overflowing && this.held > this.sizes.overflow) {
+      this.overflowing = true;
+      this.port.overflowed();
+    }
+  }
+
+  /** The sink took `n` of them (its write completed): they no longer count, and the peer may send more. */
+  taken(n: number): void {
+    this.held -= n;
+    if (this.credits) {
+      this.owed += n;
+      if (this.owed >= this.sizes.creditBatch) {
+        const grant = this.owed;
+        this.owed = 0;
+        this.port.grantCredit(grant);
+      }
+    }
+    if (this.overflowing && this.held <= this.sizes.drained) {
+      this.overflowing = false;
+      this.port.drained();
+    }
+  }
+}
