@@ -40,7 +40,7 @@ const MODES = (argv.find((a) => a.startsWith('--modes=')) || '--modes=grpc,http-
 /** Sizes of the full run (about 5 minutes on 2 cores) and of --quick. */
 const CONFIG = QUICK
   ? {
-      throughput: { bytes: 32 * MiB, runs: 1, capMs: 10_000 },
+      throughput: { bytes: 32 * MiB, runs: 1, capMs: 10_000, warmupBytes: 16 * MiB },
       latency: { n: 200, warmup: 20, capMs: 30_000 },
       concurrency: [100, 1000],
       inFlight: 500,
@@ -50,7 +50,7 @@ const CONFIG = QUICK
       swarmWarm: 10,
     }
   : {
-      throughput: { bytes: 256 * MiB, runs: 3, capMs: 20_000 },
+      throughput: { bytes: 256 * MiB, runs: 3, capMs: 20_000, warmupBytes: 128 * MiB },
       latency: { n: 2000, warmup: 50, capMs: 60_000 },
       concurrency: [1000, 10_000],
       inFlight: 500,
@@ -128,6 +128,11 @@ function codeInfo() {
   };
 }
 
+/** 1, 5 and 15-minute load averages: other work on the machine makes every figure noisier. */
+function loadAverage() {
+  return fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number);
+}
+
 function machineInfo() {
   const limits = fs.readFileSync('/proc/self/limits', 'utf8');
   const nofile = /^Max open files\s+(\S+)\s+(\S+)/m.exec(limits);
@@ -148,6 +153,7 @@ function machineInfo() {
     ephemeralPorts: sysctl('/proc/sys/net/ipv4/ip_local_port_range'),
     tcpTwReuse: sysctl('/proc/sys/net/ipv4/tcp_tw_reuse'),
     somaxconn: sysctl('/proc/sys/net/core/somaxconn'),
+    loadAverageAtStart: loadAverage(),
   };
 }
 
@@ -310,6 +316,12 @@ async function main() {
   const started = Date.now();
   const machine = machineInfo();
   const code = codeInfo();
+  if (machine.loadAverageAtStart[0] > 0.5) {
+    console.log(
+      `warning: load average ${machine.loadAverageAtStart.join(' ')} before the bench starts; ` +
+        'other work on this machine will make the figures noisy',
+    );
+  }
   tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'konnectivity-bench-'));
   snapshotCode(tmpDir);
   process.env[STATS_DIR_ENV] = path.join(tmpDir, 'stats');
@@ -328,6 +340,7 @@ async function main() {
   }
   results.swarm = await runSwarm(tmpDir, tls);
   results.durationMs = Date.now() - started;
+  results.loadAverageAtEnd = loadAverage();
 
   const rows = buildRows(results, CONFIG);
   results.table = rows;
@@ -335,7 +348,8 @@ async function main() {
   console.log(formatTable(rows));
   console.log(
     `\n${machine.cores} cores, ${machine.cpu}, node ${machine.node}; ` +
-      `total ${(results.durationMs / 1000).toFixed(0)} s${QUICK ? ' (--quick sizes)' : ''}`,
+      `total ${(results.durationMs / 1000).toFixed(0)} s${QUICK ? ' (--quick sizes)' : ''}; ` +
+      `load average at start ${machine.loadAverageAtStart.join(' ')}, at end ${results.loadAverageAtEnd.join(' ')}`,
   );
 
   const outDir = path.join(ROOT, 'bench-results');

@@ -36,6 +36,19 @@ export function runtimeConfig(o: ServerOptions): ServerRuntimeConfig {
     keepaliveTimeMs: o.keepaliveTimeMs,
     frontendKeepaliveTimeMs: o.frontendKeepaliveTimeMs,
     flowControl: o.flowControl,
+    ...(o.agentTokenAuth
+      ? {
+          agentAuth: {
+            kubeconfigPath: o.kubeconfig,
+            namespace: o.agentNamespace,
+            serviceAccount: o.agentServiceAccount,
+            audience: o.authenticationAudience,
+            qps: o.kubeconfigQps,
+            burst: o.kubeconfigBurst,
+            contentType: o.kubeApiContentType,
+          },
+        }
+      : {}),
     eventLog: {
       eventLog: o.eventLog,
       dataDir: o.dataDir,

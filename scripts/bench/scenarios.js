@@ -71,8 +71,18 @@ function fdsOf(pids) {
 }
 
 /** Median of `runs` downloads and of `runs` uploads, each of `bytes` (or `capMs`, whichever first). */
-async function throughput(ctx, { bytes, runs, capMs }) {
+async function throughput(ctx, { bytes, runs, capMs, warmupBytes }) {
   const out = { download: { runs: [] }, upload: { runs: [] } };
+  if (warmupBytes) {
+    // Unrecorded: the first few hundred MiB through a fresh process run slower (JIT, heap sizing).
+    const ports = await listen(ctx.target);
+    for (const [dir, port] of [
+      ['download', ports.source],
+      ['upload', ports.sink],
+    ]) {
+      await runClient(dir, { via: ctx.via, address: addr(port), bytes: warmupBytes, capMs }, capMs + 30_000);
+    }
+  }
   for (let i = 0; i < runs; i++) {
     const ports = await listen(ctx.target);
     for (const [dir, port] of [

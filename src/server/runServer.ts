@@ -17,6 +17,7 @@ import type { Listen, StartedServer } from '../transport/grpcServer';
 import { startHttpConnectFrontend } from '../transport/httpConnectEndpoint';
 import type { ServerTlsFiles } from '../transport/tlsFiles';
 import { serverInstruments } from './serverInstruments';
+import { createAgentTokenAuthenticator, type AgentTokenAuthenticatorOptions } from '../auth';
 import { registerBufferMetric } from '../observability/bufferMetrics';
 import { FLOW_CONTROL_HEADER, FLOW_CONTROL_VERSION } from '../protocol/flowControl';
 import { openServerLifecycleLog, type LifecycleLog } from '../persistence/lifecycleLog';
@@ -40,6 +41,8 @@ export interface ServerRuntimeConfig {
   eventLog: EventLogConfig;
   /** Offer the credit extension to agents that offer it (docs/flow-control.md). */
   flowControl: boolean;
+  /** Service-account token authentication of agents (--agent-namespace ...); absent = none. */
+  agentAuth?: AgentTokenAuthenticatorOptions;
 }
 
 export interface RunningServer {
@@ -103,9 +106,14 @@ export async function runServer(config: ServerRuntimeConfig, log: Logger): Promi
     },
   );
   registerBufferMetric(metrics.registry, () => proxy.bufferedBytes());
+  // Built before any port opens, so a bad kubeconfig fails the start, as in the reference.
+  const authenticator = config.agentAuth
+    ? createAgentTokenAuthenticator({ ...config.agentAuth, logger: log.child('auth') })
+    : null;
   const started: Array<StartedServer | RunningHttpServer> = [];
   const closeAll = async (reason = 'shutdown'): Promise<void> => {
     proxy.shutdown();
+    authenticator?.close();
     await Promise.all(started.map((s) => s.close()));
     if (lifecycle) {
       proxy.events.serverStopped({ reason });
@@ -125,15 +133,41 @@ export async function runServer(config: ServerRuntimeConfig, log: Logger): Promi
           call.refuse(grpc.status.INVALID_ARGUMENT, admission.reason);
           return;
         }
-        metrics.grpcConnectionOpened('Connect');
-        const credits =
-          config.flowControl && call.metadata[FLOW_CONTROL_HEADER]?.[0] === FLOW_CONTROL_VERSION;
-        const stream = call.accept({
-          serverid: config.serverId,
-          servercount: String(config.serverCount),
-          ...(credits ? { [FLOW_CONTROL_HEADER]: FLOW_CONTROL_VERSION } : {}),
-        });
-        proxy.addAgent(stream, admission.agentId, admission.identifiers, credits);
+        const accept = (): void => {
+          metrics.grpcConnectionOpened('Connect');
+          const credits =
+            config.flowControl && call.metadata[FLOW_CONTROL_HEADER]?.[0] === FLOW_CONTROL_VERSION;
+          const stream = call.accept({
+            serverid: config.serverId,
+            servercount: String(config.serverCount),
+            ...(credits ? { [FLOW_CONTROL_HEADER]: FLOW_CONTROL_VERSION } : {}),
+          });
+          proxy.addAgent(stream, admission.agentId, admission.identifiers, credits);
+        };
+        if (!authenticator) {
+          accept();
+          return;
+        }
+        // Refused before any header or packet is sent, as the reference does.
+        authenticator.authenticate(call.metadata, { signal: call.signal }).then(
+          (result) => {
+            if (call.signal.aborted) return;
+            if (result.ok) {
+              accept();
+              return;
+            }
+            log.warn('Client authentication failed', {
+              agentID: admission.agentId,
+              peer: call.peer,
+              err: result.reason,
+            });
+            call.refuse(grpc.status.UNKNOWN, result.reason);
+          },
+          (err: unknown) => {
+            log.error('Client authentication failed', err, { agentID: admission.agentId, peer: call.peer });
+            call.refuse(grpc.status.UNKNOWN, 'authentication failed');
+          },
+        );
       },
     });
     started.push(agentEndpoint);

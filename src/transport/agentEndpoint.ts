@@ -19,6 +19,8 @@ import type { ServerTlsFiles } from './tlsFiles';
 export interface AgentCall {
   readonly metadata: Record<string, string[]>;
   readonly peer: string;
+  /** Aborted when the agent goes away before the call was accepted or refused. */
+  readonly signal: AbortSignal;
   /** Sends the response headers and returns the call as a PacketStream. */
   accept(headers: Record<string, string>): PacketStream;
   /** Refuses the call before any header or packet, with a gRPC status. */
@@ -39,9 +41,12 @@ export async function startAgentEndpoint(opts: AgentEndpointOptions): Promise<St
   server.addService(agentServiceDefinition, {
     Connect: (call: grpc.ServerDuplexStream<Packet, Packet>) => {
       const peer = call.getPeer();
+      const cancelled = new AbortController();
+      call.once('cancelled', () => cancelled.abort());
       opts.onConnect({
         metadata: metadataToRecord(call.metadata),
         peer,
+        signal: cancelled.signal,
         accept: (headers) => {
           const md = new grpc.Metadata();
           for (const [k, v] of Object.entries(headers)) md.set(k, v);

@@ -109,6 +109,7 @@ const harnessValues = (): Record<string, string> => ({
   'allowed-destinations': '127.0.0.0/8,[::1/128]:1-65535',
   'proxy-server-addresses': '127.0.0.2:18091',
   'event-log': 'file:/tmp/harness-events',
+  'flow-control': 'false',
   'data-dir': '/tmp/harness',
   v: '5',
   vmodule: '',
