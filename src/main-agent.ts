@@ -15,7 +15,9 @@ export function runtimeConfig(o: AgentOptions): AgentRuntimeConfig {
   return {
     agentId: o.agentId,
     identifiers: o.agentIdentifiers,
-    addresses: [hostPort(o.proxyServerHost, o.proxyServerPort), ...o.proxyServerAddresses],
+    primary: hostPort(o.proxyServerHost, o.proxyServerPort),
+    extra: o.proxyServerAddresses,
+    syncForever: o.syncForever,
     tls: {
       ...(o.caCert ? { caCert: o.caCert } : {}),
       ...(o.agentCert ? { agentCert: o.agentCert } : {}),

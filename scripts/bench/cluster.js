@@ -21,7 +21,7 @@ async function waitHttp(port, urlPath, what, child) {
   if (!ok) throw new Error(`${what} did not answer ${urlPath} on port ${port} within ${START_TIMEOUT_MS} ms`);
 }
 
-async function startServer({ mode, dir, tls, name }) {
+async function startServer({ mode, dir, tls, name, nodeArgs }) {
   const [agentPort, adminPort, healthPort] = await freePorts(3);
   const socketPath = path.join(dir, `${name}.sock`);
   const args = [
@@ -39,7 +39,7 @@ async function startServer({ mode, dir, tls, name }) {
     `--server-id=${name}`,
     `--data-dir=${path.join(dir, `${name}-data`)}`,
   ];
-  const child = startBinary('konnectivity-server', args, path.join(dir, `${name}.log`));
+  const child = startBinary('konnectivity-server', args, path.join(dir, `${name}.log`), nodeArgs);
   await waitHttp(healthPort, '/healthz', `server ${name}`, child);
   return {
     child,
@@ -55,7 +55,7 @@ async function startServer({ mode, dir, tls, name }) {
   };
 }
 
-async function startAgent({ server, dir, tls, name }) {
+async function startAgent({ server, dir, tls, name, nodeArgs }) {
   const [healthPort, adminPort] = await freePorts(2);
   const args = [
     `--ca-cert=${tls.caCert}`,
@@ -68,7 +68,7 @@ async function startAgent({ server, dir, tls, name }) {
     '--agent-identifiers=host=localhost&ipv4=127.0.0.1',
     `--data-dir=${path.join(dir, `${name}-data`)}`,
   ];
-  const child = startBinary('konnectivity-agent', args, path.join(dir, `${name}.log`));
+  const child = startBinary('konnectivity-agent', args, path.join(dir, `${name}.log`), nodeArgs);
   await waitHttp(healthPort, '/readyz', `agent ${name}`, child);
   const linked = await waitFor(async () => ((await server.metrics())[READY_BACKENDS] || 0) >= 1, 10_000);
   if (!linked) throw new Error(`server never reported agent ${name} as a ready backend`);

@@ -6,7 +6,7 @@
 import { createActor, type AnyActorLogic, type Actor, type InspectionEvent } from 'xstate';
 
 export type ActorKind =
-  'agentTunnel' | 'dial' | 'connection' | 'serverLink' | 'endpointDial' | 'endpointConnection';
+  'agentTunnel' | 'dial' | 'connection' | 'serverLink' | 'syncLoop' | 'endpointDial' | 'endpointConnection';
 
 export type InspectObserver = (event: InspectionEvent) => void;
 
@@ -64,6 +64,7 @@ export class ActorHost {
       dial: 0,
       connection: 0,
       serverLink: 0,
+      syncLoop: 0,
       endpointDial: 0,
       endpointConnection: 0,
     };

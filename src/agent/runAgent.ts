@@ -23,7 +23,11 @@ export interface AgentRuntimeConfig {
   agentId: string;
   /** The raw `agentidentifiers` query string (may be empty). */
   identifiers: string;
-  addresses: readonly string[];
+  /** --proxy-server-host:--proxy-server-port (often a load balancer in front of several servers). */
+  primary: string;
+  /** --proxy-server-addresses: more servers, one link each. */
+  extra: readonly string[];
+  syncForever: boolean;
   tls: { caCert?: string; agentCert?: string; agentKey?: string } | null;
   serviceAccountTokenPath: string;
   syncIntervalMs: number;
@@ -82,9 +86,11 @@ export async function runAgent(config: AgentRuntimeConfig, log: Logger): Promise
   };
   const clients = new ClientSet(
     {
-      addresses: config.addresses,
+      primary: config.primary,
+      extra: config.extra,
       syncIntervalMs: config.syncIntervalMs,
       syncIntervalCapMs: config.syncIntervalCapMs,
+      syncForever: config.syncForever,
     },
     {
       log: log.child('clientset'),
@@ -138,7 +144,7 @@ export async function runAgent(config: AgentRuntimeConfig, log: Logger): Promise
     clients.start();
     log.info('konnectivity agent started', {
       agentID: config.agentId,
-      servers: config.addresses.join(','),
+      servers: [config.primary, ...config.extra].join(','),
       healthPort: health.port,
       adminPort: admin.port,
     });

@@ -21,6 +21,11 @@ export interface ServerLinkContext {
   /** Once the agent drains, every connection it makes (re)announces DRAIN. */
   readonly draining: boolean;
   readonly lastError: string | null;
+  /**
+   * A probe of the sync loop: it ends with its stream instead of reconnecting (the loop dials again, and
+   * through a load balancer may reach another server). Links to explicitly listed servers reconnect.
+   */
+  readonly oneShot: boolean;
 }
 
 export type ServerLinkEvent =
@@ -38,6 +43,7 @@ export interface ServerLinkInput {
   syncIntervalMs: number;
   syncIntervalCapMs: number;
   draining?: boolean;
+  oneShot?: boolean;
 }
 
 /** wait.Backoff.Step() of the reference: base * factor^n, capped, plus up to 10% jitter. */
@@ -95,6 +101,7 @@ export const serverLinkMachine = setup({
   },
   guards: {
     isDraining: ({ context }) => context.draining,
+    isOneShot: ({ context }) => context.oneShot,
   },
   delays: {
     backoff: ({ context }) => context.nextDelayMs,
@@ -111,6 +118,7 @@ export const serverLinkMachine = setup({
     serverCount: null,
     draining: input.draining ?? false,
     lastError: null,
+    oneShot: input.oneShot ?? false,
   }),
   initial: 'connecting',
   on: {
@@ -121,7 +129,10 @@ export const serverLinkMachine = setup({
       entry: 'openLink',
       on: {
         LINK_UP: { target: 'connected', actions: 'onUp' },
-        LINK_FAILED: { target: 'backoff', actions: 'onFailure' },
+        LINK_FAILED: [
+          { guard: 'isOneShot', target: 'ended', actions: 'onFailure' },
+          { target: 'backoff', actions: 'onFailure' },
+        ],
         STOP: { target: 'stopped', actions: 'closeLink' },
       },
     },
@@ -134,7 +145,10 @@ export const serverLinkMachine = setup({
         draining: { entry: 'sendDrain' },
       },
       on: {
-        LINK_DOWN: { target: 'backoff', actions: ['onDown', 'releaseAll'] },
+        LINK_DOWN: [
+          { guard: 'isOneShot', target: 'ended', actions: ['onDown', 'releaseAll'] },
+          { target: 'backoff', actions: ['onDown', 'releaseAll'] },
+        ],
         RETIRE: { target: 'retired', actions: ['releaseAll', 'closeLink'] },
         STOP: { target: 'stopped', actions: ['releaseAll', 'closeLink'] },
       },
@@ -144,6 +158,8 @@ export const serverLinkMachine = setup({
       on: { STOP: { target: 'stopped' } },
     },
     retired: { type: 'final' },
+    /** A one-shot link whose stream failed or ended. */
+    ended: { type: 'final' },
     stopped: { type: 'final' },
   },
 });

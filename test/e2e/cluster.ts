@@ -123,6 +123,8 @@ export async function startServer(
 
 export interface AgentOptions {
   agentId: string;
+  /** Dial this port instead of the server's agent port (a load balancer in front of several servers). */
+  proxyPort?: number;
   identifiers?: string;
   extraArgs?: string[];
 }
@@ -145,7 +147,7 @@ export async function startAgent(
   const args = [
     `--ca-cert=${tls.caCert}`,
     '--proxy-server-host=localhost',
-    `--proxy-server-port=${server.ports.agent}`,
+    `--proxy-server-port=${opts.proxyPort ?? server.ports.agent}`,
     `--health-server-port=${health}`,
     '--health-server-host=127.0.0.1',
     `--admin-server-port=${admin}`,

@@ -100,7 +100,9 @@ describe.each(['grpc', 'http-connect'] as const)(
         {
           agentId: 'agent-1',
           identifiers: 'host=localhost&ipv4=127.0.0.1',
-          addresses: [`127.0.0.1:${server.agentPort}`],
+          primary: `127.0.0.1:${server.agentPort}`,
+          extra: [],
+          syncForever: false,
           tls: { caCert: tls.caCert },
           serviceAccountTokenPath: '',
           syncIntervalMs: 200,

@@ -91,3 +91,27 @@ describe('server link machine (agent side)', () => {
     expect(fromBackoff.status).toBe('done');
   });
 });
+
+describe('server link machine: one-shot links of the sync loop', () => {
+  const oneShot = (): AnyMachineSnapshot =>
+    getInitialSnapshot(serverLinkMachine, { ...input, oneShot: true });
+  it('ends instead of backing off when the connect fails', () => {
+    const [s] = transition(serverLinkMachine, oneShot(), {
+      type: 'LINK_FAILED',
+      error: 'refused',
+      jitter: 0,
+    });
+    expect(s.value).toBe('ended');
+    expect(s.status).toBe('done');
+  });
+  it('ends, releasing its endpoints, when its stream ends', () => {
+    const [up] = transition(serverLinkMachine, oneShot(), {
+      type: 'LINK_UP',
+      serverId: 's1',
+      serverCount: 3,
+    });
+    const [s, actions] = transition(serverLinkMachine, up, { type: 'LINK_DOWN', reason: 'EOF', jitter: 0 });
+    expect(s.value).toBe('ended');
+    expect(actions.map((a) => a.type)).toContain('releaseAll');
+  });
+});

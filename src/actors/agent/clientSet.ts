@@ -1,18 +1,27 @@
 /**
- * The agent's supervisor: the set of server links it keeps (one per server it holds), readiness, drain
- * and stop. Each link reconnects on its own; the set makes sure no two links serve the same server id.
+ * The agent's supervisor: the links it keeps to servers, readiness, drain and stop. The server address the
+ * reference knows (--proxy-server-host/port, often a load balancer) is served by the sync loop, which dials
+ * it again and again, one-shot link by link, until the agent holds as many distinct server ids as the
+ * servers advertise, and again whenever one is lost. Addresses listed with --proxy-server-addresses name one
+ * server each and get a link of their own that reconnects with backoff. No two links serve one server id.
  */
+import type { Actor } from 'xstate';
+import type { AgentEventFactory } from '../../events';
+import { syncLoopMachine } from '../../machines/syncLoop.machine';
 import type { OpenedLink } from '../../transport/agentClient';
 import { ActorHost, type ActorCounter } from '../actorHost';
-import type { AgentEventFactory } from '../../events';
 import type { ActorLogger, AgentInstruments } from '../ports';
 import { ServerLink } from './serverLink';
 
 export interface ClientSetConfig {
-  /** Server addresses to dial (`host:port`); the first is the reference's --proxy-server-host/port. */
-  addresses: readonly string[];
+  /** The reference's server address (--proxy-server-host:--proxy-server-port), kept in sync by the loop. */
+  primary: string;
+  /** Servers named one by one (--proxy-server-addresses), beyond the reference (its issue #394). */
+  extra: readonly string[];
   syncIntervalMs: number;
   syncIntervalCapMs: number;
+  /** Keep probing the primary address even when every advertised server is held (new servers appear). */
+  syncForever: boolean;
 }
 
 export interface ClientSetDeps {
@@ -28,12 +37,13 @@ export interface ClientSetDeps {
 
 export class ClientSet {
   readonly actors: ActorHost;
-  private readonly links: ServerLink[] = [];
+  private readonly links = new Set<ServerLink>();
   /** serverId -> the link that serves it. */
   private readonly held = new Map<string, ServerLink>();
   private serverCount = 0;
   private draining = false;
   private stopped = false;
+  private syncLoop: Actor<typeof syncLoopMachine> | null = null;
 
   constructor(
     private readonly config: ClientSetConfig,
@@ -43,10 +53,26 @@ export class ClientSet {
   }
 
   start(): void {
-    for (const address of this.config.addresses) this.addLink(address);
+    const random = this.deps.random ?? Math.random;
+    const machine = syncLoopMachine.provide({
+      actions: {
+        probe: () => {
+          const link = this.addLink(this.config.primary, true);
+          link.onProbe((outcome) => this.syncLoop?.send({ type: 'PROBE_DONE', outcome, jitter: random() }));
+        },
+      },
+    });
+    this.syncLoop = this.actors.start('syncLoop', machine, {
+      input: {
+        syncIntervalMs: this.config.syncIntervalMs,
+        syncIntervalCapMs: this.config.syncIntervalCapMs,
+        syncForever: this.config.syncForever,
+      },
+    });
+    for (const address of this.config.extra) this.addLink(address, false);
   }
 
-  private addLink(address: string): ServerLink {
+  private addLink(address: string, oneShot: boolean): ServerLink {
     const link = new ServerLink(
       address,
       {
@@ -54,17 +80,21 @@ export class ClientSet {
         syncIntervalMs: this.config.syncIntervalMs,
         syncIntervalCapMs: this.config.syncIntervalCapMs,
         draining: this.draining,
+        oneShot,
       },
       {
         host: this.actors,
         log: this.deps.log,
         metrics: this.deps.metrics,
         now: this.deps.now ?? Date.now,
-        open: (address) => this.deps.open(address),
+        open: (a) => this.deps.open(a),
         claim: (l, serverId, count) => this.claim(l, serverId, count),
         events: this.deps.events,
         release: (l, serverId) => {
-          if (this.held.get(serverId) === l) this.held.delete(serverId);
+          if (this.held.get(serverId) === l) {
+            this.held.delete(serverId);
+            this.heldChanged();
+          }
         },
         ...(this.deps.random ? { random: this.deps.random } : {}),
         ...(this.deps.endpointDialTimeoutMs !== undefined
@@ -72,7 +102,8 @@ export class ClientSet {
           : {}),
       },
     );
-    this.links.push(link);
+    this.links.add(link);
+    link.onEnded(() => this.links.delete(link));
     return link;
   }
 
@@ -84,7 +115,12 @@ export class ClientSet {
       this.serverCount = serverCount;
       this.deps.metrics.knownServerCount(serverCount);
     }
+    this.heldChanged();
     return true;
+  }
+
+  private heldChanged(): void {
+    this.syncLoop?.send({ type: 'HELD_CHANGED', held: this.held.size, serverCount: this.serverCount });
   }
 
   /** Ready when at least one server is connected (the reference agent's /readyz). */
@@ -97,11 +133,15 @@ export class ClientSet {
   }
 
   get openEndpointConnections(): number {
-    return this.links.reduce((n, l) => n + l.endpointCount, 0);
+    let n = 0;
+    for (const link of this.links) n += link.endpointCount;
+    return n;
   }
 
   bufferedBytes(): number {
-    return this.links.reduce((n, l) => n + l.bufferedBytes(), 0);
+    let n = 0;
+    for (const link of this.links) n += link.bufferedBytes();
+    return n;
   }
 
   /** First SIGTERM: tell every server to prefer other agents; keep serving. */
@@ -110,11 +150,12 @@ export class ClientSet {
     for (const link of this.links) link.drain();
   }
 
-  /** Stops every link (ending their endpoint connections). Safe to call more than once. */
+  /** Stops the sync loop and every link (ending their endpoint connections). Safe to call more than once. */
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
-    for (const link of this.links) link.stop();
+    this.syncLoop?.send({ type: 'STOP' });
+    for (const link of [...this.links]) link.stop();
     this.actors.stopAll();
   }
 }

@@ -33,7 +33,12 @@ export interface ServerLinkSettings {
   syncIntervalMs: number;
   syncIntervalCapMs: number;
   draining: boolean;
+  /** A sync-loop probe: ends with its stream instead of reconnecting. */
+  oneShot?: boolean;
 }
+
+/** What a one-shot link's connect attempt found. */
+export type ProbeOutcome = 'new-server' | 'duplicate' | 'failed';
 
 export class ServerLink implements EndpointLink {
   private readonly actor: Actor<typeof serverLinkMachine>;
@@ -48,6 +53,7 @@ export class ServerLink implements EndpointLink {
   private readonly waitingForDrain = new Set<EndpointConnection>();
   /** Overflowing endpoints holding the server stream (only without credits). */
   private readonly holding = new Set<EndpointConnection>();
+  private probeListener: ((outcome: ProbeOutcome) => void) | null = null;
 
   constructor(
     readonly address: string,
@@ -67,6 +73,22 @@ export class ServerLink implements EndpointLink {
       },
     });
     this.actor = deps.host.start('serverLink', machine, { input: settings });
+  }
+
+  /** Told once what the first connect attempt found (for the sync loop). */
+  onProbe(listener: (outcome: ProbeOutcome) => void): void {
+    this.probeListener = listener;
+  }
+
+  /** Told when the link has ended for good (stopped, retired, or a one-shot link's stream ended). */
+  onEnded(listener: () => void): void {
+    this.actor.subscribe({ complete: listener });
+  }
+
+  private reportProbe(outcome: ProbeOutcome): void {
+    const listener = this.probeListener;
+    this.probeListener = null;
+    listener?.(outcome);
   }
 
   get serverId(): string | null {
@@ -114,6 +136,7 @@ export class ServerLink implements EndpointLink {
       (err: Error) => {
         if (generation !== this.generation) return;
         this.deps.log.warn('cannot connect to proxy server', { address: this.address, error: err.message });
+        this.reportProbe('failed');
         this.actor.send({ type: 'LINK_FAILED', error: err.message, jitter: random() });
       },
     );
@@ -126,10 +149,12 @@ export class ServerLink implements EndpointLink {
       this.deps.log.info('already connected to this proxy server; closing the duplicate', {
         serverID: serverId,
       });
+      this.reportProbe('duplicate');
       this.actor.send({ type: 'RETIRE', reason: `already connected to server ${serverId}` });
       return;
     }
     this.claimed = serverId;
+    this.reportProbe('new-server');
     this.deps.events.serverConnected({ serverId, serverCount, address: this.address });
     this.nextConnectID = 0n;
     this.deps.metrics.serverConnections(1);
