@@ -18,6 +18,7 @@ export function runtimeConfig(o: AgentOptions): AgentRuntimeConfig {
     primary: hostPort(o.proxyServerHost, o.proxyServerPort),
     extra: o.proxyServerAddresses,
     syncForever: o.syncForever,
+    allowedDestinations: o.allowedDestinationRules,
     tls: {
       ...(o.caCert ? { caCert: o.caCert } : {}),
       ...(o.agentCert ? { agentCert: o.agentCert } : {}),

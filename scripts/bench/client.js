@@ -337,14 +337,18 @@ async function windowBytes(state, rampMs, windowMs) {
 
 /**
  * B's download throughput alone, then with a neighbour A on the same agent that stopped reading after
- * `stallAfterBytes`; each over a fixed window, so a stall cannot hang the run. Then checks that a new
- * tunnel still works once both are gone.
+ * `stallAfterBytes`, then alone again; each over a fixed window, so a stall cannot hang the run. Between
+ * the last two, checks that a new tunnel works once A and B are gone.
  */
 async function stall({ via, address, echoAddress, rampMs, windowMs, stallAfterBytes, settleMs }) {
-  const soloConn = await dial(via, address);
-  const solo = await windowBytes(startEndless(soloConn), rampMs, windowMs);
-  soloConn.destroy();
-  await sleep(300);
+  const soloWindow = async () => {
+    const conn = await dial(via, address);
+    const w = await windowBytes(startEndless(conn), rampMs, windowMs);
+    conn.destroy();
+    await sleep(300);
+    return w;
+  };
+  const soloBefore = await soloWindow();
 
   const a = await dial(via, address);
   const b = await dial(via, address);
@@ -386,8 +390,15 @@ async function stall({ via, address, echoAddress, rampMs, windowMs, stallAfterBy
       await sleep(200);
     }
   }
+  // B alone again, so that a machine-wide slowdown during one solo window cannot pass for a good ratio:
+  // the ratio uses the better of the two solo figures.
+  let soloAfter = null;
+  if (recovered) soloAfter = await soloWindow().catch(() => null);
+  const solo = soloAfter && soloAfter.mbps > soloBefore.mbps ? soloAfter : soloBefore;
   return {
     solo,
+    soloBefore,
+    soloAfter,
     withStalled,
     ratio: solo.mbps > 0 ? withStalled.mbps / solo.mbps : null,
     stalledReader,

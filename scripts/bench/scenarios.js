@@ -223,11 +223,11 @@ async function stalledNeighbour(ctx, { rampMs, windowMs, settleMs, stallAfterByt
       settleMs,
       stallAfterBytes,
     },
-    90_000 + 3 * windowMs,
+    90_000 + 4 * windowMs,
   );
   const a = r.stalledReader;
   ctx.log(
-    `stalled neighbour: B solo ${r.solo.mbps.toFixed(1)} MB/s, with A stalled ${r.withStalled.mbps.toFixed(1)} MB/s ` +
+    `stalled neighbour: B solo ${r.soloBefore.mbps.toFixed(1)}/${r.soloAfter ? r.soloAfter.mbps.toFixed(1) : '-'} MB/s (before/after), with A stalled ${r.withStalled.mbps.toFixed(1)} MB/s ` +
       `(ratio ${r.ratio === null ? '?' : r.ratio.toFixed(3)}); B per ${r.withStalled.timelineMBps.length} slices: ` +
       `[${r.withStalled.timelineMBps.map((v) => v.toFixed(0)).join(' ')}] MB/s; A ` +
       (a.endedAfterMs === null

@@ -10,6 +10,8 @@ import type { Logger } from '../observability/logger';
 import { openAgentLink, type AgentClientTls, type OpenedLink } from '../transport/agentClient';
 import { readPem } from '../transport/tlsFiles';
 import { agentInstruments } from './agentInstruments';
+import { DestinationPolicy } from '../actors/agent/destinationPolicy';
+import type { AllowedDestination } from '../config/addresses';
 import { registerBufferMetric } from '../observability/bufferMetrics';
 import { CLIENT_WINDOW_OPTIONS } from '../transport/grpcWindows';
 import { FLOW_CONTROL_HEADER, FLOW_CONTROL_VERSION } from '../protocol/flowControl';
@@ -28,6 +30,8 @@ export interface AgentRuntimeConfig {
   /** --proxy-server-addresses: more servers, one link each. */
   extra: readonly string[];
   syncForever: boolean;
+  /** --allowed-destinations; empty allows every destination. */
+  allowedDestinations: readonly AllowedDestination[];
   tls: { caCert?: string; agentCert?: string; agentKey?: string } | null;
   serviceAccountTokenPath: string;
   syncIntervalMs: number;
@@ -97,6 +101,9 @@ export async function runAgent(config: AgentRuntimeConfig, log: Logger): Promise
       metrics: agentInstruments(metrics),
       actorCounter: metrics,
       events,
+      ...(config.allowedDestinations.length > 0
+        ? { policy: new DestinationPolicy(config.allowedDestinations) }
+        : {}),
       open: (address): Promise<OpenedLink> =>
         openAgentLink({
           target: address,

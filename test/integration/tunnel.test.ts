@@ -103,6 +103,7 @@ describe.each(['grpc', 'http-connect'] as const)(
           primary: `127.0.0.1:${server.agentPort}`,
           extra: [],
           syncForever: false,
+          allowedDestinations: [],
           tls: { caCert: tls.caCert },
           serviceAccountTokenPath: '',
           syncIntervalMs: 200,

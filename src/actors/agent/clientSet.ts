@@ -12,6 +12,7 @@ import type { OpenedLink } from '../../transport/agentClient';
 import { ActorHost, type ActorCounter } from '../actorHost';
 import type { ActorLogger, AgentInstruments } from '../ports';
 import { ServerLink } from './serverLink';
+import type { DestinationPolicy } from './destinationPolicy';
 
 export interface ClientSetConfig {
   /** The reference's server address (--proxy-server-host:--proxy-server-port), kept in sync by the loop. */
@@ -33,6 +34,7 @@ export interface ClientSetDeps {
   endpointDialTimeoutMs?: number;
   actorCounter?: ActorCounter;
   events: AgentEventFactory;
+  policy?: DestinationPolicy;
 }
 
 export class ClientSet {
@@ -90,6 +92,7 @@ export class ClientSet {
         open: (a) => this.deps.open(a),
         claim: (l, serverId, count) => this.claim(l, serverId, count),
         events: this.deps.events,
+        ...(this.deps.policy ? { policy: this.deps.policy } : {}),
         release: (l, serverId) => {
           if (this.held.get(serverId) === l) {
             this.held.delete(serverId);

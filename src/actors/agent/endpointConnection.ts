@@ -10,7 +10,9 @@ import { packets, type Packet } from '../../protocol/packet';
 import type { ActorHost } from '../actorHost';
 import type { AgentEventFactory } from '../../events';
 import type { ActorLogger, AgentInstruments } from '../ports';
+import { lookup } from 'dns';
 import { ConnectionFlow } from '../flow/connectionFlow';
+import { notAllowedError, type DestinationPolicy } from './destinationPolicy';
 import { goDialError, goTimeoutError, splitHostPort, type NodeNetError } from './goDialErrors';
 
 /** The reference agent's endpoint dial timeout (net.DialTimeout(..., 5*time.Second)). */
@@ -38,6 +40,8 @@ export interface EndpointDeps {
   events: AgentEventFactory;
   /** The server this endpoint's stream belongs to (for events). */
   serverId: string;
+  /** --allowed-destinations; absent means every destination may be dialed, as in the reference. */
+  policy?: DestinationPolicy;
 }
 
 export class EndpointConnection {
@@ -51,6 +55,8 @@ export class EndpointConnection {
   private done = false;
   private readonly startedAt: number;
   private openedAt = 0;
+  /** The destination policy refused this dial. */
+  private denied = false;
 
   constructor(
     readonly connectID: bigint,
@@ -90,8 +96,9 @@ export class EndpointConnection {
           deps.log.info('endpoint dial failed', { address: this.address, random: this.random, error });
           deps.events.endpointDialFailed({
             ...key,
-            reason:
-              context.outcome === 'timedOut'
+            reason: this.denied
+              ? 'not-allowed'
+              : context.outcome === 'timedOut'
                 ? 'timeout'
                 : context.outcome === 'peerLost'
                   ? 'server-lost'
@@ -132,7 +139,27 @@ export class EndpointConnection {
       queueMicrotask(() => this.dial?.send({ type: 'DIAL_FAILED', error: target.error }));
       return;
     }
-    const socket = net.connect({ host: target.host, port: target.port, noDelay: true });
+    const policy = this.deps.policy;
+    if (!policy) {
+      this.openSocket(target.host, target.port);
+      return;
+    }
+    // Resolve, check the address, then connect to exactly that address.
+    lookup(target.host, (err, ip) => {
+      if (!this.dial) return; // cancelled or timed out meanwhile
+      if (err) {
+        this.dial.send({ type: 'DIAL_FAILED', error: goDialError(this.address, err) });
+      } else if (!policy.allows(ip, target.port)) {
+        this.denied = true;
+        this.dial.send({ type: 'DIAL_FAILED', error: notAllowedError(ip, target.port) });
+      } else {
+        this.openSocket(ip, target.port);
+      }
+    });
+  }
+
+  private openSocket(host: string, port: number): void {
+    const socket = net.connect({ host, port, noDelay: true });
     this.socket = socket;
     socket.pause();
     socket.once('connect', () =>

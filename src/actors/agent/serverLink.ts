@@ -12,6 +12,7 @@ import type { ActorHost } from '../actorHost';
 import type { AgentEventFactory } from '../../events';
 import type { ActorLogger, AgentInstruments } from '../ports';
 import { EndpointConnection, type EndpointLink } from './endpointConnection';
+import type { DestinationPolicy } from './destinationPolicy';
 
 export interface ServerLinkDeps {
   host: ActorHost;
@@ -26,6 +27,7 @@ export interface ServerLinkDeps {
   random?: () => number;
   endpointDialTimeoutMs?: number;
   events: AgentEventFactory;
+  policy?: DestinationPolicy;
 }
 
 export interface ServerLinkSettings {
@@ -203,6 +205,7 @@ export class ServerLink implements EndpointLink {
           now: this.deps.now,
           events: this.deps.events,
           serverId: this.claimed ?? '',
+          ...(this.deps.policy ? { policy: this.deps.policy } : {}),
           ...(this.deps.endpointDialTimeoutMs !== undefined
             ? { dialTimeoutMs: this.deps.endpointDialTimeoutMs }
             : {}),
