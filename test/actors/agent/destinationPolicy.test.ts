@@ -6,7 +6,7 @@ const policy = (...entries: string[]): DestinationPolicy =>
     entries.map((e) => {
       const r = parseAllowedDestination(e);
       if (!r.ok) throw new Error(r.reason);
-      return r.value as AllowedDestination;
+      return r.value;
     }),
   );
 
