@@ -1,4 +1,4 @@
-import { parseAllowedDestination, type AllowedDestination } from '../../../src/config/addresses';
+import { parseAllowedDestination } from '../../../src/config/addresses';
 import { DestinationPolicy, notAllowedError } from '../../../src/actors/agent/destinationPolicy';
 
 const policy = (...entries: string[]): DestinationPolicy =>
