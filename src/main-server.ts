@@ -5,16 +5,17 @@ import { parseOrExit } from './config/cli';
 import { parseServerFlags, SERVER_BINARY_NAME, type ServerOptions } from './config/serverOptions';
 import { createLogger } from './observability/logger';
 import { runServer, type ServerRuntimeConfig } from './server/runServer';
-import type { ServerTlsFiles } from './transport/tlsFiles';
+import type { ServerTlsFiles, TlsPolicy } from './transport/tlsFiles';
 
-function tlsFiles(cert: string, key: string, ca: string): ServerTlsFiles | undefined {
+function tlsFiles(cert: string, key: string, ca: string, policy: TlsPolicy): ServerTlsFiles | undefined {
   if (!cert || !key) return undefined;
-  return { cert, key, ...(ca ? { ca } : {}) };
+  return { cert, key, ...(ca ? { ca } : {}), policy };
 }
 
 export function runtimeConfig(o: ServerOptions): ServerRuntimeConfig {
-  const frontendTls = tlsFiles(o.serverCert, o.serverKey, o.serverCaCert);
-  const agentTls = tlsFiles(o.clusterCert, o.clusterKey, o.clusterCaCert);
+  const policy: TlsPolicy = { minVersion: o.tlsMinVersion, ciphers: o.opensslCipherSuites };
+  const frontendTls = tlsFiles(o.serverCert, o.serverKey, o.serverCaCert, policy);
+  const agentTls = tlsFiles(o.clusterCert, o.clusterKey, o.clusterCaCert, policy);
   return {
     serverId: o.serverId,
     serverCount: o.serverCount,
@@ -36,6 +37,7 @@ export function runtimeConfig(o: ServerOptions): ServerRuntimeConfig {
     keepaliveTimeMs: o.keepaliveTimeMs,
     frontendKeepaliveTimeMs: o.frontendKeepaliveTimeMs,
     flowControl: o.flowControl,
+    gracefulShutdownTimeoutMs: o.gracefulShutdownTimeoutMs,
     ...(o.agentTokenAuth
       ? {
           agentAuth: {

@@ -390,6 +390,7 @@ async function stall({ via, address, echoAddress, rampMs, windowMs, stallAfterBy
       await sleep(200);
     }
   }
+  const recoveryMs = nowMs() - t0;
   // B alone again, so that a machine-wide slowdown during one solo window cannot pass for a good ratio:
   // the ratio uses the better of the two solo figures.
   let soloAfter = null;
@@ -403,7 +404,7 @@ async function stall({ via, address, echoAddress, rampMs, windowMs, stallAfterBy
     ratio: solo.mbps > 0 ? withStalled.mbps / solo.mbps : null,
     stalledReader,
     recovered,
-    recoveryMs: nowMs() - t0,
+    recoveryMs,
     recoveryAttempts: attempts,
     ...(recoveryError ? { recoveryError } : {}),
   };

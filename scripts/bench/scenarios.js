@@ -231,7 +231,7 @@ async function stalledNeighbour(ctx, { rampMs, windowMs, settleMs, stallAfterByt
       `(ratio ${r.ratio === null ? '?' : r.ratio.toFixed(3)}); B per ${r.withStalled.timelineMBps.length} slices: ` +
       `[${r.withStalled.timelineMBps.map((v) => v.toFixed(0)).join(' ')}] MB/s; A ` +
       (a.endedAfterMs === null
-        ? 'still open'
+        ? 'saw no close (it is not reading)'
         : `ended (${a.end}) ${(a.endedAfterMs / 1000).toFixed(1)} s after it paused`) +
       `; afterwards a new tunnel worked ` +
       (r.recovered

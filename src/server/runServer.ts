@@ -41,6 +41,8 @@ export interface ServerRuntimeConfig {
   eventLog: EventLogConfig;
   /** Offer the credit extension to agents that offer it (docs/flow-control.md). */
   flowControl: boolean;
+  /** --graceful-shutdown-timeout: how long open connections may finish after a shutdown starts (0: none). */
+  gracefulShutdownTimeoutMs: number;
   /** Service-account token authentication of agents (--agent-namespace ...); absent = none. */
   agentAuth?: AgentTokenAuthenticatorOptions;
 }
@@ -55,6 +57,9 @@ export interface RunningServer {
   /** Stops accepting, ends every tunnel, closes every port and the event log. Safe to call more than once. */
   close(reason?: string): Promise<void>;
 }
+
+/** How often a graceful shutdown looks whether the open connections have finished. */
+const GRACEFUL_POLL_MS = 50;
 
 /** Messages up to this size are accepted; DATA chunks are far smaller, but a peer may batch. */
 const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
@@ -111,7 +116,23 @@ export async function runServer(config: ServerRuntimeConfig, log: Logger): Promi
     ? createAgentTokenAuthenticator({ ...config.agentAuth, logger: log.child('auth') })
     : null;
   const started: Array<StartedServer | RunningHttpServer> = [];
+  let frontendServer: StartedServer | null = null;
   const closeAll = async (reason = 'shutdown'): Promise<void> => {
+    if (config.gracefulShutdownTimeoutMs > 0 && frontendServer) {
+      frontendServer.stopAccepting();
+      const open = proxy.activeConnections();
+      log.info('graceful shutdown: no new frontends; waiting for open connections', {
+        connections: open,
+        timeout: `${config.gracefulShutdownTimeoutMs}ms`,
+      });
+      const deadline = Date.now() + config.gracefulShutdownTimeoutMs;
+      while (proxy.activeConnections() > 0 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, GRACEFUL_POLL_MS));
+      }
+      const left = proxy.activeConnections();
+      if (left > 0)
+        log.info('graceful shutdown timeout reached; closing what is left', { connections: left });
+    }
     proxy.shutdown();
     authenticator?.close();
     await Promise.all(started.map((s) => s.close()));
@@ -126,6 +147,8 @@ export async function runServer(config: ServerRuntimeConfig, log: Logger): Promi
       ...(config.agent.tls ? { tls: config.agent.tls } : {}),
       grpcOptions: grpcOptions(config.keepaliveTimeMs),
       onWindowFallback: (why) => log.warn(why),
+      onPingViolation: (peer) =>
+        log.warn('agent pinged more often than every 30s; closing its connection (too_many_pings)', { peer }),
       onConnect: (call) => {
         const admission = admitAgent(call.metadata);
         if (!admission.ok) {
@@ -197,6 +220,7 @@ export async function runServer(config: ServerRuntimeConfig, log: Logger): Promi
             onBadRequest: (peer, reason) => frontendLog.info('bad frontend request', { peer, reason }),
           });
     started.push(frontend);
+    frontendServer = frontend;
     const health = await startHealthServer({
       host: config.health.host,
       port: config.health.port,

@@ -15,6 +15,7 @@ import {
 } from './grpcServer';
 import type { PacketStream } from './packetStream';
 import type { ServerTlsFiles } from './tlsFiles';
+import { enforcePingPolicy } from './pingPolicy';
 
 export interface AgentCall {
   readonly metadata: Record<string, string[]>;
@@ -33,6 +34,8 @@ export interface AgentEndpointOptions {
   grpcOptions?: grpc.ServerOptions;
   /** Told when the HTTP/2 windows could not be raised (see grpcWindows.ts). */
   onWindowFallback?: (why: string) => void;
+  /** Told when an agent pinged too often and its connection was closed (pingPolicy.ts). */
+  onPingViolation?: (peer: string) => void;
   onConnect(call: AgentCall): void;
 }
 
@@ -60,5 +63,14 @@ export async function startAgentEndpoint(opts: AgentEndpointOptions): Promise<St
       });
     },
   });
-  return bindGrpcServer(server, opts.listen, serverCredentials(opts.tls, 'cluster'), opts.onWindowFallback);
+  const started = await bindGrpcServer(
+    server,
+    opts.listen,
+    serverCredentials(opts.tls, 'cluster'),
+    opts.onWindowFallback,
+  );
+  if (!enforcePingPolicy(server, (peer) => opts.onPingViolation?.(peer))) {
+    opts.onWindowFallback?.('grpc-js internals changed: agent ping enforcement is off');
+  }
+  return started;
 }

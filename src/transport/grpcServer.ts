@@ -2,9 +2,9 @@
  * Starts grpc-js servers on a Unix socket or a TCP port, with or without TLS, and stops them safely.
  */
 import { raiseServerSessionWindow, raiseServerStreamWindow } from './grpcWindows';
-import { existsSync, unlinkSync } from 'fs';
+import { chmodSync, existsSync, unlinkSync } from 'fs';
 import * as grpc from '@grpc/grpc-js';
-import { readPem, type ServerTlsFiles } from './tlsFiles';
+import { readPem, tlsPolicyOptions, type ServerTlsFiles } from './tlsFiles';
 
 export type Listen =
   | {
@@ -14,6 +14,16 @@ export type Listen =
     }
   | { kind: 'tcp'; host: string; port: number };
 
+/**
+ * Owner and group may use the frontend socket, nobody else: whoever can connect to it can reach every node.
+ * The group is how kube-apiserver, in its own container, is given access.
+ */
+export const SOCKET_MODE = 0o660;
+
+export function restrictSocket(listen: Listen): void {
+  if (listen.kind === 'uds') chmodSync(listen.path, SOCKET_MODE);
+}
+
 /** Removes a stale socket file when asked to; otherwise binding fails on it, as in the reference. */
 export function prepareSocketPath(listen: Listen): void {
   if (listen.kind === 'uds' && listen.deleteExisting && existsSync(listen.path)) unlinkSync(listen.path);
@@ -22,7 +32,10 @@ export function prepareSocketPath(listen: Listen): void {
 export interface StartedServer {
   /** The bound TCP port (0 for a Unix socket). */
   readonly port: number;
-  close(graceMs?: number): Promise<void>;
+  /** Refuses new connections and calls; those already open carry on (graceful shutdown). */
+  stopAccepting(): void;
+  /** Closes everything now. Safe to call more than once. */
+  close(): Promise<void>;
 }
 
 export function serverCredentials(
@@ -31,7 +44,7 @@ export function serverCredentials(
 ): grpc.ServerCredentials {
   if (!tls) return grpc.ServerCredentials.createInsecure();
   const ca = tls.ca ? readPem(tls.ca, `--${flagPrefix}-ca-cert`) : null;
-  return grpc.ServerCredentials.createSsl(
+  const creds = grpc.ServerCredentials.createSsl(
     ca,
     [
       {
@@ -41,6 +54,11 @@ export function serverCredentials(
     ],
     ca !== null,
   );
+  // grpc-js spreads these options into http2.createSecureServer and has no public way to set them.
+  const internals = creds as unknown as { _getConstructorOptions?: () => object | null };
+  const constructorOptions = internals._getConstructorOptions?.();
+  if (constructorOptions) Object.assign(constructorOptions, tlsPolicyOptions(tls.policy));
+  return creds;
 }
 
 export async function bindGrpcServer(
@@ -52,21 +70,29 @@ export async function bindGrpcServer(
   const streamWindow = raiseServerStreamWindow(server);
   if (listen.kind === 'uds') prepareSocketPath(listen);
   const port = await bindFirst(server, bindTargets(listen), creds);
+  restrictSocket(listen);
   if (!streamWindow || !raiseServerSessionWindow(server)) {
     onWindowFallback('grpc-js internals changed: HTTP/2 receive windows stay at the 64 KiB default');
   }
   let closing: Promise<void> | null = null;
+  let shutdownStarted = false;
+  let shutdownDone: () => void = () => {};
+  const shutDown = new Promise<void>((resolve) => (shutdownDone = resolve));
+  const startShutdown = (): void => {
+    if (shutdownStarted) return;
+    shutdownStarted = true;
+    // tryShutdown refuses new calls and lets open ones finish; forceShutdown below ends them.
+    server.tryShutdown(() => shutdownDone());
+  };
   return {
     port: listen.kind === 'uds' ? 0 : port,
-    close: (graceMs = 0) => {
-      closing ??= new Promise<void>((resolve) => {
-        const timer = setTimeout(() => server.forceShutdown(), graceMs);
-        server.tryShutdown(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-        if (graceMs === 0) server.forceShutdown();
-      });
+    stopAccepting: startShutdown,
+    close: () => {
+      closing ??= (async () => {
+        startShutdown();
+        server.forceShutdown();
+        await shutDown;
+      })();
       return closing;
     },
   };

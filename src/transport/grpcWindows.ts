@@ -36,21 +36,30 @@ export function raiseServerStreamWindow(server: grpc.Server): boolean {
   return true;
 }
 
-/** Call after binding: raises each new session's connection-level window. Returns false if not possible. */
-export function raiseServerSessionWindow(server: grpc.Server): boolean {
+/**
+ * Call after binding: runs `onSession` for every new HTTP/2 session of the server. Returns false when
+ * grpc-js's internals are not where this version keeps them.
+ */
+export function forEachNewSession(
+  server: grpc.Server,
+  onSession: (session: http2.ServerHttp2Session) => void,
+): boolean {
   const servers = (server as unknown as GrpcServerInternals).http2Servers;
   if (!(servers instanceof Map) || servers.size === 0) return false;
-  for (const http2Server of servers.keys()) {
-    http2Server.on('session', (session: http2.ServerHttp2Session) => {
-      // As grpc-js does for channels: once the peer's settings arrive, the session can take a WINDOW_UPDATE.
-      session.once('remoteSettings', () => {
-        try {
-          session.setLocalWindowSize(SESSION_WINDOW_BYTES);
-        } catch {
-          // A session torn down before its settings exchange finished keeps the default window.
-        }
-      });
-    });
-  }
+  for (const http2Server of servers.keys()) http2Server.on('session', onSession);
   return true;
+}
+
+/** Call after binding: raises each new session's connection-level window. Returns false if not possible. */
+export function raiseServerSessionWindow(server: grpc.Server): boolean {
+  return forEachNewSession(server, (session) => {
+    // As grpc-js does for channels: once the peer's settings arrive, the session can take a WINDOW_UPDATE.
+    session.once('remoteSettings', () => {
+      try {
+        session.setLocalWindowSize(SESSION_WINDOW_BYTES);
+      } catch {
+        // A session torn down before its settings exchange finished keeps the default window.
+      }
+    });
+  });
 }

@@ -6,8 +6,8 @@ import * as http from 'http';
 import * as https from 'https';
 import type { Socket } from 'net';
 import type { Duplex } from 'stream';
-import { prepareSocketPath, type Listen, type StartedServer } from './grpcServer';
-import { readPem, type ServerTlsFiles } from './tlsFiles';
+import { prepareSocketPath, restrictSocket, type Listen, type StartedServer } from './grpcServer';
+import { readPem, tlsPolicyOptions, type ServerTlsFiles } from './tlsFiles';
 
 export interface ConnectRequest {
   /** The request-line authority (`host:port`), never the Host header. */
@@ -39,6 +39,7 @@ export async function startHttpConnectFrontend(opts: HttpConnectOptions): Promis
           ...(opts.tls.ca
             ? { ca: readPem(opts.tls.ca, '--server-ca-cert'), requestCert: true, rejectUnauthorized: true }
             : {}),
+          ...tlsPolicyOptions(opts.tls.policy),
         })
       : http.createServer();
   const sockets = new Set<Socket>();
@@ -75,15 +76,25 @@ export async function startHttpConnectFrontend(opts: HttpConnectOptions): Promis
     if (opts.listen.kind === 'uds') server.listen(opts.listen.path, resolve);
     else server.listen(opts.listen.port, opts.listen.host === '' ? undefined : opts.listen.host, resolve);
   });
+  restrictSocket(opts.listen);
   const address = server.address();
   let closing: Promise<void> | null = null;
+  let listening = true;
+  const closed = new Promise<void>((resolve) => server.once('close', () => resolve()));
+  const stopAccepting = (): void => {
+    if (!listening) return;
+    listening = false;
+    server.close(); // open tunnels carry on; 'close' fires once they have all ended
+  };
   return {
     port: typeof address === 'object' && address ? address.port : 0,
+    stopAccepting,
     close: () => {
-      closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
+      closing ??= (async () => {
+        stopAccepting();
         for (const s of sockets) s.destroy();
-      });
+        await closed;
+      })();
       return closing;
     },
   };

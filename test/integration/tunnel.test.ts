@@ -93,6 +93,7 @@ describe.each(['grpc', 'http-connect'] as const)(
           frontendKeepaliveTimeMs: 0,
           eventLog: { eventLog: '', dataDir: path.join(dir, 'server-data'), explicit: true },
           flowControl: true,
+          gracefulShutdownTimeoutMs: 0,
         },
         log,
       );

@@ -140,6 +140,11 @@ export class ProxyServer {
     return started;
   }
 
+  /** Dials pending and connections open, over every tunnel (what a graceful shutdown waits for). */
+  activeConnections(): number {
+    return this.backends.all().reduce((n, t) => n + t.pendingDialCount + t.connectionCount, 0);
+  }
+
   /** Bytes held for frontends across every connection (bounded per connection by flow control). */
   bufferedBytes(): number {
     return this.backends.all().reduce((n, t) => n + t.bufferedBytes(), 0);
