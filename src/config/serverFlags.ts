@@ -13,7 +13,6 @@ const NO_GO_CHANNELS =
   'sizes Go channels of the reference; each of our connections has its own bounded queue with backpressure';
 const NO_LEASES =
   'server leases are not published; agents learn the server count from the servercount header';
-const KUBE_CLIENT_TUNING = 'tunes client-go; our TokenReview client sends one JSON request per agent connect';
 
 const string = (name: string, help: string, extra: { env?: string } = {}): FlagSpec => ({
   name,
@@ -120,21 +119,20 @@ export const serverReferenceFlagSpecs: readonly FlagSpec[] = [
     kind: 'float',
     default: 0,
     help: 'Maximum client QPS (proxy server uses this client to authenticate agent tokens).',
-    compatOnly: KUBE_CLIENT_TUNING,
   },
   {
     name: 'kubeconfig-burst',
     kind: 'int',
     default: 0,
     help: 'Maximum client burst (proxy server uses this client to authenticate agent tokens).',
-    compatOnly: KUBE_CLIENT_TUNING,
   },
   {
     name: 'kube-api-content-type',
     kind: 'string',
     default: 'application/vnd.kubernetes.protobuf',
-    help: 'Content type of requests sent to apiserver.',
-    compatOnly: 'our Kubernetes client always speaks JSON',
+    help:
+      'Content type of requests sent to apiserver. TokenReviews are always sent as JSON; protobuf is ' +
+      'accepted here and logged, any other value is refused.',
   },
   string(
     'authentication-audience',
