@@ -26,6 +26,8 @@ export interface ServerInstruments {
   dialSucceeded(seconds: number): void;
   pendingDials(delta: 1 | -1): void;
   establishedConnections(delta: 1 | -1): void;
+  /** An established connection ended: who closed it, as the reference's connection_close_total reasons. */
+  connectionClosed(reason: 'frontend_close' | 'backend_close' | 'stream_shutdown', seconds: number): void;
   /** segment: 'from_agent' | 'to_agent' | 'from_frontend' | 'to_frontend' ... per the reference. */
   packet(segment: PacketSegment, type: string): void;
 }
@@ -37,6 +39,7 @@ export const noopServerInstruments: ServerInstruments = {
   dialSucceeded: () => {},
   pendingDials: () => {},
   establishedConnections: () => {},
+  connectionClosed: () => {},
   packet: () => {},
 };
 
@@ -46,7 +49,9 @@ export type EndpointDialFailureReason = 'timeout' | 'unknown';
 export interface AgentInstruments {
   serverConnections(delta: 1 | -1): void;
   knownServerCount(count: number): void;
-  endpointConnections(delta: 1 | -1): void;
+  endpointConnectionOpened(): void;
+  /** As the reference's endpoint_connection_close_total reasons. */
+  endpointConnectionClosed(reason: 'server_close' | 'endpoint_close' | 'agent_shutdown'): void;
   dialSucceeded(seconds: number): void;
   dialFailed(reason: EndpointDialFailureReason): void;
   packet(direction: 'from_server' | 'to_server', type: string): void;
@@ -55,7 +60,8 @@ export interface AgentInstruments {
 export const noopAgentInstruments: AgentInstruments = {
   serverConnections: () => {},
   knownServerCount: () => {},
-  endpointConnections: () => {},
+  endpointConnectionOpened: () => {},
+  endpointConnectionClosed: () => {},
   dialSucceeded: () => {},
   dialFailed: () => {},
   packet: () => {},

@@ -7,10 +7,8 @@ export function agentInstruments(metrics: AgentMetrics): AgentInstruments {
   return {
     serverConnections: (delta) => metrics.setOpenServerConnections((servers += delta)),
     knownServerCount: (count) => metrics.setKnownServerCount(count),
-    endpointConnections: (delta) => {
-      if (delta > 0) metrics.endpointConnectionOpened();
-      else metrics.endpointConnectionClosed('endpoint_close');
-    },
+    endpointConnectionOpened: () => metrics.endpointConnectionOpened(),
+    endpointConnectionClosed: (reason) => metrics.endpointConnectionClosed(reason),
     dialSucceeded: (seconds) => metrics.observeDialDuration(seconds),
     dialFailed: (reason) => metrics.endpointDialFailed(reason),
     packet: (direction, type) =>

@@ -7,7 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import { admitAgent, ProxyServer } from '../actors/server/proxyServer';
 import { GrpcFrontendSession } from '../actors/server/grpcFrontendSession';
 import { HttpConnectSession } from '../actors/server/httpConnectSession';
-import { PROXY_STRATEGIES, type ProxyStrategy } from '../actors/server/strategies';
+import { PROXY_STRATEGIES, usableFor, type ProxyStrategy } from '../actors/server/strategies';
 import { startAdminServer, startHealthServer, type RunningHttpServer } from '../observability/httpEndpoints';
 import type { Logger } from '../observability/logger';
 import { ServerMetrics } from '../observability/serverMetrics';
@@ -104,8 +104,12 @@ export async function runServer(config: ServerRuntimeConfig, log: Logger): Promi
       onAgentsChanged: (p) => {
         const agents = p.backends.representatives();
         metrics.setReadyBackendConnections(agents.length);
+        // One backend manager per configured strategy in the reference: count the agents each could use.
         for (const strategy of PROXY_STRATEGIES) {
-          metrics.setReadyBackends(strategy, config.strategies.includes(strategy) ? agents.length : 0);
+          const usable = config.strategies.includes(strategy)
+            ? agents.filter((a) => usableFor(strategy, a)).length
+            : 0;
+          metrics.setReadyBackends(strategy, usable);
         }
       },
     },

@@ -10,6 +10,7 @@ export function serverInstruments(metrics: ServerMetrics): ServerInstruments {
     dialSucceeded: (seconds) => metrics.observeDialDuration(seconds),
     pendingDials: (delta) => metrics.setPendingDials((pending += delta)),
     establishedConnections: (delta) => metrics.setEstablishedConnections((established += delta)),
+    connectionClosed: (reason, seconds) => metrics.connectionClosed(reason, seconds),
     packet: (segment, type) => metrics.packet(segment, type as never),
   };
 }

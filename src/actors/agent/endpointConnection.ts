@@ -204,7 +204,7 @@ export class EndpointConnection {
     });
     this.conn = conn;
     this.openedAt = deps.now();
-    deps.metrics.endpointConnections(1);
+    deps.metrics.endpointConnectionOpened();
     link.established(this);
     const flow = new ConnectionFlow(link.credits, {
       grantCredit: (n) => link.sendToServer(packets.credit(this.connectID, n)),
@@ -218,8 +218,10 @@ export class EndpointConnection {
     this.flow = flow;
     conn.subscribe({
       complete: () => {
-        deps.metrics.endpointConnections(-1);
         const { closedBy, reason } = conn.getSnapshot().context;
+        deps.metrics.endpointConnectionClosed(
+          closedBy === 'near' ? 'server_close' : closedBy === 'lost' ? 'agent_shutdown' : 'endpoint_close',
+        );
         deps.events.endpointConnClosed({
           random: this.random,
           destination: this.address,

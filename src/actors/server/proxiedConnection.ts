@@ -190,6 +190,10 @@ export class ProxiedConnection {
       complete: () => {
         deps.metrics.establishedConnections(-1);
         const { closedBy, reason } = conn.getSnapshot().context;
+        deps.metrics.connectionClosed(
+          closedBy === 'near' ? 'frontend_close' : closedBy === 'far' ? 'backend_close' : 'stream_shutdown',
+          (deps.now() - this.openedAt) / 1000,
+        );
         deps.events.connClosed({
           ...key,
           bytesToAgent: this.bytesToAgent,

@@ -1,0 +1,73 @@
+/**
+ * The reference's metric names and labels move as they do in the reference, so existing dashboards and
+ * alerts work unchanged.
+ */
+import { mkdtempSync, rmSync } from 'fs';
+import { tmpdir } from 'os';
+import * as path from 'path';
+import { stopAllProcesses } from '../helpers/processes';
+import { refusedPort, startEchoServer, type TargetServer } from '../helpers/targets';
+import { sendAndReceive } from '../helpers/tcpClient';
+import { useTlsDir } from '../helpers/tls';
+import { waitFor } from '../helpers/waitFor';
+import { READY_BACKENDS, startAgent, startServer } from './cluster';
+
+jest.setTimeout(60_000);
+const tls = useTlsDir();
+let work: string;
+let echo: TargetServer;
+beforeAll(async () => {
+  work = mkdtempSync(path.join(tmpdir(), 'knp-e2e-metrics-'));
+  echo = await startEchoServer();
+});
+afterAll(async () => {
+  await stopAllProcesses();
+  await echo.close();
+  rmSync(work, { recursive: true, force: true });
+});
+
+const P = 'konnectivity_network_proxy_';
+
+it('counts a connection and a failed dial under the reference names and labels', async () => {
+  const server = await startServer(tls(), work, { mode: 'grpc' });
+  const agent = await startAgent(tls(), work, server, { agentId: 'metered' });
+  await waitFor(async () => (await server.metrics()).value(READY_BACKENDS) === 1, {
+    description: 'agent up',
+  });
+
+  const tunnel = await server.dial(`127.0.0.1:${echo.port}`);
+  await sendAndReceive(tunnel, Buffer.from('count me'), 8);
+  const open = await server.metrics();
+  expect(open.value(`${P}server_established_connections`)).toBe(1);
+  expect((await agent.metrics()).value(`${P}agent_open_endpoint_connections`)).toBe(1);
+  await (tunnel as { close(): Promise<void> }).close(); // CLOSE_REQ from the frontend
+  const port = await refusedPort();
+  await expect(server.dial(`127.0.0.1:${port}`)).rejects.toThrow(/connection refused/);
+
+  await waitFor(async () => (await server.metrics()).value(`${P}server_established_connections`) === 0, {
+    description: 'connection closed',
+  });
+  const s = await server.metrics();
+  expect(s.value(`${P}server_dial_duration_seconds_count`)).toBe(1);
+  expect(s.value(`${P}server_pending_backend_dials`)).toBe(0);
+  expect(s.value(`${P}server_dial_failure_count`, { reason: 'error_response' })).toBe(1);
+  expect(s.value(`${P}server_connection_close_total`, { reason: 'frontend_close' })).toBe(1);
+  expect(s.value(`${P}server_connection_duration_seconds_count`)).toBe(1);
+  expect(s.value(`${P}server_grpc_connections`, { service_method: 'Connect' })).toBe(1);
+  expect(s.value(`${P}server_ready_backends`, { proxy_strategy: 'default' })).toBe(1);
+  expect(s.value(`${P}server_ready_backend_connections`)).toBe(1);
+  expect(
+    s.value(`${P}server_stream_packets_total`, { segment: 'from_client', packet_type: 'DIAL_REQ' }),
+  ).toBe(2);
+  expect(s.value(`${P}server_stream_packets_total`, { segment: 'to_agent', packet_type: 'CLOSE_REQ' })).toBe(
+    1,
+  );
+
+  const a = await agent.metrics();
+  expect(a.value(`${P}agent_open_server_connections`)).toBe(1);
+  expect(a.value(`${P}agent_known_server_count`)).toBe(1);
+  expect(a.value(`${P}agent_open_endpoint_connections`)).toBe(0);
+  expect(a.value(`${P}agent_dial_duration_seconds_count`)).toBe(1);
+  expect(a.value(`${P}agent_endpoint_dial_failure_total`, { reason: 'unknown' })).toBe(1);
+  expect(a.value(`${P}agent_endpoint_connection_close_total`, { reason: 'server_close' })).toBe(1);
+});
