@@ -5,7 +5,7 @@
 import { readFileSync } from 'fs';
 import { ClientSet } from '../actors/agent/clientSet';
 import { AgentMetrics } from '../observability/agentMetrics';
-import { startAdminServer, startHealthServer, type RunningHttpServer } from '../observability/httpEndpoints';
+import { startHealthAndAdmin, type RunningHttpServer } from '../observability/httpEndpoints';
 import type { Logger } from '../observability/logger';
 import { openAgentLink, type AgentClientTls, type OpenedLink } from '../transport/agentClient';
 import { readPem } from '../transport/tlsFiles';
@@ -130,23 +130,16 @@ export async function runAgent(config: AgentRuntimeConfig, log: Logger): Promise
     }
   };
   try {
-    const health = await startHealthServer({
-      host: config.health.host,
-      port: config.health.port,
+    const { health, admin } = await startHealthAndAdmin({
+      health: config.health,
+      admin: config.admin,
       isReady: () => clients.isReady(),
       notReadyStatus: 503,
       notReadyBody: 'konnectivity agent is not ready: no connection to a proxy server\n',
       registry: metrics.registry,
-      logger: log.child('health'),
+      logger: log,
     });
-    started.push(health);
-    const admin = await startAdminServer({
-      host: config.admin.host,
-      port: config.admin.port,
-      registry: metrics.registry,
-      logger: log.child('admin'),
-    });
-    started.push(admin);
+    started.push(health, admin);
     events.agentStarted({ identifiers: config.identifiers });
     clients.start();
     log.info('konnectivity agent started', {

@@ -130,3 +130,34 @@ function once(fn: () => Promise<void>): () => Promise<void> {
   let result: Promise<void> | undefined;
   return () => (result ??= fn());
 }
+
+/** Both ports of a process, as the server and the agent open them. */
+export async function startHealthAndAdmin(options: {
+  readonly health: { readonly host: string; readonly port: number };
+  readonly admin: { readonly host: string; readonly port: number };
+  readonly isReady: () => boolean;
+  readonly notReadyStatus: 500 | 503;
+  readonly notReadyBody: string;
+  readonly registry: Registry;
+  readonly logger: Logger;
+}): Promise<{ health: RunningHttpServer; admin: RunningHttpServer }> {
+  const health = await startHealthServer({
+    ...options.health,
+    isReady: options.isReady,
+    notReadyStatus: options.notReadyStatus,
+    notReadyBody: options.notReadyBody,
+    registry: options.registry,
+    logger: options.logger.child('health'),
+  });
+  try {
+    const admin = await startAdminServer({
+      ...options.admin,
+      registry: options.registry,
+      logger: options.logger.child('admin'),
+    });
+    return { health, admin };
+  } catch (err) {
+    await health.close();
+    throw err;
+  }
+}

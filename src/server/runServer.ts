@@ -8,7 +8,7 @@ import { admitAgent, ProxyServer } from '../actors/server/proxyServer';
 import { GrpcFrontendSession } from '../actors/server/grpcFrontendSession';
 import { HttpConnectSession } from '../actors/server/httpConnectSession';
 import { PROXY_STRATEGIES, usableFor, type ProxyStrategy } from '../actors/server/strategies';
-import { startAdminServer, startHealthServer, type RunningHttpServer } from '../observability/httpEndpoints';
+import { startHealthAndAdmin, type RunningHttpServer } from '../observability/httpEndpoints';
 import type { Logger } from '../observability/logger';
 import { ServerMetrics } from '../observability/serverMetrics';
 import { startAgentEndpoint } from '../transport/agentEndpoint';
@@ -225,23 +225,16 @@ export async function runServer(config: ServerRuntimeConfig, log: Logger): Promi
           });
     started.push(frontend);
     frontendServer = frontend;
-    const health = await startHealthServer({
-      host: config.health.host,
-      port: config.health.port,
+    const { health, admin } = await startHealthAndAdmin({
+      health: config.health,
+      admin: config.admin,
       isReady: () => proxy.isReady(),
       notReadyStatus: 500,
       notReadyBody: 'konnectivity server is not ready: no agent connected\n',
       registry: metrics.registry,
-      logger: log.child('health'),
+      logger: log,
     });
-    started.push(health);
-    const admin = await startAdminServer({
-      host: config.admin.host,
-      port: config.admin.port,
-      registry: metrics.registry,
-      logger: log.child('admin'),
-    });
-    started.push(admin);
+    started.push(health, admin);
     proxy.events.serverStarted({ mode: config.mode, serverCount: config.serverCount });
     log.info('konnectivity server started', {
       serverID: config.serverId,

@@ -8,13 +8,12 @@ import { tmpdir } from 'os';
 import * as path from 'path';
 import * as grpc from '@grpc/grpc-js';
 import { packets } from '../../src/protocol/packet';
-import { startProcess, stopAllProcesses } from '../helpers/processes';
-import { freePorts } from '../helpers/ports';
+import { stopAllProcesses } from '../helpers/processes';
 import { startEchoServer, type TargetServer } from '../helpers/targets';
 import { sendAndReceive } from '../helpers/tcpClient';
 import { useTlsDir } from '../helpers/tls';
 import { waitFor } from '../helpers/waitFor';
-import { AGENT_BIN, READY_BACKENDS, startAgent, startServer, type RunningTestServer } from './cluster';
+import { READY_BACKENDS, startAgent, startAgentAt, startServer, type RunningTestServer } from './cluster';
 import { fakeProxyServer, rawAgent, rawFrontend } from './rawPeers';
 
 jest.setTimeout(60_000);
@@ -155,22 +154,9 @@ describe('server, http-connect mode', () => {
 describe('agent binary against a fake proxy server', () => {
   it('answers unknown connections as PROTOCOL.md says, and drops a stream that sends garbage', async () => {
     const fake = await fakeProxyServer(tls());
-    const [health, admin] = await freePorts(2);
-    const agent = startProcess(
-      AGENT_BIN,
-      [
-        `--ca-cert=${tls().caCert}`,
-        '--proxy-server-host=localhost',
-        `--proxy-server-port=${fake.port}`,
-        `--health-server-port=${health}`,
-        `--admin-server-port=${admin}`,
-        '--agent-id=probe-agent',
-        '--agent-identifiers=host=node1&ipv4=10.0.0.5',
-        '--sync-interval=100ms',
-        `--data-dir=${path.join(work, 'probe-agent')}`,
-      ],
-      { name: 'agent:probe' },
-    );
+    const agent = await startAgentAt(tls(), work, fake.port, 'probe-agent', [
+      '--agent-identifiers=host=node1&ipv4=10.0.0.5',
+    ]);
     try {
       const stream = await fake.nextAgent();
       // Metadata as the reference agent sends it.

@@ -174,10 +174,36 @@ export const OPEN_ENDPOINT_CONNECTIONS = 'konnectivity_network_proxy_agent_open_
 export const READY_BACKENDS = 'konnectivity_network_proxy_server_ready_backend_connections';
 export const ACTORS = 'konnectivity_ts_actors';
 
-/** Live actors of every kind but the long-lived ones (tunnels, server links). */
+/** Live actors of every kind but the long-lived ones (tunnels, server links, the agent's sync loop). */
 export function transientActors(m: Metrics): number {
   return m
     .all(ACTORS)
-    .filter((s) => !['agentTunnel', 'serverLink'].includes(s.labels['kind'] ?? ''))
+    .filter((s) => !['agentTunnel', 'serverLink', 'syncLoop'].includes(s.labels['kind'] ?? ''))
     .reduce((n, s) => n + s.value, 0);
+}
+
+/** Starts the agent binary against any server port (a fake one, in tests of what the agent sends). */
+export async function startAgentAt(
+  tls: TlsDir,
+  workDir: string,
+  port: number,
+  agentId: string,
+  extraArgs: string[] = [],
+): Promise<ManagedProcess> {
+  const [health, admin] = await freePorts(2);
+  return startProcess(
+    AGENT_BIN,
+    [
+      `--ca-cert=${tls.caCert}`,
+      '--proxy-server-host=localhost',
+      `--proxy-server-port=${port}`,
+      `--health-server-port=${health}`,
+      `--admin-server-port=${admin}`,
+      `--agent-id=${agentId}`,
+      '--sync-interval=100ms',
+      `--data-dir=${path.join(workDir, `agent-data-${agentId}-${health}`)}`,
+      ...extraArgs,
+    ],
+    { name: `agent:${agentId}` },
+  );
 }

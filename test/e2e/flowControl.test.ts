@@ -23,9 +23,7 @@ import { useTlsDir } from '../helpers/tls';
 import { waitFor } from '../helpers/waitFor';
 import { READY_BACKENDS, startAgent, startServer, type Mode, type RunningTestServer } from './cluster';
 import { fakeProxyServer, rawAgent } from './rawPeers';
-import { startProcess } from '../helpers/processes';
-import { freePorts } from '../helpers/ports';
-import { AGENT_BIN } from './cluster';
+import { startAgentAt } from './cluster';
 
 jest.setTimeout(120_000);
 
@@ -175,20 +173,7 @@ describe('negotiation', () => {
 
   it('the agent offers it, and never sends CREDIT to a server that did not accept it', async () => {
     const fake = await fakeProxyServer(tls());
-    const [health, admin] = await freePorts(2);
-    const agent = startProcess(
-      AGENT_BIN,
-      [
-        `--ca-cert=${tls().caCert}`,
-        '--proxy-server-host=localhost',
-        `--proxy-server-port=${fake.port}`,
-        `--health-server-port=${health}`,
-        `--admin-server-port=${admin}`,
-        '--agent-id=offering-agent',
-        `--data-dir=${path.join(work, 'offering-agent')}`,
-      ],
-      { name: 'agent:offering' },
-    );
+    const agent = await startAgentAt(tls(), work, fake.port, 'offering-agent');
     try {
       const stream = await fake.nextAgent();
       expect(stream.metadata.get(FLOW_CONTROL_HEADER)).toEqual(['v1']); // offered...

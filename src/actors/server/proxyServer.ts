@@ -8,7 +8,7 @@ import { eventFactory, type ServerEventFactory } from '../../events';
 import { recording } from '../recorder';
 import type { ActorLogger, ServerInstruments } from '../ports';
 import { AgentTunnel } from './agentTunnel';
-import { NO_IDENTIFIERS, parseAgentIdentifiers } from './agentIdentifiers';
+import { NO_IDENTIFIERS, parseAgentIdentifiers } from '../../protocol/agentIdentifiers';
 import { BackendRegistry } from './backendRegistry';
 import type { Frontend } from './frontend';
 import type { ProxiedConnection } from './proxiedConnection';

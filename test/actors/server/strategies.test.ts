@@ -2,7 +2,7 @@ import {
   NO_IDENTIFIERS,
   parseAgentIdentifiers,
   type AgentIdentifiers,
-} from '../../../src/actors/server/agentIdentifiers';
+} from '../../../src/protocol/agentIdentifiers';
 import { hostOfAddress, pickByStrategies, pickWith, usableFor } from '../../../src/actors/server/strategies';
 
 interface Fake {
