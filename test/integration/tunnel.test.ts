@@ -158,6 +158,35 @@ describe.each(['grpc', 'http-connect'] as const)(
       await waitFor(() => server.proxy.actors.counts().connection === 0, 'server connection actor gone');
     });
 
+    it('lets an inspector observe every actor of both processes through the supervisors’ inspect hook', async () => {
+      const seen = new Map<string, Set<string>>();
+      const record = (side: string) => (event: { type: string; actorRef: { logic: unknown } }) => {
+        const id = (event.actorRef.logic as { id?: string }).id ?? '?';
+        const key = `${side}:${id}`;
+        if (!seen.has(key)) seen.set(key, new Set());
+        seen.get(key)!.add(event.type);
+      };
+      const stopServer = server.proxy.actors.observe(record('server'));
+      const stopAgent = agent.clients.actors.observe(record('agent'));
+      const conn = await open(`127.0.0.1:${echo.port}`);
+      await roundTrip(conn, Buffer.from('inspect me'));
+      conn.end();
+      await waitFor(() => server.proxy.actors.counts().connection === 0, 'connection ended');
+      stopServer();
+      stopAgent();
+      for (const key of ['server:dial', 'server:connection', 'agent:dial', 'agent:connection']) {
+        expect(seen.get(key)).toEqual(
+          new Set([
+            '@xstate.actor',
+            '@xstate.event',
+            '@xstate.snapshot',
+            '@xstate.microstep',
+            '@xstate.action',
+          ]),
+        );
+      }
+    });
+
     it('reports a refused dial with Go wording', async () => {
       const refused = net.createServer();
       await new Promise<void>((r) => refused.listen(0, '127.0.0.1', r));
