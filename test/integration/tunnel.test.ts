@@ -12,6 +12,7 @@ import { dialViaHttpConnect } from '../../src/client/httpConnectTunnel';
 import { createLogger, discardSink } from '../../src/observability/logger';
 import { runServer, type RunningServer } from '../../src/server/runServer';
 import { generateTlsMaterial, type TlsFiles } from '../../src/tools/certs';
+import type { InspectionEvent } from 'xstate';
 
 const log = createLogger({
   verbosity: 0,
@@ -160,12 +161,14 @@ describe.each(['grpc', 'http-connect'] as const)(
 
     it('lets an inspector observe every actor of both processes through the supervisors’ inspect hook', async () => {
       const seen = new Map<string, Set<string>>();
-      const record = (side: string) => (event: { type: string; actorRef: { logic: unknown } }) => {
-        const id = (event.actorRef.logic as { id?: string }).id ?? '?';
-        const key = `${side}:${id}`;
-        if (!seen.has(key)) seen.set(key, new Set());
-        seen.get(key)!.add(event.type);
-      };
+      const record =
+        (side: string) =>
+        (event: InspectionEvent): void => {
+          const id = (event.actorRef as unknown as { logic: { id?: string } }).logic.id ?? '?';
+          const key = `${side}:${id}`;
+          if (!seen.has(key)) seen.set(key, new Set());
+          seen.get(key)!.add(event.type);
+        };
       const stopServer = server.proxy.actors.observe(record('server'));
       const stopAgent = agent.clients.actors.observe(record('agent'));
       const conn = await open(`127.0.0.1:${echo.port}`);
