@@ -34,7 +34,7 @@ export class ActorHost {
   start<TLogic extends AnyActorLogic>(
     kind: ActorKind,
     logic: TLogic,
-    options: { input?: unknown; id?: string },
+    options: { input?: unknown; id?: string; bind?: (actor: Actor<TLogic>) => void },
   ): Actor<TLogic> {
     const actor: Actor<TLogic> = createActor(logic, {
       input: options.input,
@@ -53,6 +53,7 @@ export class ActorHost {
       if (members.delete(actor as Actor<AnyActorLogic>)) this.counter?.actorStopped(kind);
     };
     actor.subscribe({ complete: forget, error: forget });
+    options.bind?.(actor);
     actor.start();
     return actor;
   }

@@ -16,7 +16,7 @@ import { registerBufferMetric } from '../observability/bufferMetrics';
 import { CLIENT_WINDOW_OPTIONS } from '../transport/grpcWindows';
 import { FLOW_CONTROL_HEADER, FLOW_CONTROL_VERSION } from '../protocol/flowControl';
 import { eventFactory } from '../events';
-import { recording } from '../actors/recorder';
+import { discarding } from '../actors/recorder';
 import { openAgentLifecycleLog } from '../persistence/lifecycleLog';
 import { registerLifetimeMetrics } from '../observability/lifetimeMetrics';
 import { lifecycleLogOrNone, type EventLogConfig } from '../server/eventLogConfig';
@@ -78,7 +78,7 @@ export async function runAgent(config: AgentRuntimeConfig, log: Logger): Promise
     }),
   );
   if (lifecycle) registerLifetimeMetrics(metrics.registry, lifecycle.state, 'server');
-  const events = lifecycle?.events ?? recording(eventFactory({ agentId: config.agentId }), () => {});
+  const events = lifecycle?.events ?? discarding(eventFactory({ agentId: config.agentId }));
   const metadata = (): Record<string, string> => {
     const md: Record<string, string> = { agentid: config.agentId, agentidentifiers: config.identifiers };
     if (config.flowControl) md[FLOW_CONTROL_HEADER] = FLOW_CONTROL_VERSION;

@@ -17,9 +17,12 @@ export const EMBEDDED_EVENT_LOG_SUBDIR = 'events';
 const NATS_SERVER = /^(nats|tls):\/\/[^\s/]+$/;
 
 /** Validates the --event-log syntax; returns the reason it is wrong, if it is. */
+/** `--event-log=off`: no lifecycle log at all (for benchmarks against the log, or deliberate choice). */
+export const EVENT_LOG_OFF = 'off';
+
 export function checkEventLog(raw: string): string | undefined {
   const spec = raw.trim();
-  if (spec === '') return undefined;
+  if (spec === '' || spec === EVENT_LOG_OFF) return undefined;
   if (spec.startsWith('file:')) {
     return spec.slice('file:'.length) === ''
       ? 'file: needs a directory, e.g. file:/var/lib/konnectivity/events'
@@ -59,7 +62,8 @@ export function eventLogFlagSpecs(defaultDataDir: string): readonly FlagSpec[] {
       check: checkEventLog,
       help:
         'Where tunnel events are recorded: empty for the embedded file log under --data-dir, ' +
-        'file:<dir> for a file log in <dir>, or nats://host:port[,nats://host2:port2] for NATS JetStream.',
+        'file:<dir> for a file log in <dir>, nats://host:port[,nats://host2:port2] for NATS JetStream, ' +
+        'or off for none.',
     },
     {
       name: 'data-dir',

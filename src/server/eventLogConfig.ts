@@ -4,6 +4,7 @@
  * (say, an unwritable /var/lib in a drop-in deployment that never heard of --data-dir) is reported loudly and
  * the tunnel runs without it, because refusing to proxy would be worse than missing an audit trail.
  */
+import { EVENT_LOG_OFF } from '../config/eventLogFlags';
 import type { Logger } from '../observability/logger';
 import type { EventLogLogger } from '../persistence/types';
 
@@ -28,6 +29,10 @@ export async function lifecycleLogOrNone<T>(
   log: Logger,
   open: (logger: EventLogLogger) => Promise<T>,
 ): Promise<T | null> {
+  if (config.eventLog.trim() === EVENT_LOG_OFF) {
+    log.info('event log is off (--event-log=off): lifecycle events are not recorded');
+    return null;
+  }
   try {
     return await open(eventLogLogger(log));
   } catch (err) {

@@ -2,6 +2,8 @@
  * One DIAL_REQ on the agent: a dial actor (TCP connect with the reference's 5 s timeout), then a
  * connection actor carrying bytes between the endpoint socket and the server until either side closes.
  */
+import * as machines from '../machines';
+import type { DialPort, ConnectionPort } from '../machines';
 import * as net from 'net';
 import type { Actor } from 'xstate';
 import { connectionMachine } from '../../machines/connection.machine';
@@ -76,43 +78,42 @@ export class EndpointConnection {
   start(): void {
     const { deps, link } = this;
     const key = { random: this.random, destination: this.address, serverId: deps.serverId };
-    const machine = dialMachine.provide({
-      actions: {
-        startDial: () => this.connectSocket(),
-        reportEstablished: () => {
-          deps.metrics.dialSucceeded((deps.now() - this.startedAt) / 1000);
-          deps.events.endpointDialConnected({
-            ...key,
-            connectID: this.connectID,
-            latencyMs: deps.now() - this.startedAt,
-          });
-          this.openConnection();
-          link.sendToServer(packets.dialResponse(this.random, this.connectID));
-        },
-        reportFailed: ({ context }) => {
-          deps.metrics.dialFailed(context.outcome === 'timedOut' ? 'timeout' : 'unknown');
-          const error =
-            context.outcome === 'timedOut' ? goTimeoutError(this.address) : (context.error ?? 'dial failed');
-          deps.log.info('endpoint dial failed', { address: this.address, random: this.random, error });
-          deps.events.endpointDialFailed({
-            ...key,
-            reason: this.denied
-              ? 'not-allowed'
-              : context.outcome === 'timedOut'
-                ? 'timeout'
-                : context.outcome === 'peerLost'
-                  ? 'server-lost'
-                  : 'error',
-            error,
-            latencyMs: deps.now() - this.startedAt,
-          });
-          // The reference sends a failed DIAL_RSP without a connectID.
-          link.sendToServer(packets.dialResponse(this.random, 0n, error));
-        },
-        abandonDial: () => this.socket?.destroy(),
+    const port: DialPort = {
+      startDial: () => this.connectSocket(),
+      reportEstablished: () => {
+        deps.metrics.dialSucceeded((deps.now() - this.startedAt) / 1000);
+        deps.events.endpointDialConnected({
+          ...key,
+          connectID: this.connectID,
+          latencyMs: deps.now() - this.startedAt,
+        });
+        this.openConnection();
+        link.sendToServer(packets.dialResponse(this.random, this.connectID));
       },
-    });
-    const dial = deps.host.start('endpointDial', machine, {
+      reportFailed: ({ context }) => {
+        deps.metrics.dialFailed(context.outcome === 'timedOut' ? 'timeout' : 'unknown');
+        const error =
+          context.outcome === 'timedOut' ? goTimeoutError(this.address) : (context.error ?? 'dial failed');
+        deps.log.info('endpoint dial failed', { address: this.address, random: this.random, error });
+        deps.events.endpointDialFailed({
+          ...key,
+          reason: this.denied
+            ? 'not-allowed'
+            : context.outcome === 'timedOut'
+              ? 'timeout'
+              : context.outcome === 'peerLost'
+                ? 'server-lost'
+                : 'error',
+          error,
+          latencyMs: deps.now() - this.startedAt,
+        });
+        // The reference sends a failed DIAL_RSP without a connectID.
+        link.sendToServer(packets.dialResponse(this.random, 0n, error));
+      },
+      abandonDial: () => this.socket?.destroy(),
+    };
+    const dial = deps.host.start('endpointDial', machines.dial.machine, {
+      bind: (actor) => machines.dial.bind(actor, port),
       input: {
         random: this.random.toString(),
         address: this.address,
@@ -174,32 +175,31 @@ export class EndpointConnection {
   private openConnection(): void {
     const { deps, link } = this;
     const socket = this.socket!;
-    const machine = connectionMachine.provide({
-      actions: {
-        // Let queued bytes reach the endpoint, then close: the frontend's last write must arrive.
-        requestFarClose: () => {
-          socket.end(() => socket.destroy());
-        },
-        notifyNearClosed: () => {
-          link.sendToServer(packets.closeResponse(this.connectID));
-        },
-        abortBoth: () => socket.destroy(),
-        holdTunnel: () => link.holdStream(this),
-        releaseTunnel: () => link.releaseStream(this),
-        evict: () => {
-          deps.log.warn('closing an endpoint connection that stopped reading: its buffer overflowed', {
-            connectionID: this.connectID,
-            destination: this.address,
-            bufferedBytes: socket.writableLength,
-          });
-          socket.destroy();
-          link.sendToServer(
-            packets.closeResponse(this.connectID, 'buffer overflow: the endpoint stopped reading'),
-          );
-        },
+    const port: ConnectionPort = {
+      // Let queued bytes reach the endpoint, then close: the frontend's last write must arrive.
+      requestFarClose: () => {
+        socket.end(() => socket.destroy());
       },
-    });
-    const conn = deps.host.start('endpointConnection', machine, {
+      notifyNearClosed: () => {
+        link.sendToServer(packets.closeResponse(this.connectID));
+      },
+      abortBoth: () => socket.destroy(),
+      holdTunnel: () => link.holdStream(this),
+      releaseTunnel: () => link.releaseStream(this),
+      evict: () => {
+        deps.log.warn('closing an endpoint connection that stopped reading: its buffer overflowed', {
+          connectionID: this.connectID,
+          destination: this.address,
+          bufferedBytes: socket.writableLength,
+        });
+        socket.destroy();
+        link.sendToServer(
+          packets.closeResponse(this.connectID, 'buffer overflow: the endpoint stopped reading'),
+        );
+      },
+    };
+    const conn = deps.host.start('endpointConnection', machines.connection.machine, {
+      bind: (actor) => machines.connection.bind(actor, port),
       input: { connectID: this.connectID.toString() },
     });
     this.conn = conn;

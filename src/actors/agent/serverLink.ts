@@ -3,6 +3,8 @@
  * endpoint connections carried by the current stream. connectIDs count from 1 per stream, as in the
  * reference, so a new stream after a reconnect starts again at 1.
  */
+import * as machines from '../machines';
+import type { ServerLinkPort } from '../machines';
 import type { Actor } from 'xstate';
 import { serverLinkMachine } from '../../machines/serverLink.machine';
 import { describePacket, packets, type Packet } from '../../protocol/packet';
@@ -63,18 +65,19 @@ export class ServerLink implements EndpointLink {
     private readonly deps: ServerLinkDeps,
   ) {
     const random = deps.random ?? Math.random;
-    const machine = serverLinkMachine.provide({
-      actions: {
-        openLink: () => this.connect(random),
-        linkReady: () => this.serve(),
-        sendDrain: () => {
-          this.sendToServer(packets.drain());
-        },
-        releaseAll: ({ context }) => this.releaseAll(context.lastError ?? 'server connection closed'),
-        closeLink: () => this.closeCurrent(),
+    const port: ServerLinkPort = {
+      openLink: () => this.connect(random),
+      linkReady: () => this.serve(),
+      sendDrain: () => {
+        this.sendToServer(packets.drain());
       },
+      releaseAll: ({ context }) => this.releaseAll(context.lastError ?? 'server connection closed'),
+      closeLink: () => this.closeCurrent(),
+    };
+    this.actor = deps.host.start('serverLink', machines.serverLink.machine, {
+      bind: (actor) => machines.serverLink.bind(actor, port),
+      input: settings,
     });
-    this.actor = deps.host.start('serverLink', machine, { input: settings });
   }
 
   /** Told once what the first connect attempt found (for the sync loop). */

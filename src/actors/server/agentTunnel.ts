@@ -3,6 +3,8 @@
  * `random`, its connections by connectID). When the stream ends, every dial and connection it carried ends
  * with it, at once, instead of waiting for a timeout as the reference does.
  */
+import * as machines from '../machines';
+import type { AgentTunnelPort } from '../machines';
 import type { Actor } from 'xstate';
 import { agentTunnelMachine } from '../../machines/agentTunnel.machine';
 import { describePacket, packets, type Packet } from '../../protocol/packet';
@@ -44,13 +46,14 @@ export class AgentTunnel implements TunnelLink {
   ) {
     this.streamId = `${agentId}#${++streamCounter}`;
     this.connectedAt = deps.now();
-    const machine = agentTunnelMachine.provide({
-      actions: {
-        markDraining: () => deps.onDraining(this),
-        releaseAll: ({ context }) => this.releaseAll(context.disconnectReason ?? 'agent disconnected'),
-      },
+    const port: AgentTunnelPort = {
+      markDraining: () => deps.onDraining(this),
+      releaseAll: ({ context }) => this.releaseAll(context.disconnectReason ?? 'agent disconnected'),
+    };
+    this.actor = deps.host.start('agentTunnel', machines.agentTunnel.machine, {
+      bind: (actor) => machines.agentTunnel.bind(actor, port),
+      input: { agentId, streamId: this.streamId },
     });
-    this.actor = deps.host.start('agentTunnel', machine, { input: { agentId, streamId: this.streamId } });
     stream.attach({
       packet: (p) => this.onPacket(p),
       malformed: (err) => this.terminate(`malformed packet from agent: ${err.message}`),

@@ -3,6 +3,8 @@
  * waiting for DIAL_RSP), then a connection actor (DATA both ways until closed). It owns the glue between
  * the frontend and the tunnel; the machines decide what happens, this class only performs the effects.
  */
+import * as machines from '../machines';
+import type { DialPort, ConnectionPort } from '../machines';
 import type { Actor } from 'xstate';
 import { connectionMachine } from '../../machines/connection.machine';
 import { dialMachine } from '../../machines/dial.machine';
@@ -81,59 +83,58 @@ export class ProxiedConnection {
     const key = { random: this.random, destination: this.address };
     const latencyMs = (): number => deps.now() - this.startedAt;
     deps.events.dialRequested({ ...key, mode: frontend.mode, protocol: 'tcp', frontend: frontend.peer });
-    const machine = dialMachine.provide({
-      actions: {
-        startDial: () => {
-          tunnel.sendToAgent(packets.dialRequest(this.address, this.random));
-        },
-        reportEstablished: ({ context }) => {
-          this.connectID = BigInt(context.connectID ?? '0');
-          deps.metrics.dialSucceeded((deps.now() - this.startedAt) / 1000);
-          deps.events.dialEstablished({
+    const port: DialPort = {
+      startDial: () => {
+        tunnel.sendToAgent(packets.dialRequest(this.address, this.random));
+      },
+      reportEstablished: ({ context }) => {
+        this.connectID = BigInt(context.connectID ?? '0');
+        deps.metrics.dialSucceeded((deps.now() - this.startedAt) / 1000);
+        deps.events.dialEstablished({
+          ...key,
+          agentId: tunnel.agentId,
+          connectID: this.connectID,
+          latencyMs: latencyMs(),
+        });
+        this.openConnection();
+        frontend.dialSucceeded(this.connectID);
+      },
+      reportFailed: ({ context }) => {
+        const timedOut = context.outcome === 'timedOut';
+        const reason = timedOut
+          ? 'backend_dial_timeout'
+          : context.outcome === 'peerLost'
+            ? 'backend_close'
+            : 'error_response';
+        deps.metrics.dialFailed(reason);
+        if (timedOut)
+          deps.events.dialTimedOut({ ...key, agentId: tunnel.agentId, timeoutMs: deps.dialTimeoutMs });
+        else
+          deps.events.dialFailed({
             ...key,
             agentId: tunnel.agentId,
-            connectID: this.connectID,
+            reason,
+            error: context.error ?? '',
             latencyMs: latencyMs(),
           });
-          this.openConnection();
-          frontend.dialSucceeded(this.connectID);
-        },
-        reportFailed: ({ context }) => {
-          const timedOut = context.outcome === 'timedOut';
-          const reason = timedOut
-            ? 'backend_dial_timeout'
-            : context.outcome === 'peerLost'
-              ? 'backend_close'
-              : 'error_response';
-          deps.metrics.dialFailed(reason);
-          if (timedOut)
-            deps.events.dialTimedOut({ ...key, agentId: tunnel.agentId, timeoutMs: deps.dialTimeoutMs });
-          else
-            deps.events.dialFailed({
-              ...key,
-              agentId: tunnel.agentId,
-              reason,
-              error: context.error ?? '',
-              latencyMs: latencyMs(),
-            });
-          const kind = timedOut ? 'timeout' : context.outcome === 'peerLost' ? 'agent-lost' : 'agent-error';
-          frontend.dialFailed(kind, timedOut ? 'dial timeout' : (context.error ?? 'dial failed'));
-        },
-        abandonDial: ({ context }) => {
-          // Better than the reference: the agent learns the dial is no longer wanted.
-          tunnel.sendToAgent(packets.closeDial(this.random));
-          if (context.outcome !== 'timedOut') {
-            deps.events.dialCancelled({
-              ...key,
-              agentId: tunnel.agentId,
-              reason: this.cancelReason,
-              latencyMs: latencyMs(),
-            });
-          }
-        },
+        const kind = timedOut ? 'timeout' : context.outcome === 'peerLost' ? 'agent-lost' : 'agent-error';
+        frontend.dialFailed(kind, timedOut ? 'dial timeout' : (context.error ?? 'dial failed'));
       },
-    });
-    const dial = deps.host.start('dial', machine, {
+      abandonDial: ({ context }) => {
+        // Better than the reference: the agent learns the dial is no longer wanted.
+        tunnel.sendToAgent(packets.closeDial(this.random));
+        if (context.outcome !== 'timedOut') {
+          deps.events.dialCancelled({
+            ...key,
+            agentId: tunnel.agentId,
+            reason: this.cancelReason,
+            latencyMs: latencyMs(),
+          });
+        }
+      },
+    };
+    const dial = deps.host.start('dial', machines.dial.machine, {
+      bind: (actor) => machines.dial.bind(actor, port),
       input: { random: this.random.toString(), address: this.address, timeoutMs: deps.dialTimeoutMs },
     });
     this.dial = dial;
@@ -150,28 +151,29 @@ export class ProxiedConnection {
   private openConnection(): void {
     const { deps, tunnel, frontend } = this;
     const connectID = this.connectID!;
-    const machine = connectionMachine.provide({
-      actions: {
-        requestFarClose: () => {
-          tunnel.sendToAgent(packets.closeRequest(connectID));
-        },
-        notifyNearClosed: () => frontend.closed(),
-        abortBoth: ({ context }) => frontend.abort(context.reason ?? 'tunnel lost'),
-        holdTunnel: () => tunnel.holdStream(this),
-        releaseTunnel: () => tunnel.releaseStream(this),
-        evict: () => {
-          deps.log.warn('closing a connection whose frontend stopped reading: its buffer overflowed', {
-            agentID: tunnel.agentId,
-            connectionID: connectID,
-            destination: this.address,
-            bufferedBytes: this.flow?.bufferedBytes,
-          });
-          tunnel.sendToAgent(packets.closeRequest(connectID));
-          frontend.abort('buffer overflow: the frontend stopped reading');
-        },
+    const port: ConnectionPort = {
+      requestFarClose: () => {
+        tunnel.sendToAgent(packets.closeRequest(connectID));
       },
+      notifyNearClosed: () => frontend.closed(),
+      abortBoth: ({ context }) => frontend.abort(context.reason ?? 'tunnel lost'),
+      holdTunnel: () => tunnel.holdStream(this),
+      releaseTunnel: () => tunnel.releaseStream(this),
+      evict: () => {
+        deps.log.warn('closing a connection whose frontend stopped reading: its buffer overflowed', {
+          agentID: tunnel.agentId,
+          connectionID: connectID,
+          destination: this.address,
+          bufferedBytes: this.flow?.bufferedBytes,
+        });
+        tunnel.sendToAgent(packets.closeRequest(connectID));
+        frontend.abort('buffer overflow: the frontend stopped reading');
+      },
+    };
+    const conn = deps.host.start('connection', machines.connection.machine, {
+      bind: (actor) => machines.connection.bind(actor, port),
+      input: { connectID: connectID.toString() },
     });
-    const conn = deps.host.start('connection', machine, { input: { connectID: connectID.toString() } });
     this.conn = conn;
     this.openedAt = deps.now();
     deps.metrics.establishedConnections(1);

@@ -5,7 +5,7 @@
  */
 import { ActorHost, type ActorCounter } from '../actorHost';
 import { eventFactory, type ServerEventFactory } from '../../events';
-import { recording } from '../recorder';
+import { discarding } from '../recorder';
 import type { ActorLogger, ServerInstruments } from '../ports';
 import { AgentTunnel } from './agentTunnel';
 import { NO_IDENTIFIERS, parseAgentIdentifiers } from '../../protocol/agentIdentifiers';
@@ -67,7 +67,7 @@ export class ProxyServer {
     private readonly deps: ProxyServerDeps,
   ) {
     this.now = deps.now ?? Date.now;
-    this.events = deps.events ?? recording(eventFactory({ serverId: config.serverId }), () => {});
+    this.events = deps.events ?? discarding(eventFactory({ serverId: config.serverId }));
     this.actors = new ActorHost(deps.actorCounter);
     this.backends = new BackendRegistry(config.strategies, deps.random);
   }
