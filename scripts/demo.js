@@ -5,7 +5,7 @@
  * each on a Unix socket as kube-apiserver uses them), and prints what happened.
  */
 'use strict';
-const { spawn } = require('child_process');
+const { spawn, spawnSync } = require('child_process');
 const fs = require('fs');
 const http = require('http');
 const net = require('net');
@@ -160,6 +160,14 @@ async function runMode(mode, dir, tls, targetPort) {
     server.kill('SIGTERM');
     await new Promise((r) => (server.exitCode !== null ? r() : server.once('exit', r)));
   }
+  // The server's lifecycle log (embedded under its --data-dir), as an operator would read it.
+  const events = spawnSync(
+    path.join(root, 'bin', 'konnectivity-events'),
+    ['tail', `--data-dir=${path.join(dir, `server-${mode}`)}`],
+    { encoding: 'utf8' },
+  );
+  console.log('   the server recorded:');
+  for (const line of events.stdout.trim().split('\n')) console.log(`     ${line}`);
 }
 
 async function main() {

@@ -20,7 +20,9 @@ export async function startGrpcFrontend(opts: GrpcFrontendOptions): Promise<Star
   const server = new grpc.Server(opts.grpcOptions);
   server.addService(proxyServiceDefinition, {
     Proxy: (call: grpc.ServerDuplexStream<Packet, Packet>) => {
-      opts.onStream(new GrpcPacketStream(call, call.getPeer(), 'server'));
+      // grpc-js has no peer address for a Unix socket; name the socket instead.
+      const peer = opts.listen.kind === 'uds' ? `unix:${opts.listen.path}` : call.getPeer();
+      opts.onStream(new GrpcPacketStream(call, peer, 'server'));
     },
   });
   return bindGrpcServer(
