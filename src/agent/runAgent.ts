@@ -112,6 +112,7 @@ export async function runAgent(config: AgentRuntimeConfig, log: Logger): Promise
           headerTimeoutMs: HEADER_TIMEOUT_MS,
           channelOptions: {
             'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
+            'grpc.enable_channelz': 0,
             'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
             ...CLIENT_WINDOW_OPTIONS,
             ...(config.keepaliveTimeMs > 0 ? { 'grpc.keepalive_time_ms': config.keepaliveTimeMs } : {}),

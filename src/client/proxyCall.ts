@@ -43,6 +43,7 @@ export interface ProxyCallHandlers {
 /** One HTTP/2 connection per tunnel, as the reference client (one grpc.Dial per tunnel) behaves. */
 const DEFAULT_CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.use_local_subchannel_pool': 1,
+  'grpc.enable_channelz': 0,
   // kube-apiserver's Go client grows its window by BDP estimation; a fixed large window stands in for it.
   ...CLIENT_WINDOW_OPTIONS,
 };
