@@ -69,6 +69,11 @@ export class NatsLink {
     return this.up;
   }
 
+  /** The core connection while connected (for pipelined publishes). */
+  get connection(): NatsConnection | undefined {
+    return this.up ? this.nc : undefined;
+  }
+
   /** The JetStream client while connected. */
   get client(): JetStreamClient | undefined {
     return this.up ? this.js : undefined;

@@ -1,12 +1,13 @@
 /**
  * Moves records from the outbox to JetStream, oldest first. A window of publishes is pipelined on
- * the connection; the outbox only advances over the acked prefix, so a failure anywhere retries from
+ * the connection (natsAckCollector.ts: one inbox for every PubAck, one timer per window); the outbox only advances over the acked prefix, so a failure anywhere retries from
  * the first unacked record and the stream's msgID dedup absorbs whatever had already landed. While
  * disconnected it does not publish at all: the client discards publishes buffered during an outage.
  */
 import { JetStreamApiError } from '@nats-io/jetstream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errorText } from './errors';
+import { AckCollector, PublishError } from './natsAckCollector';
 import type { NatsLink } from './natsLink';
 import type { Outbox } from './outbox';
 import type { EventLogLogger } from './types';
@@ -48,29 +49,28 @@ export class NatsPublisher {
   private async run(): Promise<void> {
     const { signal } = this.abort;
     let failures = 0;
+    let acks: AckCollector | undefined;
     while (!signal.aborted) {
-      const js = this.link.client;
-      if (js === undefined) {
+      const connection = this.link.connection;
+      if (connection === undefined) {
         await this.link.whenConnected(60_000, signal);
         continue;
+      }
+      if (acks?.connection !== connection) {
+        acks?.close();
+        acks = new AckCollector(connection);
       }
       const batch = this.outbox.peek(this.tuning.window);
       if (batch.length === 0) {
         await this.outbox.whenWork(signal);
         continue;
       }
-      const results = await Promise.allSettled(
-        batch.map((r) =>
-          js.publish(r.subject, r.payload, { msgID: r.id, timeout: this.tuning.publishTimeoutMs }),
-        ),
-      );
-      const ok = results.findIndex((r) => r.status === 'rejected');
-      this.outbox.acked(ok === -1 ? batch.length : ok);
-      if (ok === -1) {
+      const { acked, error: err } = await acks.publish(batch, this.tuning.publishTimeoutMs);
+      this.outbox.acked(acked);
+      if (err === undefined) {
         failures = 0;
         continue;
       }
-      const err = (results[ok] as PromiseRejectedResult).reason as unknown;
       if (failures++ % LOG_EVERY_FAILURES === 0) {
         this.logger.warn('event publish failed; retrying from the outbox', {
           err: errorText(err),
@@ -85,6 +85,8 @@ export class NatsPublisher {
 }
 
 function isStreamMissing(err: unknown): boolean {
+  if (err instanceof PublishError)
+    return err.reason === 'no-responders' || /stream not found/i.test(err.message);
   if (err instanceof JetStreamApiError) return err.status === NO_RESPONDERS || err.code === 10059;
   return /no responders/i.test(errorText(err));
 }

@@ -1,6 +1,6 @@
 /**
- * Compiles src/events, src/persistence and src/cli (and nothing else, so other packages' work in
- * progress cannot break these tests) into `<dir>/dist` with SWC, and copies the bin shim to
+ * Compiles the packages the event log and its CLI are made of (they import the protocol and actors'
+ * recorder) into `<dir>/dist` with SWC, and copies the bin shim to
  * `<dir>/bin`, mirroring what `npm run build` lays out. Children find node_modules through NODE_PATH.
  */
 import { transformFile } from '@swc/core';
@@ -8,7 +8,7 @@ import { copyFile, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 
 const ROOT = join(__dirname, '..', '..');
-const PACKAGES = ['events', 'persistence', 'cli'];
+const PACKAGES = ['events', 'persistence', 'cli', 'protocol', 'actors', 'config'];
 
 export async function buildForTest(outDir: string): Promise<void> {
   for (const pkg of PACKAGES) {
