@@ -4,13 +4,17 @@
  * and a TLS agent port, one konnectivity-agent, a target TCP server and a client load generator, each in
  * its own process) and measures, in both frontend modes, against a direct-TCP baseline taken in the same
  * run: single-stream throughput both ways, dial+echo latency, 1k/10k concurrent tunnels, a stalled
- * neighbour, peak RSS and memory per idle connection, and 1,000 agents on one server.
- * See docs/benchmarks.md.
+ * neighbour, peak RSS and memory per idle connection, and 1,000 agents on one server. Then the event-log
+ * section: the same setup with the lifecycle log off, on NATS JetStream (a private nats-server) and on the
+ * embedded file log, interleaved, and the on/off ratios. See docs/benchmarks.md.
  *
- *   node scripts/bench.js [--quick] [--keep] [--modes=grpc,http-connect]
+ *   node scripts/bench.js [--quick] [--keep] [--modes=grpc,http-connect] [--only=direct,modes,swarm,eventlog]
+ *                         [--eventlog-rounds=N] [--eventlog-variants=off,nats,file,off-b]
  *
- * --quick runs small sizes (a smoke test, about a minute); --keep leaves the temp dir (logs) in place.
- * Results: a table on stdout, bench-results/bench-<timestamp>.json and bench-results/latest.json.
+ * --quick runs small sizes (a smoke test, about a minute); --keep leaves the temp dir (logs) in place;
+ * --only runs only the named sections (e.g. --only=eventlog); --modes also limits the event-log section.
+ * Results: tables on stdout, bench-results/bench-<timestamp>.json and bench-results/latest.json
+ * (latest-<sections>.json with --only).
  */
 'use strict';
 const fs = require('fs');
@@ -28,7 +32,8 @@ const {
   AGENT_ENDPOINTS,
 } = require('./bench/cluster');
 const scenarios = require('./bench/scenarios');
-const { buildRows, formatTable } = require('./bench/report');
+const { runEventLogSection } = require('./bench/eventLog');
+const { buildRows, buildEventLogRows, EVENT_LOG_COLUMNS, formatTable } = require('./bench/report');
 
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
@@ -36,8 +41,19 @@ const KEEP = argv.includes('--keep');
 const MODES = (argv.find((a) => a.startsWith('--modes=')) || '--modes=grpc,http-connect')
   .slice('--modes='.length)
   .split(',');
+const SECTIONS = ['direct', 'modes', 'swarm', 'eventlog'];
+const ONLY = (argv.find((a) => a.startsWith('--only=')) || `--only=${SECTIONS.join(',')}`)
+  .slice('--only='.length)
+  .split(',');
+for (const s of ONLY) {
+  if (!SECTIONS.includes(s)) {
+    console.error(`bench: unknown section ${JSON.stringify(s)} in --only; one of ${SECTIONS.join(', ')}`);
+    process.exit(2);
+  }
+}
+const FULL = SECTIONS.every((s) => ONLY.includes(s));
 
-/** Sizes of the full run (about 5 minutes on 2 cores) and of --quick. */
+/** Sizes of the full run (about 5 minutes on 2 cores, 2 of them the event-log section) and of --quick. */
 const CONFIG = QUICK
   ? {
       throughput: { bytes: 32 * MiB, runs: 1, capMs: 10_000, warmupBytes: 16 * MiB },
@@ -48,6 +64,14 @@ const CONFIG = QUICK
       stall: { rampMs: 300, windowMs: 1500, settleMs: 500, stallAfterBytes: 4 * MiB },
       swarmN: 100,
       swarmWarm: 10,
+      eventLog: {
+        modes: ['http-connect'],
+        warmupRounds: 1,
+        rounds: 2,
+        download: { bytes: 32 * MiB, capMs: 10_000, perRound: 2 },
+        latency: { n: 100, warmup: 5, capMs: 20_000 },
+        concurrent: { n: 200, inFlight: 100 },
+      },
     }
   : {
       throughput: { bytes: 256 * MiB, runs: 3, capMs: 20_000, warmupBytes: 128 * MiB },
@@ -58,13 +82,46 @@ const CONFIG = QUICK
       stall: { rampMs: 500, windowMs: 5000, settleMs: 1000, stallAfterBytes: 4 * MiB },
       swarmN: 1000,
       swarmWarm: 20,
+      eventLog: {
+        modes: ['http-connect', 'grpc'],
+        warmupRounds: 1,
+        rounds: 3,
+        download: { bytes: 64 * MiB, capMs: 20_000, perRound: 3 },
+        latency: { n: 300, warmup: 10, capMs: 30_000 },
+        concurrent: { n: 1000, inFlight: 500 },
+      },
     };
+CONFIG.eventLog.modes = CONFIG.eventLog.modes.filter((m) => MODES.includes(m));
+const numberArg = (name) => {
+  const a = argv.find((x) => x.startsWith(`--${name}=`));
+  return a ? Number(a.slice(name.length + 3)) : undefined;
+};
+const listArg = (name) =>
+  argv
+    .find((x) => x.startsWith(`--${name}=`))
+    ?.slice(name.length + 3)
+    .split(',');
+CONFIG.eventLog.rounds = numberArg('eventlog-rounds') ?? CONFIG.eventLog.rounds;
+// off-b, a second cluster with the log off, is an A/A control: how far two identical clusters' figures
+// differ in this run (the noise floor of the ratios). Only in the full run.
+CONFIG.eventLog.variants =
+  listArg('eventlog-variants') ?? (QUICK ? ['off', 'nats', 'file'] : ['off', 'nats', 'file', 'off-b']);
+if (
+  !CONFIG.eventLog.variants.includes('off') ||
+  !CONFIG.eventLog.variants.every((v) => /^(off(-[a-z0-9]+)?|nats|file)$/.test(v)) ||
+  !(CONFIG.eventLog.rounds >= 1)
+) {
+  console.error(
+    'bench: --eventlog-variants takes off (required), nats, file and off-<x> controls; --eventlog-rounds >= 1',
+  );
+  process.exit(2);
+}
 CONFIG.swarmParallel = 50;
 
 let tmpDir;
 function cleanup() {
   killAll();
-  if (tmpDir && !KEEP) fs.rmSync(tmpDir, { recursive: true, force: true });
+  if (tmpDir && !KEEP) fs.rmSync(tmpDir, { recursive: true, force: true, maxRetries: 3 });
   tmpDir = undefined;
 }
 process.on('exit', cleanup);
@@ -332,20 +389,70 @@ async function main() {
       `open files limit ${machine.openFilesLimit?.soft}/${machine.openFilesLimit?.hard}`,
   );
   const tls = await generateTlsMaterial(path.join(tmpDir, 'tls'));
-  const results = { startedAt: new Date(started).toISOString(), quick: QUICK, machine, code, config: CONFIG };
-  results.direct = await runDirect();
-  results.modes = {};
-  for (const mode of MODES) {
-    results.modes[mode] = await attempt(mode, 'setup', () => runMode(mode, tmpDir, tls));
+  const results = {
+    startedAt: new Date(started).toISOString(),
+    quick: QUICK,
+    sections: ONLY,
+    machine,
+    code,
+    config: CONFIG,
+  };
+  if (ONLY.includes('direct')) results.direct = await runDirect();
+  if (ONLY.includes('modes')) {
+    results.modes = {};
+    for (const mode of MODES) {
+      results.modes[mode] = await attempt(mode, 'setup', () => runMode(mode, tmpDir, tls));
+    }
   }
-  results.swarm = await runSwarm(tmpDir, tls);
+  if (ONLY.includes('swarm')) results.swarm = await runSwarm(tmpDir, tls);
+  if (ONLY.includes('eventlog') && CONFIG.eventLog.modes.length > 0) {
+    results.eventLog = await attempt('eventlog', 'event-log section', () =>
+      runEventLogSection({ dir: tmpDir, tls, cfg: CONFIG.eventLog, keep: KEEP, log: log('eventlog') }),
+    );
+  }
   results.durationMs = Date.now() - started;
   results.loadAverageAtEnd = loadAverage();
 
-  const rows = buildRows(results, CONFIG);
-  results.table = rows;
-  console.log('');
-  console.log(formatTable(rows));
+  if (results.direct || results.modes || results.swarm) {
+    const rows = buildRows(results, CONFIG);
+    results.table = rows;
+    console.log('');
+    console.log(formatTable(rows));
+  }
+  if (results.eventLog) {
+    const rows = results.eventLog.error
+      ? [
+          {
+            scenario: 'event log',
+            mode: '',
+            on: `error: ${results.eventLog.error}`,
+            off: '',
+            ratio: '-',
+            aa: '',
+            target: '>= 0.95',
+            result: 'MISS',
+          },
+        ]
+      : buildEventLogRows(results.eventLog);
+    results.eventLogTable = rows;
+    console.log('');
+    const withControl = rows.some((r) => r.aa);
+    console.log(
+      formatTable(rows, withControl ? EVENT_LOG_COLUMNS : EVENT_LOG_COLUMNS.filter(([k]) => k !== 'aa')),
+    );
+    if (!results.eventLog.error) {
+      console.log(
+        'event log: on/off for rates, off/on for latency (>= 0.95: at most ~5% worse); each ratio is the ' +
+          'median of per-round paired ratios, not on/off of the two columns (medians of all samples); ' +
+          (withControl
+            ? 'A/A: the same ratio for a second cluster with the log off, the noise floor of the row ' +
+              '(pass?/MISS?: A/A more than 5% from 1, so this run cannot resolve the target there); '
+            : '') +
+          `${CONFIG.eventLog.rounds} interleaved rounds after ${CONFIG.eventLog.warmupRounds} unrecorded; ` +
+          `section ${(results.eventLog.durationMs / 1000).toFixed(0)} s, nats-server ${results.eventLog.nats.version}`,
+      );
+    }
+  }
   console.log(
     `\n${machine.cores} cores, ${machine.cpu}, node ${machine.node}; ` +
       `total ${(results.durationMs / 1000).toFixed(0)} s${QUICK ? ' (--quick sizes)' : ''}; ` +
@@ -358,8 +465,9 @@ async function main() {
   const json = `${JSON.stringify(results, null, 2)}\n`;
   const file = path.join(outDir, `bench-${stamp}.json`);
   fs.writeFileSync(file, json);
-  fs.writeFileSync(path.join(outDir, 'latest.json'), json);
-  console.log(`results: ${path.relative(ROOT, file)} (and bench-results/latest.json)`);
+  const latest = FULL ? 'latest.json' : `latest-${ONLY.join('-')}.json`;
+  fs.writeFileSync(path.join(outDir, latest), json);
+  console.log(`results: ${path.relative(ROOT, file)} (and bench-results/${latest})`);
   if (KEEP) console.log(`logs kept in ${tmpDir}`);
 }
 

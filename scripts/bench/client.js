@@ -188,15 +188,40 @@ async function upload({ via, address, bytes, capMs }) {
   return { bytes: delivered, ms, mbps: delivered / 1e6 / (ms / 1000), complete };
 }
 
-/** Sequential dial + 64-byte echo + graceful close, `n` times after `warmup` unrecorded ones. */
-async function latency({ via, address, n, warmup, capMs }) {
+/**
+ * `passes` downloads from each of several `targets` ({via, address}: e.g. the same target behind
+ * differently configured servers), alternating between them in a rotating order (pass p starts at target
+ * (offset + p) mod n), so that the samples of different targets are taken seconds apart and each pass's
+ * samples can be paired. One process for the whole series: no process start-up between samples.
+ */
+async function downloadSeries({ targets, bytes, capMs, passes, offset = 0, pauseMs = 50 }) {
+  const samples = [];
+  for (let p = 0; p < passes; p++) {
+    for (let j = 0; j < targets.length; j++) {
+      const i = (offset + p + j) % targets.length;
+      const r = await download({ ...targets[i], bytes, capMs });
+      samples.push({ target: i, pass: p, ...r });
+      // Lets the closed tunnel's teardown finish before the next sample starts.
+      await sleep(pauseMs);
+    }
+  }
+  return { samples };
+}
+
+/**
+ * Sequential dial + 64-byte echo + graceful close, `n` times after `warmup` unrecorded ones. With
+ * `samples`, the result also carries every recorded dial+echo time (ms), so runs can be pooled.
+ */
+async function latency({ via, address, n, warmup, capMs, samples = false }) {
   const dialMs = [];
   const echoMs = [];
   const cycleMs = [];
   const errors = errorTally();
   let failed = 0;
+  let attempts = 0;
   const deadline = Date.now() + capMs;
   for (let i = 0; i < warmup + n && Date.now() < deadline; i++) {
+    attempts++;
     const t0 = nowMs();
     try {
       const conn = await dial(via, address);
@@ -221,7 +246,9 @@ async function latency({ via, address, n, warmup, capMs }) {
     dialEcho: summarize(echoMs),
     cycle: summarize(cycleMs),
     failed,
+    attempts,
     errors: errors.counts,
+    ...(samples ? { dialEchoSamples: echoMs.map((v) => Math.round(v * 1000) / 1000) } : {}),
   };
 }
 
@@ -410,7 +437,7 @@ async function stall({ via, address, echoAddress, rampMs, windowMs, stallAfterBy
   };
 }
 
-const SCENARIOS = { download, upload, latency, concurrent, stall };
+const SCENARIOS = { download, downloadSeries, upload, latency, concurrent, stall };
 
 async function main() {
   const [name, json] = process.argv.slice(2);

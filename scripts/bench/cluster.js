@@ -11,6 +11,11 @@ const READY_BACKENDS = 'konnectivity_network_proxy_server_ready_backend_connecti
 const ESTABLISHED = 'konnectivity_network_proxy_server_established_connections';
 const PENDING_DIALS = 'konnectivity_network_proxy_server_pending_backend_dials';
 const AGENT_ENDPOINTS = 'konnectivity_network_proxy_agent_open_endpoint_connections';
+/** The event log's own gauges and counters (src/persistence/metrics.ts), summed over label sets. */
+const EVENT_LOG_BACKLOG = 'konnectivity_ts_event_log_backlog';
+const EVENT_LOG_PUBLISHED = 'konnectivity_ts_event_log_published_total';
+const EVENT_LOG_DROPPED = 'konnectivity_ts_event_log_dropped_total';
+const EVENT_LOG_METRICS = [EVENT_LOG_BACKLOG, EVENT_LOG_PUBLISHED, EVENT_LOG_DROPPED];
 const START_TIMEOUT_MS = 20_000;
 
 async function waitHttp(port, urlPath, what, child) {
@@ -21,7 +26,8 @@ async function waitHttp(port, urlPath, what, child) {
   if (!ok) throw new Error(`${what} did not answer ${urlPath} on port ${port} within ${START_TIMEOUT_MS} ms`);
 }
 
-async function startServer({ mode, dir, tls, name, nodeArgs }) {
+/** `extraArgs` are appended to the flags (e.g. `--event-log=...`). */
+async function startServer({ mode, dir, tls, name, nodeArgs, extraArgs = [] }) {
   const [agentPort, adminPort, healthPort] = await freePorts(3);
   const socketPath = path.join(dir, `${name}.sock`);
   const args = [
@@ -38,6 +44,7 @@ async function startServer({ mode, dir, tls, name, nodeArgs }) {
     '--health-bind-address=127.0.0.1',
     `--server-id=${name}`,
     `--data-dir=${path.join(dir, `${name}-data`)}`,
+    ...extraArgs,
   ];
   const child = startBinary('konnectivity-server', args, path.join(dir, `${name}.log`), nodeArgs);
   await waitHttp(healthPort, '/healthz', `server ${name}`, child);
@@ -50,12 +57,14 @@ async function startServer({ mode, dir, tls, name, nodeArgs }) {
     healthPort,
     args,
     logFile: path.join(dir, `${name}.log`),
+    dataDir: path.join(dir, `${name}-data`),
     metrics: () => scrape(healthPort, [READY_BACKENDS, ESTABLISHED, PENDING_DIALS]),
+    eventLogMetrics: () => scrape(healthPort, EVENT_LOG_METRICS),
     stop: () => stop(child, 'SIGTERM', 5000),
   };
 }
 
-async function startAgent({ server, dir, tls, name, nodeArgs }) {
+async function startAgent({ server, dir, tls, name, nodeArgs, extraArgs = [] }) {
   const [healthPort, adminPort] = await freePorts(2);
   const args = [
     `--ca-cert=${tls.caCert}`,
@@ -67,6 +76,7 @@ async function startAgent({ server, dir, tls, name, nodeArgs }) {
     `--agent-id=${name}`,
     '--agent-identifiers=host=localhost&ipv4=127.0.0.1',
     `--data-dir=${path.join(dir, `${name}-data`)}`,
+    ...extraArgs,
   ];
   const child = startBinary('konnectivity-agent', args, path.join(dir, `${name}.log`), nodeArgs);
   await waitHttp(healthPort, '/readyz', `agent ${name}`, child);
@@ -78,9 +88,21 @@ async function startAgent({ server, dir, tls, name, nodeArgs }) {
     healthPort,
     args,
     logFile: path.join(dir, `${name}.log`),
+    dataDir: path.join(dir, `${name}-data`),
     metrics: () => scrape(healthPort, [AGENT_ENDPOINTS]),
+    eventLogMetrics: () => scrape(healthPort, EVENT_LOG_METRICS),
     stop: () => stop(child, 'SIGKILL', 1000),
   };
 }
 
-module.exports = { startServer, startAgent, READY_BACKENDS, ESTABLISHED, PENDING_DIALS, AGENT_ENDPOINTS };
+module.exports = {
+  startServer,
+  startAgent,
+  READY_BACKENDS,
+  ESTABLISHED,
+  PENDING_DIALS,
+  AGENT_ENDPOINTS,
+  EVENT_LOG_BACKLOG,
+  EVENT_LOG_PUBLISHED,
+  EVENT_LOG_DROPPED,
+};

@@ -145,4 +145,4 @@ function startBinary(name, args, logFile, nodeArgs = GC_NODE_ARGS) {
   return child;
 }
 
-module.exports = { ROOT, LineChild, startBinary, stop, killAll, exited };
+module.exports = { ROOT, LineChild, startBinary, stop, killAll, exited, register };

@@ -22,11 +22,12 @@ const val = (x) => (x && !x.error ? x : undefined);
 
 function buildRows(results, cfg) {
   const rows = [];
-  const d = results.direct;
+  const d = results.direct || {};
   const add = (scenario, mode, ours, direct, r, target, ok) =>
     rows.push({ scenario, mode, ours, direct, ratio: r, target, result: verdict(ok) });
 
-  for (const [mode, m] of Object.entries(results.modes)) {
+  const modes = results.modes || {};
+  for (const [mode, m] of Object.entries(modes)) {
     for (const dir of ['download', 'upload']) {
       const o = val(m.throughput)?.[dir]?.mbps;
       const b = val(d.throughput)?.[dir]?.mbps;
@@ -34,7 +35,7 @@ function buildRows(results, cfg) {
       add(`throughput ${dir}`, mode, fmt.mbps(o), fmt.mbps(b), fmt.ratio(r), '>= 0.22x direct', r >= 0.22);
     }
   }
-  for (const [mode, m] of Object.entries(results.modes)) {
+  for (const [mode, m] of Object.entries(modes)) {
     const o = val(m.latency)?.dialEcho;
     const b = val(d.latency)?.dialEcho;
     const r = ratio(o?.p50, b?.p50);
@@ -51,7 +52,7 @@ function buildRows(results, cfg) {
   }
   for (const [i, n] of cfg.concurrency.entries()) {
     const last = i === cfg.concurrency.length - 1;
-    for (const [mode, m] of Object.entries(results.modes)) {
+    for (const [mode, m] of Object.entries(modes)) {
       const o = val(m.concurrency?.[n]);
       const b = val(d.concurrency?.[n]);
       add(
@@ -65,7 +66,7 @@ function buildRows(results, cfg) {
       );
     }
   }
-  for (const [mode, m] of Object.entries(results.modes)) {
+  for (const [mode, m] of Object.entries(modes)) {
     const o = val(m.stall);
     const b = val(d.stall);
     add(
@@ -78,14 +79,14 @@ function buildRows(results, cfg) {
       !!o && o.ratio >= 0.9,
     );
   }
-  for (const [mode, m] of Object.entries(results.modes)) {
+  for (const [mode, m] of Object.entries(modes)) {
     for (const proc of ['server', 'agent']) {
       const o = m.peakRss?.[proc];
       const b = d.peakRss?.target;
       add(`peak RSS ${proc}`, mode, fmt.mib(o), fmt.mib(b), fmt.ratio(ratio(o, b)), '', undefined);
     }
   }
-  for (const [mode, m] of Object.entries(results.modes)) {
+  for (const [mode, m] of Object.entries(modes)) {
     for (const proc of ['server', 'agent']) {
       const o = val(m.idleMemory)?.perConnection?.[proc];
       const b = val(d.idleMemory)?.perConnection?.target;
@@ -100,6 +101,7 @@ function buildRows(results, cfg) {
       );
     }
   }
+  if (!results.swarm) return rows;
   const s = val(results.swarm?.ours);
   const sb = val(results.swarm?.baseline);
   const swarmMode = results.swarm?.mode || '';
@@ -124,6 +126,109 @@ function buildRows(results, cfg) {
   return rows;
 }
 
+/** What the event-log section compares, and the target of the event-log issue. */
+const EVENT_LOG_TARGET = 0.95;
+
+/**
+ * Rows of the event-log table: for each mode and each log (nats, file) against the log off, download
+ * throughput (on/off), dial+echo p50 and p99 (off/on, so that >= 0.95 means at most ~5% slower), dials/s
+ * with 1,000 (or the configured number of) concurrent tunnels (on/off), and whether the log holds a
+ * `dial.requested` event for every dial the clients made. The on and off columns are medians over rounds
+ * (latency: percentiles of the pooled samples); the ratio is the median of the per-round paired ratios
+ * (eventLog.js, pairedRatios), so it need not equal on/off of the two columns exactly.
+ */
+function buildEventLogRows(section) {
+  const rows = [];
+  if (!section) return rows;
+  // A verdict on a row whose A/A control is more than 5% from 1 gets a '?': the run could not resolve the
+  // target there (the same comparison between two identical clusters moved more than the target allows).
+  const add = (row) =>
+    rows.push({
+      aa: '',
+      ...row,
+      result:
+        verdict(row.ok) +
+        (row.ok !== undefined && Math.abs(row.aaRatio - 1) > 1 - EVENT_LOG_TARGET ? '?' : ''),
+    });
+  const ge = `>= ${EVENT_LOG_TARGET}`;
+  const n = section.config?.concurrent?.n;
+  const rate = (v) => (Number.isFinite(v) ? `${v.toFixed(0)} dials/s` : 'n/a');
+  const num = (v) => (v === null || v === undefined ? NaN : v);
+  const metrics = [
+    ['download', 'download', (v) => fmt.mbps(v.download.mbps), true],
+    ['p50', 'dial+echo p50', (v) => fmt.ms(v.latency.p50), true],
+    ['p99', 'dial+echo p99', (v) => fmt.ms(v.latency.p99), false],
+    [
+      'dialsPerSecond',
+      `dials/s, ${n?.toLocaleString('en-US')} concurrent`,
+      (v) => rate(v.concurrent.dialsPerSecond),
+      true,
+    ],
+  ];
+  for (const [mode, m] of Object.entries(section.modes || {})) {
+    if (m.error) {
+      add({
+        scenario: 'event log',
+        mode,
+        on: `error: ${m.error.slice(0, 60)}`,
+        off: '',
+        ratio: '-',
+        target: ge,
+        ok: false,
+      });
+      continue;
+    }
+    const off = m.variants.off;
+    const logs = Object.keys(m.ratios || {}).filter((k) => !k.startsWith('off'));
+    // Controls ('off-b'): a second cluster with the log off, measured like the others. Its ratio against
+    // 'off' is what the same comparison gives with no difference at all: the noise floor of that row.
+    const control = Object.keys(m.ratios || {}).find((k) => k.startsWith('off'));
+    for (const kind of logs) {
+      const on = m.variants[kind];
+      for (const [key, label, show, targeted] of metrics) {
+        const r = num(m.ratios[kind][key].ratio);
+        const aaRatio = control ? num(m.ratios[control][key].ratio) : NaN;
+        add({
+          scenario: `event log ${kind} / off: ${label}`,
+          mode,
+          on: show(on),
+          off: show(off),
+          ratio: fmt.ratio(r),
+          aa: control ? fmt.ratio(aaRatio) : '',
+          aaRatio,
+          target: targeted ? ge : '',
+          ok: targeted ? r >= EVENT_LOG_TARGET : undefined,
+        });
+      }
+    }
+    for (const kind of logs) {
+      const e = m.variants[kind].events;
+      const good = !!e && !e.error;
+      add({
+        scenario: `event log ${kind}: dial.requested stored / dials made`,
+        mode,
+        on: good ? `${e.dialRequested} / ${e.dialsMade}` : `error: ${e?.error?.slice(0, 60)}`,
+        off: '',
+        ratio: good ? fmt.ratio(ratio(e.dialRequested, e.dialsMade)) : '-',
+        target: 'all, 0 dropped',
+        ok: good && e.dialRequested === e.dialsMade && e.dropped.server + e.dropped.agent === 0,
+      });
+    }
+  }
+  return rows;
+}
+
+const EVENT_LOG_COLUMNS = [
+  ['scenario', 'scenario'],
+  ['mode', 'mode'],
+  ['on', 'log on'],
+  ['off', 'log off'],
+  ['ratio', 'ratio'],
+  ['aa', 'A/A (off-b / off)'],
+  ['target', 'target'],
+  ['result', 'result'],
+];
+
 const COLUMNS = [
   ['scenario', 'scenario'],
   ['mode', 'mode'],
@@ -134,23 +239,23 @@ const COLUMNS = [
   ['result', 'result'],
 ];
 
-function formatTable(rows) {
-  const widths = COLUMNS.map(([k, title]) => Math.max(title.length, ...rows.map((r) => String(r[k]).length)));
+function formatTable(rows, columns = COLUMNS) {
+  const widths = columns.map(([k, title]) => Math.max(title.length, ...rows.map((r) => String(r[k]).length)));
   const line = (cells) => cells.map((c, i) => String(c).padEnd(widths[i])).join(' | ');
   return [
-    line(COLUMNS.map(([, t]) => t)),
+    line(columns.map(([, t]) => t)),
     widths.map((w) => '-'.repeat(w)).join('-|-'),
-    ...rows.map((r) => line(COLUMNS.map(([k]) => r[k]))),
+    ...rows.map((r) => line(columns.map(([k]) => r[k]))),
   ].join('\n');
 }
 
-function formatMarkdown(rows) {
+function formatMarkdown(rows, columns = COLUMNS) {
   const esc = (v) => String(v).replace(/\|/g, '\\|');
   return [
-    `| ${COLUMNS.map(([, t]) => t).join(' | ')} |`,
-    `|${COLUMNS.map(() => '---').join('|')}|`,
-    ...rows.map((r) => `| ${COLUMNS.map(([k]) => esc(r[k])).join(' | ')} |`),
+    `| ${columns.map(([, t]) => t).join(' | ')} |`,
+    `|${columns.map(() => '---').join('|')}|`,
+    ...rows.map((r) => `| ${columns.map(([k]) => esc(r[k])).join(' | ')} |`),
   ].join('\n');
 }
 
-module.exports = { buildRows, formatTable, formatMarkdown };
+module.exports = { buildRows, buildEventLogRows, EVENT_LOG_COLUMNS, formatTable, formatMarkdown };
