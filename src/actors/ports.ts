@@ -34,15 +34,6 @@ export interface ServerInstruments {
 
 export type PacketSegment = 'from_agent' | 'to_agent' | 'from_client' | 'to_client';
 
-export const noopServerInstruments: ServerInstruments = {
-  dialFailed: () => {},
-  dialSucceeded: () => {},
-  pendingDials: () => {},
-  establishedConnections: () => {},
-  connectionClosed: () => {},
-  packet: () => {},
-};
-
 /** Reasons of `agent_endpoint_dial_failure_total`, as the reference names them. */
 export type EndpointDialFailureReason = 'timeout' | 'unknown';
 
@@ -56,13 +47,3 @@ export interface AgentInstruments {
   dialFailed(reason: EndpointDialFailureReason): void;
   packet(direction: 'from_server' | 'to_server', type: string): void;
 }
-
-export const noopAgentInstruments: AgentInstruments = {
-  serverConnections: () => {},
-  knownServerCount: () => {},
-  endpointConnectionOpened: () => {},
-  endpointConnectionClosed: () => {},
-  dialSucceeded: () => {},
-  dialFailed: () => {},
-  packet: () => {},
-};

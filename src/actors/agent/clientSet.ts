@@ -131,10 +131,6 @@ export class ClientSet {
     return this.held.size > 0;
   }
 
-  get connectedServers(): string[] {
-    return [...this.held.keys()];
-  }
-
   get openEndpointConnections(): number {
     let n = 0;
     for (const link of this.links) n += link.endpointCount;

@@ -71,10 +71,6 @@ export class EndpointConnection {
     this.startedAt = deps.now();
   }
 
-  get isOpen(): boolean {
-    return this.conn !== null && !this.done;
-  }
-
   start(): void {
     const { deps, link } = this;
     const key = { random: this.random, destination: this.address, serverId: deps.serverId };

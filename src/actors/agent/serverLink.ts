@@ -100,10 +100,6 @@ export class ServerLink implements EndpointLink {
     return this.actor.getSnapshot().context.serverId;
   }
 
-  get connected(): boolean {
-    return this.actor.getSnapshot().matches('connected');
-  }
-
   get stopped(): boolean {
     return this.actor.getSnapshot().status !== 'active';
   }

@@ -59,14 +59,6 @@ export class ConnectionFlow {
     this.sendable = sizes.window;
   }
 
-  get isOverflowing(): boolean {
-    return this.overflowing;
-  }
-
-  get holdReasons(): ReadonlySet<HoldReason> {
-    return this.holds;
-  }
-
   /** What this connection buffers: bytes from the peer its sink has not taken yet. */
   get bufferedBytes(): number {
     return this.held;

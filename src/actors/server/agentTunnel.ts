@@ -66,10 +66,6 @@ export class AgentTunnel implements TunnelLink {
     return this.actor.getSnapshot().value === 'draining';
   }
 
-  get open(): boolean {
-    return this.actor.getSnapshot().status === 'active';
-  }
-
   get pendingDialCount(): number {
     return this.dials.size;
   }

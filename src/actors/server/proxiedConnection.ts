@@ -39,14 +39,6 @@ export interface ProxiedConnectionDeps {
   events: ServerEventFactory;
 }
 
-export type ConnectionSummary = {
-  random: bigint;
-  connectID: bigint | null;
-  address: string;
-  bytesToAgent: number;
-  bytesFromAgent: number;
-};
-
 export class ProxiedConnection {
   connectID: bigint | null = null;
   bytesToAgent = 0;
@@ -269,16 +261,6 @@ export class ProxiedConnection {
       this.deps.metrics.dialFailed('frontend_close');
       this.dial.send({ type: 'CANCEL' });
     }
-  }
-
-  summary(): ConnectionSummary {
-    return {
-      random: this.random,
-      connectID: this.connectID,
-      address: this.address,
-      bytesToAgent: this.bytesToAgent,
-      bytesFromAgent: this.bytesFromAgent,
-    };
   }
 
   private finish(): void {
