@@ -2,19 +2,7 @@
  * The agent's Prometheus metrics, with the names, help texts, types, labels and buckets of the reference
  * (kubernetes-sigs/apiserver-network-proxy pkg/agent/metrics/metrics.go). Each instance owns its Registry.
  */
-import { collectDefaultMetrics, Registry } from 'prom-client';
-import type { PacketTypeName } from '../protocol/packet';
-import {
-  metricFactory,
-  NAMESPACE,
-  registerActorMetrics,
-  registerStreamMetrics,
-  type ActorMetrics,
-  type GrpcCodeName,
-  type MetricsOptions,
-  type Segment,
-  type StreamMetrics,
-} from './commonMetrics';
+import { metricFactory, NAMESPACE, ProcessMetrics, type MetricsOptions } from './commonMetrics';
 
 /** Reference: "buckets ranging from 5 ms to 30 seconds". */
 export const AGENT_LATENCY_BUCKETS = [0.005, 0.025, 0.1, 0.5, 2.5, 10, 30] as const;
@@ -33,8 +21,7 @@ export type AgentConnectionCloseReason = (typeof AGENT_CONNECTION_CLOSE_REASONS)
 export const DIRECTIONS = ['to_server', 'from_server'] as const;
 export type Direction = (typeof DIRECTIONS)[number];
 
-export class AgentMetrics implements StreamMetrics, ActorMetrics {
-  readonly registry = new Registry();
+export class AgentMetrics extends ProcessMetrics {
   private readonly make = metricFactory(this.registry, `${NAMESPACE}_agent`);
 
   private readonly dialDuration = this.make.histogram(
@@ -87,11 +74,9 @@ export class AgentMetrics implements StreamMetrics, ActorMetrics {
     AGENT_LATENCY_BUCKETS,
     ['http_response_code'],
   );
-  private readonly stream: StreamMetrics = registerStreamMetrics(this.registry, 'agent');
-  private readonly actors: ActorMetrics = registerActorMetrics(this.registry);
 
   constructor(options: MetricsOptions = {}) {
-    if (options.processMetrics) collectDefaultMetrics({ register: this.registry });
+    super('agent', options);
   }
 
   /** Successful dials to the endpoint only, as upstream: timeouts would drown the latency signal. */
@@ -135,21 +120,5 @@ export class AgentMetrics implements StreamMetrics, ActorMetrics {
 
   observeLeaseWatch(httpResponseCode: number, reason: string): void {
     this.leaseWatches.inc({ http_response_code: String(httpResponseCode), reason });
-  }
-
-  packet(segment: Segment, type: PacketTypeName): void {
-    this.stream.packet(segment, type);
-  }
-
-  streamError(segment: Segment, code: number | GrpcCodeName | undefined, type?: PacketTypeName): void {
-    this.stream.streamError(segment, code, type);
-  }
-
-  actorStarted(kind: string): void {
-    this.actors.actorStarted(kind);
-  }
-
-  actorStopped(kind: string): void {
-    this.actors.actorStopped(kind);
   }
 }

@@ -2,7 +2,7 @@
  * Metrics and label values shared by server and agent, mirroring the reference's
  * konnectivity-client/pkg/common/metrics so that dashboards built for the Go binaries work unchanged.
  */
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { PacketTypeName } from '../protocol/packet';
 
 export const NAMESPACE = 'konnectivity_network_proxy';
@@ -122,4 +122,33 @@ export function registerActorMetrics(registry: Registry): ActorMetrics {
     actorStarted: (kind) => actors.inc({ kind }),
     actorStopped: (kind) => actors.dec({ kind }),
   };
+}
+
+/** What the server's and the agent's metrics share: the registry, stream packet/error counts, live actors. */
+export abstract class ProcessMetrics implements StreamMetrics, ActorMetrics {
+  readonly registry = new Registry();
+  private readonly stream: StreamMetrics;
+  private readonly actors: ActorMetrics;
+
+  protected constructor(subsystem: 'server' | 'agent', options: MetricsOptions) {
+    this.stream = registerStreamMetrics(this.registry, subsystem);
+    this.actors = registerActorMetrics(this.registry);
+    if (options.processMetrics) collectDefaultMetrics({ register: this.registry });
+  }
+
+  packet(segment: Segment, type: PacketTypeName): void {
+    this.stream.packet(segment, type);
+  }
+
+  streamError(segment: Segment, code: number | GrpcCodeName | undefined, type?: PacketTypeName): void {
+    this.stream.streamError(segment, code, type);
+  }
+
+  actorStarted(kind: string): void {
+    this.actors.actorStarted(kind);
+  }
+
+  actorStopped(kind: string): void {
+    this.actors.actorStopped(kind);
+  }
 }

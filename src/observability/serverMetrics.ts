@@ -3,19 +3,7 @@
  * (kubernetes-sigs/apiserver-network-proxy pkg/server/metrics/metrics.go), so existing dashboards and alerts
  * keep working. Each instance owns its Registry: tests and in-process e2e runs can hold several servers.
  */
-import { collectDefaultMetrics, Registry } from 'prom-client';
-import type { PacketTypeName } from '../protocol/packet';
-import {
-  metricFactory,
-  NAMESPACE,
-  registerActorMetrics,
-  registerStreamMetrics,
-  type ActorMetrics,
-  type GrpcCodeName,
-  type MetricsOptions,
-  type Segment,
-  type StreamMetrics,
-} from './commonMetrics';
+import { metricFactory, NAMESPACE, ProcessMetrics, type MetricsOptions } from './commonMetrics';
 
 export type { MetricsOptions } from './commonMetrics';
 
@@ -60,8 +48,7 @@ export type ServiceMethod = (typeof SERVICE_METHODS)[number];
 export const PROXY_STRATEGIES = ['default', 'destHost', 'defaultRoute'] as const;
 export type ProxyStrategy = (typeof PROXY_STRATEGIES)[number];
 
-export class ServerMetrics implements StreamMetrics, ActorMetrics {
-  readonly registry = new Registry();
+export class ServerMetrics extends ProcessMetrics {
   private readonly make = metricFactory(this.registry, `${NAMESPACE}_server`);
 
   private readonly dialDuration = this.make.histogram(
@@ -151,11 +138,9 @@ export class ServerMetrics implements StreamMetrics, ActorMetrics {
     'server_count',
     'Number of proxy server instances in the cluster',
   );
-  private readonly stream: StreamMetrics = registerStreamMetrics(this.registry, 'server');
-  private readonly actors: ActorMetrics = registerActorMetrics(this.registry);
 
   constructor(options: MetricsOptions = {}) {
-    if (options.processMetrics) collectDefaultMetrics({ register: this.registry });
+    super('server', options);
   }
 
   /** From DIAL_REQ sent to the agent until its successful DIAL_RSP; failed dials are not observed. */
@@ -240,21 +225,5 @@ export class ServerMetrics implements StreamMetrics, ActorMetrics {
 
   setServerCount(count: number): void {
     this.serverCount.set(count);
-  }
-
-  packet(segment: Segment, type: PacketTypeName): void {
-    this.stream.packet(segment, type);
-  }
-
-  streamError(segment: Segment, code: number | GrpcCodeName | undefined, type?: PacketTypeName): void {
-    this.stream.streamError(segment, code, type);
-  }
-
-  actorStarted(kind: string): void {
-    this.actors.actorStarted(kind);
-  }
-
-  actorStopped(kind: string): void {
-    this.actors.actorStopped(kind);
   }
 }
