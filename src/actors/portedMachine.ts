@@ -5,7 +5,7 @@
  * actor running them, looked up by `self`; an instance binds its port before its actor starts, so entry
  * actions find it too.
  */
-import type { AnyActorRef, AnyStateMachine } from 'xstate';
+import type { AnyActorRef, AnyStateMachine, ContextFrom, EventFromLogic } from 'xstate';
 
 /** The arguments every action gets that ports use. */
 export interface PortArgs<TContext, TEvent> {
@@ -23,14 +23,19 @@ export interface PortedMachine<TMachine extends AnyStateMachine, TPort> {
   bind(actor: AnyActorRef, port: TPort): void;
 }
 
-export function ported<TMachine extends AnyStateMachine, TNames extends string, TContext, TEvent>(
+/** The port type of a ported machine. */
+export type PortOf<T> = T extends PortedMachine<AnyStateMachine, infer P> ? P : never;
+
+export function ported<TMachine extends AnyStateMachine, const TNames extends string>(
   machine: TMachine,
   names: readonly TNames[],
-): PortedMachine<TMachine, Port<TNames, TContext, TEvent>> {
-  const ports = new WeakMap<AnyActorRef, Port<TNames, TContext, TEvent>>();
-  const actions: Record<string, (args: PortArgs<TContext, TEvent> & { self: AnyActorRef }) => void> = {};
+): PortedMachine<TMachine, Port<TNames, ContextFrom<TMachine>, EventFromLogic<TMachine>>> {
+  type TPort = Port<TNames, ContextFrom<TMachine>, EventFromLogic<TMachine>>;
+  const ports = new WeakMap<AnyActorRef, TPort>();
+  const actions: Record<string, (args: PortArgs<unknown, unknown> & { self: AnyActorRef }) => void> = {};
   for (const name of names) {
-    actions[name] = (args) => ports.get(args.self)?.[name](args);
+    actions[name] = (args) =>
+      ports.get(args.self)?.[name](args as PortArgs<ContextFrom<TMachine>, EventFromLogic<TMachine>>);
   }
   return {
     machine: machine.provide({ actions } as never) as TMachine,
