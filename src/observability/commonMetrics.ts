@@ -70,8 +70,18 @@ export function registerStreamMetrics(registry: Registry, subsystem: string): St
     labelNames: ['segment', 'code', 'packet_type'] as const,
     registers: [registry],
   });
+  // Counted for every DATA packet: keep the labelled child per (segment, type) instead of hashing labels each time.
+  const children = new Map<string, { inc(): void }>();
   return {
-    packet: (segment, type) => packets.inc({ segment, packet_type: type }),
+    packet: (segment, type) => {
+      const key = `${segment} ${type}`;
+      let child = children.get(key);
+      if (child === undefined) {
+        child = packets.labels({ segment, packet_type: type });
+        children.set(key, child);
+      }
+      child.inc();
+    },
     streamError: (segment, code, type) =>
       errors.inc({ segment, code: grpcCodeName(code), packet_type: type ?? NO_PACKET }),
   };
