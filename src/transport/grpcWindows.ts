@@ -2,7 +2,7 @@
  * HTTP/2 flow-control windows sized for throughput. grpc-js reads `grpc-node.flow_control_window` on
  * channels (clients) only; a server keeps HTTP/2's 64 KiB default, which pins client-to-server streams
  * (agent -> server, the download direction of every kubelet request) at a fraction of what the link can do
- * (ENGINEERING.md: 430-546 MB/s on loopback, ~64 MB/s at 1 ms RTT). Until grpc-node#3058 lands, the server
+ * (measured: 430-546 MB/s on loopback, ~64 MB/s at 1 ms RTT). Until grpc-node#3058 lands, the server
  * side is set through two private fields of grpc-js 1.14; this file is the only place that touches them,
  * and when they are missing the server runs with the defaults and says so.
  */

@@ -1,5 +1,5 @@
 /**
- * The agents connected to this server and the choice of one for a dial (PROTOCOL.md section 5). An agent
+ * The agents connected to this server and the choice of one for a dial (the reference's `--proxy-strategies` semantics). An agent
  * id may hold several streams (a reconnect racing its old stream, or a second agent with the same id);
  * the oldest open stream represents the agent.
  */

@@ -4,7 +4,7 @@
  */
 export type FrontendMode = 'grpc' | 'http-connect';
 
-/** Why a dial failed, as the frontend must report it (HTTP status mapping of PROTOCOL.md section 4). */
+/** Why a dial failed, as the frontend must report it (the reference's HTTP status mapping). */
 export type DialFailureKind = 'no-agent' | 'agent-error' | 'timeout' | 'agent-lost';
 
 export interface Frontend {

@@ -1,5 +1,5 @@
 /**
- * HTTP CONNECT replies, byte for byte as kube-apiserver expects them (PROTOCOL.md section 4).
+ * HTTP CONNECT replies, byte for byte as kube-apiserver expects them (the reference's status mapping: 504 timeouts, 503 fd exhaustion, 502 the rest).
  */
 import type { DialFailureKind } from './frontend';
 

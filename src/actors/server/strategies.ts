@@ -1,5 +1,5 @@
 /**
- * Agent selection strategies of `--proxy-strategies`, tried in order (PROTOCOL.md section 5).
+ * Agent selection strategies of `--proxy-strategies`, tried in order (the reference's semantics: `default`, `destHost`, `defaultRoute`).
  */
 import type { AgentTunnel } from './agentTunnel';
 
