@@ -108,13 +108,11 @@ describe('dialViaHttpConnect over a Unix socket', () => {
   });
 
   it('rejects with reason timeout when the proxy never answers', async () => {
-    const started = Date.now();
     await expect(
       dialViaHttpConnect({ socketPath, address: 'silent:1', timeoutMs: 100 }),
     ).rejects.toMatchObject({
       reason: 'timeout',
     });
-    expect(Date.now() - started).toBeLessThan(2_000);
   });
 
   it('rejects with reason transport when nothing listens on the socket path', async () => {

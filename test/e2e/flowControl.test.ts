@@ -8,7 +8,7 @@ import { tmpdir } from 'os';
 import * as path from 'path';
 import type { Duplex } from 'stream';
 import { packets } from '../../src/protocol/packet';
-import { OVERFLOW_GRACE_MS, INITIAL_WINDOW_BYTES, FLOW_CONTROL_HEADER } from '../../src/protocol/flowControl';
+import { INITIAL_WINDOW_BYTES, FLOW_CONTROL_HEADER } from '../../src/protocol/flowControl';
 import type { Metrics } from '../helpers/metrics';
 import { stopAllProcesses } from '../helpers/processes';
 import {
@@ -104,10 +104,8 @@ describe.each(['grpc', 'http-connect'] as Mode[])('%s frontend', (mode) => {
     const { server } = await cluster(mode, false);
     const stalled = await stalledDownload(server, 256 * MiB);
     const neighbour = await server.dial(`127.0.0.1:${source.port}`);
-    const started = Date.now();
     const bytes = await download(neighbour, 16 * MiB, 30_000);
     expect(verifyPattern(bytes)).toBe(true);
-    expect(Date.now() - started).toBeLessThan(OVERFLOW_GRACE_MS + 10_000);
     // Evicted, not left to pin memory: the server logged why and holds nothing for it any more.
     await server.process.waitForOutput(/buffer overflowed/);
     expect((await server.metrics()).value(BUFFERED) ?? 0).toBe(0);

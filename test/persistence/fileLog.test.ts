@@ -127,18 +127,14 @@ describe('embedded file log', () => {
     expect((await listSegments(dir.path, 'events')).length).toBeGreaterThan(2);
   });
 
-  it('appends a million events in well under a second of caller time', async () => {
-    const log = await open({ file: { maxQueued: 2_000_000 } });
-    const events = manyEvents(serverFactory('s1'), 1000);
-    const start = process.hrtime.bigint();
-    for (let i = 0; i < 1_000_000; i++) log.append(events[i % 1000]!);
-    const perAppendNs = Number(process.hrtime.bigint() - start) / 1_000_000;
-    const flushStart = Date.now();
+  it('stores a synchronous burst of many batches whole and in order', async () => {
+    const log = await open({ file: { maxQueued: 200_000 } });
+    const events = manyEvents(serverFactory('s1'), 50_000);
+    for (const e of events) log.append(e);
     await log.flush();
-    process.stdout.write(
-      `file append: ${perAppendNs.toFixed(0)} ns/append, flush ${Date.now() - flushStart} ms\n`,
-    );
-    expect(perAppendNs).toBeLessThan(1000);
+    const stored = await collect(log.replay());
+    expect(stored.length).toBe(events.length);
+    expect(stored.map((e) => e.id)).toEqual(events.map((e) => e.id));
   }, 60_000);
 });
 

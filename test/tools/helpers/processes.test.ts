@@ -48,12 +48,11 @@ describe('processes', () => {
     const p = startProcess(process.execPath, ['-e', 'console.log("bad flag --nope"); process.exit(3)'], {
       name: 'crasher',
     });
-    const started = Date.now();
     const err = await p
       .waitForHttp('http://127.0.0.1:1/healthz', { timeoutMs: 10_000 })
       .catch((e: unknown) => e);
-    expect(Date.now() - started).toBeLessThan(5_000);
     expect(err).toBeInstanceOf(ProcessError);
+    expect((err as Error).message).not.toMatch(/timed out/i); // it did not wait out the 10 s
     expect((err as Error).message).toContain('exit code 3');
     expect((err as Error).message).toContain('bad flag --nope');
     expect(await p.exited).toEqual({ code: 3, signal: null });
