@@ -7,7 +7,15 @@ import { dialMachine } from '../machines/dial.machine';
 import { serverLinkMachine } from '../machines/serverLink.machine';
 import { ported, type PortOf } from './portedMachine';
 
-export const dial = ported(dialMachine, ['startDial', 'reportEstablished', 'reportFailed', 'abandonDial']);
+export const dial = ported(dialMachine, [
+  'startDial',
+  'reportEstablished',
+  'reportRefused',
+  'reportTimedOut',
+  'reportPeerLost',
+  'reportCancelled',
+  'abandonDial',
+]);
 export type DialPort = PortOf<typeof dial>;
 
 export const connection = ported(connectionMachine, [

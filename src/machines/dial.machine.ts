@@ -51,9 +51,18 @@ export const dialMachine = setup({
     startDial: () => {},
     /** Tell the requester it worked (server: DIAL_RSP / 200 to the frontend; agent: DIAL_RSP to the server). */
     reportEstablished: () => {},
-    /** Tell the requester it failed; the error text is in context. */
-    reportFailed: () => {},
-    /** Stop the dial in flight (server: DIAL_CLS to the agent; agent: destroy the socket). */
+    /**
+     * One action per way a dial can fail, so that the actor never has to work out which one happened:
+     * the far side answered with an error (its text is in context) ...
+     */
+    reportRefused: () => {},
+    /** ... this side's timeout ran out ... */
+    reportTimedOut: () => {},
+    /** ... or the far side went away (the loss reason is in context). */
+    reportPeerLost: () => {},
+    /** The requester gave up: recorded, nobody is told. */
+    reportCancelled: () => {},
+    /** Stop what is still in flight (server: DIAL_CLS to the agent; agent: destroy the socket). */
     abandonDial: () => {},
     recordConnectID: assign({
       connectID: ({ event }) => (event.type === 'DIAL_SUCCEEDED' ? event.connectID : null),
@@ -82,12 +91,19 @@ export const dialMachine = setup({
       initial: 'untimed',
       on: {
         DIAL_SUCCEEDED: { target: 'established', actions: ['recordConnectID', 'reportEstablished'] },
-        DIAL_FAILED: { target: 'failed', actions: ['recordError', 'reportFailed'] },
-        CANCEL: { target: 'cancelled', actions: 'abandonDial' },
-        PEER_LOST: { target: 'peerLost', actions: ['recordLoss', 'reportFailed'] },
+        DIAL_FAILED: { target: 'failed', actions: ['recordError', 'reportRefused'] },
+        CANCEL: { target: 'cancelled', actions: ['abandonDial', 'reportCancelled'] },
+        PEER_LOST: { target: 'peerLost', actions: ['recordLoss', 'abandonDial', 'reportPeerLost'] },
       },
       states: {
-        timed: { after: { dialTimeout: { target: '#dial.timedOut' } } },
+        timed: {
+          after: {
+            dialTimeout: {
+              target: '#dial.timedOut',
+              actions: ['recordTimeout', 'abandonDial', 'reportTimedOut'],
+            },
+          },
+        },
         untimed: {},
       },
     },
@@ -95,10 +111,7 @@ export const dialMachine = setup({
     failed: { type: 'final', entry: { type: 'recordOutcome', params: 'failed' } },
     cancelled: { type: 'final', entry: { type: 'recordOutcome', params: 'cancelled' } },
     peerLost: { type: 'final', entry: { type: 'recordOutcome', params: 'peerLost' } },
-    timedOut: {
-      type: 'final',
-      entry: [{ type: 'recordOutcome', params: 'timedOut' }, 'recordTimeout', 'abandonDial', 'reportFailed'],
-    },
+    timedOut: { type: 'final', entry: { type: 'recordOutcome', params: 'timedOut' } },
   },
   output: ({ context }) => ({
     outcome: context.outcome ?? 'failed',

@@ -3,11 +3,13 @@
  * DIAL_CLS reaches the agent, a late DIAL_RSP is answered with CLOSE_REQ, a pending dial fails at once when
  * its agent goes away, and --backend-dial-timeout bounds the wait. Also mTLS on the agent port.
  */
+import { spawnSync } from 'child_process';
 import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import * as grpc from '@grpc/grpc-js';
 import { readFileSync } from 'fs';
+import { DialError } from '../../src/client/errors';
 import { dialViaGrpc } from '../../src/client/grpcTunnel';
 import { packets, type Packet } from '../../src/protocol/packet';
 import { stopAllProcesses } from '../helpers/processes';
@@ -26,6 +28,21 @@ import {
 import { rawAgent, type RawCall } from './rawPeers';
 
 jest.setTimeout(60_000);
+
+const DIAL_FAILURES = 'konnectivity_network_proxy_server_dial_failure_count';
+
+/** The reasons of the dial.failed events in the server's embedded event log, read with the events CLI. */
+function dialFailedReasons(server: RunningTestServer): string[] {
+  const dataDir = server.args.find((a) => a.startsWith('--data-dir='))!.slice('--data-dir='.length);
+  const cli = path.join(__dirname, '../../bin/konnectivity-events');
+  const r = spawnSync(cli, ['tail', `--data-dir=${dataDir}`, '--type=dial.failed', '--json'], {
+    encoding: 'utf8',
+  });
+  return r.stdout
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => (JSON.parse(line) as { reason?: string }).reason ?? '');
+}
 
 const tls = useTlsDir();
 let work: string;
@@ -84,19 +101,48 @@ it('forwards DIAL_CLS to the agent, and answers a DIAL_RSP that arrives after it
 });
 
 it.each(['grpc', 'http-connect'] as Mode[])(
-  '%s: fails a pending dial at once when its agent disconnects',
+  '%s: fails a pending dial at once when its agent disconnects, recorded as a lost agent',
   async (mode) => {
     const [server, agent] = await serverWithScriptedAgent(mode);
     const dialing = server.dial('10.0.0.5:10250', 30_000);
     dialing.catch(() => {});
     await nextDialReq(agent);
-    const cut = Date.now();
     agent.close(); // the agent dies with the dial pending
-    await expect(dialing).rejects.toBeDefined();
-    expect(Date.now() - cut).toBeLessThan(2000);
-    expect((await server.metrics()).value('konnectivity_network_proxy_server_pending_backend_dials')).toBe(0);
+    // Failed because the agent went, not because the caller's 30 s timeout ran out.
+    const failure: unknown = await dialing.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(failure).toBeInstanceOf(DialError);
+    expect((failure as DialError).reason).not.toBe('timeout');
+    if (mode === 'http-connect') expect(failure).toMatchObject({ status: 502 });
+    const metrics = await server.metrics();
+    expect(metrics.value('konnectivity_network_proxy_server_pending_backend_dials')).toBe(0);
+    expect(metrics.value(DIAL_FAILURES, { reason: 'backend_close' })).toBe(1);
+    expect(metrics.value(DIAL_FAILURES, { reason: 'error_response' }) ?? 0).toBe(0);
+    await waitFor(() => dialFailedReasons(server).includes('backend_close'), {
+      description: 'a dial.failed event with reason backend_close',
+    });
+    expect(dialFailedReasons(server)).not.toContain('error_response');
   },
 );
+
+it('an agent that answers with an error is recorded as such (error_response, 502 with its text)', async () => {
+  const [server, agent] = await serverWithScriptedAgent('http-connect');
+  const dialing = server.dial('10.0.0.5:10250', 30_000);
+  const req = await nextDialReq(agent);
+  agent.write(packets.dialResponse(req.random, 0n, 'dial tcp 10.0.0.5:10250: connect: connection refused'));
+  await expect(dialing).rejects.toMatchObject({
+    status: 502,
+    body: 'dial tcp 10.0.0.5:10250: connect: connection refused\n',
+  });
+  const metrics = await server.metrics();
+  expect(metrics.value(DIAL_FAILURES, { reason: 'error_response' })).toBe(1);
+  expect(metrics.value(DIAL_FAILURES, { reason: 'backend_close' }) ?? 0).toBe(0);
+  await waitFor(() => dialFailedReasons(server).includes('error_response'), {
+    description: 'a dial.failed event with reason error_response',
+  });
+});
 
 it.each([
   ['grpc', (e: unknown) => expect(String(e)).toMatch(/dial timeout/)],

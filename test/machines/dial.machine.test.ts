@@ -40,19 +40,19 @@ describe('dial machine', () => {
       'a failed DIAL_RSP fails it and reports the error',
       { type: 'DIAL_FAILED', error: 'connection refused' },
       'failed',
-      ['reportFailed'],
+      ['reportRefused'],
     ],
     [
-      'a cancel abandons it (DIAL_CLS to the agent) without a report',
+      'a cancel abandons it (DIAL_CLS to the agent) and records the cancellation',
       { type: 'CANCEL' },
       'cancelled',
-      ['abandonDial'],
+      ['abandonDial', 'reportCancelled'],
     ],
     [
-      'losing the peer fails it at once',
+      'losing the peer drops what is in flight and reports the loss, not an error answer',
       { type: 'PEER_LOST', reason: 'agent gone' },
       'peerLost',
-      ['reportFailed'],
+      ['abandonDial', 'reportPeerLost'],
     ],
   ];
   it.each(cases)('%s', (_name, event, state, actions) => {
@@ -67,6 +67,22 @@ describe('dial machine', () => {
     expect(ok.output).toEqual({ outcome: 'established', connectID: '7', error: null });
     const [bad] = transition(dialMachine, given(), { type: 'DIAL_FAILED', error: 'no such host' });
     expect(bad.output).toEqual({ outcome: 'failed', connectID: null, error: 'no such host' });
+  });
+
+  it('names each failure by its own action, with the loss reason already recorded when it runs', () => {
+    const seen: Array<[string, string | null]> = [];
+    const actor = createActor(
+      dialMachine.provide({
+        actions: {
+          reportPeerLost: ({ context }) => seen.push(['reportPeerLost', context.error]),
+          reportRefused: ({ context }) => seen.push(['reportRefused', context.error]),
+        },
+      }),
+      { input },
+    ).start();
+    actor.send({ type: 'PEER_LOST', reason: 'agent gone' });
+    expect(seen).toEqual([['reportPeerLost', 'agent gone']]);
+    expect(actor.getSnapshot().output).toEqual({ outcome: 'peerLost', connectID: null, error: 'agent gone' });
   });
 
   it('ignores a response after it has an outcome (a late DIAL_RSP is the owner’s business)', () => {
@@ -85,7 +101,8 @@ describe('dial machine', () => {
           actions: {
             startDial: () => performed.push('startDial'),
             abandonDial: () => performed.push('abandonDial'),
-            reportFailed: () => performed.push('reportFailed'),
+            reportTimedOut: () => performed.push('reportTimedOut'),
+            reportRefused: () => performed.push('reportRefused'),
           },
         }),
         { input: { ...input, timeoutMs: 1000 } },
@@ -99,7 +116,7 @@ describe('dial machine', () => {
         connectID: null,
         error: 'dial timeout',
       });
-      expect(performed).toEqual(['startDial', 'abandonDial', 'reportFailed']);
+      expect(performed).toEqual(['startDial', 'abandonDial', 'reportTimedOut']);
     } finally {
       jest.useRealTimers();
     }

@@ -15,7 +15,8 @@ import type { ActorLogger, AgentInstruments } from '../ports';
 import { lookup } from 'dns';
 import { ConnectionFlow } from '../flow/connectionFlow';
 import { notAllowedError, type DestinationPolicy } from './destinationPolicy';
-import { goDialError, goTimeoutError, splitHostPort, type NodeNetError } from './goDialErrors';
+import { goDialError, splitHostPort, type NodeNetError } from './goDialErrors';
+import { agentDialErrorText, agentDialFailure, type DialFailure } from '../dialOutcomes';
 
 /** The reference agent's endpoint dial timeout (net.DialTimeout(..., 5*time.Second)). */
 export const ENDPOINT_DIAL_TIMEOUT_MS = 5_000;
@@ -74,6 +75,20 @@ export class EndpointConnection {
   start(): void {
     const { deps, link } = this;
     const key = { random: this.random, destination: this.address, serverId: deps.serverId };
+    const fail = (outcome: DialFailure, recorded: string | null): void => {
+      const facts = agentDialFailure(outcome, this.denied);
+      const error = agentDialErrorText(outcome, this.address, recorded);
+      if (facts.metric) deps.metrics.dialFailed(facts.metric);
+      deps.log.info('endpoint dial failed', { address: this.address, random: this.random, error });
+      deps.events.endpointDialFailed({
+        ...key,
+        reason: facts.eventReason,
+        error,
+        latencyMs: deps.now() - this.startedAt,
+      });
+      // The reference sends a failed DIAL_RSP without a connectID.
+      if (facts.answersServer) link.sendToServer(packets.dialResponse(this.random, 0n, error));
+    };
     const port: DialPort = {
       startDial: () => this.connectSocket(),
       reportEstablished: () => {
@@ -86,26 +101,10 @@ export class EndpointConnection {
         this.openConnection();
         link.sendToServer(packets.dialResponse(this.random, this.connectID));
       },
-      reportFailed: ({ context }) => {
-        deps.metrics.dialFailed(context.outcome === 'timedOut' ? 'timeout' : 'unknown');
-        const error =
-          context.outcome === 'timedOut' ? goTimeoutError(this.address) : (context.error ?? 'dial failed');
-        deps.log.info('endpoint dial failed', { address: this.address, random: this.random, error });
-        deps.events.endpointDialFailed({
-          ...key,
-          reason: this.denied
-            ? 'not-allowed'
-            : context.outcome === 'timedOut'
-              ? 'timeout'
-              : context.outcome === 'peerLost'
-                ? 'server-lost'
-                : 'error',
-          error,
-          latencyMs: deps.now() - this.startedAt,
-        });
-        // The reference sends a failed DIAL_RSP without a connectID.
-        link.sendToServer(packets.dialResponse(this.random, 0n, error));
-      },
+      reportRefused: ({ context }) => fail('refused', context.error),
+      reportTimedOut: ({ context }) => fail('timedOut', context.error),
+      reportPeerLost: ({ context }) => fail('peerLost', context.error),
+      reportCancelled: () => {},
       abandonDial: () => this.socket?.destroy(),
     };
     const dial = deps.host.start('endpointDial', machines.dial.machine, {

@@ -14,6 +14,7 @@ import type { ServerEventFactory } from '../../events';
 import type { ActorLogger, ServerInstruments } from '../ports';
 import { ConnectionFlow } from '../flow/connectionFlow';
 import type { Frontend } from './frontend';
+import { SERVER_DIAL_FAILURES, serverDialErrorText, type DialFailure } from '../dialOutcomes';
 
 /** What a proxied connection needs from its tunnel. */
 export interface TunnelLink {
@@ -75,6 +76,22 @@ export class ProxiedConnection {
     const key = { random: this.random, destination: this.address };
     const latencyMs = (): number => deps.now() - this.startedAt;
     deps.events.dialRequested({ ...key, mode: frontend.mode, protocol: 'tcp', frontend: frontend.peer });
+    const fail = (outcome: DialFailure, recorded: string | null): void => {
+      const facts = SERVER_DIAL_FAILURES[outcome];
+      const error = serverDialErrorText(outcome, recorded);
+      deps.metrics.dialFailed(facts.metric);
+      if (facts.timedOut)
+        deps.events.dialTimedOut({ ...key, agentId: tunnel.agentId, timeoutMs: deps.dialTimeoutMs });
+      else
+        deps.events.dialFailed({
+          ...key,
+          agentId: tunnel.agentId,
+          reason: facts.metric,
+          error,
+          latencyMs: latencyMs(),
+        });
+      frontend.dialFailed(facts.frontend, error);
+    };
     const port: DialPort = {
       startDial: () => {
         tunnel.sendToAgent(packets.dialRequest(this.address, this.random));
@@ -91,38 +108,20 @@ export class ProxiedConnection {
         this.openConnection();
         frontend.dialSucceeded(this.connectID);
       },
-      reportFailed: ({ context }) => {
-        const timedOut = context.outcome === 'timedOut';
-        const reason = timedOut
-          ? 'backend_dial_timeout'
-          : context.outcome === 'peerLost'
-            ? 'backend_close'
-            : 'error_response';
-        deps.metrics.dialFailed(reason);
-        if (timedOut)
-          deps.events.dialTimedOut({ ...key, agentId: tunnel.agentId, timeoutMs: deps.dialTimeoutMs });
-        else
-          deps.events.dialFailed({
-            ...key,
-            agentId: tunnel.agentId,
-            reason,
-            error: context.error ?? '',
-            latencyMs: latencyMs(),
-          });
-        const kind = timedOut ? 'timeout' : context.outcome === 'peerLost' ? 'agent-lost' : 'agent-error';
-        frontend.dialFailed(kind, timedOut ? 'dial timeout' : (context.error ?? 'dial failed'));
+      reportRefused: ({ context }) => fail('refused', context.error),
+      reportTimedOut: ({ context }) => fail('timedOut', context.error),
+      reportPeerLost: ({ context }) => fail('peerLost', context.error),
+      reportCancelled: () => {
+        deps.events.dialCancelled({
+          ...key,
+          agentId: tunnel.agentId,
+          reason: this.cancelReason,
+          latencyMs: latencyMs(),
+        });
       },
-      abandonDial: ({ context }) => {
-        // Better than the reference: the agent learns the dial is no longer wanted.
+      // Better than the reference: the agent learns the dial is no longer wanted.
+      abandonDial: () => {
         tunnel.sendToAgent(packets.closeDial(this.random));
-        if (context.outcome !== 'timedOut') {
-          deps.events.dialCancelled({
-            ...key,
-            agentId: tunnel.agentId,
-            reason: this.cancelReason,
-            latencyMs: latencyMs(),
-          });
-        }
       },
     };
     const dial = deps.host.start('dial', machines.dial.machine, {

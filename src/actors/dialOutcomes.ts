@@ -1,0 +1,68 @@
+/**
+ * What each way a dial can fail means to the outside world, in one table per side: the metric label, the
+ * lifecycle event's reason, how the frontend hears it and the error text peers see. The dial machine names
+ * the outcome (one action per outcome); actors look it up here and only perform the I/O, so a machine and
+ * an actor can never disagree about what happened.
+ */
+import type { DialFailureReason, EndpointDialFailureReason } from './ports';
+import type { DialFailureKind } from './server/frontend';
+import { goTimeoutError } from './agent/goDialErrors';
+
+/** The dial machine's outcomes in which the requester is told that the dial failed. */
+export type DialFailure = 'refused' | 'timedOut' | 'peerLost';
+
+export interface ServerDialFailureFacts {
+  /** `server_dial_failure_count{reason}`, also the `dial.failed` event's reason (the reference's names). */
+  readonly metric: DialFailureReason;
+  /** How the frontend is told: the HTTP status follows from it (httpStatus.ts), gRPC gets the text. */
+  readonly frontend: DialFailureKind;
+  /** Whether the event is `dial.timedOut` (it carries the timeout) rather than `dial.failed`. */
+  readonly timedOut: boolean;
+}
+
+export const SERVER_DIAL_FAILURES: Readonly<Record<DialFailure, ServerDialFailureFacts>> = {
+  /** The agent answered DIAL_RSP with an error: its text goes to the frontend verbatim. */
+  refused: { metric: 'error_response', frontend: 'agent-error', timedOut: false },
+  /** --backend-dial-timeout ran out before the agent answered. */
+  timedOut: { metric: 'backend_dial_timeout', frontend: 'timeout', timedOut: true },
+  /** The agent's stream ended with the dial pending (the reference would wait forever). */
+  peerLost: { metric: 'backend_close', frontend: 'agent-lost', timedOut: false },
+};
+
+/** The text the frontend sees for a failed dial; `recorded` is the dial machine's `error` (agent text or loss reason). */
+export function serverDialErrorText(outcome: DialFailure, recorded: string | null): string {
+  if (outcome === 'timedOut') return 'dial timeout';
+  return recorded ?? (outcome === 'peerLost' ? 'agent lost' : 'dial failed');
+}
+
+/** The `endpoint.dial.failed` event's reasons on the agent. */
+export type EndpointDialFailedReason = 'error' | 'not-allowed' | 'timeout' | 'server-lost';
+
+export interface AgentDialFailureFacts {
+  /** `agent_endpoint_dial_failure_total{reason}`; null: the endpoint dial itself did not fail. */
+  readonly metric: EndpointDialFailureReason | null;
+  readonly eventReason: EndpointDialFailedReason;
+  /** Whether the server is answered with a failed DIAL_RSP (not when the server is the one that is gone). */
+  readonly answersServer: boolean;
+}
+
+export const AGENT_DIAL_FAILURES: Readonly<Record<DialFailure, AgentDialFailureFacts>> = {
+  /** The TCP connect (or the name lookup, or the destination policy) failed: Go's error text. */
+  refused: { metric: 'unknown', eventReason: 'error', answersServer: true },
+  /** The reference's 5 s endpoint dial timeout ran out. */
+  timedOut: { metric: 'timeout', eventReason: 'timeout', answersServer: true },
+  /** The server link dropped while connecting: the socket is dropped and nobody is left to answer. */
+  peerLost: { metric: null, eventReason: 'server-lost', answersServer: false },
+};
+
+/** The agent's facts for one failed dial; a dial the destination policy refused is reported as such. */
+export function agentDialFailure(outcome: DialFailure, denied: boolean): AgentDialFailureFacts {
+  const facts = AGENT_DIAL_FAILURES[outcome];
+  return denied && outcome === 'refused' ? { ...facts, eventReason: 'not-allowed' } : facts;
+}
+
+/** The DIAL_RSP error text the agent sends, in Go's wording. */
+export function agentDialErrorText(outcome: DialFailure, address: string, recorded: string | null): string {
+  if (outcome === 'timedOut') return goTimeoutError(address);
+  return recorded ?? 'dial failed';
+}
