@@ -1,41 +1,25 @@
 /**
- * The process-wide, once-provided machines the actors run (see portedMachine.ts for why).
+ * The process-wide, once-provided machines the actors run (see portedMachine.ts for why). Each port has
+ * exactly the effects its machine declares.
  */
-import { agentTunnelMachine } from '../machines/agentTunnel.machine';
-import { connectionMachine } from '../machines/connection.machine';
-import { dialMachine } from '../machines/dial.machine';
-import { serverLinkMachine } from '../machines/serverLink.machine';
+import { agentTunnelEffects, agentTunnelMachine } from '../machines/agentTunnel.machine';
+import { connectionEffects, connectionMachine } from '../machines/connection.machine';
+import { dialEffects, dialMachine } from '../machines/dial.machine';
+import { serverLinkEffects, serverLinkMachine } from '../machines/serverLink.machine';
+import { syncLoopEffects, syncLoopMachine } from '../machines/syncLoop.machine';
 import { ported, type PortOf } from './portedMachine';
 
-export const dial = ported(dialMachine, [
-  'startDial',
-  'reportEstablished',
-  'reportRefused',
-  'reportTimedOut',
-  'reportPeerLost',
-  'reportCancelled',
-  'abandonDial',
-]);
+export const dial = ported(dialMachine, dialEffects);
 export type DialPort = PortOf<typeof dial>;
 
-export const connection = ported(connectionMachine, [
-  'requestFarClose',
-  'notifyNearClosed',
-  'abortBoth',
-  'holdTunnel',
-  'releaseTunnel',
-  'evict',
-]);
+export const connection = ported(connectionMachine, connectionEffects);
 export type ConnectionPort = PortOf<typeof connection>;
 
-export const agentTunnel = ported(agentTunnelMachine, ['markDraining', 'releaseAll']);
+export const agentTunnel = ported(agentTunnelMachine, agentTunnelEffects);
 export type AgentTunnelPort = PortOf<typeof agentTunnel>;
 
-export const serverLink = ported(serverLinkMachine, [
-  'openLink',
-  'linkReady',
-  'sendDrain',
-  'releaseAll',
-  'closeLink',
-]);
+export const serverLink = ported(serverLinkMachine, serverLinkEffects);
 export type ServerLinkPort = PortOf<typeof serverLink>;
+
+export const syncLoop = ported(syncLoopMachine, syncLoopEffects);
+export type SyncLoopPort = PortOf<typeof syncLoop>;

@@ -3,9 +3,11 @@
  * 0.1 ms, measured by the benchmark), so calling it per connection was most of a connection's memory and a
  * good share of a dial's CPU. Instead each machine gets, once, actions that forward to the port of the
  * actor running them, looked up by `self`; an instance binds its port before its actor starts, so entry
- * actions find it too.
+ * actions find it too. The port's names come from the machine's effects object (src/machines/effects.ts),
+ * so every effect a machine declares is forwarded, and no other action is.
  */
 import type { AnyActorRef, AnyStateMachine, ContextFrom, EventFromLogic } from 'xstate';
+import type { Effects } from '../machines/effects';
 
 /** The arguments every action gets that ports use. */
 export interface PortArgs<TContext, TEvent> {
@@ -26,14 +28,14 @@ export interface PortedMachine<TMachine extends AnyStateMachine, TPort> {
 /** The port type of a ported machine. */
 export type PortOf<T> = T extends PortedMachine<AnyStateMachine, infer P> ? P : never;
 
-export function ported<TMachine extends AnyStateMachine, const TNames extends string>(
+export function ported<TMachine extends AnyStateMachine, TNames extends string>(
   machine: TMachine,
-  names: readonly TNames[],
+  effects: Effects<TNames>,
 ): PortedMachine<TMachine, Port<TNames, ContextFrom<TMachine>, EventFromLogic<TMachine>>> {
   type TPort = Port<TNames, ContextFrom<TMachine>, EventFromLogic<TMachine>>;
   const ports = new WeakMap<AnyActorRef, TPort>();
   const actions: Record<string, (args: PortArgs<unknown, unknown> & { self: AnyActorRef }) => void> = {};
-  for (const name of names) {
+  for (const name of Object.keys(effects) as TNames[]) {
     actions[name] = (args) =>
       ports.get(args.self)?.[name](args as PortArgs<ContextFrom<TMachine>, EventFromLogic<TMachine>>);
   }

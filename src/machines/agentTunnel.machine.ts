@@ -3,6 +3,7 @@
  * the agent says DRAIN, and ends exactly once; ending releases every dial and connection it carried.
  */
 import { assign, setup } from 'xstate';
+import { effect, type Effects } from './effects';
 
 export interface AgentTunnelContext {
   readonly agentId: string;
@@ -12,6 +13,14 @@ export interface AgentTunnelContext {
 
 export type AgentTunnelEvent = { type: 'DRAIN' } | { type: 'DISCONNECTED'; reason: string };
 
+/** What an actor running this machine must do (see effects.ts). */
+export const agentTunnelEffects = {
+  /** Stop offering this tunnel to new dials (it stays usable when nothing else is left). */
+  markDraining: effect,
+  /** Fail pending dials and end connections that this tunnel carried. */
+  releaseAll: effect,
+} satisfies Effects;
+
 export const agentTunnelMachine = setup({
   types: {
     context: {} as AgentTunnelContext,
@@ -19,10 +28,7 @@ export const agentTunnelMachine = setup({
     input: {} as { agentId: string; streamId: string },
   },
   actions: {
-    /** Stop offering this tunnel to new dials (it stays usable when nothing else is left). */
-    markDraining: () => {},
-    /** Fail pending dials and end connections that this tunnel carried. */
-    releaseAll: () => {},
+    ...agentTunnelEffects,
     recordReason: assign({
       disconnectReason: ({ event }) => (event.type === 'DISCONNECTED' ? event.reason : null),
     }),

@@ -6,6 +6,7 @@
  * connection always ends, exactly once, with a reason.
  */
 import { assign, setup } from 'xstate';
+import { effect, type Effects } from './effects';
 import { OVERFLOW_GRACE_MS } from '../protocol/flowControl';
 
 export type CloseInitiator = 'near' | 'far' | 'lost' | 'evicted';
@@ -33,6 +34,21 @@ export type ConnectionEvent =
  */
 export const CLOSE_CONFIRM_TIMEOUT_MS = 10_000;
 
+/** What an actor running this machine must do (see effects.ts). */
+export const connectionEffects = {
+  /** Ask the far side to close (server: CLOSE_REQ to the agent; agent: close the endpoint socket). */
+  requestFarClose: effect,
+  /** Tell the near side it is closed (server: CLOSE_RSP / socket end to the frontend; agent: CLOSE_RSP). */
+  notifyNearClosed: effect,
+  /** Tear down whatever is left on both sides without further protocol (the carrier is gone). */
+  abortBoth: effect,
+  /** Stop reading the shared stream until this connection's sink drains (no credits to slow the peer). */
+  holdTunnel: effect,
+  releaseTunnel: effect,
+  /** Close both sides because the sink stalled too long (the shared stream must move again). */
+  evict: effect,
+} satisfies Effects;
+
 export const connectionMachine = setup({
   types: {
     context: {} as ConnectionContext,
@@ -41,17 +57,7 @@ export const connectionMachine = setup({
     output: {} as { closedBy: CloseInitiator; reason: string },
   },
   actions: {
-    /** Ask the far side to close (server: CLOSE_REQ to the agent; agent: close the endpoint socket). */
-    requestFarClose: () => {},
-    /** Tell the near side it is closed (server: CLOSE_RSP / socket end to the frontend; agent: CLOSE_RSP). */
-    notifyNearClosed: () => {},
-    /** Tear down whatever is left on both sides without further protocol (the carrier is gone). */
-    abortBoth: () => {},
-    /** Stop reading the shared stream until this connection's sink drains (no credits to slow the peer). */
-    holdTunnel: () => {},
-    releaseTunnel: () => {},
-    /** Close both sides because the sink stalled too long (the shared stream must move again). */
-    evict: () => {},
+    ...connectionEffects,
     record: assign({
       closedBy: ({ context }, by: CloseInitiator) => context.closedBy ?? by,
       reason: ({ context, event }) => context.reason ?? ('reason' in event ? event.reason : null),

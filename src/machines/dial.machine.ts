@@ -5,6 +5,7 @@
  * can collect it. Effects are named actions; the actors provide them.
  */
 import { assign, setup } from 'xstate';
+import { effect, type Effects } from './effects';
 
 export type DialOutcome = 'established' | 'failed' | 'cancelled' | 'timedOut' | 'peerLost';
 
@@ -39,6 +40,27 @@ export interface DialOutput {
   error: string | null;
 }
 
+/** What an actor running this machine must do (see effects.ts). */
+export const dialEffects = {
+  /** Start the dial (server: send DIAL_REQ to the agent; agent: open the TCP connection). */
+  startDial: effect,
+  /** Tell the requester it worked (server: DIAL_RSP / 200 to the frontend; agent: DIAL_RSP to the server). */
+  reportEstablished: effect,
+  /**
+   * One action per way a dial can fail, so that the actor never has to work out which one happened:
+   * the far side answered with an error (its text is in context) ...
+   */
+  reportRefused: effect,
+  /** ... this side's timeout ran out ... */
+  reportTimedOut: effect,
+  /** ... or the far side went away (the loss reason is in context). */
+  reportPeerLost: effect,
+  /** The requester gave up: recorded, nobody is told. */
+  reportCancelled: effect,
+  /** Stop what is still in flight (server: DIAL_CLS to the agent; agent: destroy the socket). */
+  abandonDial: effect,
+} satisfies Effects;
+
 export const dialMachine = setup({
   types: {
     context: {} as DialContext,
@@ -47,23 +69,7 @@ export const dialMachine = setup({
     output: {} as DialOutput,
   },
   actions: {
-    /** Start the dial (server: send DIAL_REQ to the agent; agent: open the TCP connection). */
-    startDial: () => {},
-    /** Tell the requester it worked (server: DIAL_RSP / 200 to the frontend; agent: DIAL_RSP to the server). */
-    reportEstablished: () => {},
-    /**
-     * One action per way a dial can fail, so that the actor never has to work out which one happened:
-     * the far side answered with an error (its text is in context) ...
-     */
-    reportRefused: () => {},
-    /** ... this side's timeout ran out ... */
-    reportTimedOut: () => {},
-    /** ... or the far side went away (the loss reason is in context). */
-    reportPeerLost: () => {},
-    /** The requester gave up: recorded, nobody is told. */
-    reportCancelled: () => {},
-    /** Stop what is still in flight (server: DIAL_CLS to the agent; agent: destroy the socket). */
-    abandonDial: () => {},
+    ...dialEffects,
     recordConnectID: assign({
       connectID: ({ event }) => (event.type === 'DIAL_SUCCEEDED' ? event.connectID : null),
     }),

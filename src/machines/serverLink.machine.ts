@@ -4,6 +4,7 @@
  * The jitter sample arrives in the failure event so the machine stays pure and replayable.
  */
 import { assign, setup } from 'xstate';
+import { effect, type Effects } from './effects';
 
 /** The reference agent's backoff constants (pkg/agent/clientset.go). */
 export const BACKOFF_FACTOR = 1.5;
@@ -52,6 +53,20 @@ export function backoffDelayMs(baseMs: number, capMs: number, failures: number, 
   return Math.round(raw + raw * BACKOFF_JITTER * jitter);
 }
 
+/** What an actor running this machine must do (see effects.ts). */
+export const serverLinkEffects = {
+  /** Dial the server and open AgentService/Connect with our metadata. */
+  openLink: effect,
+  /** Start serving packets on the link (it has announced serverid/servercount). */
+  linkReady: effect,
+  /** Send DRAIN on the current link. */
+  sendDrain: effect,
+  /** End the endpoint connections carried by the lost link. */
+  releaseAll: effect,
+  /** Close the current stream from our side. */
+  closeLink: effect,
+} satisfies Effects;
+
 export const serverLinkMachine = setup({
   types: {
     context: {} as ServerLinkContext,
@@ -59,16 +74,7 @@ export const serverLinkMachine = setup({
     input: {} as ServerLinkInput,
   },
   actions: {
-    /** Dial the server and open AgentService/Connect with our metadata. */
-    openLink: () => {},
-    /** Start serving packets on the link (it has announced serverid/servercount). */
-    linkReady: () => {},
-    /** Send DRAIN on the current link. */
-    sendDrain: () => {},
-    /** End the endpoint connections carried by the lost link. */
-    releaseAll: () => {},
-    /** Close the current stream from our side. */
-    closeLink: () => {},
+    ...serverLinkEffects,
     onFailure: assign(({ context, event }) => {
       if (event.type !== 'LINK_FAILED') return {};
       return {

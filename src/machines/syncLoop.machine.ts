@@ -6,6 +6,7 @@
  * sample arrive as events.
  */
 import { assign, setup } from 'xstate';
+import { effect, type Effects } from './effects';
 import { backoffDelayMs } from './serverLink.machine';
 
 export interface SyncLoopContext {
@@ -31,6 +32,12 @@ export interface SyncLoopInput {
   syncForever: boolean;
 }
 
+/** What an actor running this machine must do (see effects.ts). */
+export const syncLoopEffects = {
+  /** Dial the server address once (a new link that ends when its stream ends). */
+  probe: effect,
+} satisfies Effects;
+
 export const syncLoopMachine = setup({
   types: {
     context: {} as SyncLoopContext,
@@ -38,8 +45,7 @@ export const syncLoopMachine = setup({
     input: {} as SyncLoopInput,
   },
   actions: {
-    /** Dial the server address once (a new link that ends when its stream ends). */
-    probe: () => {},
+    ...syncLoopEffects,
     track: assign(({ event }) =>
       event.type === 'HELD_CHANGED' ? { held: event.held, serverCount: event.serverCount } : {},
     ),

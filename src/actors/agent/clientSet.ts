@@ -10,6 +10,8 @@ import type { AgentEventFactory } from '../../events';
 import { syncLoopMachine } from '../../machines/syncLoop.machine';
 import type { OpenedLink } from '../../transport/agentClient';
 import { ActorHost, type ActorCounter } from '../actorHost';
+import * as machines from '../machines';
+import type { SyncLoopPort } from '../machines';
 import type { ActorLogger, AgentInstruments } from '../ports';
 import { ServerLink } from './serverLink';
 import type { DestinationPolicy } from './destinationPolicy';
@@ -56,15 +58,14 @@ export class ClientSet {
 
   start(): void {
     const random = this.deps.random ?? Math.random;
-    const machine = syncLoopMachine.provide({
-      actions: {
-        probe: () => {
-          const link = this.addLink(this.config.primary, true);
-          link.onProbe((outcome) => this.syncLoop?.send({ type: 'PROBE_DONE', outcome, jitter: random() }));
-        },
+    const port: SyncLoopPort = {
+      probe: () => {
+        const link = this.addLink(this.config.primary, true);
+        link.onProbe((outcome) => this.syncLoop?.send({ type: 'PROBE_DONE', outcome, jitter: random() }));
       },
-    });
-    this.syncLoop = this.actors.start('syncLoop', machine, {
+    };
+    this.syncLoop = this.actors.start('syncLoop', machines.syncLoop.machine, {
+      bind: (actor) => machines.syncLoop.bind(actor, port),
       input: {
         syncIntervalMs: this.config.syncIntervalMs,
         syncIntervalCapMs: this.config.syncIntervalCapMs,
