@@ -8,6 +8,7 @@ import * as http2 from 'http2';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import * as tls from 'tls';
+import type { Duplex } from 'stream';
 import { stopAllProcesses } from '../helpers/processes';
 import { startEchoServer, type TargetServer } from '../helpers/targets';
 import { sendAndReceive } from '../helpers/tcpClient';
@@ -37,8 +38,8 @@ async function withAgent(server: RunningTestServer, id: string): Promise<void> {
   });
 }
 
-async function echoes(tunnel: NodeJS.ReadWriteStream): Promise<boolean> {
-  const reply = await sendAndReceive(tunnel as never, Buffer.from('still'), 5);
+async function echoes(tunnel: Duplex): Promise<boolean> {
+  const reply = await sendAndReceive(tunnel, Buffer.from('still'), 5);
   return reply.toString() === 'still';
 }
 

@@ -1,5 +1,6 @@
 import { getInitialSnapshot, transition, type AnyMachineSnapshot } from 'xstate';
 import { backoffDelayMs, serverLinkMachine } from '../../src/machines/serverLink.machine';
+import { timerFires } from './delays';
 
 const input = { address: '127.0.0.1:8091', syncIntervalMs: 1000, syncIntervalCapMs: 10_000 };
 const effects = (actions: readonly { type: string }[]): string[] =>
@@ -25,7 +26,7 @@ describe('server link machine (agent side)', () => {
       [s] = transition(serverLinkMachine, s, { type: 'LINK_FAILED', error: 'refused', jitter: 0 });
       expect(s.value).toBe('backoff');
       delays.push((s.context as { nextDelayMs: number }).nextDelayMs);
-      [s] = transition(serverLinkMachine, s, { type: 'xstate.after.backoff.serverLink.backoff' } as never);
+      [s] = transition(serverLinkMachine, s, timerFires(serverLinkMachine, 'serverLink.backoff', 'backoff'));
       expect(s.value).toBe('connecting');
     }
     expect(delays).toEqual([1000, 1500, 2250, 3375]);

@@ -1,12 +1,13 @@
 import { getInitialSnapshot, transition, type AnyMachineSnapshot } from 'xstate';
 import { syncLoopMachine } from '../../src/machines/syncLoop.machine';
+import { timerFires } from './delays';
 
 const effects = (actions: readonly { type: string }[]): string[] =>
   actions.map((a) => a.type).filter((t) => t === 'probe');
 const start = (syncForever = false): AnyMachineSnapshot =>
   getInitialSnapshot(syncLoopMachine, { syncIntervalMs: 1000, syncIntervalCapMs: 10_000, syncForever });
 const tick = (s: AnyMachineSnapshot) =>
-  transition(syncLoopMachine, s, { type: 'xstate.after.syncDelay.syncLoop.waiting' } as never);
+  transition(syncLoopMachine, s, timerFires(syncLoopMachine, 'syncLoop.waiting', 'syncDelay'));
 const ctx = (s: AnyMachineSnapshot) => s.context as { nextDelayMs: number; failures: number };
 
 describe('sync loop machine (the agent keeping servercount servers)', () => {
