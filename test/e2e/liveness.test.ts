@@ -175,22 +175,46 @@ it('makes the agent drop a frozen server, redial, and serve again after SIGCONT'
   tunnel.destroy();
 });
 
-it('notices a frozen agent with the default keepalive (the reference never does)', async () => {
-  const server = await startServer(tls(), work, { mode: 'http-connect' });
-  const agent = await startAgent(tls(), work, server, { agentId: 'defaults' });
-  await waitFor(async () => (await server.metrics()).value(READY_BACKENDS) === 1, {
-    description: 'agent up',
+it('with the default keepalive, stops routing to a frozen agent, then ends it (the reference does neither)', async () => {
+  const server = await startServer(tls(), work, {
+    mode: 'http-connect',
+    extraArgs: ['--proxy-strategies=destHost,default'],
   });
-  freeze(agent.process);
+  const node = await startAgent(tls(), work, server, { agentId: 'defaults', identifiers: 'host=localhost' });
+  const other = await startAgent(tls(), work, server, { agentId: 'defaults-other' });
+  await waitFor(async () => (await server.metrics()).value(READY_BACKENDS) === 2, {
+    description: 'both agents up',
+  });
+  const target = `localhost:${echo.port}`;
+  const before = await dialsBy(other);
+  freeze(node.process);
+  // Dials made before the agent counts as silent wait on it and are given up after a second; once it is
+  // silent (20 s of no answer by default), the healthy agent takes them while the tunnel is still open
+  // (it ends 10 s later, at the keepalive timeout).
+  const rerouted = await waitFor(
+    async () => {
+      try {
+        return await server.dial(target, 1_000);
+      } catch {
+        return undefined;
+      }
+    },
+    { timeoutMs: DETECTION_DEADLINE_MS, description: 'a dial to reach the healthy agent' },
+  );
+  expect(await echoWorks(rerouted)).toBe(true);
+  rerouted.destroy();
+  expect(await dialsBy(other)).toBe(before + 1);
+  expect(server.process.output()).not.toMatch(/agent disconnected.*keepalive-timeout/);
+  expect((await server.metrics()).value(READY_BACKENDS)).toBe(2);
+
   // The defaults bound detection by 30 s (livenessTiming.test.ts); the deadline only stops a hung test.
-  await waitFor(async () => (await server.metrics()).value(READY_BACKENDS) === 0, {
-    timeoutMs: DETECTION_DEADLINE_MS,
-    description: 'the frozen agent to be noticed',
-  });
-  expect((await httpGet(server.healthUrl('/readyz'))).status).toBe(500);
-  await server.process.waitForOutput(/agent disconnected.*keepalive-timeout/);
-  thaw(agent.process);
   await waitFor(async () => (await server.metrics()).value(READY_BACKENDS) === 1, {
+    timeoutMs: DETECTION_DEADLINE_MS,
+    description: 'the frozen agent to be ended',
+  });
+  await server.process.waitForOutput(/agent disconnected.*keepalive-timeout/);
+  thaw(node.process);
+  await waitFor(async () => (await server.metrics()).value(READY_BACKENDS) === 2, {
     timeoutMs: DETECTION_DEADLINE_MS,
     description: 'the thawed agent back',
   });
