@@ -20,6 +20,7 @@ import { discarding } from '../actors/recorder';
 import { openAgentLifecycleLog } from '../persistence/lifecycleLog';
 import { registerLifetimeMetrics } from '../observability/lifetimeMetrics';
 import { lifecycleLogOrNone, type EventLogConfig } from '../server/eventLogConfig';
+import { agentLivenessTiming } from '../transport/livenessTiming';
 
 export interface AgentRuntimeConfig {
   agentId: string;
@@ -36,6 +37,7 @@ export interface AgentRuntimeConfig {
   serviceAccountTokenPath: string;
   syncIntervalMs: number;
   syncIntervalCapMs: number;
+  /** --keepalive-time: caps the interval and timeout of the agent's pings to servers (livenessTiming.ts). */
   keepaliveTimeMs: number;
   health: { host: string; port: number };
   admin: { host: string; port: number };
@@ -88,6 +90,8 @@ export async function runAgent(config: AgentRuntimeConfig, log: Logger): Promise
     }
     return md;
   };
+  const liveness = agentLivenessTiming(config.keepaliveTimeMs);
+  let warnedUnwatched = false;
   const clients = new ClientSet(
     {
       primary: config.primary,
@@ -115,7 +119,14 @@ export async function runAgent(config: AgentRuntimeConfig, log: Logger): Promise
             'grpc.enable_channelz': 0,
             'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
             ...CLIENT_WINDOW_OPTIONS,
-            ...(config.keepaliveTimeMs > 0 ? { 'grpc.keepalive_time_ms': config.keepaliveTimeMs } : {}),
+          },
+          // Servers are pinged by the liveness watch (which names why a link ended), not by grpc-js.
+          liveness,
+          onPeerSilent: (err) =>
+            log.warn('proxy server stopped answering pings; reconnecting', { address, reason: err.message }),
+          onUnwatched: (why) => {
+            if (!warnedUnwatched) log.warn(why);
+            warnedUnwatched = true;
           },
         }),
     },

@@ -32,7 +32,7 @@ export interface ServerConnected extends EventEnvelope<'server.connected'>, From
 
 export interface ServerDisconnected extends EventEnvelope<'server.disconnected'>, FromAgent {
   readonly serverId: string;
-  /** e.g. `stream-ended`, `duplicate-server`, `agent-shutdown`, `agent-restart`. */
+  /** e.g. `stream-ended`, `keepalive-timeout`, `duplicate-server`, `agent-shutdown`, `agent-restart`. */
   readonly reason: string;
   readonly error?: string;
 }

@@ -24,6 +24,7 @@ import { openServerLifecycleLog, type LifecycleLog } from '../persistence/lifecy
 import { registerLifetimeMetrics } from '../observability/lifetimeMetrics';
 import type { ServerEventFactory } from '../events';
 import { lifecycleLogOrNone, type EventLogConfig } from './eventLogConfig';
+import { serverLivenessTiming } from '../transport/livenessTiming';
 
 export interface ServerRuntimeConfig {
   serverId: string;
@@ -35,8 +36,9 @@ export interface ServerRuntimeConfig {
   admin: { host: string; port: number };
   strategies: readonly ProxyStrategy[];
   backendDialTimeoutMs: number;
-  /** gRPC keepalive pings from the server to agents / frontends (0 = off). */
+  /** --keepalive-time: caps the interval of the server's pings to agents (livenessTiming.ts). */
   keepaliveTimeMs: number;
+  /** --frontend-keepalive-time: gRPC keepalive pings to frontends (0 = off). */
   frontendKeepaliveTimeMs: number;
   eventLog: EventLogConfig;
   /** Offer the credit extension to agents that offer it (docs/flow-control.md). */
@@ -151,7 +153,11 @@ export async function runServer(config: ServerRuntimeConfig, log: Logger): Promi
     const agentEndpoint = await startAgentEndpoint({
       listen: config.agent.listen,
       ...(config.agent.tls ? { tls: config.agent.tls } : {}),
-      grpcOptions: grpcOptions(config.keepaliveTimeMs),
+      // Agents are pinged by the liveness watch (which can name why a tunnel ended), not by grpc-js.
+      grpcOptions: grpcOptions(0),
+      liveness: serverLivenessTiming(config.keepaliveTimeMs),
+      onPeerSilent: (peer, err) =>
+        log.warn('agent stopped answering pings; closing its streams', { peer, reason: err.message }),
       onWindowFallback: (why) => log.warn(why),
       onPingViolation: (peer) =>
         log.warn('agent pinged more often than every 30s; closing its connection (too_many_pings)', { peer }),
@@ -166,12 +172,12 @@ export async function runServer(config: ServerRuntimeConfig, log: Logger): Promi
           metrics.grpcConnectionOpened('Connect');
           const credits =
             config.flowControl && call.metadata[FLOW_CONTROL_HEADER]?.[0] === FLOW_CONTROL_VERSION;
-          const stream = call.accept({
+          const { stream, liveness } = call.accept({
             serverid: config.serverId,
             servercount: String(config.serverCount),
             ...(credits ? { [FLOW_CONTROL_HEADER]: FLOW_CONTROL_VERSION } : {}),
           });
-          proxy.addAgent(stream, admission.agentId, admission.identifiers, credits);
+          proxy.addAgent(stream, admission.agentId, admission.identifiers, credits, liveness);
         };
         if (!authenticator) {
           accept();

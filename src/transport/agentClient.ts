@@ -9,6 +9,9 @@ import { GrpcPacketStream } from './grpcPacketStream';
 import { CONNECT_PATH, deserializeIncoming, serializePacket } from './grpcServices';
 import type { PacketStream } from './packetStream';
 import { FLOW_CONTROL_HEADER } from '../protocol/flowControl';
+import { clientCallSession } from './grpcSessions';
+import { watchPeer, type PeerLiveness, type PeerSilentError } from './liveness';
+import type { LivenessTiming } from './livenessTiming';
 
 export interface AgentClientTls {
   ca?: Buffer;
@@ -45,6 +48,12 @@ export interface OpenLinkOptions {
   metadata: Record<string, string>;
   headerTimeoutMs: number;
   channelOptions?: grpc.ChannelOptions;
+  /** How the server is pinged (livenessTiming.ts); absent = not watched. */
+  liveness?: LivenessTiming;
+  /** Told when the server stopped answering pings; the stream then ends with `keepalive-timeout`. */
+  onPeerSilent?: (err: PeerSilentError) => void;
+  /** Told when the link's HTTP/2 session could not be found, so the server is not pinged. */
+  onUnwatched?: (why: string) => void;
 }
 
 export function openAgentLink(opts: OpenLinkOptions): Promise<OpenedLink> {
@@ -66,11 +75,25 @@ export function openAgentLink(opts: OpenLinkOptions): Promise<OpenedLink> {
     {},
   );
   let closed = false;
+  let liveness: PeerLiveness | null = null;
   const close = (): void => {
     if (closed) return;
     closed = true;
+    liveness?.release();
     call.cancel();
     client.close();
+  };
+  const watch = (c: grpc.ClientDuplexStream<Packet, Packet>, stream: PacketStream): PeerLiveness | null => {
+    if (!opts.liveness) return null;
+    const session = clientCallSession(c);
+    if (!session) {
+      opts.onUnwatched?.('grpc-js internals changed: the server is not pinged');
+      return null;
+    }
+    return watchPeer(session, opts.liveness, (err) => {
+      opts.onPeerSilent?.(err);
+      stream.abort(err.reason);
+    });
   };
   return new Promise<OpenedLink>((resolve, reject) => {
     const fail = (err: LinkError): void => {
@@ -115,8 +138,10 @@ export function openAgentLink(opts: OpenLinkOptions): Promise<OpenedLink> {
       const credits = offered !== undefined && headers.get(FLOW_CONTROL_HEADER)[0] === offered;
       call.removeAllListeners('error');
       call.on('error', () => {}); // the stream's own handler takes over on attach
+      const stream = new GrpcPacketStream(call, opts.target, 'client');
+      liveness = watch(call, stream);
       resolve({
-        stream: new GrpcPacketStream(call, opts.target, 'client'),
+        stream,
         serverId: String(ids[0]),
         serverCount,
         credits,

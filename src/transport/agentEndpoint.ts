@@ -16,14 +16,26 @@ import {
 import type { PacketStream } from './packetStream';
 import type { ServerTlsFiles } from './tlsFiles';
 import { enforcePingPolicy } from './pingPolicy';
+import { serverCallSession } from './grpcSessions';
+import { watchPeer, type PeerLiveness, type PeerSilentError } from './liveness';
+import type { LivenessTiming } from './livenessTiming';
+
+/** An accepted agent stream and, when its session could be watched, the agent's liveness. */
+export interface AcceptedAgent {
+  readonly stream: PacketStream;
+  readonly liveness: PeerLiveness | null;
+}
 
 export interface AgentCall {
   readonly metadata: Record<string, string[]>;
   readonly peer: string;
   /** Aborted when the agent goes away before the call was accepted or refused. */
   readonly signal: AbortSignal;
-  /** Sends the response headers and returns the call as a PacketStream. */
-  accept(headers: Record<string, string>): PacketStream;
+  /**
+   * Sends the response headers and returns the call as a PacketStream, watched for liveness: when the
+   * agent stops answering pings the stream ends with reason `keepalive-timeout`.
+   */
+  accept(headers: Record<string, string>): AcceptedAgent;
   /** Refuses the call before any header or packet, with a gRPC status. */
   refuse(code: grpc.status, details: string): void;
 }
@@ -36,11 +48,34 @@ export interface AgentEndpointOptions {
   onWindowFallback?: (why: string) => void;
   /** Told when an agent pinged too often and its connection was closed (pingPolicy.ts). */
   onPingViolation?: (peer: string) => void;
+  /** How agents are pinged (livenessTiming.ts); absent = not watched. */
+  liveness?: LivenessTiming;
+  /** Told when an agent stopped answering pings and its streams were ended. */
+  onPeerSilent?: (peer: string, err: PeerSilentError) => void;
   onConnect(call: AgentCall): void;
 }
 
 export async function startAgentEndpoint(opts: AgentEndpointOptions): Promise<StartedServer> {
   const server = new grpc.Server(opts.grpcOptions);
+  let warnedUnwatched = false;
+  const watch = (
+    call: grpc.ServerDuplexStream<Packet, Packet>,
+    stream: PacketStream,
+    peer: string,
+  ): PeerLiveness | null => {
+    if (!opts.liveness) return null;
+    const session = serverCallSession(call);
+    if (!session) {
+      if (!warnedUnwatched) opts.onWindowFallback?.('grpc-js internals changed: agents are not pinged');
+      warnedUnwatched = true;
+      return null;
+    }
+    // The stream's owner releases the watch when the stream ends (the session may carry other calls).
+    return watchPeer(session, opts.liveness, (err) => {
+      opts.onPeerSilent?.(peer, err);
+      stream.abort(err.reason);
+    });
+  };
   server.addService(agentServiceDefinition, {
     Connect: (call: grpc.ServerDuplexStream<Packet, Packet>) => {
       const peer = call.getPeer();
@@ -54,7 +89,8 @@ export async function startAgentEndpoint(opts: AgentEndpointOptions): Promise<St
           const md = new grpc.Metadata();
           for (const [k, v] of Object.entries(headers)) md.set(k, v);
           call.sendMetadata(md);
-          return new GrpcPacketStream(call, peer, 'server');
+          const stream = new GrpcPacketStream(call, peer, 'server');
+          return { stream, liveness: watch(call, stream, peer) };
         },
         refuse: (code, details) => {
           call.on('error', () => {});

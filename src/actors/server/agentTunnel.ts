@@ -9,6 +9,7 @@ import type { Actor } from 'xstate';
 import { agentTunnelMachine } from '../../machines/agentTunnel.machine';
 import { describePacket, packets, type Packet } from '../../protocol/packet';
 import type { PacketStream, StreamEnd } from '../../transport/packetStream';
+import type { PeerLiveness } from '../../transport/liveness';
 import type { AgentIdentifiers } from '../../protocol/agentIdentifiers';
 import type { Frontend } from './frontend';
 import { ProxiedConnection, type ProxiedConnectionDeps, type TunnelLink } from './proxiedConnection';
@@ -43,6 +44,8 @@ export class AgentTunnel implements TunnelLink {
     readonly credits: boolean,
     private readonly stream: PacketStream,
     private readonly deps: AgentTunnelDeps,
+    /** Whether the agent still answers pings; null when its session could not be watched. */
+    private readonly liveness: PeerLiveness | null = null,
   ) {
     this.streamId = `${agentId}#${++streamCounter}`;
     this.connectedAt = deps.now();
@@ -64,6 +67,14 @@ export class AgentTunnel implements TunnelLink {
 
   get draining(): boolean {
     return this.actor.getSnapshot().value === 'draining';
+  }
+
+  /**
+   * The agent has not been heard from for the ping timeout: it gets no new dials, even before the
+   * keepalive timeout ends its stream (a frozen agent would only leave them pending).
+   */
+  get silent(): boolean {
+    return this.liveness?.silent ?? false;
   }
 
   get pendingDialCount(): number {
@@ -220,6 +231,7 @@ export class AgentTunnel implements TunnelLink {
   }
 
   private releaseAll(reason: string): void {
+    this.liveness?.release();
     for (const conn of [...this.dials.values(), ...this.connections.values()]) conn.tunnelLost(reason);
     this.dials.clear();
     this.connections.clear();

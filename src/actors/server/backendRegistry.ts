@@ -28,10 +28,16 @@ export class BackendRegistry {
     if (list.length === 0) this.byAgent.delete(tunnel.agentId);
   }
 
-  /** One tunnel per agent id: its oldest. */
+  /**
+   * One tunnel per agent id: its oldest that is not silent (an agent that reconnected over a new path is
+   * served by its new stream while the old one waits for its keepalive timeout), else its oldest.
+   */
   representatives(): AgentTunnel[] {
     const out: AgentTunnel[] = [];
-    for (const list of this.byAgent.values()) if (list[0]) out.push(list[0]);
+    for (const list of this.byAgent.values()) {
+      const chosen = list.find((t) => !t.silent) ?? list[0];
+      if (chosen) out.push(chosen);
+    }
     return out;
   }
 
@@ -47,7 +53,7 @@ export class BackendRegistry {
   readyForFirstStrategy(): boolean {
     const first = this.strategies[0];
     if (!first) return false;
-    return this.representatives().some((t) => usableFor(first, t));
+    return this.representatives().some((t) => !t.silent && usableFor(first, t));
   }
 
   pick(address: string): AgentTunnel | undefined {

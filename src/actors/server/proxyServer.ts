@@ -14,6 +14,7 @@ import type { Frontend } from './frontend';
 import type { ProxiedConnection } from './proxiedConnection';
 import type { ProxyStrategy } from './strategies';
 import type { PacketStream } from '../../transport/packetStream';
+import type { PeerLiveness } from '../../transport/liveness';
 
 export const NO_AGENT_AVAILABLE = 'No agent available';
 
@@ -73,7 +74,13 @@ export class ProxyServer {
   }
 
   /** Adopts an agent stream whose metadata was admitted and whose headers were sent. */
-  addAgent(stream: PacketStream, agentId: string, rawIdentifiers: string, credits = false): AgentTunnel {
+  addAgent(
+    stream: PacketStream,
+    agentId: string,
+    rawIdentifiers: string,
+    credits = false,
+    liveness: PeerLiveness | null = null,
+  ): AgentTunnel {
     const identifiers = rawIdentifiers ? parseAgentIdentifiers(rawIdentifiers) : NO_IDENTIFIERS;
     if (identifiers.unknown.length > 0) {
       this.deps.log.warn('agent identifiers with unknown keys ignored', {
@@ -81,26 +88,33 @@ export class ProxyServer {
         keys: identifiers.unknown,
       });
     }
-    const tunnel = new AgentTunnel(agentId, identifiers, credits, stream, {
-      host: this.actors,
-      log: this.deps.log,
-      metrics: this.deps.metrics,
-      now: this.now,
-      dialTimeoutMs: this.config.backendDialTimeoutMs,
-      events: this.events,
-      onClosed: (t, reason) => {
-        this.backends.remove(t);
-        this.events.agentDisconnected({ agentId: t.agentId, streamId: t.streamId, reason });
-        this.deps.log.info('agent disconnected', { agentID: t.agentId, stream: t.streamId, reason });
-        this.deps.onTunnelClosed?.(t);
-        this.deps.onAgentsChanged?.(this);
+    const tunnel = new AgentTunnel(
+      agentId,
+      identifiers,
+      credits,
+      stream,
+      {
+        host: this.actors,
+        log: this.deps.log,
+        metrics: this.deps.metrics,
+        now: this.now,
+        dialTimeoutMs: this.config.backendDialTimeoutMs,
+        events: this.events,
+        onClosed: (t, reason) => {
+          this.backends.remove(t);
+          this.events.agentDisconnected({ agentId: t.agentId, streamId: t.streamId, reason });
+          this.deps.log.info('agent disconnected', { agentID: t.agentId, stream: t.streamId, reason });
+          this.deps.onTunnelClosed?.(t);
+          this.deps.onAgentsChanged?.(this);
+        },
+        onDraining: (t) => {
+          this.events.agentDraining({ agentId: t.agentId, streamId: t.streamId });
+          this.deps.log.info('agent is draining', { agentID: t.agentId, stream: t.streamId });
+          this.deps.onAgentsChanged?.(this);
+        },
       },
-      onDraining: (t) => {
-        this.events.agentDraining({ agentId: t.agentId, streamId: t.streamId });
-        this.deps.log.info('agent is draining', { agentID: t.agentId, stream: t.streamId });
-        this.deps.onAgentsChanged?.(this);
-      },
-    });
+      liveness,
+    );
     if (this.stopped) {
       tunnel.terminate('server is shutting down');
       return tunnel;

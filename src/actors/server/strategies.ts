@@ -6,7 +6,10 @@ import type { AgentTunnel } from './agentTunnel';
 export const PROXY_STRATEGIES = ['default', 'destHost', 'defaultRoute'] as const;
 export type ProxyStrategy = (typeof PROXY_STRATEGIES)[number];
 
-type Candidate = Pick<AgentTunnel, 'draining' | 'identifiers'>;
+type Candidate = Pick<AgentTunnel, 'draining' | 'identifiers'> & {
+  /** Not heard from for the ping timeout (AgentTunnel.silent); absent = heard from. */
+  readonly silent?: boolean;
+};
 
 /** `h:p` -> `h`, `[::1]:80` -> `::1`, a bare host stays as it is. */
 export function hostOfAddress(address: string): string {
@@ -83,8 +86,11 @@ export function pickByStrategies<T extends Candidate>(
   candidates: readonly T[],
   random: () => number,
 ): T | undefined {
+  // A silent agent is skipped by every strategy, even when nothing else is left: a dial sent to it would
+  // only wait for the keepalive timeout to fail it, while "No agent available" tells the frontend now.
+  const heard = candidates.filter((t) => t.silent !== true);
   for (const strategy of strategies) {
-    const found = pickWith(strategy, address, candidates, random);
+    const found = pickWith(strategy, address, heard, random);
     if (found) return found;
   }
   return undefined;

@@ -92,6 +92,15 @@ describe('strategies', () => {
     expect(pickByStrategies(['destHost', 'defaultRoute'], 'elsewhere:1', [a], first)).toBeUndefined();
   });
 
+  it('skips a silent agent in every strategy, even when it is the only match', () => {
+    const silentA = { ...agent('a', 'host=node-a&ipv4=10.0.0.1'), silent: true };
+    const heardC = { ...agent('c', 'host=node-c'), silent: false };
+    expect(pickByStrategies(['destHost', 'default'], 'node-a:1', [silentA, heardC], first)?.name).toBe('c');
+    expect(pickByStrategies(['default'], 'x:1', [silentA, heardC], first)?.name).toBe('c');
+    expect(pickByStrategies(['destHost'], 'node-a:1', [silentA, heardC], first)).toBeUndefined();
+    expect(pickByStrategies(['default'], 'x:1', [silentA], first)).toBeUndefined();
+  });
+
   it('readiness follows the first strategy', () => {
     expect(usableFor('default', a)).toBe(true);
     expect(usableFor('destHost', agent('n', ''))).toBe(false);
