@@ -11,6 +11,9 @@ import { eventFactory, monotonicUlid, REASONS, REASONED_TYPES, type LifecycleEve
 
 export const EVENTS_DOC = 'docs/events.md';
 
+/** How grpc-js names a frontend on the Kamaji socket (an HTTP CONNECT frontend there is just `unix`). */
+const UDS_PEER = 'unix:/run/konnectivity/konnectivity-server.socket';
+
 /** 2025-03-01T12:00:00Z: a fixed instant, so generated ids and times never change. */
 const T0 = Date.parse('2025-03-01T12:00:00.000Z');
 
@@ -41,15 +44,15 @@ export function exampleEvents(): Examples {
   const started = s.serverStarted({ mode: 'grpc', serverCount: 3 });
   const connected = s.agentConnected({
     agentId: 'node-1',
-    streamId: '1',
+    streamId: 'node-1#1',
     identifiers: 'host=node-1&ipv4=10.0.0.5',
     remoteAddress: '10.0.0.5:51234',
   });
   clock.at(1200);
-  const requested = s.dialRequested({ ...big, mode: 'http-connect', protocol: 'tcp', frontend: '@uds' });
+  const requested = s.dialRequested({ ...big, mode: 'grpc', protocol: 'tcp', frontend: UDS_PEER });
   clock.at(1203);
   const established = s.dialEstablished({ ...conn, latencyMs: 3 });
-  const opened = s.connOpened({ ...conn, mode: 'http-connect' });
+  const opened = s.connOpened({ ...conn, mode: 'grpc' });
   clock.at(62_703);
   const closed = s.connClosed({
     ...conn,
@@ -59,7 +62,7 @@ export function exampleEvents(): Examples {
     closedBy: 'frontend',
     reason: 'close-req',
   });
-  const requested2 = s.dialRequested({ ...refused, mode: 'http-connect', protocol: 'tcp', frontend: '@uds' });
+  const requested2 = s.dialRequested({ ...refused, mode: 'grpc', protocol: 'tcp', frontend: UDS_PEER });
   clock.at(62_705);
   const failed = s.dialFailed({
     ...refused,
@@ -83,9 +86,13 @@ export function exampleEvents(): Examples {
     agentId: 'node-1',
     timeoutMs: 5000,
   });
-  const draining = s.agentDraining({ agentId: 'node-1', streamId: '1' });
+  const draining = s.agentDraining({ agentId: 'node-1', streamId: 'node-1#1' });
   clock.at(70_000);
-  const disconnected = s.agentDisconnected({ agentId: 'node-1', streamId: '1', reason: 'stream-ended' });
+  const disconnected = s.agentDisconnected({
+    agentId: 'node-1',
+    streamId: 'node-1#1',
+    reason: 'stream-ended',
+  });
   const stopped = s.serverStopped({ reason: 'shutdown' });
 
   clock.at(0);
