@@ -19,7 +19,7 @@ export const FRONTEND_MODES: readonly FrontendMode[] = ['grpc', 'http-connect'];
 export type CloseInitiator = 'frontend' | 'agent' | 'endpoint' | 'server';
 export const CLOSE_INITIATORS: readonly CloseInitiator[] = ['frontend', 'agent', 'endpoint', 'server'];
 
-/** What an agent announced in its `agentidentifiers` metadata (PROTOCOL.md section 2). */
+/** What an agent announced in its `agentidentifiers` gRPC metadata (host, ipv4, ipv6, cidr, default-route). */
 export interface AgentIdentifiers {
   readonly host?: readonly string[];
   readonly ipv4?: readonly string[];
