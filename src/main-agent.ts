@@ -35,6 +35,7 @@ export function runtimeConfig(o: AgentOptions): AgentRuntimeConfig {
       eventLog: o.eventLog,
       dataDir: o.dataDir,
       explicit: o.setFlags.includes('event-log') || o.setFlags.includes('data-dir'),
+      natsSecurity: o.eventLogSecurity,
     },
   };
 }

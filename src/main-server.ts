@@ -55,6 +55,7 @@ export function runtimeConfig(o: ServerOptions): ServerRuntimeConfig {
       eventLog: o.eventLog,
       dataDir: o.dataDir,
       explicit: o.setFlags.includes('event-log') || o.setFlags.includes('data-dir'),
+      natsSecurity: o.eventLogSecurity,
     },
   };
 }

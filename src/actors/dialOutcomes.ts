@@ -7,26 +7,37 @@
 import type { DialFailureReason, EndpointDialFailureReason } from './ports';
 import type { DialFailureKind } from './server/frontend';
 import { goTimeoutError } from './agent/goDialErrors';
+import type { ReasonOf } from '../events/reasons';
 
 /** The dial machine's outcomes in which the requester is told that the dial failed. */
 export type DialFailure = 'refused' | 'timedOut' | 'peerLost';
 
 export interface ServerDialFailureFacts {
-  /** `server_dial_failure_count{reason}`, also the `dial.failed` event's reason (the reference's names). */
+  /** `server_dial_failure_count{reason}` (the reference's names). */
   readonly metric: DialFailureReason;
+  /** The lifecycle event it is recorded as. */
+  readonly event:
+    | { readonly type: 'dial.failed'; readonly reason: ReasonOf<'dial.failed'> }
+    | { readonly type: 'dial.timed-out' };
   /** How the frontend is told: the HTTP status follows from it (httpStatus.ts), gRPC gets the text. */
   readonly frontend: DialFailureKind;
-  /** Whether the event is `dial.timedOut` (it carries the timeout) rather than `dial.failed`. */
-  readonly timedOut: boolean;
 }
 
 export const SERVER_DIAL_FAILURES: Readonly<Record<DialFailure, ServerDialFailureFacts>> = {
   /** The agent answered DIAL_RSP with an error: its text goes to the frontend verbatim. */
-  refused: { metric: 'error_response', frontend: 'agent-error', timedOut: false },
+  refused: {
+    metric: 'error_response',
+    event: { type: 'dial.failed', reason: 'agent-error' },
+    frontend: 'agent-error',
+  },
   /** --backend-dial-timeout ran out before the agent answered. */
-  timedOut: { metric: 'backend_dial_timeout', frontend: 'timeout', timedOut: true },
+  timedOut: { metric: 'backend_dial_timeout', event: { type: 'dial.timed-out' }, frontend: 'timeout' },
   /** The agent's stream ended with the dial pending (the reference would wait forever). */
-  peerLost: { metric: 'backend_close', frontend: 'agent-lost', timedOut: false },
+  peerLost: {
+    metric: 'backend_close',
+    event: { type: 'dial.failed', reason: 'agent-lost' },
+    frontend: 'agent-lost',
+  },
 };
 
 /** The text the frontend sees for a failed dial; `recorded` is the dial machine's `error` (agent text or loss reason). */
@@ -35,8 +46,8 @@ export function serverDialErrorText(outcome: DialFailure, recorded: string | nul
   return recorded ?? (outcome === 'peerLost' ? 'agent lost' : 'dial failed');
 }
 
-/** The `endpoint.dial.failed` event's reasons on the agent. */
-export type EndpointDialFailedReason = 'error' | 'not-allowed' | 'timeout' | 'server-lost';
+/** The `dial.endpoint-failed` event's reasons on the agent. */
+export type EndpointDialFailedReason = ReasonOf<'dial.endpoint-failed'>;
 
 export interface AgentDialFailureFacts {
   /** `agent_endpoint_dial_failure_total{reason}`; null: the endpoint dial itself did not fail. */

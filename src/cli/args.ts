@@ -3,6 +3,7 @@
  * server's; anything unknown or malformed is a UsageError (one line on stderr, exit code 2).
  */
 import { EVENT_SCHEMA, EVENT_TYPES, type Entity, type EventType } from '../events';
+import { SECURITY_FLAGS, type EventLogSecurity } from '../config/eventLogFlags';
 import { parseSince } from './duration';
 
 export class UsageError extends Error {
@@ -28,6 +29,8 @@ export interface CliOptions {
   readonly limit?: number;
   readonly json: boolean;
   readonly side: 'server' | 'agent';
+  /** --event-log-tls-ca, --event-log-tls-cert, --event-log-tls-key, --event-log-creds. */
+  readonly natsSecurity: EventLogSecurity;
 }
 
 const VALUE_FLAGS = [
@@ -40,6 +43,7 @@ const VALUE_FLAGS = [
   'since',
   'limit',
   'side',
+  ...Object.values(SECURITY_FLAGS),
 ] as const;
 const BOOLEAN_FLAGS = ['follow', 'json', 'help'] as const;
 const SHORT: Readonly<Record<string, string>> = { '-f': 'follow', '-h': 'help' };
@@ -111,9 +115,19 @@ export function parseArgs(argv: readonly string[], now: number): CliOptions {
   if (side !== 'server' && side !== 'agent')
     throw new UsageError(`--side must be server or agent, not ${JSON.stringify(side)}`);
 
+  const natsSecurity: Partial<Record<keyof EventLogSecurity, string>> = {};
+  for (const [field, flag] of Object.entries(SECURITY_FLAGS) as [keyof EventLogSecurity, string][]) {
+    const value = values.get(flag);
+    if (value === undefined || value === '') continue;
+    if (!/^(nats|tls):\/\//.test(eventLog.trim()))
+      throw new UsageError(`--${flag} is only for a NATS event log (--event-log=nats://...)`);
+    natsSecurity[field] = value;
+  }
+
   return {
     command,
     eventLog,
+    natsSecurity,
     dataDir,
     agent: values.get('agent'),
     server: values.get('server'),
@@ -140,7 +154,7 @@ function parseTypes(text: string): ReadonlySet<EventType> {
 }
 
 function defaults(command: Command): CliOptions {
-  return { command, eventLog: '', dataDir: '', follow: false, json: false, side: 'server' };
+  return { command, eventLog: '', dataDir: '', follow: false, json: false, side: 'server', natsSecurity: {} };
 }
 
 export const USAGE = `usage: konnectivity-events <tail|audit> [flags]
@@ -149,7 +163,11 @@ export const USAGE = `usage: konnectivity-events <tail|audit> [flags]
   audit   per agent and destination: connections, bytes, failures, longest connection
 
 flags:
-  --event-log=<nats://host:port[,...]|file:<dir>>  where the events are (default: the embedded log)
+  --event-log=<nats://host:port[,...]|file:<dir>>  where the events are (default: the embedded log);
+                          NATS credentials in the URL: nats://user:password@host:port, nats://token@host:port
+  --event-log-tls-ca=<pem>    CA of the NATS server certificate (turns on TLS)
+  --event-log-tls-cert=<pem>  client certificate for NATS (mTLS), with --event-log-tls-key=<pem>
+  --event-log-creds=<file>    NATS .creds file (user JWT and nkey seed)
   --data-dir=<dir>        the server's or agent's --data-dir (embedded log in <dir>/events)
   --agent=<id>            only events about this agent
   --server=<id>           only events written by, or about the tunnel to, this server

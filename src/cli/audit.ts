@@ -19,7 +19,7 @@ export interface AuditRow {
   readonly longestMs: number;
 }
 
-/** Failures with no chosen agent (e.g. `no_agent`) are listed under this agent id. */
+/** Failures with no chosen agent (`no-agent`) are listed under this agent id. */
 export const NO_AGENT = '-';
 
 type MutableRow = { -readonly [K in keyof AuditRow]: AuditRow[K] };

@@ -4,6 +4,7 @@
  * `main` binds it to the real process.
  */
 import type { LifecycleEvent } from '../events';
+import { redactCredentials } from '../observability/redact';
 import { EventLogError, errorText } from '../persistence/errors';
 import { openEventReader, type EventReader } from '../persistence/eventReader';
 import { parseArgs, USAGE, UsageError, type CliOptions } from './args';
@@ -22,7 +23,9 @@ export interface CliIo {
 const NAME = 'konnectivity-events';
 
 /** Exit code: 0 done, 1 the log could not be read, 2 bad command line. */
-export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+export async function runCli(argv: readonly string[], rawIo: CliIo): Promise<number> {
+  // Error texts may quote --event-log; a NATS password in it must not reach a terminal or a CI log.
+  const io: CliIo = { ...rawIo, stderr: (text) => rawIo.stderr(redactCredentials(text)) };
   let opts: CliOptions;
   try {
     opts = parseArgs(argv, io.now());
@@ -41,11 +44,15 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     reader = await openEventReader({
       eventLog: opts.eventLog,
       dataDir: opts.dataDir,
+      natsSecurity: opts.natsSecurity,
       onMalformed: (r) => io.stderr(`${NAME}: skipped a malformed record (${r.problem}) at ${r.source}\n`),
     });
   } catch (err) {
     io.stderr(`${NAME}: ${errorText(err)}\n`);
-    return err instanceof EventLogError && err.reason === 'invalid-spec' ? 2 : 1;
+    // A bad flag (a malformed URL, a TLS file that is missing or not PEM) is a usage error.
+    return err instanceof EventLogError && (err.reason === 'invalid-spec' || err.reason === 'unreadable')
+      ? 2
+      : 1;
   }
   try {
     const events = reader.read({ since: opts.since, follow: opts.follow, signal: io.signal });

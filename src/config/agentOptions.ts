@@ -5,7 +5,7 @@ import { type AgentIdentifiers, parseAgentIdentifiers } from './agentIdentifiers
 import { agentFlagSpecs } from './agentFlags';
 import { validateAgentFlags } from './agentValidate';
 import { type ConfigDeps, type ParseFlagsOptions, defaultConfigDeps } from './deps';
-import { type EventLogConfig, parseEventLog } from './eventLogFlags';
+import { type EventLogConfig, type EventLogSecurity, eventLogSecurity, parseEventLog } from './eventLogFlags';
 import { ParsedFlags, parseFlags } from './flags';
 import { formatHelp } from './formatHelp';
 
@@ -61,6 +61,8 @@ export interface AgentOptions {
   readonly eventLog: string;
   /** --event-log resolved against --data-dir. */
   readonly eventLogLocation: EventLogConfig;
+  /** --event-log-tls-* and --event-log-creds, checked. */
+  readonly eventLogSecurity: EventLogSecurity;
   readonly dataDir: string;
   /** Notices to print at start-up (deprecated or ignored flags). */
   readonly warnings: readonly string[];
@@ -109,6 +111,7 @@ function buildAgentOptions(f: ParsedFlags, deps: ConfigDeps): AgentOptions {
     verbosity: f.int('v'),
     eventLog: f.string('event-log'),
     eventLogLocation: parseEventLog(f.string('event-log'), dataDir),
+    eventLogSecurity: eventLogSecurity(f, deps),
     dataDir,
     warnings: f.warnings,
     setFlags: [...f.changed],

@@ -1,6 +1,7 @@
 // The one place where a command-line problem becomes process behaviour, mirroring pflag's
 // ExitOnError: the reason on stderr and exit status 2; --help on stdout and exit status 0.
 
+import { redactCredentials } from '../observability/redact';
 import { isFlagError } from './flagError';
 
 export interface CliIo {
@@ -42,7 +43,8 @@ export function parseOrExit<T>(
     result = parse(argv, env);
   } catch (e) {
     if (!isFlagError(e)) throw e;
-    io.stderr(`${binaryName}: ${e.message}\n`);
+    // pflag quotes the offending value, which may be --event-log with a NATS password in it.
+    io.stderr(`${binaryName}: ${redactCredentials(e.message)}\n`);
     return io.exit(EXIT_USAGE);
   }
   if (isHelp(result)) {

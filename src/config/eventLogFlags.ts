@@ -2,7 +2,10 @@
 
 import * as path from 'node:path';
 
+import type { ConfigDeps } from './deps';
 import type { FlagSpec } from './flagSpec';
+import type { ParsedFlags } from './flags';
+import { invalidOptions, requireFile } from './validation';
 
 /** Where events are appended: the embedded file store (under --data-dir unless given) or NATS. */
 export type EventLogConfig =
@@ -53,6 +56,49 @@ export function parseEventLog(raw: string, dataDir: string): EventLogConfig {
 export const DEFAULT_SERVER_DATA_DIR = '/var/lib/konnectivity';
 export const DEFAULT_AGENT_DATA_DIR = '/var/lib/konnectivity-agent';
 
+/** The NATS security files as flags give them; empty flags are absent. */
+export interface EventLogSecurity {
+  readonly tlsCa?: string;
+  readonly tlsCert?: string;
+  readonly tlsKey?: string;
+  readonly creds?: string;
+}
+
+/** The flag of each NATS security file, also named in the event log's own errors. */
+export const SECURITY_FLAGS = {
+  tlsCa: 'event-log-tls-ca',
+  tlsCert: 'event-log-tls-cert',
+  tlsKey: 'event-log-tls-key',
+  creds: 'event-log-creds',
+} as const satisfies Record<keyof EventLogSecurity, string>;
+
+/**
+ * Checks the NATS security flags against each other and against --event-log, and that every named file
+ * exists; the event log reads and checks their contents when it opens.
+ */
+export function eventLogSecurity(f: ParsedFlags, deps: ConfigDeps): EventLogSecurity {
+  const out: Partial<Record<keyof EventLogSecurity, string>> = {};
+  for (const [field, flag] of Object.entries(SECURITY_FLAGS) as [keyof EventLogSecurity, string][]) {
+    const value = f.string(flag);
+    if (value === '') continue;
+    requireFile(deps, `--${flag}`, value);
+    out[field] = value;
+  }
+  const given = Object.keys(out) as (keyof EventLogSecurity)[];
+  const spec = f.string('event-log').trim();
+  if (given.length > 0 && !/^(nats|tls):\/\//.test(spec)) {
+    invalidOptions(`--${SECURITY_FLAGS[given[0]!]} is only for a NATS event log (--event-log=nats://...)`);
+  }
+  if (out.tlsKey !== undefined && out.tlsCert === undefined)
+    invalidOptions(`--${SECURITY_FLAGS.tlsKey} needs --${SECURITY_FLAGS.tlsCert}`);
+  if (out.tlsCert !== undefined && out.tlsKey === undefined)
+    invalidOptions(`--${SECURITY_FLAGS.tlsCert} needs --${SECURITY_FLAGS.tlsKey}`);
+  if (out.creds !== undefined && /^[a-z]+:\/\/[^/\s]*@/i.test(spec)) {
+    invalidOptions(`--event-log carries credentials and --${SECURITY_FLAGS.creds} is set: give one of them`);
+  }
+  return out;
+}
+
 export function eventLogFlagSpecs(defaultDataDir: string): readonly FlagSpec[] {
   return [
     {
@@ -63,7 +109,32 @@ export function eventLogFlagSpecs(defaultDataDir: string): readonly FlagSpec[] {
       help:
         'Where tunnel events are recorded: empty for the embedded file log under --data-dir, ' +
         'file:<dir> for a file log in <dir>, nats://host:port[,nats://host2:port2] for NATS JetStream, ' +
-        'or off for none.',
+        'or off for none. NATS credentials go in the URL: nats://user:password@host:port or ' +
+        'nats://token@host:port; tls://host:port requires TLS.',
+    },
+    {
+      name: SECURITY_FLAGS.tlsCa,
+      kind: 'string',
+      default: '',
+      help: 'CA certificate (PEM) that signed the NATS server certificate; turns on TLS to NATS.',
+    },
+    {
+      name: SECURITY_FLAGS.tlsCert,
+      kind: 'string',
+      default: '',
+      help: 'Client certificate (PEM) to present to NATS (mTLS); needs --event-log-tls-key.',
+    },
+    {
+      name: SECURITY_FLAGS.tlsKey,
+      kind: 'string',
+      default: '',
+      help: 'Private key (PEM) of --event-log-tls-cert.',
+    },
+    {
+      name: SECURITY_FLAGS.creds,
+      kind: 'string',
+      default: '',
+      help: 'NATS credentials file (user JWT and nkey seed, as written by nsc); read again at every reconnect.',
     },
     {
       name: 'data-dir',

@@ -1,7 +1,7 @@
 // parseServerFlags: command line + environment -> validated, typed ServerOptions (or a help text).
 
 import { type ConfigDeps, type ParseFlagsOptions, defaultConfigDeps } from './deps';
-import { type EventLogConfig, parseEventLog } from './eventLogFlags';
+import { type EventLogConfig, type EventLogSecurity, eventLogSecurity, parseEventLog } from './eventLogFlags';
 import { ParsedFlags, parseFlags } from './flags';
 import { formatHelp } from './formatHelp';
 import { serverFlagSpecs } from './serverFlags';
@@ -83,6 +83,8 @@ export interface ServerOptions {
   readonly eventLog: string;
   /** --event-log resolved against --data-dir. */
   readonly eventLogLocation: EventLogConfig;
+  /** --event-log-tls-* and --event-log-creds, checked. */
+  readonly eventLogSecurity: EventLogSecurity;
   readonly dataDir: string;
   /** Notices to print at start-up (deprecated or ignored flags, insecure choices). */
   readonly warnings: readonly string[];
@@ -144,6 +146,7 @@ function buildServerOptions(f: ParsedFlags, deps: ConfigDeps, warnings: readonly
     verbosity: f.int('v'),
     eventLog: f.string('event-log'),
     eventLogLocation: parseEventLog(f.string('event-log'), dataDir),
+    eventLogSecurity: eventLogSecurity(f, deps),
     dataDir,
     warnings,
     setFlags: [...f.changed],

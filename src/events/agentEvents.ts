@@ -11,6 +11,7 @@ import type {
   FromAgent,
   Int64String,
 } from './common';
+import type { ReasonOf } from './reasons';
 
 export interface AgentStarted extends EventEnvelope<'agent.started'>, FromAgent {
   readonly identifiers: AgentIdentifiers;
@@ -18,8 +19,7 @@ export interface AgentStarted extends EventEnvelope<'agent.started'>, FromAgent 
 }
 
 export interface AgentStopped extends EventEnvelope<'agent.stopped'>, FromAgent {
-  /** e.g. `signal`, or `agent-restart` when written by recovery for a crashed run. */
-  readonly reason: string;
+  readonly reason: ReasonOf<'agent.stopped'>;
 }
 
 /** The agent's tunnel to one server came up (the server told us its id and the server count). */
@@ -32,8 +32,7 @@ export interface ServerConnected extends EventEnvelope<'server.connected'>, From
 
 export interface ServerDisconnected extends EventEnvelope<'server.disconnected'>, FromAgent {
   readonly serverId: string;
-  /** e.g. `stream-ended`, `keepalive-timeout`, `duplicate-server`, `agent-shutdown`, `agent-restart`. */
-  readonly reason: string;
+  readonly reason: ReasonOf<'server.disconnected'>;
   readonly error?: string;
 }
 
@@ -45,8 +44,7 @@ export interface EndpointDialConnected extends EventEnvelope<'dial.endpoint-conn
 
 export interface EndpointDialFailed extends EventEnvelope<'dial.endpoint-failed'>, FromAgent, DialKey {
   readonly serverId: string;
-  /** The `agent_endpoint_dial_failure_total` reason, e.g. `refused`, `timeout`, `dns`. */
-  readonly reason: string;
+  readonly reason: ReasonOf<'dial.endpoint-failed'>;
   /** Go-style text sent back in DIAL_RSP, e.g. `dial tcp 127.0.0.1:1: connect: connection refused`. */
   readonly error: string;
   readonly latencyMs: number;
@@ -59,7 +57,7 @@ export interface EndpointConnClosed extends EventEnvelope<'conn.endpoint-closed'
   readonly bytesFromEndpoint: number;
   readonly durationMs: number;
   readonly closedBy: CloseInitiator;
-  readonly reason: string;
+  readonly reason: ReasonOf<'conn.endpoint-closed'>;
   readonly error?: string;
 }
 

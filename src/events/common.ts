@@ -1,7 +1,10 @@
 /** Shapes shared by every lifecycle event. The event model is pure data: no I/O anywhere in src/events. */
 
-/** Bumped only with an upcaster in src/persistence/upcast.ts, so old logs keep replaying. */
-export const EVENT_SCHEMA_VERSION = 1;
+/**
+ * Bumped only with an upcaster in src/persistence/upcast.ts, so old logs keep replaying. Version 2
+ * closed the `reason` vocabulary (src/events/reasons.ts); version-1 reasons are mapped on read.
+ */
+export const EVENT_SCHEMA_VERSION = 2;
 
 /**
  * A protocol int64 (`random`, `connectID`) as an exact decimal string. `random` is uniform over
@@ -16,7 +19,7 @@ export const FRONTEND_MODES: readonly FrontendMode[] = ['grpc', 'http-connect'];
 export type CloseInitiator = 'frontend' | 'agent' | 'endpoint' | 'server';
 export const CLOSE_INITIATORS: readonly CloseInitiator[] = ['frontend', 'agent', 'endpoint', 'server'];
 
-/** What an agent announced in its `agentidentifiers` metadata (a URL query string: `host`, `ipv4`, `ipv6`, `cidr`, `default-route`). */
+/** What an agent announced in its `agentidentifiers` gRPC metadata (host, ipv4, ipv6, cidr, default-route). */
 export interface AgentIdentifiers {
   readonly host?: readonly string[];
   readonly ipv4?: readonly string[];
@@ -24,12 +27,6 @@ export interface AgentIdentifiers {
   readonly cidr?: readonly string[];
   readonly defaultRoute?: boolean;
 }
-
-/**
- * Reasons are open strings so the actors can add precise ones, but these are the ones recovery and
- * the docs rely on. The restart reasons are what `closingEvents` writes for work a crash left open.
- */
-export const RESTART_REASON = { server: 'server-restart', agent: 'agent-restart' } as const;
 
 /** Fields every event carries. `time` is RFC 3339 UTC with milliseconds. */
 export interface EventEnvelope<T extends string> {

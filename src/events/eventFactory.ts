@@ -4,9 +4,11 @@
  * codec gives them.
  */
 import type { AgentProcessEvent } from './agentEvents';
-import { EVENT_SCHEMA_VERSION, type AgentIdentifiers } from './common';
+import { classifyReason } from './classifyReason';
+import { EVENT_SCHEMA_VERSION, type AgentIdentifiers, type CloseInitiator } from './common';
 import { parseAgentIdentifiers } from './identifiers';
-import type { EventOfType, EventPayload, EventType } from './lifecycleEvent';
+import { EVENT_SCHEMA, type EventOfType, type EventPayload, type EventType } from './lifecycleEvent';
+import { isReasonedType } from './reasons';
 import type { ServerEvent } from './serverEvents';
 import { monotonicUlid, type IdGenerator } from './ulid';
 
@@ -31,12 +33,21 @@ export class InvalidEventFieldError extends Error {
   }
 }
 
+/**
+ * A producer's own wording of a reason, classified into the vocabulary by `classifyReason` (the text
+ * is kept in `error`). Producers should pass a vocabulary value; this exists for the ones that still
+ * hand over a stream's or a peer's free text.
+ */
+export type FreeTextReason = string & {};
+
 type Inputs<P> = {
   [K in keyof P]: K extends 'random' | 'connectID'
     ? Int64Input
     : K extends 'identifiers'
       ? AgentIdentifiers | string
-      : P[K];
+      : K extends 'reason'
+        ? P[K] | FreeTextReason
+        : P[K];
 };
 type ServerInput<T extends ServerEvent['type']> = Inputs<Omit<EventPayload<EventOfType<T>>, 'serverId'>>;
 type AgentInput<T extends AgentProcessEvent['type']> = Inputs<Omit<EventPayload<EventOfType<T>>, 'agentId'>>;
@@ -91,7 +102,7 @@ export function eventFactory(
         type,
         time: new Date(clock.now()).toISOString(),
         ...origin,
-        ...normalise(input),
+        ...withReason(type, normalise(input)),
       }) as unknown as EventOfType<T>;
 
   if ('serverId' in deps) {
@@ -125,6 +136,20 @@ export function eventFactory(
     endpointDialFailed: make('dial.endpoint-failed', o),
     endpointConnClosed: make('conn.endpoint-closed', o),
   };
+}
+
+/** Puts `reason` into the event type's vocabulary; free text it replaced goes to `error` if that is free. */
+export function withReason(type: EventType, fields: Record<string, unknown>): Record<string, unknown> {
+  if (!isReasonedType(type)) return fields;
+  const { reason, detail } = classifyReason(type, {
+    reason: typeof fields.reason === 'string' ? fields.reason : undefined,
+    closedBy: fields.closedBy as CloseInitiator | undefined,
+  });
+  const out: Record<string, unknown> = { ...fields, reason };
+  const hasError = 'error' in EVENT_SCHEMA[type].fields;
+  if (detail !== undefined && hasError && (fields.error === undefined || fields.error === ''))
+    out.error = detail;
+  return out;
 }
 
 /** Drops absent optional fields (so stored JSON stays minimal) and converts int64s and identifiers. */

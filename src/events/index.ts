@@ -1,4 +1,6 @@
 export * from './common';
+export * from './reasons';
+export * from './classifyReason';
 export * from './serverEvents';
 export * from './agentEvents';
 export * from './lifecycleEvent';

@@ -5,6 +5,7 @@
  */
 import type { AgentProcessEvent } from './agentEvents';
 import type { EventEnvelope } from './common';
+import type { ReasonedType } from './reasons';
 import type { ServerEvent } from './serverEvents';
 
 export type LifecycleEvent = ServerEvent | AgentProcessEvent;
@@ -16,7 +17,8 @@ export type Entity = 'server' | 'agent' | 'dial' | 'conn';
 /** Which process writes the event. */
 export type ProcessKind = 'server' | 'agent';
 
-export type FieldKind = 'string' | 'int64' | 'number' | 'mode' | 'closedBy' | 'identifiers';
+/** `reason`: one of the event type's closed set in src/events/reasons.ts. */
+export type FieldKind = 'string' | 'int64' | 'number' | 'mode' | 'closedBy' | 'identifiers' | 'reason';
 export type EventPayload<E> = Omit<E, keyof EventEnvelope<string>>;
 type FieldSpec<E> = {
   readonly [K in keyof EventPayload<E>]-?: undefined extends EventPayload<E>[K] ? `${FieldKind}?` : FieldKind;
@@ -43,7 +45,7 @@ export const EVENT_SCHEMA: { readonly [T in EventType]: EventSchema<T> } = {
     process: 'server',
     entity: 'server',
     entityKey: 'serverId',
-    fields: { serverId: 'string', reason: 'string' },
+    fields: { serverId: 'string', reason: 'reason' },
   },
   'agent.connected': {
     process: 'server',
@@ -65,7 +67,7 @@ export const EVENT_SCHEMA: { readonly [T in EventType]: EventSchema<T> } = {
       serverId: 'string',
       agentId: 'string',
       streamId: 'string?',
-      reason: 'string',
+      reason: 'reason',
       error: 'string?',
     },
   },
@@ -95,7 +97,7 @@ export const EVENT_SCHEMA: { readonly [T in EventType]: EventSchema<T> } = {
       serverId: 'string',
       ...dialKey,
       agentId: 'string?',
-      reason: 'string',
+      reason: 'reason',
       error: 'string',
       latencyMs: 'number',
     },
@@ -104,7 +106,7 @@ export const EVENT_SCHEMA: { readonly [T in EventType]: EventSchema<T> } = {
     process: 'server',
     entity: 'dial',
     entityKey: 'random',
-    fields: { serverId: 'string', ...dialKey, agentId: 'string?', reason: 'string', latencyMs: 'number' },
+    fields: { serverId: 'string', ...dialKey, agentId: 'string?', reason: 'reason', latencyMs: 'number' },
   },
   'dial.timed-out': {
     process: 'server',
@@ -131,7 +133,7 @@ export const EVENT_SCHEMA: { readonly [T in EventType]: EventSchema<T> } = {
       bytesFromAgent: 'number',
       durationMs: 'number',
       closedBy: 'closedBy',
-      reason: 'string',
+      reason: 'reason',
       error: 'string?',
     },
   },
@@ -145,7 +147,7 @@ export const EVENT_SCHEMA: { readonly [T in EventType]: EventSchema<T> } = {
     process: 'agent',
     entity: 'agent',
     entityKey: 'agentId',
-    fields: { agentId: 'string', reason: 'string' },
+    fields: { agentId: 'string', reason: 'reason' },
   },
   'server.connected': {
     process: 'agent',
@@ -157,7 +159,7 @@ export const EVENT_SCHEMA: { readonly [T in EventType]: EventSchema<T> } = {
     process: 'agent',
     entity: 'server',
     entityKey: 'serverId',
-    fields: { agentId: 'string', serverId: 'string', reason: 'string', error: 'string?' },
+    fields: { agentId: 'string', serverId: 'string', reason: 'reason', error: 'string?' },
   },
   'dial.endpoint-connected': {
     process: 'agent',
@@ -173,7 +175,7 @@ export const EVENT_SCHEMA: { readonly [T in EventType]: EventSchema<T> } = {
       agentId: 'string',
       serverId: 'string',
       ...dialKey,
-      reason: 'string',
+      reason: 'reason',
       error: 'string',
       latencyMs: 'number',
     },
@@ -191,13 +193,21 @@ export const EVENT_SCHEMA: { readonly [T in EventType]: EventSchema<T> } = {
       bytesFromEndpoint: 'number',
       durationMs: 'number',
       closedBy: 'closedBy',
-      reason: 'string',
+      reason: 'reason',
       error: 'string?',
     },
   },
 };
 
 export const EVENT_TYPES = Object.keys(EVENT_SCHEMA) as readonly EventType[];
+
+type TypesWithReason = { [T in EventType]: 'reason' extends keyof EventOfType<T> ? T : never }[EventType];
+/** Compile-time: src/events/reasons.ts has a vocabulary for exactly the event types with a `reason`. */
+export const REASONS_COVER_EVENT_TYPES: [TypesWithReason] extends [ReasonedType]
+  ? [ReasonedType] extends [TypesWithReason]
+    ? true
+    : never
+  : never = true;
 
 export function isEventType(type: unknown): type is EventType {
   return typeof type === 'string' && Object.prototype.hasOwnProperty.call(EVENT_SCHEMA, type);

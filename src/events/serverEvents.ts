@@ -8,6 +8,7 @@ import type {
   FrontendMode,
   Int64String,
 } from './common';
+import type { ReasonOf } from './reasons';
 
 export interface ServerStarted extends EventEnvelope<'server.started'>, FromServer {
   readonly mode: FrontendMode;
@@ -16,8 +17,7 @@ export interface ServerStarted extends EventEnvelope<'server.started'>, FromServ
 }
 
 export interface ServerStopped extends EventEnvelope<'server.stopped'>, FromServer {
-  /** e.g. `signal`, `shutdown`, or `server-restart` when written by recovery for a crashed run. */
-  readonly reason: string;
+  readonly reason: ReasonOf<'server.stopped'>;
 }
 
 export interface AgentConnected extends EventEnvelope<'agent.connected'>, FromServer {
@@ -31,8 +31,7 @@ export interface AgentConnected extends EventEnvelope<'agent.connected'>, FromSe
 export interface AgentDisconnected extends EventEnvelope<'agent.disconnected'>, FromServer {
   readonly agentId: string;
   readonly streamId?: string;
-  /** e.g. `stream-ended`, `stream-error`, `keepalive-timeout`, `server-shutdown`, `server-restart`. */
-  readonly reason: string;
+  readonly reason: ReasonOf<'agent.disconnected'>;
   readonly error?: string;
 }
 
@@ -55,10 +54,9 @@ export interface DialEstablished extends EventEnvelope<'dial.established'>, From
 }
 
 export interface DialFailed extends EventEnvelope<'dial.failed'>, FromServer, DialKey {
-  /** Absent when no agent was chosen (`no_agent`). */
+  /** Absent when no agent was chosen (`no-agent`). */
   readonly agentId?: string;
-  /** The `server_dial_failure_count` reasons (`no_agent`, `error_response`, ...), or `server-restart`. */
-  readonly reason: string;
+  readonly reason: ReasonOf<'dial.failed'>;
   /** The error text the frontend was given, e.g. `dial tcp 10.0.0.5:1: connect: connection refused`. */
   readonly error: string;
   readonly latencyMs: number;
@@ -66,8 +64,7 @@ export interface DialFailed extends EventEnvelope<'dial.failed'>, FromServer, Di
 
 export interface DialCancelled extends EventEnvelope<'dial.cancelled'>, FromServer, DialKey {
   readonly agentId?: string;
-  /** e.g. `dial-cls`, `frontend-closed`. */
-  readonly reason: string;
+  readonly reason: ReasonOf<'dial.cancelled'>;
   readonly latencyMs: number;
 }
 
@@ -92,8 +89,7 @@ export interface ConnClosed extends EventEnvelope<'conn.closed'>, FromServer, Di
   readonly bytesFromAgent: number;
   readonly durationMs: number;
   readonly closedBy: CloseInitiator;
-  /** e.g. `close-req`, `close-rsp`, `frontend-eof`, `agent-disconnected`, `server-restart`. */
-  readonly reason: string;
+  readonly reason: ReasonOf<'conn.closed'>;
   readonly error?: string;
 }
 

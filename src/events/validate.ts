@@ -4,6 +4,7 @@
  */
 import { CLOSE_INITIATORS, EVENT_SCHEMA_VERSION, FRONTEND_MODES } from './common';
 import { EVENT_SCHEMA, isEventType, type FieldKind, type LifecycleEvent } from './lifecycleEvent';
+import { isReason, isReasonedType } from './reasons';
 import { ULID_PATTERN } from './ulid';
 
 export type ValidationResult = { ok: true; event: LifecycleEvent } | { ok: false; problem: string };
@@ -26,7 +27,10 @@ export function validateEvent(value: unknown): ValidationResult {
       if (optional) continue;
       return fail(`${value.type}: missing ${name}`);
     }
-    if (!matches(kind, field)) return fail(`${value.type}: ${name} is not a valid ${kind}`);
+    if (kind === 'reason') {
+      if (!(isReasonedType(value.type) && isReason(value.type, field)))
+        return fail(`${value.type}: reason ${JSON.stringify(field)} is not in its documented set`);
+    } else if (!matches(kind, field)) return fail(`${value.type}: ${name} is not a valid ${kind}`);
   }
   return { ok: true, event: value as unknown as LifecycleEvent };
 }
@@ -45,6 +49,8 @@ function matches(kind: FieldKind, value: unknown): boolean {
       return CLOSE_INITIATORS.includes(value as never);
     case 'identifiers':
       return isIdentifiers(value);
+    case 'reason': // checked against the event type by the caller
+      return typeof value === 'string';
     default: {
       const _exhaustive: never = kind;
       return _exhaustive;

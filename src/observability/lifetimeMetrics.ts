@@ -33,7 +33,7 @@ export function registerLifetimeMetrics(
     collect() {
       for (const [reason, n] of state.counters.dialFailures) this.set({ reason }, n);
       for (const [reason, n] of state.counters.endpointDialFailures)
-        this.set({ reason: `endpoint_${reason}` }, n);
+        this.set({ reason: `endpoint-${reason}` }, n);
     },
   });
   new Gauge({

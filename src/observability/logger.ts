@@ -8,6 +8,7 @@
  * the component says more than a TypeScript line number in transpiled code.
  */
 import { formatError, formatFields, quote, type Fields } from './logFormat';
+import { redactCredentials } from './redact';
 
 export type { Fields } from './logFormat';
 
@@ -114,7 +115,8 @@ class KlogLogger implements Logger {
     const merged = fields === undefined ? this.bound : { ...this.bound, ...fields };
     const line = `${header(severity, this.base.now(), this.base.pid, this.component)}${quote(msg)}${errPart}${formatFields(merged)}`;
     try {
-      this.base.sink(line);
+      // Every line, whatever logged it: a URL with credentials can arrive inside any error text.
+      this.base.sink(redactCredentials(line));
     } catch {
       // A logger that throws would turn a full disk or closed pipe into a crash of whatever was logging.
     }

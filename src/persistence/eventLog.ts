@@ -10,6 +10,8 @@ import type { EventLog } from './eventLogApi';
 import { FileEventLog, type FileLogTuning } from './fileEventLog';
 import { promEventLogMetrics } from './metrics';
 import { NatsEventLog, type NatsLogTuning } from './natsEventLog';
+import { natsConnectSettings, type NatsSecurityFiles } from './natsSecurity';
+import { redactCredentials } from '../observability/redact';
 import { processToken } from './subjects';
 import { stderrLogger, type EventLogLogger, type EventProcess, type MalformedHandler } from './types';
 
@@ -26,6 +28,8 @@ export interface EventLogSpec {
   onMalformed?: MalformedHandler;
   file?: Partial<FileLogTuning>;
   nats?: Partial<NatsLogTuning>;
+  /** TLS files and a .creds file for NATS (user/password or a token go in the URL). */
+  natsSecurity?: NatsSecurityFiles;
 }
 
 export type EventLogLocation = { kind: 'file'; dir: string } | { kind: 'nats'; servers: string[] };
@@ -57,7 +61,7 @@ export function parseEventLogLocation(eventLog: string, dataDir: string): EventL
     if (!/^(nats|tls):\/\/[^\s/]+$/.test(s)) {
       throw new EventLogError(
         'invalid-spec',
-        `--event-log: ${JSON.stringify(s)} is not file:<dir> or nats://host:port`,
+        `--event-log: ${JSON.stringify(redactCredentials(s))} is not file:<dir> or nats://host:port`,
       );
     }
   }
@@ -77,7 +81,9 @@ export async function openEventLog(spec: EventLogSpec): Promise<EventLog> {
   if (location.kind === 'file') return FileEventLog.open(location.dir, { ...deps, tuning: spec.file });
   if (spec.dataDir === '')
     throw new EventLogError('invalid-spec', 'the NATS event log needs --data-dir for its outbox');
-  return NatsEventLog.open(location.servers, outboxDir(spec.dataDir, spec.process), spec.process, {
+  // Before the outbox is opened: bad credentials or TLS files fail the start, naming flag and file.
+  const connect = natsConnectSettings(location.servers, spec.natsSecurity);
+  return NatsEventLog.open(connect, outboxDir(spec.dataDir, spec.process), spec.process, {
     ...deps,
     tuning: spec.nats,
   });

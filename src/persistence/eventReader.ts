@@ -11,6 +11,8 @@ import { EventLogError, errorText } from './errors';
 import { parseEventLogLocation } from './eventLog';
 import { EVENTS_PREFIX } from './fileEventLog';
 import { readStream } from './natsStreamReader';
+import { natsConnectSettings, type NatsSecurityFiles } from './natsSecurity';
+import { redactCredentials } from '../observability/redact';
 import { followRecords, readRecords } from './segmentReader';
 import { ALL_EVENTS_SUBJECT, STREAM_NAME } from './subjects';
 import type { MalformedHandler } from './types';
@@ -33,6 +35,8 @@ export interface EventReaderSpec {
   readonly eventLog: string;
   readonly dataDir: string;
   readonly onMalformed?: MalformedHandler;
+  /** TLS files and a .creds file for NATS (user/password or a token go in the URL). */
+  readonly natsSecurity?: NatsSecurityFiles;
   /** A tool should fail fast when NATS is not there. */
   readonly connectTimeoutMs?: number;
 }
@@ -49,10 +53,13 @@ export async function openEventReader(spec: EventReaderSpec): Promise<EventReade
     if (!isDir) throw new EventLogError('read-failed', `no event log at ${location.dir}`);
     return fileReader(location.dir, spec.onMalformed);
   }
+  const settings = natsConnectSettings(location.servers, spec.natsSecurity);
+  // Only what is printed is redacted; the credentials themselves travel in `settings`.
+  const where = redactCredentials(location.servers.join(','));
   let nc: NatsConnection;
   try {
     nc = await connect({
-      servers: location.servers,
+      ...settings,
       name: 'konnectivity-events',
       timeout: spec.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
       maxReconnectAttempts: -1,
@@ -60,13 +67,13 @@ export async function openEventReader(spec: EventReaderSpec): Promise<EventReade
   } catch (err) {
     throw new EventLogError(
       'nats-unavailable',
-      `cannot connect to ${location.servers.join(',')}: ${errorText(err)}`,
+      `cannot connect to ${where}: ${redactCredentials(errorText(err))}`,
       {
         cause: err,
       },
     );
   }
-  return natsReader(nc, location.servers.join(','), spec.onMalformed);
+  return natsReader(nc, where, spec.onMalformed);
 }
 
 function fileReader(dir: string, onMalformed: MalformedHandler | undefined): EventReader {

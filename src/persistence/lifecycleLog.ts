@@ -13,6 +13,7 @@ import {
 import { recording } from '../actors/recorder';
 import { openEventLog } from './eventLog';
 import type { EventLog } from './eventLogApi';
+import type { NatsSecurityFiles } from './natsSecurity';
 import { closingEvents, fold, liveState, type RecoveryState } from './recovery';
 import type { EventLogLogger } from './types';
 
@@ -30,6 +31,7 @@ export interface LifecycleLog<F> {
 interface Common {
   eventLog: string;
   dataDir: string;
+  natsSecurity?: NatsSecurityFiles;
   registry: Registry;
   logger: EventLogLogger;
 }
@@ -64,6 +66,7 @@ export async function openServerLifecycleLog(
   const log = await openEventLog({
     eventLog: opts.eventLog,
     dataDir: opts.dataDir,
+    natsSecurity: opts.natsSecurity,
     process: { kind: 'server', serverId: opts.serverId },
     registry: opts.registry,
     logger: opts.logger,
@@ -77,6 +80,7 @@ export async function openAgentLifecycleLog(
   const log = await openEventLog({
     eventLog: opts.eventLog,
     dataDir: opts.dataDir,
+    natsSecurity: opts.natsSecurity,
     process: { kind: 'agent', agentId: opts.agentId },
     registry: opts.registry,
     logger: opts.logger,

@@ -10,6 +10,7 @@ import type { EventLog } from './eventLogApi';
 import type { EventLogMetrics } from './metrics';
 import { NatsLink, type StreamSettings } from './natsLink';
 import { NatsPublisher, type PublisherTuning } from './natsPublisher';
+import type { NatsConnectSettings } from './natsSecurity';
 import { readStream } from './natsStreamReader';
 import { Outbox, type OutboxTuning } from './outbox';
 import { ALL_EVENTS_SUBJECT, processSubjects, subjectFor } from './subjects';
@@ -85,7 +86,7 @@ export class NatsEventLog implements EventLog {
   ) {}
 
   static async open(
-    servers: string[],
+    connect: NatsConnectSettings,
     outboxDir: string,
     process: EventProcess,
     deps: NatsLogDeps,
@@ -99,7 +100,7 @@ export class NatsEventLog implements EventLog {
       process.kind === 'server'
         ? `konnectivity-server ${process.serverId}`
         : `konnectivity-agent ${process.agentId}`;
-    const link = new NatsLink({ servers, name, logger: deps.logger, ...tuning });
+    const link = new NatsLink({ connect, name, logger: deps.logger, ...tuning });
     const publisher = new NatsPublisher(link, outbox, tuning, deps.logger);
     link.start();
     publisher.start();

@@ -16,7 +16,9 @@ import {
 import type { NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { redactCredentials } from '../observability/redact';
 import { EventLogError, errorText } from './errors';
+import type { NatsConnectSettings } from './natsSecurity';
 import { ALL_EVENTS_SUBJECT, STREAM_NAME } from './subjects';
 import type { EventLogLogger } from './types';
 
@@ -30,7 +32,8 @@ export interface StreamSettings {
 }
 
 export interface NatsLinkOptions {
-  readonly servers: string[];
+  /** Servers (credentials already split out of the URLs), credentials and TLS. */
+  readonly connect: NatsConnectSettings;
   readonly stream: StreamSettings;
   readonly connectTimeoutMs: number;
   readonly reconnectWaitMs: number;
@@ -147,7 +150,7 @@ export class NatsLink {
       let nc: NatsConnection;
       try {
         nc = await connect({
-          servers: this.opts.servers,
+          ...this.opts.connect,
           name: this.opts.name,
           timeout: this.opts.connectTimeoutMs,
           maxReconnectAttempts: -1,
@@ -157,7 +160,7 @@ export class NatsLink {
       } catch (err) {
         if (failures++ % 30 === 0) {
           this.opts.logger.warn('event log cannot reach NATS; events wait in the outbox', {
-            err: errorText(err),
+            err: redactCredentials(errorText(err)),
           });
         }
         await sleep(FIRST_CONNECT_RETRY_MS, undefined, { signal: this.abort.signal }).catch(() => undefined);

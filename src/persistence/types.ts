@@ -1,3 +1,4 @@
+import { redactCredentials } from '../observability/redact';
 import type { LifecycleEvent } from '../events';
 
 /** The logging surface the event log needs; pino and console both fit. */
@@ -33,7 +34,8 @@ export const stderrLogger: EventLogLogger = {
 };
 
 function line(level: string, msg: string, fields?: Record<string, unknown>): string {
-  return `${JSON.stringify({ level, time: new Date().toISOString(), msg, ...fields })}\n`;
+  // Like every printed line: no NATS credentials, whichever field carries a URL.
+  return `${redactCredentials(JSON.stringify({ level, time: new Date().toISOString(), msg, ...fields }))}\n`;
 }
 
 export function matchesReplay(event: LifecycleEvent, opts: ReplayOptions | undefined): boolean {

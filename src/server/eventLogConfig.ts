@@ -6,6 +6,7 @@
  */
 import { EVENT_LOG_OFF } from '../config/eventLogFlags';
 import type { Logger } from '../observability/logger';
+import type { NatsSecurityFiles } from '../persistence/natsSecurity';
 import type { EventLogLogger } from '../persistence/types';
 
 export interface EventLogConfig {
@@ -14,6 +15,8 @@ export interface EventLogConfig {
   dataDir: string;
   /** Whether --event-log or --data-dir was given explicitly. */
   explicit: boolean;
+  /** --event-log-tls-* and --event-log-creds. */
+  natsSecurity?: NatsSecurityFiles;
 }
 
 export function eventLogLogger(log: Logger): EventLogLogger {

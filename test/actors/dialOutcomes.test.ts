@@ -9,12 +9,13 @@ import {
 import { statusForDialFailure } from '../../src/actors/server/httpStatus';
 
 describe('server: what each failed dial means to the outside', () => {
-  // outcome, machine's recorded error, metric label, frontend kind, HTTP status, text the frontend sees
-  const table: Array<[DialFailure, string | null, string, string, number, string]> = [
+  // outcome, machine's recorded error, metric label, event (type/reason), frontend kind, HTTP status, text
+  const table: Array<[DialFailure, string | null, string, string, string, number, string]> = [
     [
       'refused',
       'dial tcp 127.0.0.1:1: connect: connection refused',
       'error_response',
+      'dial.failed/agent-error',
       'agent-error',
       502,
       'dial tcp 127.0.0.1:1: connect: connection refused',
@@ -23,6 +24,7 @@ describe('server: what each failed dial means to the outside', () => {
       'refused',
       'dial tcp 10.0.0.9:10250: i/o timeout',
       'error_response',
+      'dial.failed/agent-error',
       'agent-error',
       504,
       'dial tcp 10.0.0.9:10250: i/o timeout',
@@ -31,18 +33,29 @@ describe('server: what each failed dial means to the outside', () => {
       'refused',
       'dial tcp: too many open files',
       'error_response',
+      'dial.failed/agent-error',
       'agent-error',
       503,
       'dial tcp: too many open files',
     ],
-    ['timedOut', 'dial timeout', 'backend_dial_timeout', 'timeout', 504, 'dial timeout'],
-    ['peerLost', 'agent stream ended: eof', 'backend_close', 'agent-lost', 502, 'agent stream ended: eof'],
+    ['timedOut', 'dial timeout', 'backend_dial_timeout', 'dial.timed-out', 'timeout', 504, 'dial timeout'],
+    [
+      'peerLost',
+      'agent stream ended: eof',
+      'backend_close',
+      'dial.failed/agent-lost',
+      'agent-lost',
+      502,
+      'agent stream ended: eof',
+    ],
   ];
-  it.each(table)('%s (%s)', (outcome, recorded, metric, kind, status, text) => {
+  it.each(table)('%s (%s)', (outcome, recorded, metric, event, kind, status, text) => {
     const facts = SERVER_DIAL_FAILURES[outcome];
     expect(facts.metric).toBe(metric);
+    expect('reason' in facts.event ? `${facts.event.type}/${facts.event.reason}` : facts.event.type).toBe(
+      event,
+    );
     expect(facts.frontend).toBe(kind);
-    expect(facts.timedOut).toBe(outcome === 'timedOut');
     expect(serverDialErrorText(outcome, recorded)).toBe(text);
     expect(statusForDialFailure(facts.frontend, serverDialErrorText(outcome, recorded))).toBe(status);
   });
@@ -50,6 +63,7 @@ describe('server: what each failed dial means to the outside', () => {
   it('a lost agent is never counted as an agent error', () => {
     expect(SERVER_DIAL_FAILURES.peerLost.metric).not.toBe('error_response');
     expect(SERVER_DIAL_FAILURES.peerLost.frontend).not.toBe('agent-error');
+    expect(SERVER_DIAL_FAILURES.peerLost.event).toEqual({ type: 'dial.failed', reason: 'agent-lost' });
   });
 });
 

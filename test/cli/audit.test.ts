@@ -14,7 +14,7 @@ describe('audit report', () => {
       f.dialFailed({
         random: 4n,
         destination: '10.0.0.5:10250',
-        reason: 'no_agent',
+        reason: 'no-agent',
         error: 'No agent available',
         latencyMs: 0,
       }),
@@ -80,7 +80,7 @@ describe('audit report', () => {
         closedBy: 'endpoint',
         reason: 'eof',
       }),
-      a.endpointDialFailed({ ...dial, random: 2n, reason: 'refused', error: 'x', latencyMs: 1 }),
+      a.endpointDialFailed({ ...dial, random: 2n, reason: 'error', error: 'x', latencyMs: 1 }),
     ].forEach((e) => report.add(e));
     expect(report.result()).toEqual([
       {

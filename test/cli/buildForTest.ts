@@ -1,14 +1,15 @@
 /**
- * Compiles the packages the event log and its CLI are made of (they import the protocol and actors'
- * recorder) into `<dir>/dist` with SWC, and copies the bin shim to
- * `<dir>/bin`, mirroring what `npm run build` lays out. Children find node_modules through NODE_PATH.
+ * Compiles the packages the event log and its CLI are made of (they import the protocol, the actors'
+ * recorder and the credential redaction in observability) into `<dir>/dist` with SWC, and copies the
+ * bin shim to `<dir>/bin`, mirroring what `npm run build` lays out. Children find node_modules through
+ * NODE_PATH.
  */
 import { transformFile } from '@swc/core';
 import { copyFile, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 
 const ROOT = join(__dirname, '..', '..');
-const PACKAGES = ['events', 'persistence', 'cli', 'protocol', 'actors', 'config'];
+const PACKAGES = ['events', 'persistence', 'cli', 'protocol', 'actors', 'config', 'observability'];
 
 export async function buildForTest(outDir: string): Promise<void> {
   for (const pkg of PACKAGES) {

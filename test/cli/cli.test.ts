@@ -29,7 +29,7 @@ function history(serverId: string, clock: ManualClock): LifecycleEvent[] {
     f.dialFailed({
       random: 4n,
       destination: '10.9.9.9:22',
-      reason: 'no_agent',
+      reason: 'no-agent',
       error: 'No agent available',
       latencyMs: 0,
     }),
@@ -37,7 +37,7 @@ function history(serverId: string, clock: ManualClock): LifecycleEvent[] {
       serverId,
       random: 5n,
       destination: '10.0.0.7:1',
-      reason: 'refused',
+      reason: 'error',
       error: 'dial tcp 10.0.0.7:1: connect: connection refused',
       latencyMs: 1,
     }),
@@ -89,7 +89,7 @@ function suite(
         ),
       );
       expect(lines[lines.length - 1]).toContain(
-        'agent:node-b      dial.endpoint-failed      dest=10.0.0.7:1 random=5 reason=refused serverId=',
+        'agent:node-b      dial.endpoint-failed      dest=10.0.0.7:1 random=5 reason=error serverId=',
       );
       expect(lines[lines.length - 1]).toContain('error="dial tcp 10.0.0.7:1: connect: connection refused"');
     });
@@ -154,13 +154,13 @@ function suite(
     it('follows new events until interrupted', async () => {
       const abort = new AbortController();
       const log = await setup().open(dir.path, serverId);
-      const marker = serverFactory(serverId).serverStopped({ reason: 'follow-test' });
+      const marker = serverFactory(serverId).serverStopped({ reason: 'shutdown' });
       let stdout = '';
       const running = cli(['tail', ...target, '--follow', '--json'], {
         signal: abort.signal,
         onStdout: (out) => {
           stdout = out;
-          if (out.includes('follow-test')) abort.abort();
+          if (out.includes('"type":"server.stopped"')) abort.abort();
         },
       });
       try {

@@ -109,6 +109,11 @@ const harnessValues = (): Record<string, string> => ({
   'allowed-destinations': '127.0.0.0/8,[::1/128]:1-65535',
   'proxy-server-addresses': '127.0.0.2:18091',
   'event-log': 'file:/tmp/harness-events',
+  // Empty: the NATS security flags are only for a NATS event log (test/config/serverOptions.test.ts).
+  'event-log-tls-ca': '',
+  'event-log-tls-cert': '',
+  'event-log-tls-key': '',
+  'event-log-creds': '',
   'flow-control': 'false',
   'data-dir': '/tmp/harness',
   v: '5',

@@ -54,6 +54,35 @@ describe('parseOrExit', () => {
     expect(io.err).toBe('konnectivity-agent: proxy server port 0 must be greater than 0\n');
   });
 
+  test('a rejected --event-log is quoted without its NATS password or token', () => {
+    for (const bad of ['nats://konnectivity:hunter2@nats/x', 'nats://t0k3n@nats:4222/path']) {
+      const io = fakeIo();
+      const code = exitCode(() =>
+        parseOrExit(parseAgentFlags, [`--event-log=${bad}`], {}, 'konnectivity-agent', io),
+      );
+      expect(code).toBe(2);
+      expect(io.err).toContain('for "--event-log" flag');
+      expect(io.err).not.toMatch(/hunter2|t0k3n/);
+      expect(io.err).toMatch(/nats:\/\/(konnectivity:)?\*\*\*@nats/);
+    }
+  });
+
+  test('--help shows no credentials even when --event-log carries them', () => {
+    const io = fakeIo();
+    const code = exitCode(() =>
+      parseOrExit(
+        parseAgentFlags,
+        ['--event-log=nats://konnectivity:hunter2@nats:4222', '--help'],
+        {},
+        'konnectivity-agent',
+        io,
+      ),
+    );
+    expect(code).toBe(0);
+    expect(io.out).toContain('--event-log-creds');
+    expect(io.out).not.toContain('hunter2');
+  });
+
   test('on --help it prints the help on stdout and exits with status 0', () => {
     const io = fakeIo();
     const code = exitCode(() => parseOrExit(parseAgentFlags, ['--help'], {}, 'konnectivity-agent', io));

@@ -234,6 +234,44 @@ describe('parseServerFlags: the reference Validate() rules', () => {
     expect(e.message).toContain('VersionTLS10, VersionTLS11, VersionTLS12, VersionTLS13');
   });
 
+  test('the NATS TLS and credentials flags land in the options', () => {
+    const o = parse([
+      ...tcpArgs(),
+      '--event-log=tls://nats:4222',
+      `--event-log-tls-ca=${serverCa}`,
+      `--event-log-tls-cert=${serverCert}`,
+      `--event-log-tls-key=${serverKey}`,
+      `--event-log-creds=${kubeconfig}`,
+    ]);
+    expect(o.eventLogSecurity).toEqual({
+      tlsCa: serverCa,
+      tlsCert: serverCert,
+      tlsKey: serverKey,
+      creds: kubeconfig,
+    });
+    expect(parse(tcpArgs()).eventLogSecurity).toEqual({});
+  });
+
+  test.each([
+    [['--event-log=file:/srv/e', `--event-log-tls-ca=${serverCa}`], 'is only for a NATS event log'],
+    [[`--event-log-creds=${kubeconfig}`], '--event-log-creds is only for a NATS event log'],
+    [['--event-log=nats://n:4222', `--event-log-tls-cert=${serverCert}`], 'needs --event-log-tls-key'],
+    [['--event-log=nats://n:4222', `--event-log-tls-key=${serverKey}`], 'needs --event-log-tls-cert'],
+    [['--event-log=nats://u:p@n:4222', `--event-log-creds=${kubeconfig}`], 'give one of them'],
+  ])('NATS security flags %j are rejected: %s', (args, message) => {
+    const e = rejection([...tcpArgs(), ...args]);
+    expect(e.reason).toBe('invalid-options');
+    expect(e.message).toContain(message);
+  });
+
+  test('a NATS security file that does not exist is named with its flag', () => {
+    const missing = files.missing('nats-ca.crt');
+    const e = rejection([...tcpArgs(), '--event-log=nats://n:4222', `--event-log-tls-ca=${missing}`]);
+    expect(e.message).toBe(
+      `error checking --event-log-tls-ca ${missing}, got stat ${missing}: no such file or directory`,
+    );
+  });
+
   test('a malformed --event-log is rejected at parse time', () => {
     const e = rejection([...tcpArgs(), '--event-log=redis://x']);
     expect(e.reason).toBe('invalid-argument');

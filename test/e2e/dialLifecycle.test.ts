@@ -120,10 +120,10 @@ it.each(['grpc', 'http-connect'] as Mode[])(
     expect(metrics.value('konnectivity_network_proxy_server_pending_backend_dials')).toBe(0);
     expect(metrics.value(DIAL_FAILURES, { reason: 'backend_close' })).toBe(1);
     expect(metrics.value(DIAL_FAILURES, { reason: 'error_response' }) ?? 0).toBe(0);
-    await waitFor(() => dialFailedReasons(server).includes('backend_close'), {
-      description: 'a dial.failed event with reason backend_close',
+    await waitFor(() => dialFailedReasons(server).includes('agent-lost'), {
+      description: 'a dial.failed event with reason agent-lost',
     });
-    expect(dialFailedReasons(server)).not.toContain('error_response');
+    expect(dialFailedReasons(server)).not.toContain('agent-error');
   },
 );
 
@@ -139,8 +139,8 @@ it('an agent that answers with an error is recorded as such (error_response, 502
   const metrics = await server.metrics();
   expect(metrics.value(DIAL_FAILURES, { reason: 'error_response' })).toBe(1);
   expect(metrics.value(DIAL_FAILURES, { reason: 'backend_close' }) ?? 0).toBe(0);
-  await waitFor(() => dialFailedReasons(server).includes('error_response'), {
-    description: 'a dial.failed event with reason error_response',
+  await waitFor(() => dialFailedReasons(server).includes('agent-error'), {
+    description: 'a dial.failed event with reason agent-error',
   });
 });
 

@@ -128,7 +128,7 @@ describe('with NATS JetStream as the event log', () => {
     );
     expect(endpointClosed?.event).toMatchObject({ bytesFromEndpoint: 100_000, serverId });
     const failed = stored.find((m) => m.event.type === 'dial.failed');
-    expect(failed?.event).toMatchObject({ reason: 'error_response', agentId });
+    expect(failed?.event).toMatchObject({ reason: 'agent-error', agentId });
     expect((failed?.event as { error: string }).error).toMatch(
       `dial tcp 127.0.0.1:${port}: connect: connection refused`,
     );

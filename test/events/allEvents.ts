@@ -10,7 +10,7 @@ export function oneOfEach(): LifecycleEvent[] {
   const dial = { random, destination: '10.0.0.5:10250' };
   return [
     server.serverStarted({ mode: 'grpc', serverCount: 3 }),
-    server.serverStopped({ reason: 'signal' }),
+    server.serverStopped({ reason: 'shutdown' }),
     server.agentConnected({
       agentId: 'a',
       streamId: '1',
@@ -21,7 +21,7 @@ export function oneOfEach(): LifecycleEvent[] {
     server.agentDraining({ agentId: 'a' }),
     server.dialRequested({ ...dial, mode: 'http-connect', protocol: 'tcp', frontend: '@uds' }),
     server.dialEstablished({ ...dial, agentId: 'a', connectID: 1n, latencyMs: 3 }),
-    server.dialFailed({ ...dial, reason: 'no_agent', error: 'No agent available', latencyMs: 0 }),
+    server.dialFailed({ ...dial, reason: 'no-agent', error: 'No agent available', latencyMs: 0 }),
     server.dialCancelled({ ...dial, agentId: 'a', reason: 'dial-cls', latencyMs: 9 }),
     server.dialTimedOut({ ...dial, agentId: 'a', timeoutMs: 5000 }),
     server.connOpened({ ...dial, agentId: 'a', connectID: 1n, mode: 'grpc' }),
@@ -36,7 +36,7 @@ export function oneOfEach(): LifecycleEvent[] {
       reason: 'close-rsp',
     }),
     agent.agentStarted({ identifiers: { host: ['n1'] } }),
-    agent.agentStopped({ reason: 'signal' }),
+    agent.agentStopped({ reason: 'shutdown' }),
     agent.serverConnected({ serverId: 'srv-1', serverCount: 1, address: 'lb:8091' }),
     agent.serverDisconnected({ serverId: 'srv-1', reason: 'stream-ended', error: 'EOF' }),
     agent.endpointDialConnected({ ...dial, serverId: 'srv-1', connectID: 1n, latencyMs: 1 }),

@@ -19,7 +19,7 @@ describe('eventFactory', () => {
   it('stamps version, id, time and origin', () => {
     const e = server.agentDraining({ agentId: 'a' });
     expect(e).toEqual({
-      v: 1,
+      v: 2,
       id: expect.stringMatching(/^[0-9A-Z]{26}$/),
       type: 'agent.draining',
       time: '2025-03-01T12:00:00.000Z',
@@ -53,7 +53,7 @@ describe('eventFactory', () => {
     const e = server.dialFailed({
       random: 1n,
       destination: 'd:1',
-      reason: 'no_agent',
+      reason: 'no-agent',
       error: 'x',
       latencyMs: 0,
     });

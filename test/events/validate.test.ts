@@ -13,7 +13,7 @@ const good = (): Record<string, unknown> =>
         bytesFromAgent: 2,
         durationMs: 3,
         closedBy: 'agent',
-        reason: 'r',
+        reason: 'agent-closed',
       }),
     ),
   ) as Record<string, unknown>;
@@ -21,7 +21,17 @@ const good = (): Record<string, unknown> =>
 describe('validateEvent', () => {
   it.each([
     ['not an object', 'nope', 'not an object'],
-    ['another version', { ...good(), v: 2 }, 'unsupported version 2'],
+    ['another version', { ...good(), v: 3 }, 'unsupported version 3'],
+    [
+      'a reason outside its documented set',
+      { ...good(), reason: 'agent closed' },
+      'conn.closed: reason "agent closed" is not in its documented set',
+    ],
+    [
+      "another event type's reason",
+      { ...good(), reason: 'dial-cls' },
+      'conn.closed: reason "dial-cls" is not in its documented set',
+    ],
     ['an id that is not a ULID', { ...good(), id: 'abc' }, 'id is not a ULID'],
     ['an unknown type', { ...good(), type: 'conn.exploded' }, 'unknown type conn.exploded'],
     ['a bad time', { ...good(), time: 'yesterday' }, 'bad time'],

@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,14 +33,29 @@ export function natsServerBinary(): string {
   return existsSync('/usr/sbin/nats-server') ? '/usr/sbin/nats-server' : 'nats-server';
 }
 
-export async function startNatsServer(): Promise<NatsServerHandle> {
+export interface NatsServerOptions {
+  /**
+   * More nats-server configuration (`tls { ... }`, `authorization { ... }`, `accounts { ... }`), written
+   * into a config file next to the store; listen address, port and JetStream are set by the helper.
+   */
+  readonly config?: string;
+}
+
+export async function startNatsServer(options: NatsServerOptions = {}): Promise<NatsServerHandle> {
   const storeDir = await mkdtemp(join(tmpdir(), 'konnectivity-nats-'));
   const port = await freePort();
   let child: ChildProcess | undefined;
   let disposed = false;
+  let args = ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir];
+  if (options.config !== undefined) {
+    const file = join(storeDir, 'nats-server.conf');
+    const jetstream = `jetstream { store_dir: ${JSON.stringify(join(storeDir, 'js'))} }`;
+    await writeFile(file, `listen: "127.0.0.1:${port}"\n${jetstream}\n${options.config}\n`);
+    args = ['-c', file];
+  }
 
   const launch = async (): Promise<void> => {
-    const proc = spawn(natsServerBinary(), ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir], {
+    const proc = spawn(natsServerBinary(), args, {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child = proc;

@@ -54,7 +54,7 @@ describe('NATS outage', () => {
             : f.dialFailed({
                 random,
                 destination: '10.0.0.1:1',
-                reason: 'error_response',
+                reason: 'agent-error',
                 error: 'refused',
                 latencyMs: 1,
               });

@@ -48,15 +48,15 @@ describe('recovery fold', () => {
   it('given dials, when they fail, time out or are cancelled, then failures count per reason', () => {
     const then = given([
       requested,
-      f.dialFailed({ ...dial, reason: 'no_agent', error: 'No agent available', latencyMs: 0 }),
-      f.dialFailed({ ...dial, reason: 'no_agent', error: 'No agent available', latencyMs: 0 }),
-      f.dialFailed({ ...dial, reason: 'error_response', error: 'refused', latencyMs: 0 }),
+      f.dialFailed({ ...dial, reason: 'no-agent', error: 'No agent available', latencyMs: 0 }),
+      f.dialFailed({ ...dial, reason: 'no-agent', error: 'No agent available', latencyMs: 0 }),
+      f.dialFailed({ ...dial, reason: 'agent-error', error: 'refused', latencyMs: 0 }),
       f.dialTimedOut({ ...dial, timeoutMs: 5000 }),
       f.dialCancelled({ ...dial, reason: 'dial-cls', latencyMs: 2 }),
     ]);
     expect(Object.fromEntries(then.counters.dialFailures)).toEqual({
-      no_agent: 2,
-      error_response: 1,
+      'no-agent': 2,
+      'agent-error': 1,
       'timed-out': 1,
     });
     expect(then.counters.dialsCancelled).toBe(1);
@@ -139,7 +139,7 @@ describe('closing events after a restart', () => {
       a.endpointDialFailed({
         ...dial,
         random: 6n,
-        reason: 'refused',
+        reason: 'error',
         error: 'connection refused',
         latencyMs: 1,
       }),
@@ -152,7 +152,7 @@ describe('closing events after a restart', () => {
     ]);
     const after = closing.reduce(evolve, state);
     expect(after.counters.bytesByServer.get('srv')).toEqual({ toEndpoint: 0, fromEndpoint: 0 });
-    expect(Object.fromEntries(after.counters.endpointDialFailures)).toEqual({ refused: 1 });
+    expect(Object.fromEntries(after.counters.endpointDialFailures)).toEqual({ error: 1 });
     expect([after.conns.size, after.servers.size, after.running]).toEqual([0, 0, undefined]);
   });
 
@@ -161,7 +161,7 @@ describe('closing events after a restart', () => {
     const state = given([
       f.serverStarted({ mode: 'grpc', serverCount: 1 }),
       ...connectionLifecycle(f, 1n),
-      f.serverStopped({ reason: 'signal' }),
+      f.serverStopped({ reason: 'shutdown' }),
     ]);
     expect(closingEvents(state, f)).toEqual([]);
   });

@@ -80,13 +80,13 @@ export class ProxiedConnection {
       const facts = SERVER_DIAL_FAILURES[outcome];
       const error = serverDialErrorText(outcome, recorded);
       deps.metrics.dialFailed(facts.metric);
-      if (facts.timedOut)
+      if (facts.event.type === 'dial.timed-out')
         deps.events.dialTimedOut({ ...key, agentId: tunnel.agentId, timeoutMs: deps.dialTimeoutMs });
       else
         deps.events.dialFailed({
           ...key,
           agentId: tunnel.agentId,
-          reason: facts.metric,
+          reason: facts.event.reason,
           error,
           latencyMs: latencyMs(),
         });

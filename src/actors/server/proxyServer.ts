@@ -140,7 +140,7 @@ export class ProxyServer {
       this.deps.metrics.dialFailed('no_agent');
       const key = { random, destination: address };
       this.events.dialRequested({ ...key, mode: frontend.mode, protocol: 'tcp', frontend: frontend.peer });
-      this.events.dialFailed({ ...key, reason: 'no_agent', error: NO_AGENT_AVAILABLE, latencyMs: 0 });
+      this.events.dialFailed({ ...key, reason: 'no-agent', error: NO_AGENT_AVAILABLE, latencyMs: 0 });
       this.deps.log.info('no agent available for dial', { address, random, mode: frontend.mode });
       frontend.dialFailed('no-agent', NO_AGENT_AVAILABLE);
       return null;
