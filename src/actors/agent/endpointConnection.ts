@@ -15,7 +15,14 @@ import type { ActorLogger, AgentInstruments } from '../ports';
 import { lookup } from 'dns';
 import { ConnectionFlow } from '../flow/connectionFlow';
 import { notAllowedError, type DestinationPolicy } from './destinationPolicy';
-import { goDialError, goTimeoutError, splitHostPort, type NodeNetError } from './goDialErrors';
+import {
+  goDialError,
+  goTimeoutError,
+  missingHostError,
+  splitHostPort,
+  unexpectedDialError,
+  type NodeNetError,
+} from './goDialErrors';
 
 /** The reference agent's endpoint dial timeout (net.DialTimeout(..., 5*time.Second)). */
 export const ENDPOINT_DIAL_TIMEOUT_MS = 5_000;
@@ -127,13 +134,18 @@ export class EndpointConnection {
 
   private connectSocket(): void {
     if (this.protocol !== 'tcp') {
-      const error = `dial ${this.protocol}: unknown network ${this.protocol}`;
-      queueMicrotask(() => this.dial?.send({ type: 'DIAL_FAILED', error }));
+      this.failSoon(`dial ${this.protocol}: unknown network ${this.protocol}`);
       return;
     }
     const target = splitHostPort(this.address);
     if ('error' in target) {
-      queueMicrotask(() => this.dial?.send({ type: 'DIAL_FAILED', error: target.error }));
+      this.failSoon(target.error);
+      return;
+    }
+    // Go would dial the agent's own loopback for an empty host; no frontend means that, and it would let a
+    // control plane reach node-local services without naming them, so it is refused (README, deliberate).
+    if (target.host === '') {
+      this.failSoon(missingHostError(this.address));
       return;
     }
     const policy = this.deps.policy;
@@ -142,21 +154,48 @@ export class EndpointConnection {
       return;
     }
     // Resolve, check the address, then connect to exactly that address.
-    lookup(target.host, (err, ip) => {
-      if (!this.dial) return; // cancelled or timed out meanwhile
-      if (err) {
-        this.dial.send({ type: 'DIAL_FAILED', error: goDialError(this.address, err) });
-      } else if (!policy.allows(ip, target.port)) {
-        this.denied = true;
-        this.dial.send({ type: 'DIAL_FAILED', error: notAllowedError(ip, target.port) });
-      } else {
-        this.openSocket(ip, target.port);
-      }
-    });
+    try {
+      lookup(target.host, (err, ip) => this.checkResolved(target.host, target.port, policy, err, ip));
+    } catch (err) {
+      this.failSoon(unexpectedDialError(this.address, err));
+    }
+  }
+
+  /** getaddrinfo may answer neither an error nor an address; both must end in a Go-shaped DIAL_RSP. */
+  private checkResolved(
+    host: string,
+    port: number,
+    policy: DestinationPolicy,
+    err: NodeJS.ErrnoException | null,
+    ip: string | null | undefined,
+  ): void {
+    if (!this.dial) return; // cancelled or timed out meanwhile
+    if (err || !ip) {
+      const notFound: NodeNetError = err ?? Object.assign(new Error('no address'), { code: 'ENOTFOUND' });
+      notFound.hostname ??= host;
+      this.dial.send({ type: 'DIAL_FAILED', error: goDialError(this.address, notFound) });
+    } else if (!policy.allows(ip, port)) {
+      this.denied = true;
+      this.dial.send({ type: 'DIAL_FAILED', error: notAllowedError(ip, port) });
+    } else {
+      this.openSocket(ip, port);
+    }
+  }
+
+  /** Fails the dial after the current call returns: the dial actor is still starting. */
+  private failSoon(error: string): void {
+    queueMicrotask(() => this.dial?.send({ type: 'DIAL_FAILED', error }));
   }
 
   private openSocket(host: string, port: number): void {
-    const socket = net.connect({ host, port, noDelay: true });
+    let socket: net.Socket;
+    try {
+      socket = net.connect({ host, port, noDelay: true });
+    } catch (err) {
+      // net.connect throws synchronously for arguments it rejects (a bad port, a bad host type).
+      this.failSoon(unexpectedDialError(this.address, err));
+      return;
+    }
     this.socket = socket;
     socket.pause();
     socket.once('connect', () =>
