@@ -7,10 +7,11 @@ import * as machines from '../machines';
 import type { AgentTunnelPort } from '../machines';
 import type { Actor } from 'xstate';
 import { agentTunnelMachine } from '../../machines/agentTunnel.machine';
-import { describePacket, packets, type Packet } from '../../protocol/packet';
+import { describePacket, packets, type DecodedPacket, type Packet } from '../../protocol/packet';
 import type { PacketStream, StreamEnd } from '../../transport/packetStream';
 import type { AgentIdentifiers } from '../../protocol/agentIdentifiers';
 import type { Frontend } from './frontend';
+import { UnknownPacketNotice } from '../unknownPackets';
 import { ProxiedConnection, type ProxiedConnectionDeps, type TunnelLink } from './proxiedConnection';
 
 export interface AgentTunnelDeps extends ProxiedConnectionDeps {
@@ -35,6 +36,7 @@ export class AgentTunnel implements TunnelLink {
   private readonly holding = new Set<ProxiedConnection>();
   private readonly recentlyClosed = new Set<bigint>();
   private closeReason: string | null = null;
+  private readonly unknownPackets: UnknownPacketNotice;
 
   constructor(
     readonly agentId: string,
@@ -45,6 +47,7 @@ export class AgentTunnel implements TunnelLink {
     private readonly deps: AgentTunnelDeps,
   ) {
     this.streamId = `${agentId}#${++streamCounter}`;
+    this.unknownPackets = new UnknownPacketNotice(deps.log, { agentID: agentId, stream: this.streamId });
     this.connectedAt = deps.now();
     const port: AgentTunnelPort = {
       markDraining: () => deps.onDraining(this),
@@ -125,7 +128,7 @@ export class AgentTunnel implements TunnelLink {
   }
 
   // ------------------------------------------------------------------- from the agent
-  private onPacket(p: Packet): void {
+  private onPacket(p: DecodedPacket): void {
     this.deps.metrics.packet('from_agent', p.type);
     switch (p.type) {
       case 'DIAL_RSP': {
@@ -179,6 +182,9 @@ export class AgentTunnel implements TunnelLink {
         this.connections.get(p.connectID)?.onCredit(Number(p.bytes));
         return;
       }
+      case 'UNKNOWN':
+        this.unknownPackets.ignored(p.code);
+        return;
       case 'DIAL_REQ':
       case 'CLOSE_REQ':
       case 'DIAL_CLS':
