@@ -6,6 +6,7 @@
 import type { AgentProcessEvent } from './agentEvents';
 import { EVENT_SCHEMA_VERSION, type AgentIdentifiers } from './common';
 import { parseAgentIdentifiers } from './identifiers';
+import { boundPeerText } from '../protocol/peerText';
 import type { EventOfType, EventPayload, EventType } from './lifecycleEvent';
 import type { ServerEvent } from './serverEvents';
 import { monotonicUlid, type IdGenerator } from './ulid';
@@ -127,13 +128,18 @@ export function eventFactory(
   };
 }
 
-/** Drops absent optional fields (so stored JSON stays minimal) and converts int64s and identifiers. */
+/**
+ * Drops absent optional fields (so stored JSON stays minimal), converts int64s and identifiers, and cuts
+ * strings to a bounded prefix: most of them are what a peer sent (agent ids, addresses, error texts).
+ */
 function normalise(input: object): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(input)) {
     if (value === undefined) continue;
     if (key === 'random' || key === 'connectID') out[key] = toInt64String(value as Int64Input, key);
-    else if (key === 'identifiers' && typeof value === 'string') out[key] = parseAgentIdentifiers(value);
+    else if (key === 'identifiers' && typeof value === 'string')
+      out[key] = parseAgentIdentifiers(boundPeerText(value));
+    else if (typeof value === 'string') out[key] = boundPeerText(value);
     else out[key] = value;
   }
   return out;

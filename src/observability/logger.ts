@@ -8,6 +8,7 @@
  * the component says more than a TypeScript line number in transpiled code.
  */
 import { formatError, formatFields, quote, type Fields } from './logFormat';
+import { boundPeerText } from '../protocol/peerText';
 
 export type { Fields } from './logFormat';
 
@@ -90,7 +91,7 @@ class KlogLogger implements Logger {
   }
 
   error(msg: string, err?: unknown, fields?: Fields): void {
-    this.write('E', msg, err === undefined ? '' : ` err=${quote(formatError(err))}`, fields);
+    this.write('E', msg, err === undefined ? '' : ` err=${quote(boundPeerText(formatError(err)))}`, fields);
   }
 
   v(level: number): boolean {

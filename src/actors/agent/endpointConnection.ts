@@ -14,6 +14,8 @@ import type { AgentEventFactory } from '../../events';
 import type { ActorLogger, AgentInstruments } from '../ports';
 import { lookup } from 'dns';
 import { ConnectionFlow } from '../flow/connectionFlow';
+import { dialAddressLengthError } from '../../protocol/dialAddress';
+import { boundPeerText } from '../../protocol/peerText';
 import { notAllowedError, type DestinationPolicy } from './destinationPolicy';
 import {
   goDialError,
@@ -133,8 +135,14 @@ export class EndpointConnection {
   }
 
   private connectSocket(): void {
+    const tooLong = dialAddressLengthError(this.address);
+    if (tooLong) {
+      this.failSoon(tooLong);
+      return;
+    }
     if (this.protocol !== 'tcp') {
-      this.failSoon(`dial ${this.protocol}: unknown network ${this.protocol}`);
+      const network = boundPeerText(this.protocol);
+      this.failSoon(`dial ${network}: unknown network ${network}`);
       return;
     }
     const target = splitHostPort(this.address);

@@ -5,7 +5,7 @@
 export type FrontendMode = 'grpc' | 'http-connect';
 
 /** Why a dial failed, as the frontend must report it (HTTP status mapping of PROTOCOL.md section 4). */
-export type DialFailureKind = 'no-agent' | 'agent-error' | 'timeout' | 'agent-lost';
+export type DialFailureKind = 'no-agent' | 'agent-error' | 'timeout' | 'agent-lost' | 'bad-address';
 
 export interface Frontend {
   readonly mode: FrontendMode;

@@ -19,6 +19,8 @@ export function statusForDialFailure(kind: DialFailureKind, error: string): numb
   switch (kind) {
     case 'no-agent':
       return 500;
+    case 'bad-address':
+      return 400;
     case 'timeout':
       return 504;
     case 'agent-lost':

@@ -14,6 +14,7 @@ import type { ServerEventFactory } from '../../events';
 import type { ActorLogger, ServerInstruments } from '../ports';
 import { ConnectionFlow } from '../flow/connectionFlow';
 import type { Frontend } from './frontend';
+import { boundPeerText } from '../../protocol/peerText';
 
 /** What a proxied connection needs from its tunnel. */
 export interface TunnelLink {
@@ -203,7 +204,8 @@ export class ProxiedConnection {
 
   // ------------------------------------------------------------------- from the agent
   onDialResponse(error: string, connectID: bigint): void {
-    if (error) this.dial?.send({ type: 'DIAL_FAILED', error });
+    // The agent's text goes on to the frontend and into events: a bounded prefix of it.
+    if (error) this.dial?.send({ type: 'DIAL_FAILED', error: boundPeerText(error) });
     else this.dial?.send({ type: 'DIAL_SUCCEEDED', connectID: connectID.toString() });
   }
 
@@ -222,7 +224,7 @@ export class ProxiedConnection {
   }
 
   onCloseResponse(error: string): void {
-    this.conn?.send({ type: 'FAR_END_CLOSED', reason: error || 'agent closed' });
+    this.conn?.send({ type: 'FAR_END_CLOSED', reason: error ? boundPeerText(error) : 'agent closed' });
   }
 
   tunnelLost(reason: string): void {

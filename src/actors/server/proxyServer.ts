@@ -14,6 +14,7 @@ import type { Frontend } from './frontend';
 import type { ProxiedConnection } from './proxiedConnection';
 import type { ProxyStrategy } from './strategies';
 import type { PacketStream } from '../../transport/packetStream';
+import { dialAddressLengthError } from '../../protocol/dialAddress';
 
 export const NO_AGENT_AVAILABLE = 'No agent available';
 
@@ -121,6 +122,15 @@ export class ProxyServer {
    * Starts a dial for a frontend. Returns the connection, or null after telling the frontend why not.
    */
   dial(random: bigint, address: string, frontend: Frontend): ProxiedConnection | null {
+    const tooLong = dialAddressLengthError(address);
+    if (tooLong) {
+      const key = { random, destination: address }; // the factory keeps a bounded prefix
+      this.events.dialRequested({ ...key, mode: frontend.mode, protocol: 'tcp', frontend: frontend.peer });
+      this.events.dialFailed({ ...key, reason: 'bad_address', error: tooLong, latencyMs: 0 });
+      this.deps.log.info('dial refused: address too long', { address, random, mode: frontend.mode });
+      frontend.dialFailed('bad-address', tooLong);
+      return null;
+    }
     const tunnel = this.stopped ? undefined : this.backends.pick(address);
     if (!tunnel) {
       this.deps.metrics.dialFailed('no_agent');
