@@ -107,6 +107,14 @@ describe('server, gRPC mode', () => {
     await stillServes(server);
   });
 
+  it('a udp DIAL_REQ reaches the agent as udp (never silently dialed as tcp) and is refused there', async () => {
+    const fake = rawFrontend(server.socketPath);
+    fake.write(packets.dialRequest(`127.0.0.1:${echo.port}`, 5151n, 'udp'));
+    await waitFor(() => fake.received.length > 0, { description: 'DIAL_RSP' });
+    expect(fake.received[0]).toEqual(packets.dialResponse(5151n, 0n, 'dial udp: unknown network udp'));
+    fake.close();
+  });
+
   it('DATA before any DIAL_REQ gets CLOSE_RSP "backend not initialized"', async () => {
     const fake = rawFrontend(server.socketPath);
     fake.write(packets.data(5n, Buffer.from('too early')));

@@ -85,9 +85,14 @@ export class AgentTunnel implements TunnelLink {
   }
 
   /** Starts a dial through this tunnel on behalf of a frontend. */
-  dial(random: bigint, address: string, frontend: Frontend): ProxiedConnection | { duplicate: true } {
+  dial(
+    random: bigint,
+    address: string,
+    frontend: Frontend,
+    protocol = 'tcp',
+  ): ProxiedConnection | { duplicate: true } {
     if (this.dials.has(random)) return { duplicate: true };
-    const conn = new ProxiedConnection(random, address, frontend, this, this.deps);
+    const conn = new ProxiedConnection(random, address, frontend, this, this.deps, protocol);
     this.dials.set(random, conn);
     conn.start();
     return conn;

@@ -65,7 +65,7 @@ export class GrpcFrontendSession implements Frontend {
           return;
         }
         this.random = p.random;
-        this.conn = this.server.dial(p.random, p.address, this);
+        this.conn = this.server.dial(p.random, p.address, this, p.protocol);
         return;
       case 'DATA':
         if (p.connectID === 0n) {

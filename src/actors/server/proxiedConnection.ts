@@ -60,6 +60,8 @@ export class ProxiedConnection {
     readonly frontend: Frontend,
     private readonly tunnel: TunnelLink,
     private readonly deps: ProxiedConnectionDeps,
+    /** As the frontend sent it; forwarded unchanged, as the reference does. */
+    readonly protocol = 'tcp',
   ) {
     this.startedAt = deps.now();
   }
@@ -75,10 +77,15 @@ export class ProxiedConnection {
     deps.metrics.pendingDials(1);
     const key = { random: this.random, destination: this.address };
     const latencyMs = (): number => deps.now() - this.startedAt;
-    deps.events.dialRequested({ ...key, mode: frontend.mode, protocol: 'tcp', frontend: frontend.peer });
+    deps.events.dialRequested({
+      ...key,
+      mode: frontend.mode,
+      protocol: this.protocol,
+      frontend: frontend.peer,
+    });
     const port: DialPort = {
       startDial: () => {
-        tunnel.sendToAgent(packets.dialRequest(this.address, this.random));
+        tunnel.sendToAgent(packets.dialRequest(this.address, this.random, this.protocol));
       },
       reportEstablished: ({ context }) => {
         this.connectID = BigInt(context.connectID ?? '0');

@@ -120,12 +120,14 @@ export class ProxyServer {
 
   /**
    * Starts a dial for a frontend. Returns the connection, or null after telling the frontend why not.
+   * `protocol` goes to the agent as the frontend sent it, as the reference server forwards the DIAL_REQ
+   * unchanged: the agent decides what it can dial (ours refuses anything but tcp in Go's wording).
    */
-  dial(random: bigint, address: string, frontend: Frontend): ProxiedConnection | null {
+  dial(random: bigint, address: string, frontend: Frontend, protocol = 'tcp'): ProxiedConnection | null {
     const tooLong = dialAddressLengthError(address);
     if (tooLong) {
       const key = { random, destination: address }; // the factory keeps a bounded prefix
-      this.events.dialRequested({ ...key, mode: frontend.mode, protocol: 'tcp', frontend: frontend.peer });
+      this.events.dialRequested({ ...key, mode: frontend.mode, protocol, frontend: frontend.peer });
       this.events.dialFailed({ ...key, reason: 'bad_address', error: tooLong, latencyMs: 0 });
       this.deps.log.info('dial refused: address too long', { address, random, mode: frontend.mode });
       frontend.dialFailed('bad-address', tooLong);
@@ -135,13 +137,13 @@ export class ProxyServer {
     if (!tunnel) {
       this.deps.metrics.dialFailed('no_agent');
       const key = { random, destination: address };
-      this.events.dialRequested({ ...key, mode: frontend.mode, protocol: 'tcp', frontend: frontend.peer });
+      this.events.dialRequested({ ...key, mode: frontend.mode, protocol, frontend: frontend.peer });
       this.events.dialFailed({ ...key, reason: 'no_agent', error: NO_AGENT_AVAILABLE, latencyMs: 0 });
       this.deps.log.info('no agent available for dial', { address, random, mode: frontend.mode });
       frontend.dialFailed('no-agent', NO_AGENT_AVAILABLE);
       return null;
     }
-    const started = tunnel.dial(random, address, frontend);
+    const started = tunnel.dial(random, address, frontend, protocol);
     if ('duplicate' in started) {
       frontend.dialFailed('agent-error', `a dial with random ${random} is already pending`);
       return null;
