@@ -181,7 +181,7 @@ describe('server, http-connect mode', () => {
 });
 
 describe('agent binary against a fake proxy server', () => {
-  it('answers unknown connections as PROTOCOL.md says, and drops a stream that sends garbage', async () => {
+  it('answers unknown connections as the reference agent does, and drops a stream that sends garbage', async () => {
     const fake = await fakeProxyServer(tls());
     const agent = await startAgentAt(tls(), work, fake.port, 'probe-agent', [
       '--agent-identifiers=host=node1&ipv4=10.0.0.5',

@@ -12,19 +12,11 @@ import { packets, type Packet } from '../../protocol/packet';
 import type { ActorHost } from '../actorHost';
 import type { AgentEventFactory } from '../../events';
 import type { ActorLogger, AgentInstruments } from '../ports';
-import { lookup } from 'dns';
 import { ConnectionFlow } from '../flow/connectionFlow';
-import { dialAddressLengthError } from '../../protocol/dialAddress';
-import { boundPeerText } from '../../protocol/peerText';
-import { notAllowedError, type DestinationPolicy } from './destinationPolicy';
-import {
-  goDialError,
-  goTimeoutError,
-  missingHostError,
-  splitHostPort,
-  unexpectedDialError,
-  type NodeNetError,
-} from './goDialErrors';
+import type { DestinationPolicy } from './destinationPolicy';
+import { resolveDestination } from './resolveDestination';
+import { dialTarget } from './dialTarget';
+import { goDialError, goTimeoutError, unexpectedDialError, type NodeNetError } from './goDialErrors';
 
 /** The reference agent's endpoint dial timeout (net.DialTimeout(..., 5*time.Second)). */
 export const ENDPOINT_DIAL_TIMEOUT_MS = 5_000;
@@ -135,25 +127,9 @@ export class EndpointConnection {
   }
 
   private connectSocket(): void {
-    const tooLong = dialAddressLengthError(this.address);
-    if (tooLong) {
-      this.failSoon(tooLong);
-      return;
-    }
-    if (this.protocol !== 'tcp') {
-      const network = boundPeerText(this.protocol);
-      this.failSoon(`dial ${network}: unknown network ${network}`);
-      return;
-    }
-    const target = splitHostPort(this.address);
+    const target = dialTarget(this.protocol, this.address);
     if ('error' in target) {
       this.failSoon(target.error);
-      return;
-    }
-    // Go would dial the agent's own loopback for an empty host; no frontend means that, and it would let a
-    // control plane reach node-local services without naming them, so it is refused (README, deliberate).
-    if (target.host === '') {
-      this.failSoon(missingHostError(this.address));
       return;
     }
     const policy = this.deps.policy;
@@ -161,33 +137,15 @@ export class EndpointConnection {
       this.openSocket(target.host, target.port);
       return;
     }
-    // Resolve, check the address, then connect to exactly that address.
-    try {
-      lookup(target.host, (err, ip) => this.checkResolved(target.host, target.port, policy, err, ip));
-    } catch (err) {
-      this.failSoon(unexpectedDialError(this.address, err));
-    }
-  }
-
-  /** getaddrinfo may answer neither an error nor an address; both must end in a Go-shaped DIAL_RSP. */
-  private checkResolved(
-    host: string,
-    port: number,
-    policy: DestinationPolicy,
-    err: NodeJS.ErrnoException | null,
-    ip: string | null | undefined,
-  ): void {
-    if (!this.dial) return; // cancelled or timed out meanwhile
-    if (err || !ip) {
-      const notFound: NodeNetError = err ?? Object.assign(new Error('no address'), { code: 'ENOTFOUND' });
-      notFound.hostname ??= host;
-      this.dial.send({ type: 'DIAL_FAILED', error: goDialError(this.address, notFound) });
-    } else if (!policy.allows(ip, port)) {
-      this.denied = true;
-      this.dial.send({ type: 'DIAL_FAILED', error: notAllowedError(ip, port) });
-    } else {
-      this.openSocket(ip, port);
-    }
+    resolveDestination(this.address, target, policy, (outcome) => {
+      if (!this.dial) return; // cancelled or timed out meanwhile
+      if (outcome.ok) {
+        this.openSocket(outcome.ip, target.port);
+      } else {
+        this.denied = outcome.denied;
+        this.dial.send({ type: 'DIAL_FAILED', error: outcome.error });
+      }
+    });
   }
 
   /** Fails the dial after the current call returns: the dial actor is still starting. */

@@ -4,7 +4,7 @@
  */
 export type FrontendMode = 'grpc' | 'http-connect';
 
-/** Why a dial failed, as the frontend must report it (HTTP status mapping of PROTOCOL.md section 4). */
+/** Why a dial failed, as the frontend must report it (it decides the HTTP status in http-connect mode). */
 export type DialFailureKind = 'no-agent' | 'agent-error' | 'timeout' | 'agent-lost' | 'bad-address';
 
 export interface Frontend {

@@ -1,5 +1,5 @@
 /**
- * HTTP CONNECT replies, byte for byte as kube-apiserver expects them (PROTOCOL.md section 4).
+ * HTTP CONNECT replies, byte for byte as kube-apiserver and the reference server produce them.
  */
 import type { DialFailureKind } from './frontend';
 
