@@ -9,11 +9,18 @@ import type { Logger } from './logger';
 /** The message of the line; test/helpers/processes.ts fails a test whose binary printed it. */
 export const UNCAUGHT_MESSAGE = 'BUG: uncaught exception; still serving';
 
+/** Where it was thrown, on the same line: the first stack frame is what a bug report needs most. */
+function thrownAt(err: unknown): string {
+  const frame =
+    err instanceof Error ? err.stack?.split('\n').find((l) => l.trim().startsWith('at ')) : undefined;
+  return frame?.trim() ?? 'unknown';
+}
+
 export function installLastResort(log: Logger, target: NodeJS.EventEmitter = process): void {
   target.on('uncaughtException', (err: unknown, origin: unknown) => {
-    log.error(UNCAUGHT_MESSAGE, err, { origin: String(origin) });
+    log.error(UNCAUGHT_MESSAGE, err, { origin: String(origin), at: thrownAt(err) });
   });
   target.on('unhandledRejection', (reason: unknown) => {
-    log.error(UNCAUGHT_MESSAGE, reason, { origin: 'unhandledRejection' });
+    log.error(UNCAUGHT_MESSAGE, reason, { origin: 'unhandledRejection', at: thrownAt(reason) });
   });
 }

@@ -42,7 +42,7 @@ describe('processes', () => {
     `;
     const p = startProcess(process.execPath, ['-e', script], { name: 'guarded' });
     await p.waitForOutput(/still alive/);
-    expect(p.output()).toMatch(/BUG: uncaught exception; still serving.*boom/);
+    expect(p.output()).toMatch(/BUG: uncaught exception; still serving.*boom.*at="at Timeout/);
     expect(() => assertNoUncaughtExceptions()).toThrow(/guarded: .*uncaught exception/);
     expect(() => assertNoUncaughtExceptions()).not.toThrow(); // reported once
   });
