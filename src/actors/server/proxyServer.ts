@@ -15,6 +15,7 @@ import type { ProxiedConnection } from './proxiedConnection';
 import type { ProxyStrategy } from './strategies';
 import type { PacketStream } from '../../transport/packetStream';
 import { dialAddressLengthError } from '../../protocol/dialAddress';
+import { PEER_TEXT_LIMIT } from '../../protocol/peerText';
 
 export const NO_AGENT_AVAILABLE = 'No agent available';
 
@@ -48,6 +49,11 @@ export function admitAgent(metadata: Record<string, readonly string[]>): AgentAd
   const ids = metadata['agentid'] ?? [];
   if (ids.length !== 1 || !ids[0]) {
     return { ok: false, reason: `expected exactly one agentid header, got ${ids.length}` };
+  }
+  // Ids name the agent in logs, events and event subjects, where peer strings are cut to a bounded prefix:
+  // a longer id could not be told apart from another with the same prefix. Real ids are host names or UUIDs.
+  if (ids[0].length > PEER_TEXT_LIMIT) {
+    return { ok: false, reason: `agentid of ${ids[0].length} characters is longer than ${PEER_TEXT_LIMIT}` };
   }
   const identifiers = metadata['agentidentifiers'] ?? [];
   if (identifiers.length > 1) {
