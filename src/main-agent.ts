@@ -6,6 +6,8 @@ import { runAgent, type AgentRuntimeConfig } from './agent/runAgent';
 import { parseAgentFlags, AGENT_BINARY_NAME, type AgentOptions } from './config/agentOptions';
 import { parseOrExit } from './config/cli';
 import { createLogger } from './observability/logger';
+import { installLastResort } from './observability/lastResort';
+import { routeGrpcLogs } from './observability/grpcLogs';
 
 function hostPort(host: string, port: number): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
@@ -43,6 +45,8 @@ export function runtimeConfig(o: AgentOptions): AgentRuntimeConfig {
 export function main(argv: string[]): void {
   const options = parseOrExit(parseAgentFlags, argv, process.env, AGENT_BINARY_NAME);
   const log = createLogger({ verbosity: options.verbosity, component: 'agent' });
+  installLastResort(log);
+  routeGrpcLogs(log);
   for (const warning of options.warnings) log.warn(warning);
   runAgent(runtimeConfig(options), log).then(
     (agent) => {

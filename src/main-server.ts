@@ -4,6 +4,8 @@
 import { parseOrExit } from './config/cli';
 import { parseServerFlags, SERVER_BINARY_NAME, type ServerOptions } from './config/serverOptions';
 import { createLogger } from './observability/logger';
+import { installLastResort } from './observability/lastResort';
+import { routeGrpcLogs } from './observability/grpcLogs';
 import { runServer, type ServerRuntimeConfig } from './server/runServer';
 import type { ServerTlsFiles, TlsPolicy } from './transport/tlsFiles';
 
@@ -63,6 +65,8 @@ export function runtimeConfig(o: ServerOptions): ServerRuntimeConfig {
 export function main(argv: string[]): void {
   const options = parseOrExit(parseServerFlags, argv, process.env, SERVER_BINARY_NAME);
   const log = createLogger({ verbosity: options.verbosity, component: 'server' });
+  installLastResort(log);
+  routeGrpcLogs(log);
   for (const warning of options.warnings) log.warn(warning);
   runServer(runtimeConfig(options), log).then(
     (server) => {

@@ -62,9 +62,9 @@ const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 function loadTls(tls: AgentRuntimeConfig['tls']): AgentClientTls | null {
   if (!tls) return null;
   return {
-    ...(tls.caCert ? { ca: readPem(tls.caCert, '--ca-cert') } : {}),
-    ...(tls.agentCert ? { cert: readPem(tls.agentCert, '--agent-cert') } : {}),
-    ...(tls.agentKey ? { key: readPem(tls.agentKey, '--agent-key') } : {}),
+    ...(tls.caCert ? { ca: readPem(tls.caCert, '--ca-cert', 'certificate') } : {}),
+    ...(tls.agentCert ? { cert: readPem(tls.agentCert, '--agent-cert', 'certificate') } : {}),
+    ...(tls.agentKey ? { key: readPem(tls.agentKey, '--agent-key', 'key') } : {}),
   };
 }
 

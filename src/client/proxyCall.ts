@@ -101,7 +101,8 @@ export class ProxyCall {
     call.on('error', () => undefined);
     call.on('data', (msg: Incoming) => {
       if (msg instanceof MalformedPacketError) this.handlers.malformed(msg);
-      else this.handlers.packet(msg);
+      // A type this build does not know: ignored, as the reference's client ignores it.
+      else if (msg.type !== 'UNKNOWN') this.handlers.packet(msg);
     });
     call.on('drain', () => this.handlers.drain());
     call.on('end', () => {

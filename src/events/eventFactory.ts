@@ -9,6 +9,7 @@ import { EVENT_SCHEMA_VERSION, type AgentIdentifiers, type CloseInitiator } from
 import { parseAgentIdentifiers } from './identifiers';
 import { EVENT_SCHEMA, type EventOfType, type EventPayload, type EventType } from './lifecycleEvent';
 import { isReasonedType } from './reasons';
+import { boundPeerText } from '../protocol/peerText';
 import type { ServerEvent } from './serverEvents';
 import { monotonicUlid, type IdGenerator } from './ulid';
 
@@ -152,13 +153,18 @@ export function withReason(type: EventType, fields: Record<string, unknown>): Re
   return out;
 }
 
-/** Drops absent optional fields (so stored JSON stays minimal) and converts int64s and identifiers. */
+/**
+ * Drops absent optional fields (so stored JSON stays minimal), converts int64s and identifiers, and cuts
+ * strings to a bounded prefix: most of them are what a peer sent (agent ids, addresses, error texts).
+ */
 function normalise(input: object): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(input)) {
     if (value === undefined) continue;
     if (key === 'random' || key === 'connectID') out[key] = toInt64String(value as Int64Input, key);
-    else if (key === 'identifiers' && typeof value === 'string') out[key] = parseAgentIdentifiers(value);
+    else if (key === 'identifiers' && typeof value === 'string')
+      out[key] = parseAgentIdentifiers(boundPeerText(value));
+    else if (typeof value === 'string') out[key] = boundPeerText(value);
     else out[key] = value;
   }
   return out;

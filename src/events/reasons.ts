@@ -21,6 +21,7 @@ export const REASONS = {
   },
   'dial.failed': {
     'no-agent': 'no agent could take the dial (`No agent available`)',
+    'bad-address': 'the address is longer than any host:port can be: refused before an agent was chosen',
     'agent-error':
       'the agent answered DIAL_RSP with an error, in `error` (refused, unknown host, not allowed)',
     'agent-lost': "the agent's stream ended before it answered",

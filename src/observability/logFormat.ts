@@ -2,6 +2,8 @@
  * Value rendering for klog's structured text format (k8s.io/klog/v2 internal/serialize), so that the log
  * parsers people already run against the Go binaries read our lines the same way.
  */
+import { boundPeerText } from '../protocol/peerText';
+
 export type Fields = Readonly<Record<string, unknown>>;
 
 /** Enough to show a realistic wrap chain; stops runaway or cyclic `cause` links. */
@@ -51,7 +53,9 @@ export function quote(s: string): string {
  * klog's writeStringValue: one-line strings are quoted; multi-line strings are shown as-is between `<` and
  * ` >`, each line tab-indented, so stack traces and YAML stay readable.
  */
-function stringValue(v: string): string {
+function stringValue(text: string): string {
+  // Values often carry what a peer sent (ids, addresses, errors): no line may carry more than a prefix.
+  const v = boundPeerText(text);
   if (!v.includes('\n')) return `=${quote(v)}`;
   const lines = v.split('\n');
   const endsWithBreak = lines[lines.length - 1] === '';
@@ -99,7 +103,9 @@ export function formatValue(v: unknown): string {
 /** Go's `%+v` of a struct is unquoted; JSON is the closest readable form for plain objects. */
 function toJson(v: object): string {
   try {
-    return JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x)) ?? '<nil>';
+    return boundPeerText(
+      JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x)) ?? '<nil>',
+    );
   } catch {
     return quote(Object.prototype.toString.call(v)); // cyclic: say what it is rather than fail the log call
   }

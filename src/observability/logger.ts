@@ -9,6 +9,7 @@
  */
 import { formatError, formatFields, quote, type Fields } from './logFormat';
 import { redactCredentials } from './redact';
+import { boundPeerText } from '../protocol/peerText';
 
 export type { Fields } from './logFormat';
 
@@ -91,7 +92,7 @@ class KlogLogger implements Logger {
   }
 
   error(msg: string, err?: unknown, fields?: Fields): void {
-    this.write('E', msg, err === undefined ? '' : ` err=${quote(formatError(err))}`, fields);
+    this.write('E', msg, err === undefined ? '' : ` err=${quote(boundPeerText(formatError(err)))}`, fields);
   }
 
   v(level: number): boolean {

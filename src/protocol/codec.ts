@@ -5,7 +5,7 @@
  * absent). `test/protocol/codec.test.ts` checks it against the reference's own vectors and protobufjs.
  */
 import { MalformedPacketError } from './errors';
-import { PACKET_TYPE_NUMBER, type Packet, type PacketTypeName } from './packet';
+import { PACKET_TYPE_NUMBER, type DecodedPacket, type Packet, type PacketTypeName } from './packet';
 
 const WIRE_VARINT = 0;
 const WIRE_FIXED64 = 1;
@@ -334,9 +334,11 @@ const NO_FIELDS: InnerValues = { ints: new Map(), ranges: new Map() };
 
 /**
  * Decodes one Packet. A missing payload decodes as the empty message of its type (what Go's nil-safe
- * getters would see); a payload of another type than `type` says, or an unknown type, is malformed.
+ * getters would see); a payload of another type than `type` says is malformed. An unknown type number is
+ * not an error: it decodes as UNKNOWN (whatever payload it carries is skipped), for the receiver to ignore
+ * as the reference does.
  */
-export function decodePacket(buf: Buffer): Packet {
+export function decodePacket(buf: Buffer): DecodedPacket {
   const r = new Reader(buf, 0, buf.length);
   let typeNumber = 0;
   let payloadField = 0;
@@ -358,9 +360,7 @@ export function decodePacket(buf: Buffer): Packet {
     }
   }
   const type = TYPE_BY_NUMBER.get(typeNumber);
-  if (type === undefined) {
-    throw new MalformedPacketError('unknown-packet-type', `unknown packet type ${typeNumber}`);
-  }
+  if (type === undefined) return { type: 'UNKNOWN', code: typeNumber };
   if (payloadRange !== undefined && PAYLOAD_FIELD[type] !== payloadField) {
     throw new MalformedPacketError(
       'payload-mismatch',

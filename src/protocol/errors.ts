@@ -2,8 +2,7 @@
 export class MalformedPacketError extends Error {
   override readonly name = 'MalformedPacketError';
   constructor(
-    readonly reason:
-      'truncated' | 'bad-wire-type' | 'unknown-packet-type' | 'payload-mismatch' | 'bad-varint',
+    readonly reason: 'truncated' | 'bad-wire-type' | 'payload-mismatch' | 'bad-varint',
     message: string,
   ) {
     super(message);

@@ -64,6 +64,16 @@ export interface CreditPacket {
   readonly bytes: bigint;
 }
 
+/**
+ * A packet whose type number this build does not know (a newer reference, or a probe). The reference
+ * ignores such packets and goes on, so every receiver here does too; it is never sent.
+ */
+export interface UnknownPacket {
+  readonly type: 'UNKNOWN';
+  /** The type number as it arrived. */
+  readonly code: number;
+}
+
 export type Packet =
   | DialRequestPacket
   | DialResponsePacket
@@ -73,6 +83,9 @@ export type Packet =
   | CloseDialPacket
   | DrainPacket
   | CreditPacket;
+
+/** What a receiver gets from the codec: a packet, or one of a type it must ignore. */
+export type DecodedPacket = Packet | UnknownPacket;
 
 const EMPTY = Buffer.alloc(0);
 
@@ -112,7 +125,7 @@ export const packets = {
 } as const;
 
 /** A one-line rendering for logs; never includes payload bytes. */
-export function describePacket(p: Packet): string {
+export function describePacket(p: DecodedPacket): string {
   switch (p.type) {
     case 'DIAL_REQ':
       return `DIAL_REQ{address=${p.address} random=${p.random}}`;
@@ -130,6 +143,8 @@ export function describePacket(p: Packet): string {
       return 'DRAIN{}';
     case 'CREDIT':
       return `CREDIT{connectID=${p.connectID} bytes=${p.bytes}}`;
+    case 'UNKNOWN':
+      return `UNKNOWN{type=${p.code}}`;
     default: {
       const _exhaustive: never = p;
       return String(_exhaustive);

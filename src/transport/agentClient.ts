@@ -4,6 +4,8 @@
  * serverid/servercount headers the server must send before any packet.
  */
 import * as grpc from '@grpc/grpc-js';
+import { isIP } from 'net';
+import { checkServerIdentity } from 'tls';
 import type { Packet } from '../protocol/packet';
 import { GrpcPacketStream } from './grpcPacketStream';
 import { CONNECT_PATH, deserializeIncoming, serializePacket } from './grpcServices';
@@ -56,13 +58,50 @@ export interface OpenLinkOptions {
   onUnwatched?: (why: string) => void;
 }
 
+/**
+ * The TLS server name sent when the server is dialed by IP. grpc-js always sends the target host as SNI,
+ * and an IP there is against RFC 6066 (Node warns, DEP0123; Go sends no SNI for an IP). A name under the
+ * reserved `.invalid` TLD (RFC 6761) can never select or match a real certificate; the certificate is
+ * still verified against the IP itself.
+ */
+export const IP_TARGET_SERVER_NAME = 'ip-address.invalid';
+
+/** The host of a `host:port` / `[v6]:port` target. */
+function targetHost(target: string): string {
+  const bracketed = /^\[([^\]]*)\]/.exec(target);
+  if (bracketed) return bracketed[1]!;
+  const colon = target.lastIndexOf(':');
+  return colon < 0 ? target : target.slice(0, colon);
+}
+
+function credentialsAndOptions(
+  target: string,
+  tls: AgentClientTls | null,
+): { creds: grpc.ChannelCredentials; options: grpc.ChannelOptions } {
+  if (!tls) return { creds: grpc.credentials.createInsecure(), options: {} };
+  const { ca = null, key = null, cert = null, serverName } = tls;
+  if (serverName) {
+    return {
+      creds: grpc.credentials.createSsl(ca, key, cert),
+      options: { 'grpc.ssl_target_name_override': serverName },
+    };
+  }
+  const host = targetHost(target);
+  if (isIP(host) === 0) return { creds: grpc.credentials.createSsl(ca, key, cert), options: {} };
+  return {
+    // grpc-js hands the override name to this check; the IP we dialed is what must be in the certificate.
+    creds: grpc.credentials.createSsl(ca, key, cert, {
+      checkServerIdentity: (_name, peerCert) => checkServerIdentity(host, peerCert),
+    }),
+    options: { 'grpc.ssl_target_name_override': IP_TARGET_SERVER_NAME },
+  };
+}
+
 export function openAgentLink(opts: OpenLinkOptions): Promise<OpenedLink> {
-  const creds = opts.tls
-    ? grpc.credentials.createSsl(opts.tls.ca ?? null, opts.tls.key ?? null, opts.tls.cert ?? null)
-    : grpc.credentials.createInsecure();
+  const { creds, options } = credentialsAndOptions(opts.target, opts.tls);
   const client = new grpc.Client(opts.target, creds, {
     'grpc.use_local_subchannel_pool': 1,
-    ...(opts.tls?.serverName ? { 'grpc.ssl_target_name_override': opts.tls.serverName } : {}),
+    ...options,
     ...opts.channelOptions,
   });
   const md = new grpc.Metadata();

@@ -3,6 +3,7 @@
  */
 import { raiseServerSessionWindow, raiseServerStreamWindow } from './grpcWindows';
 import { chmodSync, existsSync, unlinkSync } from 'fs';
+import { dirname } from 'path';
 import * as grpc from '@grpc/grpc-js';
 import { readPem, tlsPolicyOptions, type ServerTlsFiles } from './tlsFiles';
 
@@ -24,9 +25,28 @@ export function restrictSocket(listen: Listen): void {
   if (listen.kind === 'uds') chmodSync(listen.path, SOCKET_MODE);
 }
 
-/** Removes a stale socket file when asked to; otherwise binding fails on it, as in the reference. */
+export class ListenError extends Error {
+  override readonly name = 'ListenError';
+  constructor(
+    readonly reason: 'missing-directory',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * Removes a stale socket file when asked to; otherwise binding fails on it, as in the reference. A missing
+ * directory is named as such: the bind itself would report a misleading EACCES.
+ */
 export function prepareSocketPath(listen: Listen): void {
-  if (listen.kind === 'uds' && listen.deleteExisting && existsSync(listen.path)) unlinkSync(listen.path);
+  if (listen.kind !== 'uds') return;
+  const dir = dirname(listen.path);
+  if (!existsSync(dir)) {
+    throw new ListenError('missing-directory', `--uds-name=${listen.path}: directory ${dir} does not exist`);
+  }
+  if (listen.deleteExisting && existsSync(listen.path)) unlinkSync(listen.path);
 }
 
 export interface StartedServer {
@@ -43,13 +63,13 @@ export function serverCredentials(
   flagPrefix: string,
 ): grpc.ServerCredentials {
   if (!tls) return grpc.ServerCredentials.createInsecure();
-  const ca = tls.ca ? readPem(tls.ca, `--${flagPrefix}-ca-cert`) : null;
+  const ca = tls.ca ? readPem(tls.ca, `--${flagPrefix}-ca-cert`, 'certificate') : null;
   const creds = grpc.ServerCredentials.createSsl(
     ca,
     [
       {
-        cert_chain: readPem(tls.cert, `--${flagPrefix}-cert`),
-        private_key: readPem(tls.key, `--${flagPrefix}-key`),
+        cert_chain: readPem(tls.cert, `--${flagPrefix}-cert`, 'certificate'),
+        private_key: readPem(tls.key, `--${flagPrefix}-key`, 'key'),
       },
     ],
     ca !== null,

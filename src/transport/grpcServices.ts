@@ -7,9 +7,9 @@
 import type * as grpc from '@grpc/grpc-js';
 import { decodePacket, encodePacket } from '../protocol/codec';
 import { MalformedPacketError } from '../protocol/errors';
-import type { Packet } from '../protocol/packet';
+import type { DecodedPacket, Packet } from '../protocol/packet';
 
-export type Incoming = Packet | MalformedPacketError;
+export type Incoming = DecodedPacket | MalformedPacketError;
 
 export const PROXY_PATH = '/ProxyService/Proxy';
 export const CONNECT_PATH = '/AgentService/Connect';

@@ -34,10 +34,14 @@ export async function startHttpConnectFrontend(opts: HttpConnectOptions): Promis
   const server: http.Server =
     opts.listen.kind === 'tcp' && opts.tls
       ? https.createServer({
-          cert: readPem(opts.tls.cert, '--server-cert'),
-          key: readPem(opts.tls.key, '--server-key'),
+          cert: readPem(opts.tls.cert, '--server-cert', 'certificate'),
+          key: readPem(opts.tls.key, '--server-key', 'key'),
           ...(opts.tls.ca
-            ? { ca: readPem(opts.tls.ca, '--server-ca-cert'), requestCert: true, rejectUnauthorized: true }
+            ? {
+                ca: readPem(opts.tls.ca, '--server-ca-cert', 'certificate'),
+                requestCert: true,
+                rejectUnauthorized: true,
+              }
             : {}),
           ...tlsPolicyOptions(opts.tls.policy),
         })

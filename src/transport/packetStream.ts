@@ -3,7 +3,7 @@
  * Actors only ever see this interface, so gRPC, HTTP-CONNECT and test doubles are interchangeable.
  */
 import type { MalformedPacketError } from '../protocol/errors';
-import type { Packet } from '../protocol/packet';
+import type { DecodedPacket, Packet } from '../protocol/packet';
 
 /** Why the receiving side of a stream ended. */
 export type StreamEnd =
@@ -13,7 +13,8 @@ export type StreamEnd =
   | { readonly kind: 'local'; readonly reason: string };
 
 export interface PacketStreamHandlers {
-  packet(packet: Packet): void;
+  /** A packet; UNKNOWN ones must be ignored (with a bounded log), never end the stream. */
+  packet(packet: DecodedPacket): void;
   /** Bytes that were not a Packet arrived; the owner decides (normally: log and close this stream). */
   malformed(error: MalformedPacketError): void;
   /** The stream can take more after `send` returned false. */

@@ -1,10 +1,15 @@
-/** Reads PEM files named by flags, failing with the flag's name so the operator knows which one. */
+/**
+ * Reads PEM files named by flags. A problem fails start-up with one line that names the flag and the file
+ * (`--cluster-cert=/x: no PEM certificate found`), checked here rather than left to the TLS stack, whose
+ * errors name neither (`PEM routines::no start line` when a listener binds).
+ */
+import { createPrivateKey, X509Certificate } from 'crypto';
 import { readFileSync } from 'fs';
 
 export class TlsConfigError extends Error {
   override readonly name = 'TlsConfigError';
   constructor(
-    readonly reason: 'unreadable',
+    readonly reason: 'unreadable' | 'no-certificate' | 'no-key',
     message: string,
     options?: { cause?: unknown },
   ) {
@@ -12,16 +17,47 @@ export class TlsConfigError extends Error {
   }
 }
 
-export function readPem(path: string, flag: string): Buffer {
+/** What a PEM file given by a flag must hold. */
+export type PemContent = 'certificate' | 'key';
+
+const CERTIFICATE_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+
+function hasCertificate(pem: string): boolean {
+  for (const block of pem.match(CERTIFICATE_BLOCK) ?? []) {
+    try {
+      new X509Certificate(block);
+      return true;
+    } catch {
+      // not a parsable certificate; a later block may be
+    }
+  }
+  return false;
+}
+
+function hasKey(pem: Buffer): boolean {
   try {
-    return readFileSync(path);
-  } catch (cause) {
-    throw new TlsConfigError('unreadable', `cannot read ${flag} ${path}: ${(cause as Error).message}`, {
-      cause,
-    });
+    createPrivateKey(pem);
+    return true;
+  } catch {
+    return false;
   }
 }
 
+export function readPem(path: string, flag: string, content: PemContent): Buffer {
+  let pem: Buffer;
+  try {
+    pem = readFileSync(path);
+  } catch (cause) {
+    throw new TlsConfigError('unreadable', `${flag}=${path}: ${(cause as Error).message}`, { cause });
+  }
+  if (content === 'certificate' && !hasCertificate(pem.toString('latin1'))) {
+    throw new TlsConfigError('no-certificate', `${flag}=${path}: no PEM certificate found`);
+  }
+  if (content === 'key' && !hasKey(pem)) {
+    throw new TlsConfigError('no-key', `${flag}=${path}: no PEM private key found`);
+  }
+  return pem;
+}
 export interface ServerTlsFiles {
   cert: string;
   key: string;

@@ -59,14 +59,35 @@ describe('server, gRPC mode', () => {
     await stillServes(server);
   });
 
-  it('an unknown packet type from an agent closes that agent stream only', async () => {
+  it('unknown packet types from an agent are ignored, as the reference does, with one warning per stream', async () => {
     const fake = rawAgent(tls(), server.ports.agent, { agentid: 'odd-agent' });
     await fake.headers;
+    await waitFor(async () => (await server.metrics()).value(READY_BACKENDS) === 2, {
+      description: 'the odd agent registered',
+    });
+    for (let i = 0; i < 200; i++) fake.write(Buffer.from([0x08, 0x63])); // type 99, a flood of them
     fake.write(Buffer.from([0x08, 0x2a])); // type 42
-    expect((await fake.status).code).not.toBe(grpc.status.OK);
-    await server.process.waitForOutput(/odd-agent.*unknown packet type 42/);
+    await server.process.waitForOutput(/unknown type ignored.*odd-agent.*type=99/);
+    // The stream is still up: DRAIN after the flood still reaches the tunnel.
+    fake.write(packets.drain());
+    await server.process.waitForOutput(/agent is draining.*odd-agent/);
+    expect(server.process.output().match(/unknown type ignored.*odd-agent/g)).toHaveLength(1);
     fake.close();
+    await waitFor(async () => (await server.metrics()).value(READY_BACKENDS) === 1, {
+      description: 'the odd agent gone',
+    });
     await stillServes(server);
+  });
+
+  it('an unknown packet type from a frontend is ignored and the stream goes on to dial', async () => {
+    const fake = rawFrontend(server.socketPath);
+    fake.write(Buffer.from([0x08, 0x63])); // type 99
+    fake.write(packets.dialRequest(`127.0.0.1:${echo.port}`, 4242n));
+    await waitFor(() => fake.received.some((p) => p.type === 'DIAL_RSP'), { description: 'DIAL_RSP' });
+    const rsp = fake.received.find((p) => p.type === 'DIAL_RSP');
+    expect(rsp).toMatchObject({ type: 'DIAL_RSP', error: '', random: 4242n });
+    await server.process.waitForOutput(/unknown type ignored.*type=99/);
+    fake.close();
   });
 
   it('an agent without exactly one agentid is refused before any header', async () => {
@@ -84,6 +105,14 @@ describe('server, gRPC mode', () => {
     await server.process.waitForOutput(/malformed packet from frontend/);
     fake.close();
     await stillServes(server);
+  });
+
+  it('a udp DIAL_REQ reaches the agent as udp (never silently dialed as tcp) and is refused there', async () => {
+    const fake = rawFrontend(server.socketPath);
+    fake.write(packets.dialRequest(`127.0.0.1:${echo.port}`, 5151n, 'udp'));
+    await waitFor(() => fake.received.length > 0, { description: 'DIAL_RSP' });
+    expect(fake.received[0]).toEqual(packets.dialResponse(5151n, 0n, 'dial udp: unknown network udp'));
+    fake.close();
   });
 
   it('DATA before any DIAL_REQ gets CLOSE_RSP "backend not initialized"', async () => {
@@ -152,7 +181,7 @@ describe('server, http-connect mode', () => {
 });
 
 describe('agent binary against a fake proxy server', () => {
-  it('answers unknown connections with the reference error texts, and drops a stream that sends garbage', async () => {
+  it('answers unknown connections as the reference agent does, and drops a stream that sends garbage', async () => {
     const fake = await fakeProxyServer(tls());
     const agent = await startAgentAt(tls(), work, fake.port, 'probe-agent', [
       '--agent-identifiers=host=node1&ipv4=10.0.0.5',
@@ -177,10 +206,21 @@ describe('agent binary against a fake proxy server', () => {
       await waitFor(() => stream.received.some((p) => p.type === 'DIAL_RSP'), { description: 'DIAL_RSP' });
       expect(stream.received.find((p) => p.type === 'DIAL_RSP')).toEqual(packets.dialResponse(42n, 1n));
 
+      // An unknown type from the server is ignored: the same stream still dials (connectID 2).
+      stream.write(Buffer.from([0x08, 0x63])); // type 99
+      stream.write(packets.dialRequest(`127.0.0.1:${echo.port}`, 43n));
+      await waitFor(() => stream.received.some((p) => p.type === 'DIAL_RSP' && p.random === 43n), {
+        description: 'second DIAL_RSP',
+      });
+      expect(stream.received.find((p) => p.type === 'DIAL_RSP' && p.random === 43n)).toEqual(
+        packets.dialResponse(43n, 2n),
+      );
+      await agent.waitForOutput(/unknown type ignored.*type=99/);
+
       // Garbage from the server: the agent drops that stream (logging why) and connects again.
-      stream.write(Buffer.from([0x08, 0x2a]));
+      stream.write(Buffer.from([0x08, 0x04, 0x22, 0x7f, 0x01])); // DATA whose length overruns the message
       await stream.ended;
-      await agent.waitForOutput(/malformed packet from server.*unknown packet type 42/);
+      await agent.waitForOutput(/malformed packet from server/);
       const again = await fake.nextAgent();
       expect(again.metadata.get('agentid')).toEqual(['probe-agent']);
     } finally {

@@ -5,13 +5,13 @@
 import * as grpc from '@grpc/grpc-js';
 import { readFileSync } from 'fs';
 import { decodePacket, encodePacket } from '../../src/protocol/codec';
-import type { Packet } from '../../src/protocol/packet';
+import type { DecodedPacket, Packet } from '../../src/protocol/packet';
 import type { TlsDir } from '../helpers/tls';
 
 const identity = (b: Buffer): Buffer => b;
 
 export interface RawCall {
-  readonly received: Packet[];
+  readonly received: DecodedPacket[];
   readonly status: Promise<grpc.StatusObject>;
   readonly headers: Promise<grpc.Metadata>;
   write(bytes: Buffer | Packet): void;
@@ -19,7 +19,7 @@ export interface RawCall {
 }
 
 function wrapClientCall(client: grpc.Client, call: grpc.ClientDuplexStream<Buffer, Buffer>): RawCall {
-  const received: Packet[] = [];
+  const received: DecodedPacket[] = [];
   call.on('data', (b: Buffer) => received.push(decodePacket(b)));
   call.on('error', () => {});
   return {
@@ -67,7 +67,7 @@ export interface FakeProxyServer {
 
 export interface FakeAgentStream {
   readonly metadata: grpc.Metadata;
-  readonly received: Packet[];
+  readonly received: DecodedPacket[];
   readonly ended: Promise<void>;
   write(bytes: Buffer | Packet): void;
 }
@@ -99,7 +99,7 @@ export async function fakeProxyServer(
         md.set('serverid', serverId);
         md.set('servercount', String(serverCount));
         call.sendMetadata(md);
-        const received: Packet[] = [];
+        const received: DecodedPacket[] = [];
         call.on('data', (b: Buffer) => received.push(decodePacket(b)));
         call.on('error', () => {});
         const stream: FakeAgentStream = {

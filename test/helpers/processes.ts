@@ -13,6 +13,7 @@
  */
 import { spawn, type ChildProcess } from 'child_process';
 import { accessSync, constants as fsConstants } from 'fs';
+import { UNCAUGHT_MESSAGE } from '../../src/observability/lastResort';
 import { httpGet } from './http';
 import { waitFor } from './waitFor';
 
@@ -55,6 +56,22 @@ export class ProcessError extends Error {
 }
 
 const running = new Set<ManagedProcess>();
+
+/**
+ * Lines in which a spawned binary reported an uncaught exception (its last-resort guard kept it serving).
+ * Every such line is a bug: the test during which it appeared fails (afterEach below, stopAllProcesses).
+ */
+const uncaughtReports: string[] = [];
+
+/** Throws, and forgets them, if any spawned binary reported an uncaught exception since the last check. */
+export function assertNoUncaughtExceptions(): void {
+  if (uncaughtReports.length === 0) return;
+  const reports = uncaughtReports.splice(0);
+  throw new Error(`a spawned binary hit an uncaught exception:\n${reports.join('\n')}`);
+}
+
+// Registered at import, so every test file that starts binaries checks after each test.
+if (typeof afterEach === 'function') afterEach(assertNoUncaughtExceptions);
 
 export class ManagedProcess {
   readonly exited: Promise<ExitInfo>;
@@ -199,6 +216,7 @@ export class ManagedProcess {
 
   private push(stream: 'stdout' | 'stderr', line: string): void {
     const cut = line.length > MAX_LINE_CHARS ? `${line.slice(0, MAX_LINE_CHARS)}...[cut]` : line;
+    if (line.includes(UNCAUGHT_MESSAGE)) uncaughtReports.push(`${this.name}: ${cut}`);
     this.lines.push(stream === 'stderr' ? `[stderr] ${cut}` : cut);
     if (this.lines.length > RING_LINES) this.lines.splice(0, this.lines.length - RING_LINES);
   }
@@ -263,6 +281,7 @@ export async function stopAllProcesses(
   timeoutMs = DEFAULT_STOP_TIMEOUT_MS,
 ): Promise<void> {
   await Promise.all([...running].map((p) => p.stop(signal, timeoutMs)));
+  assertNoUncaughtExceptions();
 }
 
 /** Processes started here that have not exited yet. */

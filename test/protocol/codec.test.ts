@@ -125,7 +125,6 @@ describe('codec on bad input: each case must raise MalformedPacketError, never a
   const bad: Array<[string, string, MalformedPacketError['reason']]> = [
     ['truncated varint', '08', 'truncated'],
     ['length overruns the message', '0804220a0803', 'truncated'],
-    ['unknown packet type 42', '082a', 'unknown-packet-type'],
     ['payload of another type', '08042a020807', 'payload-mismatch'],
     ['group wire type', '0b', 'bad-wire-type'],
     ['field number zero', '0001', 'bad-wire-type'],
@@ -138,6 +137,17 @@ describe('codec on bad input: each case must raise MalformedPacketError, never a
     } catch (e) {
       expect((e as MalformedPacketError).reason).toBe(reason);
     }
+  });
+
+  it('decodes an unknown packet type as UNKNOWN with its number, skipping its payload, instead of failing', () => {
+    expect(decodePacket(Buffer.from('082a', 'hex'))).toEqual({ type: 'UNKNOWN', code: 42 });
+    // type 99 with a payload in field 9, which no known type uses
+    expect(decodePacket(Buffer.from('08634a020801', 'hex'))).toEqual({ type: 'UNKNOWN', code: 99 });
+    // type 99 carrying a DATA payload: still UNKNOWN, never mistaken for DATA
+    expect(decodePacket(Buffer.from('086322020807', 'hex'))).toEqual({
+      type: 'UNKNOWN',
+      code: 99,
+    });
   });
 
   it('skips unknown fields like any proto3 reader', () => {

@@ -12,10 +12,11 @@ import { packets, type Packet } from '../../protocol/packet';
 import type { ActorHost } from '../actorHost';
 import type { AgentEventFactory } from '../../events';
 import type { ActorLogger, AgentInstruments } from '../ports';
-import { lookup } from 'dns';
 import { ConnectionFlow } from '../flow/connectionFlow';
-import { notAllowedError, type DestinationPolicy } from './destinationPolicy';
-import { goDialError, splitHostPort, type NodeNetError } from './goDialErrors';
+import type { DestinationPolicy } from './destinationPolicy';
+import { resolveDestination } from './resolveDestination';
+import { dialTarget } from './dialTarget';
+import { goDialError, unexpectedDialError, type NodeNetError } from './goDialErrors';
 import { agentDialErrorText, agentDialFailure, type DialFailure } from '../dialOutcomes';
 
 /** The reference agent's endpoint dial timeout (net.DialTimeout(..., 5*time.Second)). */
@@ -125,14 +126,9 @@ export class EndpointConnection {
   }
 
   private connectSocket(): void {
-    if (this.protocol !== 'tcp') {
-      const error = `dial ${this.protocol}: unknown network ${this.protocol}`;
-      queueMicrotask(() => this.dial?.send({ type: 'DIAL_FAILED', error }));
-      return;
-    }
-    const target = splitHostPort(this.address);
+    const target = dialTarget(this.protocol, this.address);
     if ('error' in target) {
-      queueMicrotask(() => this.dial?.send({ type: 'DIAL_FAILED', error: target.error }));
+      this.failSoon(target.error);
       return;
     }
     const policy = this.deps.policy;
@@ -140,22 +136,31 @@ export class EndpointConnection {
       this.openSocket(target.host, target.port);
       return;
     }
-    // Resolve, check the address, then connect to exactly that address.
-    lookup(target.host, (err, ip) => {
+    resolveDestination(this.address, target, policy, (outcome) => {
       if (!this.dial) return; // cancelled or timed out meanwhile
-      if (err) {
-        this.dial.send({ type: 'DIAL_FAILED', error: goDialError(this.address, err) });
-      } else if (!policy.allows(ip, target.port)) {
-        this.denied = true;
-        this.dial.send({ type: 'DIAL_FAILED', error: notAllowedError(ip, target.port) });
+      if (outcome.ok) {
+        this.openSocket(outcome.ip, target.port);
       } else {
-        this.openSocket(ip, target.port);
+        this.denied = outcome.denied;
+        this.dial.send({ type: 'DIAL_FAILED', error: outcome.error });
       }
     });
   }
 
+  /** Fails the dial after the current call returns: the dial actor is still starting. */
+  private failSoon(error: string): void {
+    queueMicrotask(() => this.dial?.send({ type: 'DIAL_FAILED', error }));
+  }
+
   private openSocket(host: string, port: number): void {
-    const socket = net.connect({ host, port, noDelay: true });
+    let socket: net.Socket;
+    try {
+      socket = net.connect({ host, port, noDelay: true });
+    } catch (err) {
+      // net.connect throws synchronously for arguments it rejects (a bad port, a bad host type).
+      this.failSoon(unexpectedDialError(this.address, err));
+      return;
+    }
     this.socket = socket;
     socket.pause();
     socket.once('connect', () =>

@@ -67,6 +67,19 @@ export function goDialError(address: string, err: NodeNetError): string {
   return message ? `dial tcp ${target}: ${message}` : `dial tcp ${target}: ${err.message}`;
 }
 
+/**
+ * An address whose host is empty (`:80`, `[]:80`). Go's own text for a missing address, in the shape of
+ * its OpError (`dial tcp <addr>: <reason>`), so `dial tcp` substring matching keeps working.
+ */
+export function missingHostError(address: string): string {
+  return `dial tcp ${address}: missing address`;
+}
+
+/** Anything Node threw where Go would have returned an error: still one Go-shaped line. */
+export function unexpectedDialError(address: string, err: unknown): string {
+  return `dial tcp ${address}: ${err instanceof Error ? err.message : String(err)}`;
+}
+
 export function goTimeoutError(address: string): string {
   return `dial tcp ${address}: i/o timeout`;
 }
@@ -75,6 +88,7 @@ export function goTimeoutError(address: string): string {
 export function splitHostPort(address: string): { host: string; port: number } | { error: string } {
   let host: string;
   let portText: string;
+  if (address === '') return { error: 'dial tcp: missing address' };
   if (address.startsWith('[')) {
     const end = address.indexOf(']');
     if (end < 0) return { error: `dial tcp: address ${address}: missing ']' in address` };

@@ -7,7 +7,7 @@ import * as machines from '../machines';
 import type { ServerLinkPort } from '../machines';
 import type { Actor } from 'xstate';
 import { serverLinkMachine } from '../../machines/serverLink.machine';
-import { describePacket, packets, type Packet } from '../../protocol/packet';
+import { describePacket, packets, type DecodedPacket, type Packet } from '../../protocol/packet';
 import type { OpenedLink } from '../../transport/agentClient';
 import type { StreamEnd } from '../../transport/packetStream';
 import type { ActorHost } from '../actorHost';
@@ -15,6 +15,7 @@ import type { AgentEventFactory } from '../../events';
 import type { ActorLogger, AgentInstruments } from '../ports';
 import { EndpointConnection, type EndpointLink } from './endpointConnection';
 import type { DestinationPolicy } from './destinationPolicy';
+import { UnknownPacketNotice } from '../unknownPackets';
 
 export interface ServerLinkDeps {
   host: ActorHost;
@@ -58,12 +59,15 @@ export class ServerLink implements EndpointLink {
   /** Overflowing endpoints holding the server stream (only without credits). */
   private readonly holding = new Set<EndpointConnection>();
   private probeListener: ((outcome: ProbeOutcome) => void) | null = null;
+  /** Per stream: a new stream logs its first unknown packet again. */
+  private unknownPackets: UnknownPacketNotice;
 
   constructor(
     readonly address: string,
     settings: ServerLinkSettings,
     private readonly deps: ServerLinkDeps,
   ) {
+    this.unknownPackets = new UnknownPacketNotice(deps.log, {});
     const random = deps.random ?? Math.random;
     const port: ServerLinkPort = {
       openLink: () => this.connect(random),
@@ -165,6 +169,7 @@ export class ServerLink implements EndpointLink {
       serverCount,
     });
     const random = this.deps.random ?? Math.random;
+    this.unknownPackets = new UnknownPacketNotice(this.deps.log, { serverID: serverId });
     link.stream.attach({
       packet: (p) => this.onPacket(p),
       malformed: (err) => {
@@ -192,7 +197,7 @@ export class ServerLink implements EndpointLink {
     });
   }
 
-  private onPacket(p: Packet): void {
+  private onPacket(p: DecodedPacket): void {
     this.deps.metrics.packet('from_server', p.type);
     switch (p.type) {
       case 'DIAL_REQ': {
@@ -238,6 +243,9 @@ export class ServerLink implements EndpointLink {
         this.endpoints.get(p.connectID)?.onCredit(Number(p.bytes));
         return;
       }
+      case 'UNKNOWN':
+        this.unknownPackets.ignored(p.code);
+        return;
       case 'DIAL_RSP':
       case 'CLOSE_RSP':
       case 'DRAIN':

@@ -7,11 +7,12 @@ import * as machines from '../machines';
 import type { AgentTunnelPort } from '../machines';
 import type { Actor } from 'xstate';
 import { agentTunnelMachine } from '../../machines/agentTunnel.machine';
-import { describePacket, packets, type Packet } from '../../protocol/packet';
+import { describePacket, packets, type DecodedPacket, type Packet } from '../../protocol/packet';
 import type { PacketStream, StreamEnd } from '../../transport/packetStream';
 import type { PeerLiveness } from '../../transport/liveness';
 import type { AgentIdentifiers } from '../../protocol/agentIdentifiers';
 import type { Frontend } from './frontend';
+import { UnknownPacketNotice } from '../unknownPackets';
 import { ProxiedConnection, type ProxiedConnectionDeps, type TunnelLink } from './proxiedConnection';
 
 export interface AgentTunnelDeps extends ProxiedConnectionDeps {
@@ -36,6 +37,7 @@ export class AgentTunnel implements TunnelLink {
   private readonly holding = new Set<ProxiedConnection>();
   private readonly recentlyClosed = new Set<bigint>();
   private closeReason: string | null = null;
+  private readonly unknownPackets: UnknownPacketNotice;
 
   constructor(
     readonly agentId: string,
@@ -48,6 +50,7 @@ export class AgentTunnel implements TunnelLink {
     private readonly liveness: PeerLiveness | null = null,
   ) {
     this.streamId = `${agentId}#${++streamCounter}`;
+    this.unknownPackets = new UnknownPacketNotice(deps.log, { agentID: agentId, stream: this.streamId });
     this.connectedAt = deps.now();
     const port: AgentTunnelPort = {
       markDraining: () => deps.onDraining(this),
@@ -93,9 +96,14 @@ export class AgentTunnel implements TunnelLink {
   }
 
   /** Starts a dial through this tunnel on behalf of a frontend. */
-  dial(random: bigint, address: string, frontend: Frontend): ProxiedConnection | { duplicate: true } {
+  dial(
+    random: bigint,
+    address: string,
+    frontend: Frontend,
+    protocol = 'tcp',
+  ): ProxiedConnection | { duplicate: true } {
     if (this.dials.has(random)) return { duplicate: true };
-    const conn = new ProxiedConnection(random, address, frontend, this, this.deps);
+    const conn = new ProxiedConnection(random, address, frontend, this, this.deps, protocol);
     this.dials.set(random, conn);
     conn.start();
     return conn;
@@ -136,7 +144,7 @@ export class AgentTunnel implements TunnelLink {
   }
 
   // ------------------------------------------------------------------- from the agent
-  private onPacket(p: Packet): void {
+  private onPacket(p: DecodedPacket): void {
     this.deps.metrics.packet('from_agent', p.type);
     switch (p.type) {
       case 'DIAL_RSP': {
@@ -190,6 +198,9 @@ export class AgentTunnel implements TunnelLink {
         this.connections.get(p.connectID)?.onCredit(Number(p.bytes));
         return;
       }
+      case 'UNKNOWN':
+        this.unknownPackets.ignored(p.code);
+        return;
       case 'DIAL_REQ':
       case 'CLOSE_REQ':
       case 'DIAL_CLS':

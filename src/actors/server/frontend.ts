@@ -4,8 +4,8 @@
  */
 export type FrontendMode = 'grpc' | 'http-connect';
 
-/** Why a dial failed, as the frontend must report it (the reference's HTTP status mapping). */
-export type DialFailureKind = 'no-agent' | 'agent-error' | 'timeout' | 'agent-lost';
+/** Why a dial failed, as the frontend must report it (it decides the HTTP status in http-connect mode). */
+export type DialFailureKind = 'no-agent' | 'agent-error' | 'timeout' | 'agent-lost' | 'bad-address';
 
 export interface Frontend {
   readonly mode: FrontendMode;

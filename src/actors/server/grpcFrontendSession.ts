@@ -2,9 +2,10 @@
  * One `/ProxyService/Proxy` stream from a frontend (kube-apiserver in gRPC mode). The stream carries
  * exactly one connection: DIAL_REQ, then DATA both ways, then CLOSE_REQ / CLOSE_RSP.
  */
-import { describePacket, packets, type Packet } from '../../protocol/packet';
+import { describePacket, packets, type DecodedPacket, type Packet } from '../../protocol/packet';
 import type { PacketStream, StreamEnd } from '../../transport/packetStream';
 import type { ActorLogger, ServerInstruments } from '../ports';
+import { UnknownPacketNotice } from '../unknownPackets';
 import type { DialFailureKind, Frontend } from './frontend';
 import type { ProxiedConnection } from './proxiedConnection';
 import type { ProxyServer } from './proxyServer';
@@ -17,6 +18,7 @@ export class GrpcFrontendSession implements Frontend {
   private random: bigint | null = null;
   private connectID: bigint | null = null;
   private finished = false;
+  private readonly unknownPackets: UnknownPacketNotice;
 
   constructor(
     private readonly stream: PacketStream,
@@ -25,6 +27,7 @@ export class GrpcFrontendSession implements Frontend {
     private readonly metrics: ServerInstruments,
     private readonly onFinished: () => void = () => {},
   ) {
+    this.unknownPackets = new UnknownPacketNotice(log, { peer: stream.peer });
     stream.attach({
       packet: (p) => this.onPacket(p),
       malformed: (err) => {
@@ -50,7 +53,7 @@ export class GrpcFrontendSession implements Frontend {
     return this.stream.send(p);
   }
 
-  private onPacket(p: Packet): void {
+  private onPacket(p: DecodedPacket): void {
     this.metrics.packet('from_client', p.type);
     switch (p.type) {
       case 'DIAL_REQ':
@@ -62,7 +65,7 @@ export class GrpcFrontendSession implements Frontend {
           return;
         }
         this.random = p.random;
-        this.conn = this.server.dial(p.random, p.address, this);
+        this.conn = this.server.dial(p.random, p.address, this, p.protocol);
         return;
       case 'DATA':
         if (p.connectID === 0n) {
@@ -87,6 +90,9 @@ export class GrpcFrontendSession implements Frontend {
         return;
       case 'DIAL_CLS':
         if (this.conn && p.random === this.random) this.conn.cancelDial();
+        return;
+      case 'UNKNOWN':
+        this.unknownPackets.ignored(p.code);
         return;
       case 'DIAL_RSP':
       case 'CLOSE_RSP':

@@ -1,5 +1,5 @@
 /**
- * HTTP CONNECT replies, byte for byte as kube-apiserver expects them (the reference's status mapping: 504 timeouts, 503 fd exhaustion, 502 the rest).
+ * HTTP CONNECT replies, byte for byte as kube-apiserver and the reference server produce them.
  */
 import type { DialFailureKind } from './frontend';
 
@@ -19,6 +19,8 @@ export function statusForDialFailure(kind: DialFailureKind, error: string): numb
   switch (kind) {
     case 'no-agent':
       return 500;
+    case 'bad-address':
+      return 400;
     case 'timeout':
       return 504;
     case 'agent-lost':

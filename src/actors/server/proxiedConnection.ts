@@ -15,6 +15,7 @@ import type { ActorLogger, ServerInstruments } from '../ports';
 import { ConnectionFlow } from '../flow/connectionFlow';
 import type { Frontend } from './frontend';
 import { SERVER_DIAL_FAILURES, serverDialErrorText, type DialFailure } from '../dialOutcomes';
+import { boundPeerText } from '../../protocol/peerText';
 
 /** What a proxied connection needs from its tunnel. */
 export interface TunnelLink {
@@ -60,6 +61,8 @@ export class ProxiedConnection {
     readonly frontend: Frontend,
     private readonly tunnel: TunnelLink,
     private readonly deps: ProxiedConnectionDeps,
+    /** As the frontend sent it; forwarded unchanged, as the reference does. */
+    readonly protocol = 'tcp',
   ) {
     this.startedAt = deps.now();
   }
@@ -75,7 +78,12 @@ export class ProxiedConnection {
     deps.metrics.pendingDials(1);
     const key = { random: this.random, destination: this.address };
     const latencyMs = (): number => deps.now() - this.startedAt;
-    deps.events.dialRequested({ ...key, mode: frontend.mode, protocol: 'tcp', frontend: frontend.peer });
+    deps.events.dialRequested({
+      ...key,
+      mode: frontend.mode,
+      protocol: this.protocol,
+      frontend: frontend.peer,
+    });
     const fail = (outcome: DialFailure, recorded: string | null): void => {
       const facts = SERVER_DIAL_FAILURES[outcome];
       const error = serverDialErrorText(outcome, recorded);
@@ -94,7 +102,7 @@ export class ProxiedConnection {
     };
     const port: DialPort = {
       startDial: () => {
-        tunnel.sendToAgent(packets.dialRequest(this.address, this.random));
+        tunnel.sendToAgent(packets.dialRequest(this.address, this.random, this.protocol));
       },
       reportEstablished: ({ context }) => {
         this.connectID = BigInt(context.connectID ?? '0');
@@ -202,7 +210,8 @@ export class ProxiedConnection {
 
   // ------------------------------------------------------------------- from the agent
   onDialResponse(error: string, connectID: bigint): void {
-    if (error) this.dial?.send({ type: 'DIAL_FAILED', error });
+    // The agent's text goes on to the frontend and into events: a bounded prefix of it.
+    if (error) this.dial?.send({ type: 'DIAL_FAILED', error: boundPeerText(error) });
     else this.dial?.send({ type: 'DIAL_SUCCEEDED', connectID: connectID.toString() });
   }
 
@@ -221,7 +230,7 @@ export class ProxiedConnection {
   }
 
   onCloseResponse(error: string): void {
-    this.conn?.send({ type: 'FAR_END_CLOSED', reason: error || 'agent closed' });
+    this.conn?.send({ type: 'FAR_END_CLOSED', reason: error ? boundPeerText(error) : 'agent closed' });
   }
 
   tunnelLost(reason: string): void {

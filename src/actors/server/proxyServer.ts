@@ -15,6 +15,8 @@ import type { ProxiedConnection } from './proxiedConnection';
 import type { ProxyStrategy } from './strategies';
 import type { PacketStream } from '../../transport/packetStream';
 import type { PeerLiveness } from '../../transport/liveness';
+import { dialAddressLengthError } from '../../protocol/dialAddress';
+import { PEER_TEXT_LIMIT } from '../../protocol/peerText';
 
 export const NO_AGENT_AVAILABLE = 'No agent available';
 
@@ -48,6 +50,11 @@ export function admitAgent(metadata: Record<string, readonly string[]>): AgentAd
   const ids = metadata['agentid'] ?? [];
   if (ids.length !== 1 || !ids[0]) {
     return { ok: false, reason: `expected exactly one agentid header, got ${ids.length}` };
+  }
+  // Ids name the agent in logs, events and event subjects, where peer strings are cut to a bounded prefix:
+  // a longer id could not be told apart from another with the same prefix. Real ids are host names or UUIDs.
+  if (ids[0].length > PEER_TEXT_LIMIT) {
+    return { ok: false, reason: `agentid of ${ids[0].length} characters is longer than ${PEER_TEXT_LIMIT}` };
   }
   const identifiers = metadata['agentidentifiers'] ?? [];
   if (identifiers.length > 1) {
@@ -133,19 +140,30 @@ export class ProxyServer {
 
   /**
    * Starts a dial for a frontend. Returns the connection, or null after telling the frontend why not.
+   * `protocol` goes to the agent as the frontend sent it, as the reference server forwards the DIAL_REQ
+   * unchanged: the agent decides what it can dial (ours refuses anything but tcp in Go's wording).
    */
-  dial(random: bigint, address: string, frontend: Frontend): ProxiedConnection | null {
+  dial(random: bigint, address: string, frontend: Frontend, protocol = 'tcp'): ProxiedConnection | null {
+    const tooLong = dialAddressLengthError(address);
+    if (tooLong) {
+      const key = { random, destination: address }; // the factory keeps a bounded prefix
+      this.events.dialRequested({ ...key, mode: frontend.mode, protocol, frontend: frontend.peer });
+      this.events.dialFailed({ ...key, reason: 'bad-address', error: tooLong, latencyMs: 0 });
+      this.deps.log.info('dial refused: address too long', { address, random, mode: frontend.mode });
+      frontend.dialFailed('bad-address', tooLong);
+      return null;
+    }
     const tunnel = this.stopped ? undefined : this.backends.pick(address);
     if (!tunnel) {
       this.deps.metrics.dialFailed('no_agent');
       const key = { random, destination: address };
-      this.events.dialRequested({ ...key, mode: frontend.mode, protocol: 'tcp', frontend: frontend.peer });
+      this.events.dialRequested({ ...key, mode: frontend.mode, protocol, frontend: frontend.peer });
       this.events.dialFailed({ ...key, reason: 'no-agent', error: NO_AGENT_AVAILABLE, latencyMs: 0 });
       this.deps.log.info('no agent available for dial', { address, random, mode: frontend.mode });
       frontend.dialFailed('no-agent', NO_AGENT_AVAILABLE);
       return null;
     }
-    const started = tunnel.dial(random, address, frontend);
+    const started = tunnel.dial(random, address, frontend, protocol);
     if ('duplicate' in started) {
       frontend.dialFailed('agent-error', `a dial with random ${random} is already pending`);
       return null;

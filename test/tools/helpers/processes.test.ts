@@ -1,5 +1,11 @@
 import { freePort } from '../../helpers/ports';
-import { ProcessError, runningProcesses, startProcess, stopAllProcesses } from '../../helpers/processes';
+import {
+  assertNoUncaughtExceptions,
+  ProcessError,
+  runningProcesses,
+  startProcess,
+  stopAllProcesses,
+} from '../../helpers/processes';
 
 /** A stand-in for a server binary: logs, serves /healthz, and shuts down on SIGTERM unless told not to. */
 const FAKE_SERVER = `
@@ -21,6 +27,24 @@ describe('processes', () => {
   afterEach(async () => {
     await stopAllProcesses('SIGKILL');
     expect(runningProcesses()).toHaveLength(0);
+  });
+
+  it('fails the test when a spawned binary reports an uncaught exception through its last-resort guard', async () => {
+    // The real guard and logger, in a child that throws from a timer and keeps running.
+    const guard = require.resolve('../../../dist/observability/lastResort.js');
+    const logger = require.resolve('../../../dist/observability/logger.js');
+    const script = `
+      const log = require(${JSON.stringify(logger)}).createLogger({ verbosity: 0, component: 'probe' });
+      require(${JSON.stringify(guard)}).installLastResort(log);
+      setTimeout(() => { throw new TypeError('boom'); }, 0);
+      setTimeout(() => console.log('still alive'), 50);
+      setInterval(() => {}, 1000);
+    `;
+    const p = startProcess(process.execPath, ['-e', script], { name: 'guarded' });
+    await p.waitForOutput(/still alive/);
+    expect(p.output()).toMatch(/BUG: uncaught exception; still serving.*boom.*at="at Timeout/);
+    expect(() => assertNoUncaughtExceptions()).toThrow(/guarded: .*uncaught exception/);
+    expect(() => assertNoUncaughtExceptions()).not.toThrow(); // reported once
   });
 
   it('starts a process, waits for its HTTP endpoint, keeps its output and stops it with SIGTERM', async () => {
