@@ -56,7 +56,11 @@ export interface ActorRow {
 
 export interface EndedActor {
   readonly row: ActorRow;
-  readonly transitions: readonly TransitionRecord[];
+  /**
+   * The actor's own ring, not a copy: XState tells observers an actor is done before it reports the
+   * final snapshot, so the last transition lands in the ring after the actor has ended.
+   */
+  readonly transitions: Ring<TransitionRecord>;
 }
 
 export function rowOf(entry: LiveActor, endedAt: number | null = null): ActorRow {
@@ -94,13 +98,9 @@ export class ActorRecords {
     const snapshot = event.snapshot as { value?: unknown };
     if (snapshot.value === undefined) return;
     const to = stateText(snapshot.value as never);
-    let ring = this.transitions.get(event.actorRef);
-    const last = ring?.toArray().at(-1);
+    const ring = this.ringOf(event.actorRef);
+    const last = ring.last();
     if (last?.to === to) return;
-    if (!ring) {
-      ring = new Ring(TRANSITIONS_PER_ACTOR);
-      this.transitions.set(event.actorRef, ring);
-    }
     const detail = detailOf(event.event);
     ring.push({
       time: this.now(),
@@ -112,8 +112,17 @@ export class ActorRecords {
   };
 
   readonly onEnded = (entry: LiveActor, endedAt: number): void => {
-    this.ended.push({ row: rowOf(entry, endedAt), transitions: this.transitionsOf(entry.actor) });
+    this.ended.push({ row: rowOf(entry, endedAt), transitions: this.ringOf(entry.actor) });
   };
+
+  private ringOf(actor: ActorRefLike): Ring<TransitionRecord> {
+    let ring = this.transitions.get(actor);
+    if (!ring) {
+      ring = new Ring(TRANSITIONS_PER_ACTOR);
+      this.transitions.set(actor, ring);
+    }
+    return ring;
+  }
 
   transitionsOf(actor: ActorRefLike): TransitionRecord[] {
     return this.transitions.get(actor)?.toArray() ?? [];

@@ -160,7 +160,7 @@ export class LiveInspector {
     const ended = live ? undefined : this.records.findEnded(id);
     const row = live ? rowOf(live) : ended?.row;
     if (!row) return undefined;
-    const transitions = live ? this.records.transitionsOf(live.actor) : (ended?.transitions ?? []);
+    const transitions = live ? this.records.transitionsOf(live.actor) : (ended?.transitions.toArray() ?? []);
     let owner: ActorRow | null = null;
     const owns: ActorRow[] = [];
     let ownsTotal = 0;

@@ -18,6 +18,11 @@ export class Ring<T> {
     return this.size;
   }
 
+  /** The newest entry. */
+  last(): T | undefined {
+    return this.size === 0 ? undefined : this.items[(this.next - 1 + this.capacity) % this.capacity];
+  }
+
   /** Oldest first. */
   toArray(): T[] {
     const out: T[] = [];
