@@ -110,6 +110,7 @@ const harnessValues = (): Record<string, string> => ({
   'proxy-server-addresses': '127.0.0.2:18091',
   'event-log': 'file:/tmp/harness-events',
   'flow-control': 'false',
+  inspector: 'false',
   'data-dir': '/tmp/harness',
   v: '5',
   vmodule: '',
@@ -144,6 +145,7 @@ describe('parseAgentFlags: a harness passing every agent flag with a value', () 
     const o = parse(argv);
     expect(o).toMatchObject({
       agentId: 'harness-agent',
+      inspector: false,
       agentCert: cert,
       agentKey: key,
       caCert: ca,
