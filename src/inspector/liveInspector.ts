@@ -22,6 +22,11 @@ export const API_ACTIVITY_MS = 30_000;
 /** Owned actors listed in one actor's detail; a tunnel with more says how many there are. */
 export const MAX_OWNED_LISTED = 200;
 
+const PROCESS_MACHINES: Readonly<Record<ProcessIdentity['kind'], readonly MachineName[]>> = {
+  server: ['agentTunnel', 'dial', 'connection'],
+  agent: ['serverLink', 'syncLoop', 'dial', 'connection'],
+};
+
 export interface ProcessIdentity {
   readonly kind: 'server' | 'agent';
   readonly id: string;
@@ -117,8 +122,10 @@ export class LiveInspector {
     this.records.clear();
   }
 
+  /** The charts of the machines this process runs (a server has no server links, an agent no tunnels). */
   graphs(): readonly MachineGraph[] {
-    return allMachineGraphs();
+    const mine = PROCESS_MACHINES[this.identity.kind];
+    return allMachineGraphs().filter((g) => mine.includes(g.machine));
   }
 
   summary(): Summary {
