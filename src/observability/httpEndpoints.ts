@@ -97,7 +97,14 @@ function listen(
   handlers: readonly PrefixHandler[] = [],
 ): Promise<RunningHttpServer> {
   const server = http.createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://placeholder');
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://placeholder');
+    } catch {
+      // An absolute-form target that is not a URL (`GET http://[ HTTP/1.1`) comes from the network: a
+      // 400, not an exception that ends the process.
+      return reply(res, 400, 'bad request target\n');
+    }
     const path = url.pathname;
     logger.debug(5, 'HTTP request', { server: name, method: req.method, path });
     const handler = handlers.find((h) => path === h.prefix || path.startsWith(`${h.prefix}/`));
