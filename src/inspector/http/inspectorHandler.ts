@@ -72,6 +72,10 @@ export function inspectorHandler(
       const parts = rest.split('/').slice(1).map(decodeSegment);
       if (parts[0] === 'api') {
         const route = parts.slice(1);
+        if (route.length === 1 && route[0] === 'stream' && req.method === 'HEAD') {
+          // A HEAD would otherwise hold a stream open whose frames are never sent.
+          return send(res, 200, '', 'text/event-stream; charset=utf-8');
+        }
         if (route.length === 1 && route[0] === 'stream') {
           for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
           return serveViewer(req, res, backend.viewer(url.searchParams));
