@@ -133,6 +133,17 @@ describe('LiveInspector', () => {
     const child = inspector.actor(page.rows[0]!.id)!;
     expect(child.owner?.id).toBe(tunnel.sessionId);
   });
+
+  it('answers one page of 100 rows, and exact counts, with 10,000 live connections', () => {
+    const { host, inspector } = setup();
+    for (let i = 0; i < 10_000; i++) startConnection(host);
+    const page = inspector.actors(parseActorQuery(new URLSearchParams('sort=age&dir=desc')));
+    expect(page.total).toBe(10_000);
+    expect(page.rows).toHaveLength(100);
+    const connection = inspector.summary().machines.find((m) => m.machine === 'connection')!;
+    expect(connection.live).toBe(10_000);
+    expect(connection.states['open.flowing']).toBe(10_000);
+  }, 120_000); // creating 10,000 actors takes seconds on a loaded machine
 });
 
 describe('EventFeed', () => {
