@@ -2,7 +2,9 @@
 /**
  * The main job: starts a real konnectivity-server and konnectivity-agent on loopback with freshly generated
  * TLS material, sends a real HTTP request through the tunnel in both frontend modes (gRPC and HTTP CONNECT,
- * each on a Unix socket as kube-apiserver uses them), and prints what happened.
+ * each on a Unix socket as kube-apiserver uses them), and prints what happened, with the URL of each
+ * process's inspector. With `--keep` (npm run demo -- --keep) the last stack stays up with a trickle of
+ * traffic through it, plus the fleet inspector over the server's event log, until Ctrl-C.
  */
 'use strict';
 const { spawn, spawnSync } = require('child_process');
@@ -17,6 +19,11 @@ const dist = (p) => require(path.join(root, 'dist', p));
 const { generateTlsMaterial } = dist('tools/certs.js');
 const { dialViaGrpc } = dist('client/grpcTunnel.js');
 const { dialViaHttpConnect } = dist('client/httpConnectTunnel.js');
+
+const KEEP = process.argv.includes('--keep');
+/** --keep: a new tunnel this often, each held for up to TRICKLE_HOLD_MS: enough to watch, not a load test. */
+const TRICKLE_INTERVAL_MS = 700;
+const TRICKLE_HOLD_MS = 4000;
 
 const children = new Set();
 process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
@@ -87,8 +94,30 @@ function httpGetOver(tunnel, target) {
   });
 }
 
-async function runMode(mode, dir, tls, targetPort) {
-  const [agentPort, adminPort, healthPort, agentHealth, agentAdmin] = await freePorts(5);
+/** Until SIGINT: tunnels opening, carrying a request, staying open a while and closing, a few at a time. */
+async function trickle(dial, target) {
+  let stop = false;
+  process.once('SIGINT', () => (stop = true));
+  process.once('SIGTERM', () => (stop = true));
+  let n = 0;
+  while (!stop) {
+    n++;
+    dial()
+      .then(async (tunnel) => {
+        // Open for a while first (so the page shows it open), then a request, which the target answers and closes.
+        await new Promise((r) => setTimeout(r, Math.random() * TRICKLE_HOLD_MS));
+        await httpGetOver(tunnel, target);
+        tunnel.destroy();
+      })
+      .catch(() => undefined);
+    // Now and then a dial that fails (a refused port), so the feed shows failures too.
+    if (n % 10 === 0) dial('127.0.0.1:1').catch(() => undefined);
+    await new Promise((r) => setTimeout(r, TRICKLE_INTERVAL_MS));
+  }
+}
+
+async function runMode(mode, dir, tls, targetPort, keep) {
+  const [agentPort, adminPort, healthPort, agentHealth, agentAdmin, fleetPort] = await freePorts(6);
   const socketPath = path.join(dir, `konnectivity-${mode}.sock`);
   const server = start(
     'server',
@@ -155,7 +184,26 @@ async function runMode(mode, dir, tls, targetPort) {
     ]);
     for (const line of [...serverMetrics, ...agentMetrics]) console.log(`   ${line}`);
     if (!statusLine.includes('200')) throw new Error(`unexpected response: ${statusLine}`);
+    console.log(`   inspector of the server: http://127.0.0.1:${adminPort}/inspector/`);
+    console.log(`   inspector of the agent:  http://127.0.0.1:${agentAdmin}/inspector/`);
+    if (keep) {
+      start(
+        'inspector',
+        'konnectivity-inspector',
+        [`--listen=127.0.0.1:${fleetPort}`, `--data-dir=${path.join(dir, `server-${mode}`)}`],
+        path.join(dir, 'inspector.log'),
+      );
+      console.log(`   fleet inspector over the server's event log: http://127.0.0.1:${fleetPort}/inspector/`);
+      console.log('\n--keep: the stack stays up with a trickle of traffic; Ctrl-C stops it.');
+      const dial = (address = target) =>
+        mode === 'grpc'
+          ? dialViaGrpc({ target: `unix://${socketPath}`, address, timeoutMs: 5000 })
+          : dialViaHttpConnect({ socketPath, address, timeoutMs: 5000 });
+      await trickle(dial, target);
+    }
   } finally {
+    // The fleet inspector of --keep too: a child left running would keep the demo alive.
+    for (const child of children) if (child !== server) child.kill('SIGKILL');
     agent.kill('SIGKILL');
     server.kill('SIGTERM');
     await new Promise((r) => (server.exitCode !== null ? r() : server.once('exit', r)));
@@ -178,7 +226,10 @@ async function main() {
   await new Promise((r) => target.listen(0, '127.0.0.1', r));
   console.log(`target HTTP server (standing in for a kubelet) on 127.0.0.1:${target.address().port}`);
   try {
-    for (const mode of ['grpc', 'http-connect']) await runMode(mode, dir, tls, target.address().port);
+    const modes = ['grpc', 'http-connect'];
+    for (const mode of modes) {
+      await runMode(mode, dir, tls, target.address().port, KEEP && mode === modes[modes.length - 1]);
+    }
     console.log(`\nboth modes worked; logs are in ${dir}`);
   } finally {
     target.close();

@@ -33,6 +33,7 @@ export function runtimeConfig(o: AgentOptions): AgentRuntimeConfig {
     health: { host: o.healthServerHost, port: o.healthServerPort },
     admin: { host: o.adminBindAddress, port: o.adminServerPort },
     flowControl: o.flowControl,
+    inspector: o.inspector,
     eventLog: {
       eventLog: o.eventLog,
       dataDir: o.dataDir,

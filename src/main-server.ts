@@ -39,6 +39,7 @@ export function runtimeConfig(o: ServerOptions): ServerRuntimeConfig {
     keepaliveTimeMs: o.keepaliveTimeMs,
     frontendKeepaliveTimeMs: o.frontendKeepaliveTimeMs,
     flowControl: o.flowControl,
+    inspector: o.inspector,
     gracefulShutdownTimeoutMs: o.gracefulShutdownTimeoutMs,
     ...(o.agentTokenAuth
       ? {

@@ -10,6 +10,34 @@ export type ActorKind =
 
 export type InspectObserver = (event: InspectionEvent) => void;
 
+/**
+ * What an inspector shows about an actor beyond its machine snapshot. Asked only while someone looks, so
+ * values that change (a link's server id, bytes moved) are read when shown and cost nothing otherwise.
+ */
+export interface ActorFacts {
+  /** The agent this actor serves or belongs to (server side), or the agent itself (agent side). */
+  readonly agent?: string;
+  /** The server at the other end (agent side). */
+  readonly server?: string;
+  readonly destination?: string;
+  /** The id of the actor that owns this one (a tunnel owns its dials and connections). */
+  readonly owner?: string;
+  /** Bytes sent toward the far side and received from it. */
+  readonly bytesOut?: number;
+  readonly bytesIn?: number;
+}
+
+/** One live actor as an inspector lists it. */
+export interface LiveActor {
+  readonly kind: ActorKind;
+  readonly actor: Actor<AnyActorLogic>;
+  readonly startedAt: number;
+  readonly describe: (() => ActorFacts) | undefined;
+}
+
+/** Told when an actor ends, with its last snapshot still readable (the inspector's recently-ended list). */
+export type EndObserver = (ended: LiveActor, endedAt: number) => void;
+
 /** Told when actors start and end (the live-actor gauge). */
 export interface ActorCounter {
   actorStarted(kind: string): void;
@@ -20,7 +48,8 @@ export class ActorHost {
   constructor(private readonly counter?: ActorCounter) {}
 
   private readonly observers = new Set<InspectObserver>();
-  private readonly live = new Map<ActorKind, Set<Actor<AnyActorLogic>>>();
+  private readonly live = new Map<ActorKind, Map<Actor<AnyActorLogic>, LiveActor>>();
+  private readonly endObservers = new Set<EndObserver>();
   private readonly inspect = (event: InspectionEvent): void => {
     for (const observer of this.observers) observer(event);
   };
@@ -31,26 +60,54 @@ export class ActorHost {
     return () => this.observers.delete(observer);
   }
 
+  /** Registers a listener for actors that end; returns the function that removes it. */
+  observeEnds(observer: EndObserver): () => void {
+    this.endObservers.add(observer);
+    return () => this.endObservers.delete(observer);
+  }
+
+  /** Every live actor (the inspector's table); iterated only when someone asks. */
+  *liveActors(): IterableIterator<LiveActor> {
+    for (const members of this.live.values()) yield* members.values();
+  }
+
+  /** The live actor with this id (XState's session id), if any. */
+  find(id: string): LiveActor | undefined {
+    for (const entry of this.liveActors()) if (entry.actor.sessionId === id) return entry;
+    return undefined;
+  }
+
   start<TLogic extends AnyActorLogic>(
     kind: ActorKind,
     logic: TLogic,
-    options: { input?: unknown; id?: string; bind?: (actor: Actor<TLogic>) => void },
+    options: {
+      input?: unknown;
+      id?: string;
+      bind?: (actor: Actor<TLogic>) => void;
+      describe?: () => ActorFacts;
+    },
   ): Actor<TLogic> {
     const actor: Actor<TLogic> = createActor(logic, {
       input: options.input,
       inspect: this.inspect,
       ...(options.id !== undefined ? { id: options.id } : {}),
     } as never);
-    let set = this.live.get(kind);
-    if (!set) {
-      set = new Set();
-      this.live.set(kind, set);
+    let members = this.live.get(kind);
+    if (!members) {
+      members = new Map();
+      this.live.set(kind, members);
     }
-    const members = set;
-    members.add(actor as Actor<AnyActorLogic>);
+    const entry: LiveActor = {
+      kind,
+      actor: actor as Actor<AnyActorLogic>,
+      startedAt: Date.now(),
+      describe: options.describe,
+    };
+    const set = members;
+    set.set(entry.actor, entry);
     this.counter?.actorStarted(kind);
     const forget = (): void => {
-      if (members.delete(actor as Actor<AnyActorLogic>)) this.counter?.actorStopped(kind);
+      if (set.delete(entry.actor)) this.ended(entry);
     };
     actor.subscribe({ complete: forget, error: forget });
     options.bind?.(actor);
@@ -73,12 +130,19 @@ export class ActorHost {
     return out;
   }
 
+  private ended(entry: LiveActor): void {
+    this.counter?.actorStopped(entry.kind);
+    if (this.endObservers.size === 0) return;
+    const now = Date.now();
+    for (const observer of this.endObservers) observer(entry, now);
+  }
+
   /** Stops everything still alive (shutdown). Safe to call more than once. */
   stopAll(): void {
-    for (const [kind, set] of this.live) {
-      for (const actor of [...set]) {
-        actor.stop();
-        if (set.delete(actor)) this.counter?.actorStopped(kind);
+    for (const set of this.live.values()) {
+      for (const entry of [...set.values()]) {
+        entry.actor.stop();
+        if (set.delete(entry.actor)) this.ended(entry);
       }
     }
   }

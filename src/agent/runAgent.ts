@@ -15,7 +15,8 @@ import type { AllowedDestination } from '../config/addresses';
 import { registerBufferMetric } from '../observability/bufferMetrics';
 import { CLIENT_WINDOW_OPTIONS } from '../transport/grpcWindows';
 import { FLOW_CONTROL_HEADER, FLOW_CONTROL_VERSION } from '../protocol/flowControl';
-import { eventFactory } from '../events';
+import { eventFactory, type AgentEventFactory } from '../events';
+import { ProcessInspection } from '../inspector/processInspection';
 import { discarding } from '../actors/recorder';
 import { openAgentLifecycleLog } from '../persistence/lifecycleLog';
 import { registerLifetimeMetrics } from '../observability/lifetimeMetrics';
@@ -44,6 +45,8 @@ export interface AgentRuntimeConfig {
   eventLog: EventLogConfig;
   /** Offer the credit extension to servers (docs/flow-control.md). */
   flowControl: boolean;
+  /** Serve the live inspector at /inspector/ on the admin port (default on; --inspector). */
+  inspector?: boolean;
 }
 
 export interface RunningAgent {
@@ -80,7 +83,10 @@ export async function runAgent(config: AgentRuntimeConfig, log: Logger): Promise
     }),
   );
   if (lifecycle) registerLifetimeMetrics(metrics.registry, lifecycle.state, 'server');
-  const events = lifecycle?.events ?? discarding(eventFactory({ agentId: config.agentId }));
+  const inspection = new ProcessInspection<AgentEventFactory>(config.inspector ?? true);
+  const events =
+    inspection.events(lifecycle?.events ?? null, eventFactory({ agentId: config.agentId })) ??
+    discarding(eventFactory({ agentId: config.agentId }));
   const metadata = (): Record<string, string> => {
     const md: Record<string, string> = { agentid: config.agentId, agentidentifiers: config.identifiers };
     if (config.flowControl) md[FLOW_CONTROL_HEADER] = FLOW_CONTROL_VERSION;
@@ -150,6 +156,7 @@ export async function runAgent(config: AgentRuntimeConfig, log: Logger): Promise
       notReadyBody: 'konnectivity agent is not ready: no connection to a proxy server\n',
       registry: metrics.registry,
       logger: log,
+      adminHandlers: inspection.handlers(clients.actors, { kind: 'agent', id: config.agentId }),
     });
     started.push(health, admin);
     events.agentStarted({ identifiers: config.identifiers });

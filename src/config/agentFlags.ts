@@ -3,6 +3,7 @@
 // "(help text ours)" below could not be confirmed and are written to match the flag's behaviour.
 
 import { flowControlFlagSpec } from './flowControlFlag';
+import { inspectorFlagSpec } from './inspectorFlag';
 import { checkWith, parseAllowedDestination, parseServerAddress } from './addresses';
 import { DEFAULT_AGENT_DATA_DIR, eventLogFlagSpecs } from './eventLogFlags';
 import type { FlagSpec } from './flagSpec';
@@ -239,4 +240,5 @@ export const agentFlagSpecs: readonly FlagSpec[] = [
   ...klogFlagSpecs,
   ...eventLogFlagSpecs(DEFAULT_AGENT_DATA_DIR),
   flowControlFlagSpec,
+  inspectorFlagSpec,
 ];

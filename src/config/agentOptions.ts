@@ -55,6 +55,8 @@ export interface AgentOptions {
   readonly proxyServerAddresses: readonly string[];
   /** Offer the credit flow-control extension to servers. */
   readonly flowControl: boolean;
+  /** Serve the live inspector on the admin port. */
+  readonly inspector: boolean;
   /** klog -v. */
   readonly verbosity: number;
   /** --event-log as given (validated): what src/persistence's openEventLog takes. */
@@ -108,6 +110,7 @@ function buildAgentOptions(f: ParsedFlags, deps: ConfigDeps): AgentOptions {
     allowedDestinationRules: parseAllWith(parseAllowedDestination, f.list('allowed-destinations')),
     proxyServerAddresses: f.list('proxy-server-addresses'),
     flowControl: f.bool('flow-control'),
+    inspector: f.bool('inspector'),
     verbosity: f.int('v'),
     eventLog: f.string('event-log'),
     eventLogLocation: parseEventLog(f.string('event-log'), dataDir),

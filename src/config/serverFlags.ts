@@ -2,6 +2,7 @@
 // defaults and help texts copied from it), then klog's, then ours.
 
 import { flowControlFlagSpec } from './flowControlFlag';
+import { inspectorFlagSpec } from './inspectorFlag';
 import { DEFAULT_SERVER_DATA_DIR, eventLogFlagSpecs } from './eventLogFlags';
 import type { FlagSpec } from './flagSpec';
 import { klogFlagSpecs } from './klogFlags';
@@ -217,4 +218,5 @@ export const serverFlagSpecs: readonly FlagSpec[] = [
   ...klogFlagSpecs,
   ...eventLogFlagSpecs(DEFAULT_SERVER_DATA_DIR),
   flowControlFlagSpec,
+  inspectorFlagSpec,
 ];

@@ -77,6 +77,8 @@ export interface ServerOptions {
   readonly backendDialTimeoutMs: number;
   /** Offer the credit flow-control extension to agents. */
   readonly flowControl: boolean;
+  /** Serve the live inspector on the admin port. */
+  readonly inspector: boolean;
   /** klog -v. */
   readonly verbosity: number;
   /** --event-log as given (validated): what src/persistence's openEventLog takes. */
@@ -143,6 +145,7 @@ function buildServerOptions(f: ParsedFlags, deps: ConfigDeps, warnings: readonly
     gracefulShutdownTimeoutMs: f.duration('graceful-shutdown-timeout'),
     backendDialTimeoutMs: f.duration('backend-dial-timeout'),
     flowControl: f.bool('flow-control'),
+    inspector: f.bool('inspector'),
     verbosity: f.int('v'),
     eventLog: f.string('event-log'),
     eventLogLocation: parseEventLog(f.string('event-log'), dataDir),

@@ -30,6 +30,14 @@ export interface AdminServerOptions {
   readonly port: number;
   readonly registry: Registry;
   readonly logger: Logger;
+  /** More paths served on the admin port (the inspector), each under its own prefix. */
+  readonly handlers?: readonly PrefixHandler[];
+}
+
+/** Serves every path under `prefix` (`/inspector` and `/inspector/...`). */
+export interface PrefixHandler {
+  readonly prefix: string;
+  handle(req: http.IncomingMessage, res: http.ServerResponse, url: URL): void | Promise<void>;
 }
 
 type Route = (res: http.ServerResponse) => void | Promise<void>;
@@ -66,7 +74,7 @@ export function startHealthServer(options: HealthServerOptions): Promise<Running
 /** /metrics only; the reference also mounts pprof here, which has no Node equivalent worth exposing. */
 export function startAdminServer(options: AdminServerOptions): Promise<RunningHttpServer> {
   const routes = new Map<string, Route>([['/metrics', metricsRoute(options.registry, options.logger)]]);
-  return listen('admin', options.host, options.port, routes, options.logger);
+  return listen('admin', options.host, options.port, routes, options.logger, options.handlers ?? []);
 }
 
 function metricsRoute(registry: Registry, logger: Logger): Route {
@@ -86,10 +94,30 @@ function listen(
   port: number,
   routes: ReadonlyMap<string, Route>,
   logger: Logger,
+  handlers: readonly PrefixHandler[] = [],
 ): Promise<RunningHttpServer> {
   const server = http.createServer((req, res) => {
-    const path = new URL(req.url ?? '/', 'http://placeholder').pathname;
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://placeholder');
+    } catch {
+      // An absolute-form target that is not a URL (`GET http://[ HTTP/1.1`) comes from the network: a
+      // 400, not an exception that ends the process.
+      return reply(res, 400, 'bad request target\n');
+    }
+    const path = url.pathname;
     logger.debug(5, 'HTTP request', { server: name, method: req.method, path });
+    const handler = handlers.find((h) => path === h.prefix || path.startsWith(`${h.prefix}/`));
+    if (handler !== undefined) {
+      Promise.resolve()
+        .then(() => handler.handle(req, res, url))
+        .catch((err: unknown) => {
+          logger.error('HTTP handler failed', err, { server: name, path });
+          if (!res.headersSent) reply(res, 500, 'internal error\n');
+          else res.destroy();
+        });
+      return;
+    }
     const route = routes.get(path);
     // Same body as Go's http.NotFound, for probes that match on it.
     if (route === undefined) return reply(res, 404, '404 page not found\n');
@@ -140,6 +168,7 @@ export async function startHealthAndAdmin(options: {
   readonly notReadyBody: string;
   readonly registry: Registry;
   readonly logger: Logger;
+  readonly adminHandlers?: readonly PrefixHandler[];
 }): Promise<{ health: RunningHttpServer; admin: RunningHttpServer }> {
   const health = await startHealthServer({
     ...options.health,
@@ -154,10 +183,22 @@ export async function startHealthAndAdmin(options: {
       ...options.admin,
       registry: options.registry,
       logger: options.logger.child('admin'),
+      ...(options.adminHandlers ? { handlers: options.adminHandlers } : {}),
     });
     return { health, admin };
   } catch (err) {
     await health.close();
     throw err;
   }
+}
+
+/** A port that serves only prefix handlers (the fleet inspector's own port). */
+export function startHandlerServer(options: {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  readonly handlers: readonly PrefixHandler[];
+  readonly logger: Logger;
+}): Promise<RunningHttpServer> {
+  return listen(options.name, options.host, options.port, new Map(), options.logger, options.handlers);
 }

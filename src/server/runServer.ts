@@ -22,7 +22,8 @@ import { registerBufferMetric } from '../observability/bufferMetrics';
 import { FLOW_CONTROL_HEADER, FLOW_CONTROL_VERSION } from '../protocol/flowControl';
 import { openServerLifecycleLog, type LifecycleLog } from '../persistence/lifecycleLog';
 import { registerLifetimeMetrics } from '../observability/lifetimeMetrics';
-import type { ServerEventFactory } from '../events';
+import { eventFactory, type ServerEventFactory } from '../events';
+import { ProcessInspection } from '../inspector/processInspection';
 import { lifecycleLogOrNone, type EventLogConfig } from './eventLogConfig';
 import { serverLivenessTiming } from '../transport/livenessTiming';
 
@@ -47,6 +48,8 @@ export interface ServerRuntimeConfig {
   gracefulShutdownTimeoutMs: number;
   /** Service-account token authentication of agents (--agent-namespace ...); absent = none. */
   agentAuth?: AgentTokenAuthenticatorOptions;
+  /** Serve the live inspector at /inspector/ on the admin port (default on; --inspector). */
+  inspector?: boolean;
 }
 
 export interface RunningServer {
@@ -92,6 +95,8 @@ export async function runServer(config: ServerRuntimeConfig, log: Logger): Promi
       }),
   );
   if (lifecycle) registerLifetimeMetrics(metrics.registry, lifecycle.state, 'agent');
+  const inspection = new ProcessInspection<ServerEventFactory>(config.inspector ?? true);
+  const events = inspection.events(lifecycle?.events ?? null, eventFactory({ serverId: config.serverId }));
   const proxy = new ProxyServer(
     {
       serverId: config.serverId,
@@ -103,7 +108,7 @@ export async function runServer(config: ServerRuntimeConfig, log: Logger): Promi
       log: log.child('proxy'),
       metrics: instruments,
       actorCounter: metrics,
-      ...(lifecycle ? { events: lifecycle.events } : {}),
+      ...(events ? { events } : {}),
       onTunnelClosed: () => metrics.grpcConnectionClosed('Connect'),
       onAgentsChanged: (p) => {
         const agents = p.backends.representatives();
@@ -241,6 +246,7 @@ export async function runServer(config: ServerRuntimeConfig, log: Logger): Promi
       notReadyBody: 'konnectivity server is not ready: no agent connected\n',
       registry: metrics.registry,
       logger: log,
+      adminHandlers: inspection.handlers(proxy.actors, { kind: 'server', id: config.serverId }),
     });
     started.push(health, admin);
     proxy.events.serverStarted({ mode: config.mode, serverCount: config.serverCount });

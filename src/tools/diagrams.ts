@@ -195,7 +195,7 @@ function firstSentence(source: string): string | undefined {
  * Under Jest this file runs as TypeScript and loads the machine sources; compiled (`npm run diagrams`) it
  * loads their compiled twins from dist/, since Node 20 cannot load .ts files.
  */
-function loadMachineModule(rootDir: string, file: string): unknown {
+export function loadMachineModule(rootDir: string, file: string): unknown {
   const modulePath =
     path.extname(__filename) === '.ts'
       ? path.join(rootDir, MACHINES_DIR, file)
@@ -205,7 +205,7 @@ function loadMachineModule(rootDir: string, file: string): unknown {
 }
 
 /** The XState machines among a module's exports (anything with `.root` and `.config`), by id. */
-function exportedMachines(moduleExports: unknown): AnyStateMachine[] {
+export function exportedMachines(moduleExports: unknown): AnyStateMachine[] {
   if (typeof moduleExports !== 'object' || moduleExports === null) return [];
   const machines = new Set(Object.values(moduleExports).filter(isMachine));
   return [...machines].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
@@ -222,11 +222,11 @@ function readIfExists(file: string): string | undefined {
 // ---------------------------------------------------------------------------------------------------------
 // Walking the machine
 
-function childrenOf(node: AnyStateNode): AnyStateNode[] {
+export function childrenOf(node: AnyStateNode): AnyStateNode[] {
   return Object.values(node.states);
 }
 
-function allNodes(node: AnyStateNode): AnyStateNode[] {
+export function allNodes(node: AnyStateNode): AnyStateNode[] {
   return [node, ...childrenOf(node).flatMap(allNodes)];
 }
 
@@ -245,14 +245,14 @@ function assignIds(root: AnyStateNode): Map<AnyStateNode, string> {
   return ids;
 }
 
-function stateName(node: AnyStateNode): string {
+export function stateName(node: AnyStateNode): string {
   if (node.parent === undefined) return node.machine.id;
   if (node.type === 'history') return `${node.key} (H${node.history === 'deep' ? '*' : ''})`;
   return node.key;
 }
 
 /** A node's transitions in definition order: eventless ones first, then by event (`on`, `after`, `onDone`...). */
-function transitionsOf(node: AnyStateNode): AnyTransitionDefinition[] {
+export function transitionsOf(node: AnyStateNode): AnyTransitionDefinition[] {
   return [...(node.always ?? []), ...[...node.transitions.values()].flat()];
 }
 
@@ -308,7 +308,11 @@ function internalLines(machine: AnyStateMachine, node: AnyStateNode): string[] {
 // Text
 
 /** `trigger [guard] / action, action` */
-function transitionLabel(machine: AnyStateMachine, t: AnyTransitionDefinition, trigger: string): string {
+export function transitionLabel(
+  machine: AnyStateMachine,
+  t: AnyTransitionDefinition,
+  trigger: string,
+): string {
   const delay = 'delay' in t ? delayText(machine, t.delay) : undefined;
   const parts = [delay === undefined ? trigger : `after ${delay}`];
   if (t.guard !== undefined) parts.push(`[${guardText(t.guard)}]`);
@@ -322,7 +326,7 @@ function labelSuffix(label: string): string {
 }
 
 /** The event a transition waits for, in words (delayed transitions are named by `transitionLabel`). */
-function triggerText(node: AnyStateNode, t: AnyTransitionDefinition): string {
+export function triggerText(node: AnyStateNode, t: AnyTransitionDefinition): string {
   const type = String(t.eventType);
   if (type === '') return 'always';
   if (type === `xstate.done.state.${node.id}`) return 'done';

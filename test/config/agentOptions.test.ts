@@ -115,6 +115,7 @@ const harnessValues = (): Record<string, string> => ({
   'event-log-tls-key': '',
   'event-log-creds': '',
   'flow-control': 'false',
+  inspector: 'false',
   'data-dir': '/tmp/harness',
   v: '5',
   vmodule: '',
@@ -149,6 +150,7 @@ describe('parseAgentFlags: a harness passing every agent flag with a value', () 
     const o = parse(argv);
     expect(o).toMatchObject({
       agentId: 'harness-agent',
+      inspector: false,
       agentCert: cert,
       agentKey: key,
       caCert: ca,

@@ -132,6 +132,7 @@ export interface AgentOptions {
 export interface RunningTestAgent {
   readonly process: ManagedProcess;
   readonly healthPort: number;
+  readonly adminPort: number;
   readonly args: string[];
   metrics(): Promise<Metrics>;
   healthUrl(path: string): string;
@@ -163,6 +164,7 @@ export async function startAgent(
   return {
     process: proc,
     healthPort: health!,
+    adminPort: admin!,
     args,
     metrics: () => scrapeMetrics(`http://127.0.0.1:${health}/metrics`),
     healthUrl: (p) => `http://127.0.0.1:${health}${p}`,

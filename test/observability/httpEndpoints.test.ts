@@ -149,6 +149,31 @@ describe('admin server', () => {
   });
 });
 
+describe('bad request targets', () => {
+  /** Sends raw request bytes and resolves with the status line of the answer. */
+  function rawRequest(port: number, request: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect(port, HOST, () => socket.write(request));
+      let text = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => (text += chunk));
+      socket.on('end', () => resolve(text.split('\r\n')[0] ?? ''));
+      socket.on('error', reject);
+    });
+  }
+
+  it('answers a request target that is not a URL with 400 and keeps serving (no uncaught exception)', async () => {
+    const s = await startAdminServer({ host: HOST, port: 0, registry: new Registry(), logger });
+    started.push(s);
+    const h = await health(() => true);
+    for (const port of [s.port, h.port]) {
+      const status = await rawRequest(port, 'GET http://[ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+      expect(status).toBe('HTTP/1.1 400 Bad Request');
+    }
+    expect((await get(s.port, '/metrics')).status).toBe(200);
+  });
+});
+
 describe('lifecycle', () => {
   it('closes promptly despite an idle keep-alive client, and closing twice is harmless', async () => {
     const s = await health(() => true);

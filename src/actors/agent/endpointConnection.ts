@@ -9,7 +9,7 @@ import type { Actor } from 'xstate';
 import { connectionMachine } from '../../machines/connection.machine';
 import { dialMachine } from '../../machines/dial.machine';
 import { packets, type Packet } from '../../protocol/packet';
-import type { ActorHost } from '../actorHost';
+import type { ActorFacts, ActorHost } from '../actorHost';
 import type { AgentEventFactory } from '../../events';
 import type { ActorLogger, AgentInstruments } from '../ports';
 import { ConnectionFlow } from '../flow/connectionFlow';
@@ -23,6 +23,8 @@ import { agentDialErrorText, agentDialFailure, type DialFailure } from '../dialO
 export const ENDPOINT_DIAL_TIMEOUT_MS = 5_000;
 
 export interface EndpointLink {
+  /** The server link actor's id (the owner an inspector shows). */
+  readonly actorId: string;
   /** Whether the server agreed on the credit extension on the current stream. */
   readonly credits: boolean;
   sendToServer(packet: Packet): boolean;
@@ -73,6 +75,15 @@ export class EndpointConnection {
     this.startedAt = deps.now();
   }
 
+  /** What an inspector shows for this endpoint's dial and connection actors. */
+  private readonly describe = (): ActorFacts => ({
+    server: this.deps.serverId,
+    destination: this.address,
+    owner: this.link.actorId,
+    bytesOut: this.bytesToEndpoint,
+    bytesIn: this.bytesFromEndpoint,
+  });
+
   start(): void {
     const { deps, link } = this;
     const key = { random: this.random, destination: this.address, serverId: deps.serverId };
@@ -115,6 +126,7 @@ export class EndpointConnection {
         address: this.address,
         timeoutMs: deps.dialTimeoutMs ?? ENDPOINT_DIAL_TIMEOUT_MS,
       },
+      describe: this.describe,
     });
     this.dial = dial;
     dial.subscribe({
@@ -201,6 +213,7 @@ export class EndpointConnection {
     const conn = deps.host.start('endpointConnection', machines.connection.machine, {
       bind: (actor) => machines.connection.bind(actor, port),
       input: { connectID: this.connectID.toString() },
+      describe: this.describe,
     });
     this.conn = conn;
     this.openedAt = deps.now();

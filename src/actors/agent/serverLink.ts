@@ -81,6 +81,7 @@ export class ServerLink implements EndpointLink {
     this.actor = deps.host.start('serverLink', machines.serverLink.machine, {
       bind: (actor) => machines.serverLink.bind(actor, port),
       input: settings,
+      describe: () => ({ server: this.serverId ?? undefined, destination: address }),
     });
   }
 
@@ -98,6 +99,11 @@ export class ServerLink implements EndpointLink {
     const listener = this.probeListener;
     this.probeListener = null;
     listener?.(outcome);
+  }
+
+  /** The link actor's id: the owner an inspector shows for its endpoint connections. */
+  get actorId(): string {
+    return this.actor.sessionId;
   }
 
   get serverId(): string | null {

@@ -59,6 +59,7 @@ export class AgentTunnel implements TunnelLink {
     this.actor = deps.host.start('agentTunnel', machines.agentTunnel.machine, {
       bind: (actor) => machines.agentTunnel.bind(actor, port),
       input: { agentId, streamId: this.streamId },
+      describe: () => ({ agent: agentId }),
     });
     stream.attach({
       packet: (p) => this.onPacket(p),
@@ -66,6 +67,11 @@ export class AgentTunnel implements TunnelLink {
       drain: () => this.onAgentDrain(),
       end: (end) => this.onStreamEnd(end),
     });
+  }
+
+  /** The tunnel actor's id: the owner an inspector shows for its dials and connections. */
+  get actorId(): string {
+    return this.actor.sessionId;
   }
 
   get draining(): boolean {

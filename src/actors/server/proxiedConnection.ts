@@ -9,7 +9,7 @@ import type { Actor } from 'xstate';
 import { connectionMachine } from '../../machines/connection.machine';
 import { dialMachine } from '../../machines/dial.machine';
 import { packets, type Packet } from '../../protocol/packet';
-import type { ActorHost } from '../actorHost';
+import type { ActorFacts, ActorHost } from '../actorHost';
 import type { ServerEventFactory } from '../../events';
 import type { ActorLogger, ServerInstruments } from '../ports';
 import { ConnectionFlow } from '../flow/connectionFlow';
@@ -20,6 +20,8 @@ import { boundPeerText } from '../../protocol/peerText';
 /** What a proxied connection needs from its tunnel. */
 export interface TunnelLink {
   readonly agentId: string;
+  /** The tunnel actor's id (the owner an inspector shows). */
+  readonly actorId: string;
   /** Whether the agent agreed on the credit extension. */
   readonly credits: boolean;
   sendToAgent(packet: Packet): boolean;
@@ -66,6 +68,15 @@ export class ProxiedConnection {
   ) {
     this.startedAt = deps.now();
   }
+
+  /** What an inspector shows for this connection's dial and connection actors. */
+  private readonly describe = (): ActorFacts => ({
+    agent: this.tunnel.agentId,
+    destination: this.address,
+    owner: this.tunnel.actorId,
+    bytesOut: this.bytesToAgent,
+    bytesIn: this.bytesFromAgent,
+  });
 
   get phase(): 'dialing' | 'open' | 'done' {
     if (this.done) return 'done';
@@ -135,6 +146,7 @@ export class ProxiedConnection {
     const dial = deps.host.start('dial', machines.dial.machine, {
       bind: (actor) => machines.dial.bind(actor, port),
       input: { random: this.random.toString(), address: this.address, timeoutMs: deps.dialTimeoutMs },
+      describe: this.describe,
     });
     this.dial = dial;
     dial.subscribe({
@@ -172,6 +184,7 @@ export class ProxiedConnection {
     const conn = deps.host.start('connection', machines.connection.machine, {
       bind: (actor) => machines.connection.bind(actor, port),
       input: { connectID: connectID.toString() },
+      describe: this.describe,
     });
     this.conn = conn;
     this.openedAt = deps.now();
