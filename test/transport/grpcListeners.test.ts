@@ -3,12 +3,13 @@
  * listen with a deep backlog, and the socket wrapper still holds a peer that stops reading.
  */
 import * as grpc from '@grpc/grpc-js';
-import { mkdtempSync, rmSync } from 'fs';
+import { mkdtempSync, readFileSync, rmSync } from 'fs';
 import * as net from 'net';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import { packets, type Packet } from '../../src/protocol/packet';
-import { bindGrpcServer, type StartedServer } from '../../src/transport/grpcServer';
+import { HANDSHAKES_IN_FLIGHT } from '../../src/transport/grpcListeners';
+import { bindGrpcServer, serverCredentials, type StartedServer } from '../../src/transport/grpcServer';
 import {
   deserializeIncoming,
   PROXY_PATH,
@@ -19,11 +20,13 @@ import {
 import { STREAM_WINDOW_BYTES } from '../../src/transport/grpcWindows';
 import { listenBacklog } from '../../src/transport/listenBacklog';
 import { ReadWhileWritingSocket } from '../../src/transport/readWhileWritingSocket';
+import { useTlsDir } from '../helpers/tls';
 import { waitFor } from '../helpers/waitFor';
 
 /** Only stops a hung test. */
 jest.setTimeout(120_000);
 
+const tls = useTlsDir();
 let dir: string;
 const cleanups: Array<() => Promise<void> | void> = [];
 beforeAll(() => {
@@ -117,6 +120,61 @@ describe('a gRPC server of ours', () => {
         throw new Error('ENOENT');
       }),
     ).toEqual({ requested: 8192, effective: 8192, somaxconn: null });
+  });
+});
+
+describe('a TLS gRPC server of ours', () => {
+  it('still admits a real client while more silent peers than handshake slots hold connections open', async () => {
+    const server = new grpc.Server();
+    server.addService(proxyServiceDefinition, {
+      Proxy: (call: grpc.ServerDuplexStream<Incoming, Packet>) => {
+        call.write(packets.data(1n, Buffer.from('welcome')));
+        call.end();
+      },
+    });
+    const started = await bindGrpcServer(
+      server,
+      { kind: 'tcp', host: '127.0.0.1', port: 0 },
+      serverCredentials({ cert: tls().clusterCert, key: tls().clusterKey }, 'cluster'),
+    );
+    cleanups.push(() => started.close());
+    // Connected, never a ClientHello: each would hold a slot until Node's 120 s handshake timeout.
+    const silent = await Promise.all(
+      Array.from(
+        { length: HANDSHAKES_IN_FLIGHT * 2 },
+        () =>
+          new Promise<net.Socket>((resolve) => {
+            const s = net.connect(started.port, '127.0.0.1', () => resolve(s));
+            s.on('error', () => undefined);
+          }),
+      ),
+    );
+    cleanups.push(() => silent.forEach((s) => s.destroy()));
+
+    const client = new grpc.Client(
+      `127.0.0.1:${started.port}`,
+      grpc.credentials.createSsl(readFileSync(tls().caCert)),
+      {
+        'grpc.use_local_subchannel_pool': 1,
+        'grpc.ssl_target_name_override': 'localhost',
+        'grpc.default_authority': 'localhost',
+      },
+    );
+    cleanups.push(() => client.close());
+    const call = client.makeBidiStreamRequest<Packet, Incoming>(
+      PROXY_PATH,
+      serializePacket,
+      deserializeIncoming,
+      new grpc.Metadata(),
+      {},
+    );
+    call.on('error', () => undefined);
+    const first = new Promise<Incoming>((resolve) => call.once('data', resolve));
+    let got: Incoming | undefined;
+    void first.then((p) => (got = p));
+    await waitFor(() => got !== undefined, { description: 'the real client served', timeoutMs: 60_000 });
+    expect(got).toMatchObject({ type: 'DATA', data: Buffer.from('welcome') });
+    call.end();
   });
 });
 
