@@ -60,6 +60,7 @@ const CONFIG = QUICK
       latency: { n: 200, warmup: 20, capMs: 30_000 },
       concurrency: [100, 1000],
       inFlight: 500,
+      burst: 1000,
       idle: { n: 200, warmN: 50, settleMs: 1000 },
       stall: { rampMs: 300, windowMs: 1500, settleMs: 500, stallAfterBytes: 4 * MiB },
       swarmN: 100,
@@ -78,6 +79,7 @@ const CONFIG = QUICK
       latency: { n: 2000, warmup: 50, capMs: 60_000 },
       concurrency: [1000, 10_000],
       inFlight: 500,
+      burst: 5000,
       idle: { n: 2000, warmN: 200, settleMs: 2000 },
       stall: { rampMs: 500, windowMs: 5000, settleMs: 1000, stallAfterBytes: 4 * MiB },
       swarmN: 1000,
@@ -245,6 +247,7 @@ async function runDirect() {
         scenarios.concurrency(ctx, { n, inFlight: CONFIG.inFlight }),
       );
     }
+    out.burst = await attempt(scope, `burst of ${CONFIG.burst}`, () => scenarios.burst(ctx, CONFIG.burst));
     out.stall = await attempt(scope, 'stalled neighbour', () =>
       scenarios.stalledNeighbour(ctx, CONFIG.stall),
     );
@@ -297,6 +300,7 @@ async function runMode(mode, dir, tls) {
         scenarios.concurrency(ctx, { n, inFlight: CONFIG.inFlight }),
       );
     }
+    out.burst = await attempt(scope, `burst of ${CONFIG.burst}`, () => scenarios.burst(ctx, CONFIG.burst));
     out.stall = await attempt(scope, 'stalled neighbour', () =>
       scenarios.stalledNeighbour(ctx, CONFIG.stall),
     );

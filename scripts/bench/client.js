@@ -50,7 +50,13 @@ async function dial(via, address, timeoutMs = DIAL_TIMEOUT_MS) {
   let conn;
   if (via.kind === 'direct') conn = await dialDirect(address, timeoutMs);
   else if (via.kind === 'grpc')
-    conn = await client.dialViaGrpc({ target: `unix://${via.socketPath}`, address, timeoutMs });
+    conn = await client.dialViaGrpc({
+      target: `unix://${via.socketPath}`,
+      address,
+      timeoutMs,
+      // Every dial a stream on one shared HTTP/2 connection, as kube-apiserver's client multiplexes.
+      ...(via.oneChannel ? { channelOptions: { 'grpc.use_local_subchannel_pool': 0 } } : {}),
+    });
   else if (via.kind === 'http-connect')
     conn = await client.dialViaHttpConnect({ socketPath: via.socketPath, address, timeoutMs });
   else throw new Error(`unknown via ${JSON.stringify(via)}`);

@@ -67,6 +67,23 @@ function buildRows(results, cfg) {
     }
   }
   for (const [mode, m] of Object.entries(modes)) {
+    const o = val(m.burst);
+    const b = val(d.burst);
+    const n = cfg.burst;
+    add(
+      `burst: ${n.toLocaleString('en-US')} at once${mode === 'grpc' ? ' (one channel)' : ''}`,
+      mode,
+      o ? fmt.count(o) : 'error',
+      b ? fmt.count(b) : 'error',
+      fmt.ratio(ratio(o?.openMs, b?.openMs)),
+      'all succeed',
+      !!o && o.ok === n,
+    );
+    for (const proc of ['server', 'agent']) {
+      add(`burst: CPU per dial, ${proc}`, mode, fmt.ms(o?.cpuPerDialMs?.[proc]), '-', '-', '', undefined);
+    }
+  }
+  for (const [mode, m] of Object.entries(modes)) {
     const o = val(m.stall);
     const b = val(d.stall);
     add(

@@ -176,6 +176,21 @@ async function concurrency(ctx, { n, inFlight, settleMs = 0, gcAtPeak = false, t
 }
 
 /**
+ * A burst: `n` tunnels dialed all at once (no in-flight bound), gRPC ones as streams on one shared channel
+ * (one HTTP/2 connection, as kube-apiserver multiplexes), HTTP-CONNECT ones as `n` connections on the Unix
+ * socket. Reports the CPU per dial of each proxy process (user + system, /proc/<pid>/stat) while opening.
+ */
+async function burst(ctx, n) {
+  const via = ctx.via.kind === 'grpc' ? { ...ctx.via, oneChannel: true } : ctx.via;
+  const r = await concurrency({ ...ctx, via }, { n, inFlight: n });
+  const cpuPerDialMs = {};
+  for (const [name, ms] of Object.entries(r.openCpuMs || {})) {
+    cpuPerDialMs[name] = Number.isFinite(ms) && r.ok > 0 ? ms / r.ok : null;
+  }
+  return { ...r, cpuPerDialMs };
+}
+
+/**
  * Memory per idle open connection: warm up with a small batch, GC and measure, open `n` idle tunnels,
  * wait `settleMs`, GC and measure again; (after - before) / n for each process in ctx.pids, as RSS and as
  * its V8 parts (JS heap in use; external + array buffers, which hold socket and TLS buffers).
@@ -302,6 +317,7 @@ module.exports = {
   throughput,
   latency,
   concurrency,
+  burst,
   idleMemory,
   stalledNeighbour,
 };

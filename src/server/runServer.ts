@@ -15,6 +15,7 @@ import { startAgentEndpoint } from '../transport/agentEndpoint';
 import { startGrpcFrontend } from '../transport/grpcFrontendEndpoint';
 import type { Listen, StartedServer } from '../transport/grpcServer';
 import { startHttpConnectFrontend } from '../transport/httpConnectEndpoint';
+import { describeBacklog } from '../transport/listenBacklog';
 import type { ServerTlsFiles } from '../transport/tlsFiles';
 import { serverInstruments } from './serverInstruments';
 import { createAgentTokenAuthenticator, type AgentTokenAuthenticatorOptions } from '../auth';
@@ -238,6 +239,8 @@ export async function runServer(config: ServerRuntimeConfig, log: Logger): Promi
           });
     started.push(frontend);
     frontendServer = frontend;
+    log.debug(1, describeBacklog(agentEndpoint.backlog), { listener: 'agent' });
+    log.debug(1, describeBacklog(frontend.backlog), { listener: 'frontend' });
     const { health, admin } = await startHealthAndAdmin({
       health: config.health,
       admin: config.admin,

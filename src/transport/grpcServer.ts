@@ -2,6 +2,8 @@
  * Starts grpc-js servers on a Unix socket or a TCP port, with or without TLS, and stops them safely.
  */
 import { raiseServerSessionWindow, raiseServerStreamWindow } from './grpcWindows';
+import { prepareGrpcListeners } from './grpcListeners';
+import { listenBacklog, type Backlog } from './listenBacklog';
 import { chmodSync, existsSync, unlinkSync } from 'fs';
 import { dirname } from 'path';
 import * as grpc from '@grpc/grpc-js';
@@ -56,6 +58,8 @@ export interface StartedServer {
   stopAccepting(): void;
   /** Closes everything now. Safe to call more than once. */
   close(): Promise<void>;
+  /** The accept queue asked of the kernel, and what it grants. */
+  readonly backlog: Backlog;
 }
 
 export function serverCredentials(
@@ -88,6 +92,8 @@ export async function bindGrpcServer(
   onWindowFallback: (why: string) => void = () => {},
 ): Promise<StartedServer> {
   const streamWindow = raiseServerStreamWindow(server);
+  const backlog = listenBacklog();
+  prepareGrpcListeners(server, backlog.requested, onWindowFallback);
   if (listen.kind === 'uds') prepareSocketPath(listen);
   const port = await bindFirst(server, bindTargets(listen), creds);
   restrictSocket(listen);
@@ -106,6 +112,7 @@ export async function bindGrpcServer(
   };
   return {
     port: listen.kind === 'uds' ? 0 : port,
+    backlog,
     stopAccepting: startShutdown,
     close: () => {
       closing ??= (async () => {

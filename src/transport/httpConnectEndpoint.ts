@@ -8,6 +8,7 @@ import type { Socket } from 'net';
 import type { Duplex } from 'stream';
 import { prepareSocketPath, restrictSocket, type Listen, type StartedServer } from './grpcServer';
 import { readPem, tlsPolicyOptions, type ServerTlsFiles } from './tlsFiles';
+import { listenBacklog } from './listenBacklog';
 
 export interface ConnectRequest {
   /** The request-line authority (`host:port`), never the Host header. */
@@ -75,10 +76,14 @@ export async function startHttpConnectFrontend(opts: HttpConnectOptions): Promis
     else socket.destroy();
   });
   prepareSocketPath(opts.listen);
+  const backlog = listenBacklog();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    if (opts.listen.kind === 'uds') server.listen(opts.listen.path, resolve);
-    else server.listen(opts.listen.port, opts.listen.host === '' ? undefined : opts.listen.host, resolve);
+    const at =
+      opts.listen.kind === 'uds'
+        ? { path: opts.listen.path }
+        : { port: opts.listen.port, ...(opts.listen.host === '' ? {} : { host: opts.listen.host }) };
+    server.listen({ ...at, backlog: backlog.requested }, resolve);
   });
   restrictSocket(opts.listen);
   const address = server.address();
@@ -92,6 +97,7 @@ export async function startHttpConnectFrontend(opts: HttpConnectOptions): Promis
   };
   return {
     port: typeof address === 'object' && address ? address.port : 0,
+    backlog,
     stopAccepting,
     close: () => {
       closing ??= (async () => {

@@ -1,0 +1,214 @@
+/**
+ * Our grpc-js servers keep reading while their own output waits for the peer (readWhileWritingSocket.ts),
+ * listen with a deep backlog, and the socket wrapper still holds a peer that stops reading.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { mkdtempSync, readFileSync, rmSync } from 'fs';
+import * as net from 'net';
+import { tmpdir } from 'os';
+import * as path from 'path';
+import { packets, type Packet } from '../../src/protocol/packet';
+import { HANDSHAKES_IN_FLIGHT } from '../../src/transport/grpcListeners';
+import { bindGrpcServer, serverCredentials, type StartedServer } from '../../src/transport/grpcServer';
+import {
+  deserializeIncoming,
+  PROXY_PATH,
+  proxyServiceDefinition,
+  serializePacket,
+  type Incoming,
+} from '../../src/transport/grpcServices';
+import { STREAM_WINDOW_BYTES } from '../../src/transport/grpcWindows';
+import { listenBacklog } from '../../src/transport/listenBacklog';
+import { ReadWhileWritingSocket } from '../../src/transport/readWhileWritingSocket';
+import { useTlsDir } from '../helpers/tls';
+import { waitFor } from '../helpers/waitFor';
+
+/** Only stops a hung test. */
+jest.setTimeout(120_000);
+
+const tls = useTlsDir();
+let dir: string;
+const cleanups: Array<() => Promise<void> | void> = [];
+beforeAll(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'knp-listeners-'));
+});
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const CHUNK = 64 * 1024;
+/** Each side sends this much at once: far more than a Unix socket's kernel buffers (~200 KB a side). */
+const EACH_WAY = 8 * 1024 * 1024;
+
+function sendAll(write: (p: Packet) => boolean, drained: () => Promise<void>): Promise<void> {
+  return (async () => {
+    for (let sent = 0; sent < EACH_WAY; sent += CHUNK) {
+      if (!write(packets.data(1n, Buffer.alloc(CHUNK, 7)))) await drained();
+    }
+  })();
+}
+
+describe('a gRPC server of ours', () => {
+  it('completes a stream on which both sides write megabytes at once (Node peers would both stop reading)', async () => {
+    let serverReceived = 0;
+    const server = new grpc.Server();
+    server.addService(proxyServiceDefinition, {
+      Proxy: (call: grpc.ServerDuplexStream<Incoming, Packet>) => {
+        call.on('data', (p: Incoming) => {
+          if (!(p instanceof Error) && p.type === 'DATA') serverReceived += p.data.length;
+        });
+        const clientDone = new Promise<void>((resolve) => call.once('end', () => resolve()));
+        const sent = sendAll(
+          (p) => call.write(p),
+          () => new Promise((resolve) => call.once('drain', () => resolve())),
+        );
+        // The status ends the call for both sides: send it only once everything has crossed.
+        void Promise.all([sent, clientDone]).then(() => call.end());
+      },
+    });
+    const socketPath = path.join(dir, 'both-ways.sock');
+    const started: StartedServer = await bindGrpcServer(
+      server,
+      { kind: 'uds', path: socketPath },
+      grpc.ServerCredentials.createInsecure(),
+    );
+    cleanups.push(() => started.close());
+
+    const client = new grpc.Client(`unix://${socketPath}`, grpc.credentials.createInsecure(), {
+      'grpc.use_local_subchannel_pool': 1,
+      'grpc-node.flow_control_window': STREAM_WINDOW_BYTES,
+    });
+    cleanups.push(() => client.close());
+    const call = client.makeBidiStreamRequest<Packet, Incoming>(
+      PROXY_PATH,
+      serializePacket,
+      deserializeIncoming,
+      new grpc.Metadata(),
+      {},
+    );
+    cleanups.push(() => call.cancel());
+    let clientReceived = 0;
+    call.on('data', (p: Incoming) => {
+      if (!(p instanceof Error) && p.type === 'DATA') clientReceived += p.data.length;
+    });
+    call.on('error', () => undefined);
+    void sendAll(
+      (p) => call.write(p),
+      () => new Promise((resolve) => call.once('drain', () => resolve())),
+    ).then(() => call.end());
+
+    await waitFor(() => serverReceived === EACH_WAY && clientReceived === EACH_WAY, {
+      description: 'all bytes both ways',
+      timeoutMs: 60_000,
+    });
+  });
+
+  it('asks the kernel for a backlog of thousands and reports what somaxconn grants', () => {
+    expect(listenBacklog(8192, () => '4096\n')).toEqual({
+      requested: 8192,
+      effective: 4096,
+      somaxconn: 4096,
+    });
+    expect(listenBacklog(8192, () => '65535')).toEqual({
+      requested: 8192,
+      effective: 8192,
+      somaxconn: 65535,
+    });
+    expect(
+      listenBacklog(8192, () => {
+        throw new Error('ENOENT');
+      }),
+    ).toEqual({ requested: 8192, effective: 8192, somaxconn: null });
+  });
+});
+
+describe('a TLS gRPC server of ours', () => {
+  it('still admits a real client while more silent peers than handshake slots hold connections open', async () => {
+    const server = new grpc.Server();
+    server.addService(proxyServiceDefinition, {
+      Proxy: (call: grpc.ServerDuplexStream<Incoming, Packet>) => {
+        call.write(packets.data(1n, Buffer.from('welcome')));
+        call.end();
+      },
+    });
+    const started = await bindGrpcServer(
+      server,
+      { kind: 'tcp', host: '127.0.0.1', port: 0 },
+      serverCredentials({ cert: tls().clusterCert, key: tls().clusterKey }, 'cluster'),
+    );
+    cleanups.push(() => started.close());
+    // Connected, never a ClientHello: each would hold a slot until Node's 120 s handshake timeout.
+    const silent = await Promise.all(
+      Array.from(
+        { length: HANDSHAKES_IN_FLIGHT * 2 },
+        () =>
+          new Promise<net.Socket>((resolve) => {
+            const s = net.connect(started.port, '127.0.0.1', () => resolve(s));
+            s.on('error', () => undefined);
+          }),
+      ),
+    );
+    cleanups.push(() => silent.forEach((s) => s.destroy()));
+
+    const client = new grpc.Client(
+      `127.0.0.1:${started.port}`,
+      grpc.credentials.createSsl(readFileSync(tls().caCert)),
+      {
+        'grpc.use_local_subchannel_pool': 1,
+        'grpc.ssl_target_name_override': 'localhost',
+        'grpc.default_authority': 'localhost',
+      },
+    );
+    cleanups.push(() => client.close());
+    const call = client.makeBidiStreamRequest<Packet, Incoming>(
+      PROXY_PATH,
+      serializePacket,
+      deserializeIncoming,
+      new grpc.Metadata(),
+      {},
+    );
+    call.on('error', () => undefined);
+    const first = new Promise<Incoming>((resolve) => call.once('data', resolve));
+    let got: Incoming | undefined;
+    void first.then((p) => (got = p));
+    await waitFor(() => got !== undefined, { description: 'the real client served', timeoutMs: 60_000 });
+    expect(got).toMatchObject({ type: 'DATA', data: Buffer.from('welcome') });
+    call.end();
+  });
+});
+
+describe('ReadWhileWritingSocket', () => {
+  it('completes writes at once up to its limit, then only as a peer that stopped reading drains', async () => {
+    const socketPath = path.join(dir, 'limit.sock');
+    const accepted = new Promise<net.Socket>((resolve) => {
+      const srv = net.createServer((s) => resolve(s));
+      srv.listen(socketPath);
+      cleanups.push(() => new Promise<void>((r) => srv.close(() => r())));
+    });
+    const raw = net.connect(socketPath);
+    const peer = await accepted;
+    peer.pause();
+    cleanups.push(() => {
+      raw.destroy();
+      peer.destroy();
+    });
+    const limit = 1024 * 1024;
+    const wrapped = new ReadWhileWritingSocket(raw, limit);
+    let completed = 0;
+    const total = 4 * limit;
+    for (let sent = 0; sent < total; sent += CHUNK)
+      wrapped.write(Buffer.alloc(CHUNK), () => (completed += CHUNK));
+    // Beyond the limit the peer's silence holds the writer back instead of queueing without end.
+    await waitFor(() => completed >= limit, { description: 'writes up to the limit completed' });
+    expect(completed).toBeLessThan(total);
+    expect(wrapped.writableLength).toBeGreaterThan(0);
+
+    let read = 0;
+    peer.on('data', (d: Buffer) => (read += d.length));
+    peer.resume();
+    await waitFor(() => completed === total && read === total, {
+      description: 'writes complete as the peer reads',
+    });
+  });
+});
