@@ -2,6 +2,7 @@
  * Starts a whole agent in this process: the client set (one link per server, reconnecting), and the
  * health and admin ports. The `konnectivity-agent` binary and the in-process tests both go through here.
  */
+import { VERSION } from '../version';
 import { readFileSync } from 'fs';
 import { ClientSet } from '../actors/agent/clientSet';
 import { AgentMetrics } from '../observability/agentMetrics';
@@ -144,6 +145,7 @@ export async function runAgent(config: AgentRuntimeConfig, log: Logger): Promise
     events.agentStarted({ identifiers: config.identifiers });
     clients.start();
     log.info('konnectivity agent started', {
+      version: VERSION,
       agentID: config.agentId,
       servers: [config.primary, ...config.extra].join(','),
       healthPort: health.port,

@@ -6,6 +6,7 @@
 import type { LifecycleEvent } from '../events';
 import { EventLogError, errorText } from '../persistence/errors';
 import { openEventReader, type EventReader } from '../persistence/eventReader';
+import { asksForVersion, versionLine } from '../version';
 import { parseArgs, USAGE, UsageError, type CliOptions } from './args';
 import { AuditReport } from './audit';
 import { eventMatcher } from './filter';
@@ -23,6 +24,10 @@ const NAME = 'konnectivity-events';
 
 /** Exit code: 0 done, 1 the log could not be read, 2 bad command line. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  if (asksForVersion(argv)) {
+    io.stdout(`${versionLine(NAME)}\n`);
+    return 0;
+  }
   let opts: CliOptions;
   try {
     opts = parseArgs(argv, io.now());

@@ -3,6 +3,7 @@
  * HTTP CONNECT, on a Unix socket or TCP), the health and admin ports. The `konnectivity-server` binary and
  * the in-process tests both go through here.
  */
+import { VERSION } from '../version';
 import * as grpc from '@grpc/grpc-js';
 import { admitAgent, ProxyServer } from '../actors/server/proxyServer';
 import { GrpcFrontendSession } from '../actors/server/grpcFrontendSession';
@@ -239,6 +240,7 @@ export async function runServer(config: ServerRuntimeConfig, log: Logger): Promi
     started.push(health, admin);
     proxy.events.serverStarted({ mode: config.mode, serverCount: config.serverCount });
     log.info('konnectivity server started', {
+      version: VERSION,
       serverID: config.serverId,
       mode: config.mode,
       agentPort: agentEndpoint.port,
