@@ -2,7 +2,7 @@
  * Starts a whole agent in this process: the client set (one link per server, reconnecting), and the
  * health and admin ports. The `konnectivity-agent` binary and the in-process tests both go through here.
  */
-import { VERSION } from '../version';
+import { VERSION } from '../config/version';
 import { readFileSync } from 'fs';
 import { ClientSet } from '../actors/agent/clientSet';
 import { AgentMetrics } from '../observability/agentMetrics';

@@ -12,7 +12,7 @@ import * as tls from 'tls';
 import { DialError } from '../client/errors';
 import { dialViaGrpc } from '../client/grpcTunnel';
 import { dialViaHttpConnect } from '../client/httpConnectTunnel';
-import { asksForVersion, versionLine } from '../version';
+import { asksForVersion, versionLine } from '../config/version';
 import { CLIENT_USAGE, ClientUsageError, parseClientArgs, type ClientOptions } from './clientArgs';
 
 const NAME = 'konnectivity-client';

@@ -73,7 +73,7 @@ const STRING_FLAGS = [
   'user-agent',
   'dial-timeout',
 ] as const;
-const BOOLEAN_FLAGS = ['connect-only', 'verbose', 'fail', 'insecure', 'help'] as const;
+const BOOLEAN_FLAGS = ['connect-only', 'verbose', 'fail', 'insecure'] as const;
 
 /** The reference client's defaults, so a command line written for `proxy-test-client` means the same. */
 const DEFAULTS = {

@@ -6,7 +6,7 @@
 import type { LifecycleEvent } from '../events';
 import { EventLogError, errorText } from '../persistence/errors';
 import { openEventReader, type EventReader } from '../persistence/eventReader';
-import { asksForVersion, versionLine } from '../version';
+import { asksForVersion, versionLine } from '../config/version';
 import { parseArgs, USAGE, UsageError, type CliOptions } from './args';
 import { AuditReport } from './audit';
 import { eventMatcher } from './filter';

@@ -1,7 +1,7 @@
 // The one place where a command-line problem becomes process behaviour, mirroring pflag's
 // ExitOnError: the reason on stderr and exit status 2; --help on stdout and exit status 0.
 
-import { asksForVersion, versionLine } from '../version';
+import { asksForVersion, versionLine } from './version';
 import { isFlagError } from './flagError';
 
 export interface CliIo {

@@ -3,7 +3,7 @@
  * HTTP CONNECT, on a Unix socket or TCP), the health and admin ports. The `konnectivity-server` binary and
  * the in-process tests both go through here.
  */
-import { VERSION } from '../version';
+import { VERSION } from '../config/version';
 import * as grpc from '@grpc/grpc-js';
 import { admitAgent, ProxyServer } from '../actors/server/proxyServer';
 import { GrpcFrontendSession } from '../actors/server/grpcFrontendSession';

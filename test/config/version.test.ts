@@ -4,7 +4,7 @@
 import { spawnSync } from 'child_process';
 import { readFileSync } from 'fs';
 import * as path from 'path';
-import { asksForVersion } from '../../src/version';
+import { asksForVersion } from '../../src/config/version';
 
 const root = path.join(__dirname, '..', '..');
 const packageVersion = (

@@ -1,5 +1,5 @@
 /**
- * The one version every binary reports: `version` from the package.json next to `dist/` (or `src/`),
+ * The one version every binary reports: `version` from the package.json beside `dist/` (or `src/`),
  * read once at start-up. Reading the file (rather than importing it) keeps package.json out of the compiled
  * tree, so an installed package, a container image and a checkout all report the version they ship.
  */
@@ -11,7 +11,7 @@ export const UNKNOWN_VERSION = '0.0.0-unknown';
 
 function readVersion(): string {
   try {
-    const pkg = JSON.parse(readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as {
+    const pkg = JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as {
       version?: unknown;
     };
     return typeof pkg.version === 'string' && pkg.version !== '' ? pkg.version : UNKNOWN_VERSION;
