@@ -2,7 +2,6 @@
  * Starts a whole agent in this process: the client set (one link per server, reconnecting), and the
  * health and admin ports. The `konnectivity-agent` binary and the in-process tests both go through here.
  */
-import { VERSION } from '../config/version';
 import { readFileSync } from 'fs';
 import { ClientSet } from '../actors/agent/clientSet';
 import { AgentMetrics } from '../observability/agentMetrics';
@@ -21,6 +20,7 @@ import { discarding } from '../actors/recorder';
 import { openAgentLifecycleLog } from '../persistence/lifecycleLog';
 import { registerLifetimeMetrics } from '../observability/lifetimeMetrics';
 import { lifecycleLogOrNone, type EventLogConfig } from '../server/eventLogConfig';
+import { VERSION } from '../config/version';
 
 export interface AgentRuntimeConfig {
   agentId: string;

@@ -3,7 +3,6 @@
  * HTTP CONNECT, on a Unix socket or TCP), the health and admin ports. The `konnectivity-server` binary and
  * the in-process tests both go through here.
  */
-import { VERSION } from '../config/version';
 import * as grpc from '@grpc/grpc-js';
 import { admitAgent, ProxyServer } from '../actors/server/proxyServer';
 import { GrpcFrontendSession } from '../actors/server/grpcFrontendSession';
@@ -25,6 +24,7 @@ import { openServerLifecycleLog, type LifecycleLog } from '../persistence/lifecy
 import { registerLifetimeMetrics } from '../observability/lifetimeMetrics';
 import type { ServerEventFactory } from '../events';
 import { lifecycleLogOrNone, type EventLogConfig } from './eventLogConfig';
+import { VERSION } from '../config/version';
 
 export interface ServerRuntimeConfig {
   serverId: string;
