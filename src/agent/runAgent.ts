@@ -22,6 +22,7 @@ import { openAgentLifecycleLog } from '../persistence/lifecycleLog';
 import { registerLifetimeMetrics } from '../observability/lifetimeMetrics';
 import { lifecycleLogOrNone, type EventLogConfig } from '../server/eventLogConfig';
 import { agentLivenessTiming } from '../transport/livenessTiming';
+import { VERSION } from '../config/version';
 
 export interface AgentRuntimeConfig {
   agentId: string;
@@ -162,6 +163,7 @@ export async function runAgent(config: AgentRuntimeConfig, log: Logger): Promise
     events.agentStarted({ identifiers: config.identifiers });
     clients.start();
     log.info('konnectivity agent started', {
+      version: VERSION,
       agentID: config.agentId,
       servers: [config.primary, ...config.extra].join(','),
       healthPort: health.port,

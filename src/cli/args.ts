@@ -175,6 +175,7 @@ flags:
   --type=<type|entity>    e.g. dial.failed, conn, agent.connected (comma list)
   --since=<1h|RFC3339>    only events at or after this time
   --json                  JSON lines instead of a table
+  --version               print the version and exit
   tail:  --follow, -f     keep printing new events;  --limit=N  only the last N
   audit: --side=server|agent  whose view of connections to count (default server)
 `;

@@ -7,6 +7,7 @@ import type { LifecycleEvent } from '../events';
 import { redactCredentials } from '../observability/redact';
 import { EventLogError, errorText } from '../persistence/errors';
 import { openEventReader, type EventReader } from '../persistence/eventReader';
+import { asksForVersion, versionLine } from '../config/version';
 import { parseArgs, USAGE, UsageError, type CliOptions } from './args';
 import { AuditReport } from './audit';
 import { eventMatcher } from './filter';
@@ -26,6 +27,10 @@ const NAME = 'konnectivity-events';
 export async function runCli(argv: readonly string[], rawIo: CliIo): Promise<number> {
   // Error texts may quote --event-log; a NATS password in it must not reach a terminal or a CI log.
   const io: CliIo = { ...rawIo, stderr: (text) => rawIo.stderr(redactCredentials(text)) };
+  if (asksForVersion(argv)) {
+    io.stdout(`${versionLine(NAME)}\n`);
+    return 0;
+  }
   let opts: CliOptions;
   try {
     opts = parseArgs(argv, io.now());

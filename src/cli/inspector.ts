@@ -11,6 +11,7 @@ import { startHandlerServer, type RunningHttpServer } from '../observability/htt
 import { inspectorHandler } from '../inspector/http/inspectorHandler';
 import { fleetBackend, type FleetSourceStatus } from '../inspector/fleet/fleetBackend';
 import { FleetStore } from '../inspector/fleet/fleetStore';
+import { asksForVersion, versionLine } from '../config/version';
 
 const NAME = 'konnectivity-inspector';
 /** After the log could not be read (NATS down), try again this often; the page shows the error meanwhile. */
@@ -143,6 +144,10 @@ function delay(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 export function main(argv: readonly string[] = process.argv.slice(2)): void {
+  if (asksForVersion(argv)) {
+    process.stdout.write(`${versionLine(NAME)}\n`);
+    return;
+  }
   let options: InspectorOptions | 'help';
   try {
     options = parseInspectorArgs(argv);

@@ -2,6 +2,7 @@
 // ExitOnError: the reason on stderr and exit status 2; --help on stdout and exit status 0.
 
 import { redactCredentials } from '../observability/redact';
+import { asksForVersion, versionLine } from './version';
 import { isFlagError } from './flagError';
 
 export interface CliIo {
@@ -28,8 +29,9 @@ function isHelp<T>(r: T | { help: string }): r is { help: string } {
 }
 
 /**
- * Runs a flag parser and returns its options. Start-up warnings (`options.warnings`) are left to the
- * caller, which logs them with its logger. Errors other than FlagError are bugs and propagate.
+ * Runs a flag parser and returns its options; `--version` prints the version and exits 0. Start-up
+ * warnings (`options.warnings`) are left to the caller, which logs them with its logger. Errors other than
+ * FlagError are bugs and propagate.
  */
 export function parseOrExit<T>(
   parse: ParseFn<T>,
@@ -38,6 +40,10 @@ export function parseOrExit<T>(
   binaryName: string,
   io: CliIo = processIo,
 ): T {
+  if (asksForVersion(argv)) {
+    io.stdout(`${versionLine(binaryName)}\n`);
+    return io.exit(0);
+  }
   let result: T | { help: string };
   try {
     result = parse(argv, env);

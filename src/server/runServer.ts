@@ -27,6 +27,7 @@ import { eventFactory, type ServerEventFactory } from '../events';
 import { ProcessInspection } from '../inspector/processInspection';
 import { lifecycleLogOrNone, type EventLogConfig } from './eventLogConfig';
 import { serverLivenessTiming } from '../transport/livenessTiming';
+import { VERSION } from '../config/version';
 
 export interface ServerRuntimeConfig {
   serverId: string;
@@ -254,6 +255,7 @@ export async function runServer(config: ServerRuntimeConfig, log: Logger): Promi
     started.push(health, admin);
     proxy.events.serverStarted({ mode: config.mode, serverCount: config.serverCount });
     log.info('konnectivity server started', {
+      version: VERSION,
       serverID: config.serverId,
       mode: config.mode,
       agentPort: agentEndpoint.port,

@@ -76,7 +76,7 @@ export class SwarmAgent {
       if (headers.get('serverid').length === 1) this.up = true;
     });
     call.on('data', (msg: Incoming) => {
-      if (!(msg instanceof MalformedPacketError)) this.onPacket(call, msg);
+      if (!(msg instanceof MalformedPacketError) && msg.type !== 'UNKNOWN') this.onPacket(call, msg);
     });
     call.on('error', () => undefined);
     call.on('status', () => {

@@ -1,0 +1,41 @@
+# konnectivity-ts as a drop-in for registry.k8s.io/kas-network-proxy/proxy-server and proxy-agent:
+# one image, executables at /proxy-server and /proxy-agent (Kamaji's `Command`), plus /konnectivity-events
+# and /konnectivity-client. Tags: see "Deploy" in README.md (v0.<kubernetes minor>.0 aliases).
+#
+# scripts/image-tree.js assembles the final stage's file tree without a container engine by reading this
+# file; it accepts only the instructions used below, so keep the final stage to COPY/ENV/WORKDIR/USER/
+# ENTRYPOINT/LABEL/EXPOSE (test/packaging/imageTree.test.ts runs the binaries from that tree).
+
+ARG NODE_VERSION=20
+
+# Compile TypeScript with the full dev toolchain.
+FROM node:${NODE_VERSION}-bookworm-slim AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
+# Production dependencies only (no install scripts: none of them needs one).
+FROM node:${NODE_VERSION}-bookworm-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+
+# Runtime: node, the compiled code, production dependencies and four launchers; nothing runs a shell.
+FROM node:${NODE_VERSION}-bookworm-slim
+LABEL org.opencontainers.image.title="konnectivity-ts" \
+      org.opencontainers.image.description="Konnectivity server and agent, wire-compatible with apiserver-network-proxy" \
+      org.opencontainers.image.licenses="Apache-2.0"
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=deps /app/node_modules /app/node_modules
+COPY --from=build /src/dist /app/dist
+COPY package.json LICENSE /app/
+COPY inspector-ui /app/inspector-ui
+COPY deploy/image/rootfs/ /
+# A numeric user, so that runAsNonRoot can be verified by the kubelet.
+USER 65532:65532
+EXPOSE 8132 8133 8134
+ENTRYPOINT ["/proxy-server"]

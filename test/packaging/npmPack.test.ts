@@ -1,0 +1,183 @@
+/**
+ * The npm package as a user gets it: `npm pack` (its prepack builds dist/) on a copy of this checkout, then
+ * `npm install --omit=dev --engine-strict <tarball>` into an empty directory, then every binary from that
+ * install: --version for each, and the installed server, agent and client carrying a request together.
+ *
+ * The pack runs on a copy because prepack rebuilds dist/, which the end-to-end tests running beside this
+ * one are executing.
+ */
+import { spawn } from 'child_process';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'fs';
+import * as http from 'http';
+import type { AddressInfo } from 'net';
+import { tmpdir } from 'os';
+import * as path from 'path';
+import { generateTlsMaterial, type TlsFiles } from '../../src/tools/certs';
+import { scrapeMetrics } from '../helpers/metrics';
+import { freePorts } from '../helpers/ports';
+import { startProcess, stopAllProcesses } from '../helpers/processes';
+import { waitFor } from '../helpers/waitFor';
+import { READY_BACKENDS } from '../e2e/cluster';
+
+// A TypeScript build and an npm install: minutes on a busy machine.
+jest.setTimeout(10 * 60_000);
+
+const ROOT = path.join(__dirname, '..', '..');
+const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+  name: string;
+  version: string;
+  bin: Record<string, string>;
+};
+
+interface Run {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function run(command: string, args: readonly string[], cwd: string): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (t: string) => (stdout += t));
+    child.stderr.setEncoding('utf8').on('data', (t: string) => (stderr = (stderr + t).slice(-20_000)));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+async function runOk(command: string, args: readonly string[], cwd: string): Promise<Run> {
+  const result = await run(command, args, cwd);
+  if (result.code !== 0) {
+    throw new Error(`${command} ${args.join(' ')} exited ${result.code}\n${result.stdout}\n${result.stderr}`);
+  }
+  return result;
+}
+
+let work: string;
+let tarball: string;
+let files: string[];
+let installed: string;
+let tls: TlsFiles;
+let web: http.Server;
+
+beforeAll(async () => {
+  work = mkdtempSync(path.join(tmpdir(), 'knp-npm-pack-'));
+  const checkout = path.join(work, 'checkout');
+  // What git would check out: sources and metadata, not the build output or other engineers' leftovers.
+  cpSync(ROOT, checkout, {
+    recursive: true,
+    filter: (src) => !/\/(node_modules|dist|\.git|coverage|bench-results|\.demo)$/.test(src),
+  });
+  symlinkSync(path.join(ROOT, 'node_modules'), path.join(checkout, 'node_modules'));
+  const packed = await runOk('npm', ['pack', '--json', '--pack-destination', work], checkout);
+  const info = (JSON.parse(packed.stdout) as { filename: string; files: { path: string }[] }[])[0]!;
+  tarball = path.join(work, info.filename);
+  files = info.files.map((f) => f.path);
+
+  installed = path.join(work, 'installed');
+  mkdirSync(installed);
+  await runOk(
+    'npm',
+    ['install', '--omit=dev', '--engine-strict', '--no-audit', '--no-fund', '--no-package-lock', tarball],
+    installed,
+  );
+  tls = await generateTlsMaterial(path.join(work, 'tls'));
+  web = http.createServer((req, res) => res.end(`installed tunnel reached ${req.url}\n`));
+  await new Promise<void>((resolve) => web.listen(0, '127.0.0.1', resolve));
+});
+afterAll(async () => {
+  await stopAllProcesses();
+  web?.closeAllConnections();
+  await new Promise((r) => web?.close(r));
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+const bin = (name: string): string => path.join(installed, 'node_modules', '.bin', name);
+
+it('packs the compiled code, the launchers and the license, and no sources, tests or source maps', () => {
+  expect(files).toEqual(
+    expect.arrayContaining([
+      'package.json',
+      'LICENSE',
+      'README.md',
+      'CHANGELOG.md',
+      'dist/main-server.js',
+      'dist/main-agent.js',
+      'dist/cli/events.js',
+      'dist/cli/client.js',
+      ...Object.values(pkg.bin),
+    ]),
+  );
+  expect(files.filter((f) => /^(src|test|scripts)\/|\.map$|^tsconfig/.test(f))).toEqual([]);
+});
+
+it('installs with production dependencies only, every engines range satisfied by this Node', () => {
+  const modules = readdirSync(path.join(installed, 'node_modules'));
+  expect(modules).toContain('xstate');
+  for (const dev of ['typescript', 'jest', 'eslint', '@swc', 'prettier']) expect(modules).not.toContain(dev);
+});
+
+it.each(Object.keys(pkg.bin))('the installed %s runs: --version', async (name) => {
+  const result = await run(bin(name), ['--version'], installed);
+  expect(result).toEqual({
+    code: 0,
+    stdout: `${name} v${pkg.version} (node ${process.version})\n`,
+    stderr: '',
+  });
+});
+
+it('the installed server, agent and client carry a request through the tunnel', async () => {
+  const [agentPort, adminPort, healthPort, agentAdmin, agentHealth] = await freePorts(5);
+  const socket = path.join(work, 'server.sock');
+  const server = startProcess(bin('konnectivity-server'), [
+    '--mode=http-connect',
+    `--uds-name=${socket}`,
+    '--server-port=0',
+    `--cluster-cert=${tls.clusterCert}`,
+    `--cluster-key=${tls.clusterKey}`,
+    `--agent-port=${agentPort}`,
+    '--agent-bind-address=127.0.0.1',
+    `--admin-port=${adminPort}`,
+    `--health-port=${healthPort}`,
+    '--health-bind-address=127.0.0.1',
+    `--data-dir=${path.join(work, 'server-data')}`,
+  ]);
+  await server.waitForHttp(`http://127.0.0.1:${healthPort}/healthz`, { timeoutMs: 30_000 });
+  const agent = startProcess(bin('konnectivity-agent'), [
+    `--ca-cert=${tls.caCert}`,
+    '--proxy-server-host=127.0.0.1',
+    `--proxy-server-port=${agentPort}`,
+    `--admin-server-port=${agentAdmin}`,
+    `--health-server-port=${agentHealth}`,
+    '--health-server-host=127.0.0.1',
+    `--data-dir=${path.join(work, 'agent-data')}`,
+  ]);
+  await agent.waitForHttp(`http://127.0.0.1:${agentHealth}/healthz`, { timeoutMs: 30_000 });
+  await waitFor(
+    async () => (await scrapeMetrics(`http://127.0.0.1:${healthPort}/metrics`)).value(READY_BACKENDS) === 1,
+    { description: 'the agent connected', timeoutMs: 20_000 },
+  );
+  const result = await run(
+    bin('konnectivity-client'),
+    [
+      '--mode=http-connect',
+      `--proxy-uds=${socket}`,
+      '--request-host=127.0.0.1',
+      `--request-port=${(web.address() as AddressInfo).port}`,
+      '--request-path=/via-npm',
+    ],
+    installed,
+  );
+  expect(result).toEqual({ code: 0, stdout: 'installed tunnel reached /via-npm\n', stderr: '' });
+  await agent.stop();
+  await server.stop();
+  const events = await run(
+    bin('konnectivity-events'),
+    ['tail', `--data-dir=${path.join(work, 'server-data')}`],
+    installed,
+  );
+  expect(events.code).toBe(0);
+  expect(events.stdout).toMatch(/dial\.established/);
+});
