@@ -59,6 +59,8 @@ export interface AgentOptions {
   readonly verbosity: number;
   /** --event-log as given (validated): what src/persistence's openEventLog takes. */
   readonly eventLog: string;
+  /** --event-log-max-bytes: the embedded log's size bound. */
+  readonly eventLogMaxBytes: number;
   /** --event-log resolved against --data-dir. */
   readonly eventLogLocation: EventLogConfig;
   readonly dataDir: string;
@@ -108,6 +110,7 @@ function buildAgentOptions(f: ParsedFlags, deps: ConfigDeps): AgentOptions {
     flowControl: f.bool('flow-control'),
     verbosity: f.int('v'),
     eventLog: f.string('event-log'),
+    eventLogMaxBytes: f.int('event-log-max-bytes'),
     eventLogLocation: parseEventLog(f.string('event-log'), dataDir),
     dataDir,
     warnings: f.warnings,

@@ -16,6 +16,8 @@ export interface StreamReadOptions {
   readonly subject: string;
   /** Start at the first message stored at or after this time (events are also filtered by `time`). */
   readonly since?: Date;
+  /** Start at this stream sequence (recovery after a checkpoint); not with `since`. */
+  readonly fromSeq?: number;
   readonly follow?: boolean;
   readonly signal?: AbortSignal;
   readonly onMalformed?: MalformedHandler;
@@ -24,14 +26,30 @@ export interface StreamReadOptions {
 /** Messages pulled per request: large enough to replay ~100k events/s. */
 const PULL_BATCH = 1000;
 
+export interface StreamRecord {
+  /** The message's stream sequence. */
+  readonly seq: number;
+  readonly event: LifecycleEvent;
+}
+
 export async function* readStream(
   js: JetStreamClient,
   opts: StreamReadOptions,
 ): AsyncGenerator<LifecycleEvent> {
+  for await (const r of readStreamRecords(js, opts)) yield r.event;
+}
+
+export async function* readStreamRecords(
+  js: JetStreamClient,
+  opts: StreamReadOptions,
+): AsyncGenerator<StreamRecord> {
   const config: Partial<OrderedConsumerOptions> = { filter_subjects: opts.subject };
   if (opts.since !== undefined) {
     config.deliver_policy = DeliverPolicy.StartTime;
     config.opt_start_time = opts.since.toISOString();
+  } else if (opts.fromSeq !== undefined) {
+    config.deliver_policy = DeliverPolicy.StartSequence;
+    config.opt_start_seq = opts.fromSeq;
   }
   let end = Infinity;
   if (opts.follow !== true) {
@@ -39,6 +57,7 @@ export async function* readStream(
     // Nothing stored, or nothing stored since `since`: done without creating a consumer that would
     // wait for a message that never comes.
     if (last === undefined || (opts.since !== undefined && last.time < opts.since)) return;
+    if (opts.fromSeq !== undefined && last.seq < opts.fromSeq) return;
     end = last.seq;
   }
   const consumer = await js.consumers.get(STREAM_NAME, config);
@@ -51,7 +70,7 @@ export async function* readStream(
       for await (const m of messages) {
         if (m.seq > end) break;
         const event = decodeMessage(m.subject, m.seq, m.string(), opts.onMalformed);
-        if (event !== undefined) yield event;
+        if (event !== undefined) yield { seq: m.seq, event };
         if (m.seq === end) break;
       }
     } finally {

@@ -19,6 +19,12 @@ export interface SegmentWriterOptions {
   readonly minNextSeq?: number;
   /** false skips fsync (tests and throw-away logs only). */
   readonly fsync?: boolean;
+  /**
+   * Runs before retention deletes anything (the file log saves a checkpoint here, so what is deleted is
+   * already folded into one). A failure is the hook's own business: retention runs anyway, since a
+   * bounded disk matters more than a fast start.
+   */
+  readonly beforeRetention?: () => Promise<void>;
 }
 
 /** How much of the last segment to scan at start-up for its last good record before reading it all. */
@@ -121,9 +127,11 @@ export class SegmentWriter {
     await this.applyRetention();
   }
 
-  private async applyRetention(): Promise<void> {
+  /** Deletes the oldest segments beyond the retention bounds (never the one being written). */
+  async applyRetention(): Promise<void> {
     const { retainSegments, retainBytes } = this.opts;
     if (retainSegments === undefined && retainBytes === undefined) return;
+    await this.opts.beforeRetention?.().catch(() => undefined);
     const segments = await listSegments(this.opts.dir, this.opts.prefix);
     const sizes = await Promise.all(
       segments.map((s) =>

@@ -12,6 +12,8 @@ export interface EventLogConfig {
   /** `''` (embedded under dataDir), `file:<dir>`, or `nats://...`. */
   eventLog: string;
   dataDir: string;
+  /** --event-log-max-bytes; unset: the embedded log's default bound. */
+  maxBytes?: number;
   /** Whether --event-log or --data-dir was given explicitly. */
   explicit: boolean;
 }

@@ -109,6 +109,7 @@ const harnessValues = (): Record<string, string> => ({
   'allowed-destinations': '127.0.0.0/8,[::1/128]:1-65535',
   'proxy-server-addresses': '127.0.0.2:18091',
   'event-log': 'file:/tmp/harness-events',
+  'event-log-max-bytes': '33554432',
   'flow-control': 'false',
   'data-dir': '/tmp/harness',
   v: '5',
@@ -165,6 +166,7 @@ describe('parseAgentFlags: a harness passing every agent flag with a value', () 
       verbosity: 5,
       eventLog: 'file:/tmp/harness-events',
       eventLogLocation: { kind: 'file', dir: '/tmp/harness-events' },
+      eventLogMaxBytes: 32 * 1024 * 1024,
       dataDir: '/tmp/harness',
     });
     // Only the flag that asks for something we do not do is reported.
