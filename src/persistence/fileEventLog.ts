@@ -46,7 +46,7 @@ const MAX_SEGMENT_BYTES = 32 * 1024 * 1024;
 /** Retention needs several segments to delete the oldest one at a time without a big swing in size. */
 const SEGMENTS_PER_BOUND = 8;
 /**
- * Attempts per batch on a failing disk (100 ms, then 200 ms apart): rides out a transient error; a full or
+ * Attempts per batch on a failing disk (200 ms, then 400 ms apart): rides out a transient error; a full or
  * read-only disk then costs that batch, not the memory of everything that follows.
  */
 const WRITE_ATTEMPTS = 3;
