@@ -46,6 +46,11 @@ export class DurableFold {
     this.early = undefined;
   }
 
+  /** Whether recovery has handed over the earlier runs' state (retention waits for it). */
+  get isRecovered(): boolean {
+    return this.live !== undefined || this.early === undefined;
+  }
+
   /** Events written since the last `checkpoint()`. */
   get pending(): number {
     return this.sinceCheckpoint;

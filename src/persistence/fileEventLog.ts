@@ -93,7 +93,7 @@ export class FileEventLog implements EventLog {
   private readonly queue: WriteQueue<Queued>;
   /** Writes, recovery and checkpoints take turns: none of them sees another half done. */
   private turn: Promise<unknown> = Promise.resolve();
-  private readonly durable: DurableFold;
+  readonly durable: DurableFold;
   private recovering: Promise<RecoveryState> | undefined;
   private lastWriteErrorLog = -Infinity;
 
@@ -104,6 +104,8 @@ export class FileEventLog implements EventLog {
     private readonly tuning: FileLogTuning,
     /** The seq of this run's first record: recovery folds everything before it. */
     private readonly runStartSeq: number,
+    /** Where earlier runs' records end: recovery reads nothing this run writes, not even half a line. */
+    private readonly runStart: { readonly path: string; readonly offset: number },
   ) {
     this.durable = new DurableFold(runStartSeq - 1);
     this.queue = new WriteQueue((batch) => this.exclusive(() => this.write(batch)), {
@@ -128,8 +130,10 @@ export class FileEventLog implements EventLog {
       // Retention runs inside a write or recovery turn: the checkpoint is saved in that same turn.
       // Only called on rotation or after recovery, both after `log` below exists.
       beforeRetention: () => log.saveCheckpointNow(),
+      // Deferred only while a recovery is reading what retention would delete.
+      retentionAllowed: () => !log.recoveryRunning,
     });
-    const log = new FileEventLog(dir, writer, deps, tuning, writer.nextSeq);
+    const log = new FileEventLog(dir, writer, deps, tuning, writer.nextSeq, writer.end);
     return log;
   }
 
@@ -148,8 +152,13 @@ export class FileEventLog implements EventLog {
     return this.queue.flush();
   }
 
+  get recoveryRunning(): boolean {
+    return this.recovering !== undefined && !this.durable.isRecovered;
+  }
+
   recover(): Promise<RecoveryState> {
-    this.recovering ??= this.exclusive(() => this.foldEarlierRuns()).then(async (state) => {
+    // Not a turn of its own: writes go on while it reads what earlier runs left (up to `runStart`).
+    this.recovering ??= this.foldEarlierRuns().then(async (state) => {
       await this.saveCheckpoint();
       // Only now: whatever retention deletes is in the checkpoint just saved.
       await this.exclusive(() => this.writer.applyRetention()).catch((err: unknown) =>
@@ -201,7 +210,11 @@ export class FileEventLog implements EventLog {
       });
     }
     const end = this.runStartSeq;
-    const records = readRecords(this.dir, EVENTS_PREFIX, { fromSeq, onMalformed: this.deps.onMalformed });
+    const records = readRecords(this.dir, EVENTS_PREFIX, {
+      fromSeq,
+      until: this.runStart,
+      onMalformed: this.deps.onMalformed,
+    });
     const state = await fold(
       (async function* () {
         for await (const r of records) {
@@ -211,7 +224,8 @@ export class FileEventLog implements EventLog {
       })(),
       from,
     );
-    this.durable.recovered(state);
+    // In a turn: no batch is between its write and its fold while the earlier state is added.
+    await this.exclusive(async () => this.durable.recovered(state));
     return state;
   }
 
