@@ -210,6 +210,7 @@ export class FileEventLog implements EventLog {
       });
     }
     const end = this.runStartSeq;
+    const closed = (): boolean => this.closing !== undefined;
     const records = readRecords(this.dir, EVENTS_PREFIX, {
       fromSeq,
       until: this.runStart,
@@ -218,6 +219,8 @@ export class FileEventLog implements EventLog {
     const state = await fold(
       (async function* () {
         for await (const r of records) {
+          // Shutdown does not wait for a long first fold; the next start does it again.
+          if (closed()) throw new EventLogError('closed', 'the event log was closed during recovery');
           if (r.seq >= end) return;
           yield r.event;
         }

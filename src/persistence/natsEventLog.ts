@@ -188,8 +188,10 @@ export class NatsEventLog implements EventLog {
           fsync: this.tuning.fsync,
           logger: this.deps.logger,
           onMalformed: this.deps.onMalformed,
+          signal,
         });
       } catch (err) {
+        if (signal.aborted) throw new EventLogError('closed', 'the event log was closed during recovery');
         if (failures++ % 30 === 0) {
           this.deps.logger.warn('event log recovery cannot read the stream yet; retrying', {
             err: errorText(err),

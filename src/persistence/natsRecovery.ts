@@ -5,7 +5,7 @@
  * part, so the next start reads only what was published after this one.
  */
 import { readCheckpoint, writeCheckpoint } from './checkpoint';
-import { errorText } from './errors';
+import { EventLogError, errorText } from './errors';
 import type { NatsLink } from './natsLink';
 import { readStreamRecords } from './natsStreamReader';
 import type { Outbox } from './outbox';
@@ -23,6 +23,8 @@ export interface NatsRecoveryInput {
   readonly fsync: boolean;
   readonly logger: EventLogLogger;
   readonly onMalformed: MalformedHandler;
+  /** Aborted when the log closes: a read stuck on a lost connection must not hold up shutdown. */
+  readonly signal: AbortSignal;
 }
 
 /** Throws while NATS cannot be read; the caller retries. */
@@ -56,6 +58,7 @@ export async function recoverFromStream(input: NatsRecoveryInput): Promise<Recov
       subject: input.subject,
       ...(fromSeq !== undefined ? { fromSeq } : {}),
       onMalformed: input.onMalformed,
+      signal: input.signal,
     })) {
       // The outbox publishes in order: from this run's first event on, the stream holds this run.
       if (event.id === input.outbox.firstIdOfRun) break;
@@ -63,6 +66,7 @@ export async function recoverFromStream(input: NatsRecoveryInput): Promise<Recov
       position = seq;
       if (heldIds.has(event.id)) seen.add(event.id);
     }
+    if (input.signal.aborted) throw new EventLogError('closed', 'the event log was closed during recovery');
     await writeCheckpoint(
       input.checkpointPath,
       { position, logId: stream.created, state: fromStream.state },

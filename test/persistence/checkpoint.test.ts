@@ -3,7 +3,7 @@
  * checkpoint is only a cache: without a usable one everything left is folded), and the embedded log stays
  * under its size bound, oldest segments first, without losing the counters of what it deleted.
  */
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
@@ -123,6 +123,27 @@ describe('embedded log checkpoint and size bound', () => {
     const state = await second.recover();
 
     expect(state.events).toBe(3);
+  });
+
+  it('given a recovery under way, when the log is closed, then close does not wait for it and recovery rejects as closed', async () => {
+    const first = await open();
+    await first.recover();
+    await appendAll(first, manyEvents(serverFactory('s1'), 2000));
+    await first.close();
+    for (const log of logs.splice(0)) await log.close();
+    await rm(join(dir.path, CHECKPOINT_FILE)); // a first start after an upgrade: the whole log to fold
+
+    const second = await openEventLog({
+      eventLog: `file:${dir.path}`,
+      dataDir: '',
+      process: { kind: 'server', serverId: 's1' },
+      logger: recordingLogger(),
+      file: { fsync: false },
+    });
+    const recovering = second.recover();
+    await second.close();
+
+    await expect(recovering).rejects.toMatchObject({ reason: 'closed' });
   });
 
   it('given a size bound, when far more than it is written, then the oldest segments go and the counters of what they held survive', async () => {
