@@ -6,9 +6,10 @@
  * run: single-stream throughput both ways, dial+echo latency, 1k/10k concurrent tunnels, a stalled
  * neighbour, peak RSS and memory per idle connection, and 1,000 agents on one server. Then the event-log
  * section: the same setup with the lifecycle log off, on NATS JetStream (a private nats-server) and on the
- * embedded file log, interleaved, and the on/off ratios. See docs/benchmarks.md.
+ * embedded file log, interleaved, and the on/off ratios; last, start-up with an empty and a 1 GiB embedded
+ * log (--only=startup). See docs/benchmarks.md.
  *
- *   node scripts/bench.js [--quick] [--keep] [--modes=grpc,http-connect] [--only=direct,modes,swarm,eventlog]
+ *   node scripts/bench.js [--quick] [--keep] [--modes=grpc,http-connect] [--only=direct,modes,swarm,eventlog,startup]
  *                         [--eventlog-rounds=N] [--eventlog-variants=off,nats,file,off-b]
  *
  * --quick runs small sizes (a smoke test, about a minute); --keep leaves the temp dir (logs) in place;
@@ -34,6 +35,7 @@ const {
 const scenarios = require('./bench/scenarios');
 const { runEventLogSection } = require('./bench/eventLog');
 const { buildRows, buildEventLogRows, EVENT_LOG_COLUMNS, formatTable } = require('./bench/report');
+const { runStartupSection, buildStartupRows, STARTUP_COLUMNS } = require('./bench/startup');
 
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
@@ -41,7 +43,7 @@ const KEEP = argv.includes('--keep');
 const MODES = (argv.find((a) => a.startsWith('--modes=')) || '--modes=grpc,http-connect')
   .slice('--modes='.length)
   .split(',');
-const SECTIONS = ['direct', 'modes', 'swarm', 'eventlog'];
+const SECTIONS = ['direct', 'modes', 'swarm', 'eventlog', 'startup'];
 const ONLY = (argv.find((a) => a.startsWith('--only=')) || `--only=${SECTIONS.join(',')}`)
   .slice('--only='.length)
   .split(',');
@@ -414,6 +416,11 @@ async function main() {
       runEventLogSection({ dir: tmpDir, tls, cfg: CONFIG.eventLog, keep: KEEP, log: log('eventlog') }),
     );
   }
+  if (ONLY.includes('startup')) {
+    results.startup = await attempt('startup', 'start-up section', () =>
+      runStartupSection({ dir: tmpDir, tls, log: log('startup'), logBytes: QUICK ? 256 * MiB : 1024 * MiB }),
+    );
+  }
   results.durationMs = Date.now() - started;
   results.loadAverageAtEnd = loadAverage();
 
@@ -456,6 +463,11 @@ async function main() {
           `section ${(results.eventLog.durationMs / 1000).toFixed(0)} s, nats-server ${results.eventLog.nats.version}`,
       );
     }
+  }
+  if (results.startup && !results.startup.error) {
+    results.startupTable = buildStartupRows(results.startup);
+    console.log('');
+    console.log(formatTable(results.startupTable, STARTUP_COLUMNS));
   }
   console.log(
     `\n${machine.cores} cores, ${machine.cpu}, node ${machine.node}; ` +

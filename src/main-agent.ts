@@ -37,6 +37,7 @@ export function runtimeConfig(o: AgentOptions): AgentRuntimeConfig {
     eventLog: {
       eventLog: o.eventLog,
       dataDir: o.dataDir,
+      maxBytes: o.eventLogMaxBytes,
       explicit: o.setFlags.includes('event-log') || o.setFlags.includes('data-dir'),
       natsSecurity: o.eventLogSecurity,
     },

@@ -57,6 +57,7 @@ export function runtimeConfig(o: ServerOptions): ServerRuntimeConfig {
     eventLog: {
       eventLog: o.eventLog,
       dataDir: o.dataDir,
+      maxBytes: o.eventLogMaxBytes,
       explicit: o.setFlags.includes('event-log') || o.setFlags.includes('data-dir'),
       natsSecurity: o.eventLogSecurity,
     },

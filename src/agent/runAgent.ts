@@ -78,6 +78,7 @@ export async function runAgent(config: AgentRuntimeConfig, log: Logger): Promise
   const lifecycle = await lifecycleLogOrNone(config.eventLog, log.child('events'), (logger) =>
     openAgentLifecycleLog({
       ...config.eventLog,
+      ...(config.eventLog.maxBytes !== undefined ? { file: { retainBytes: config.eventLog.maxBytes } } : {}),
       agentId: config.agentId,
       registry: metrics.registry,
       logger,

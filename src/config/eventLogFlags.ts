@@ -53,6 +53,11 @@ export function parseEventLog(raw: string, dataDir: string): EventLogConfig {
  * The server and the agent get different default data directories so that both can run on one
  * host (a control-plane node that is also a worker) without sharing state.
  */
+/** `--event-log-max-bytes` default: 256 MiB (the embedded log's size bound; oldest segments go first). */
+export const DEFAULT_EVENT_LOG_MAX_BYTES = 256 * 1024 * 1024;
+/** Below this a log would hold a handful of events: almost certainly a unit mistake (KiB for MiB). */
+const MIN_EVENT_LOG_MAX_BYTES = 1024 * 1024;
+
 export const DEFAULT_SERVER_DATA_DIR = '/var/lib/konnectivity';
 export const DEFAULT_AGENT_DATA_DIR = '/var/lib/konnectivity-agent';
 
@@ -135,6 +140,16 @@ export function eventLogFlagSpecs(defaultDataDir: string): readonly FlagSpec[] {
       kind: 'string',
       default: '',
       help: 'NATS credentials file (user JWT and nkey seed, as written by nsc); read again at every reconnect.',
+    },
+    {
+      name: 'event-log-max-bytes',
+      kind: 'int',
+      default: DEFAULT_EVENT_LOG_MAX_BYTES,
+      check: (v) =>
+        v < MIN_EVENT_LOG_MAX_BYTES ? `must be at least ${MIN_EVENT_LOG_MAX_BYTES} (1 MiB)` : undefined,
+      help:
+        'Size bound of the embedded event log in bytes: beyond it the oldest segments are deleted. ' +
+        'Start-up reads a checkpoint plus the records after it, never more than this.',
     },
     {
       name: 'data-dir',

@@ -83,6 +83,8 @@ export interface ServerOptions {
   readonly verbosity: number;
   /** --event-log as given (validated): what src/persistence's openEventLog takes. */
   readonly eventLog: string;
+  /** --event-log-max-bytes: the embedded log's size bound. */
+  readonly eventLogMaxBytes: number;
   /** --event-log resolved against --data-dir. */
   readonly eventLogLocation: EventLogConfig;
   /** --event-log-tls-* and --event-log-creds, checked. */
@@ -148,6 +150,7 @@ function buildServerOptions(f: ParsedFlags, deps: ConfigDeps, warnings: readonly
     inspector: f.bool('inspector'),
     verbosity: f.int('v'),
     eventLog: f.string('event-log'),
+    eventLogMaxBytes: f.int('event-log-max-bytes'),
     eventLogLocation: parseEventLog(f.string('event-log'), dataDir),
     eventLogSecurity: eventLogSecurity(f, deps),
     dataDir,

@@ -1,6 +1,12 @@
 /** Failures of the event log, converted once at the edge (start-up config, CLI exit codes). */
 export type EventLogErrorReason =
-  'invalid-spec' | 'unreadable' | 'locked' | 'nats-unavailable' | 'stream-misconfigured' | 'read-failed';
+  | 'invalid-spec'
+  | 'unreadable'
+  | 'locked'
+  | 'nats-unavailable'
+  | 'stream-misconfigured'
+  | 'read-failed'
+  | 'closed';
 
 export class EventLogError extends Error {
   override readonly name = 'EventLogError';

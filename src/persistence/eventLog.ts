@@ -4,14 +4,15 @@
  */
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
-import { dropReporter } from './dropReporter';
-import { EventLogError } from './errors';
+import { dropReporter, type DropReporter } from './dropReporter';
+import { EventLogError, errorText } from './errors';
 import type { EventLog } from './eventLogApi';
 import { FileEventLog, type FileLogTuning } from './fileEventLog';
-import { promEventLogMetrics } from './metrics';
+import { promEventLogMetrics, type EventLogMetrics } from './metrics';
 import { NatsEventLog, type NatsLogTuning } from './natsEventLog';
 import { natsConnectSettings, type NatsSecurityFiles } from './natsSecurity';
 import { redactCredentials } from '../observability/redact';
+import { RetryingOpenLog } from './retryingOpenLog';
 import { processToken } from './subjects';
 import { stderrLogger, type EventLogLogger, type EventProcess, type MalformedHandler } from './types';
 
@@ -68,7 +69,40 @@ export function parseEventLogLocation(eventLog: string, dataDir: string): EventL
   return { kind: 'nats', servers };
 }
 
+/** Opens the log; throws when it cannot be opened (tools and tests want to know). */
 export async function openEventLog(spec: EventLogSpec): Promise<EventLog> {
+  return openWith(spec, parseEventLogLocation(spec.eventLog, spec.dataDir), deps(spec));
+}
+
+/**
+ * Opens the log for a server or agent: only a malformed spec throws. A log that cannot be opened now
+ * (an unwritable or full disk, a lock still held) is reported and opened again in the background while
+ * the process runs, its events waiting in a bounded buffer: the tunnel never waits for its audit trail.
+ */
+export async function openEventLogForProcess(spec: EventLogSpec): Promise<EventLog> {
+  const location = parseEventLogLocation(spec.eventLog, spec.dataDir);
+  if (location.kind === 'nats' && spec.dataDir === '') {
+    throw new EventLogError('invalid-spec', 'the NATS event log needs --data-dir for its outbox');
+  }
+  const d = deps(spec);
+  try {
+    return await openWith(spec, location, d);
+  } catch (err) {
+    d.logger.error('cannot open the event log; the tunnel runs and it is opened again in the background', {
+      err: errorText(err),
+    });
+    return new RetryingOpenLog(location.kind, () => openWith(spec, location, d), d);
+  }
+}
+
+interface Deps {
+  readonly metrics: EventLogMetrics;
+  readonly logger: EventLogLogger;
+  readonly onMalformed: MalformedHandler;
+  readonly dropped: DropReporter;
+}
+
+function deps(spec: EventLogSpec): Deps {
   const location = parseEventLogLocation(spec.eventLog, spec.dataDir);
   const logger = spec.logger ?? stderrLogger;
   const metrics = promEventLogMetrics(spec.registry ?? new Registry(), location.kind);
@@ -77,7 +111,10 @@ export async function openEventLog(spec: EventLogSpec): Promise<EventLog> {
     logger.warn('skipped a malformed event record', { ...record });
     spec.onMalformed?.(record);
   };
-  const deps = { metrics, logger, onMalformed, dropped: dropReporter(metrics, logger) };
+  return { metrics, logger, onMalformed, dropped: dropReporter(metrics, logger) };
+}
+
+async function openWith(spec: EventLogSpec, location: EventLogLocation, deps: Deps): Promise<EventLog> {
   if (location.kind === 'file') return FileEventLog.open(location.dir, { ...deps, tuning: spec.file });
   if (spec.dataDir === '')
     throw new EventLogError('invalid-spec', 'the NATS event log needs --data-dir for its outbox');

@@ -1,4 +1,5 @@
 import type { LifecycleEvent } from '../events';
+import type { RecoveryState } from './recoveryState';
 import type { ReplayOptions } from './types';
 
 /**
@@ -12,6 +13,12 @@ export interface EventLog {
   flush(): Promise<void>;
   /** This process's events in append order (see `readAll` for everything the log holds). */
   replay(opts?: ReplayOptions): AsyncIterable<LifecycleEvent>;
+  /**
+   * The fold of what earlier runs of this process recorded (nothing this run appended), from the last
+   * checkpoint plus what follows it. Waits as long as the log needs to become readable (NATS down);
+   * rejects with EventLogError('closed') when the log is closed first. Call it once.
+   */
+  recover(): Promise<RecoveryState>;
   /** Every event the log holds, from every process writing to it. */
   readAll(): AsyncIterable<LifecycleEvent>;
   /** Flushes and releases files and connections. Safe to call twice. */

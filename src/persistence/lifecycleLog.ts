@@ -1,9 +1,12 @@
 /**
- * Start-up and shut-down of a process's lifecycle log: open the configured backend, fold what the last
- * run left, close what it left open (`server-restart` / `agent-restart`), and hand the actors a recorder
- * whose every event is appended and folded into the live counters.
+ * Start-up and shut-down of a process's lifecycle log: open the configured backend, hand the actors a
+ * recorder whose every event is appended and folded into the live counters, and recover in the
+ * background: fold what earlier runs left (from the last checkpoint), close what they left open
+ * (`server-restart` / `agent-restart`) and add their counters to the live ones. Nothing here waits for
+ * the log: a NATS outage or a broken disk delays recovery, never the tunnel or its readiness.
  */
 import type { Registry } from 'prom-client';
+import { performance } from 'node:perf_hooks';
 import {
   eventFactory,
   type AgentEventFactory,
@@ -11,20 +14,27 @@ import {
   type ServerEventFactory,
 } from '../events';
 import { recording } from '../actors/recorder';
-import { openEventLog } from './eventLog';
+import { EventLogError, errorText } from './errors';
+import { openEventLogForProcess, type EventLogSpec } from './eventLog';
 import type { EventLog } from './eventLogApi';
 import type { NatsSecurityFiles } from './natsSecurity';
-import { closingEvents, fold, liveState, type RecoveryState } from './recovery';
+import { closingEvents, liveState, type RecoveryState } from './recovery';
 import type { EventLogLogger } from './types';
 
 export interface LifecycleLog<F> {
   readonly log: EventLog;
   /** The event factory the actors use: each event is appended and counted. */
   readonly events: F;
-  /** Everything recorded so far, this run and earlier ones (counters continue across restarts). */
+  /**
+   * Everything recorded so far: this run from the start, earlier runs' counters once `recovered` has
+   * resolved (counters continue across restarts).
+   */
   readonly state: RecoveryState;
-  /** How many events recovery appended to close what the previous run left open. */
-  readonly recoveredClosings: number;
+  /**
+   * Resolves, once the log was readable and recovery ran, with how many events it appended to close what
+   * earlier runs left open; rejects only if the log is closed first.
+   */
+  readonly recovered: Promise<number>;
   close(): Promise<void>;
 }
 
@@ -34,28 +44,46 @@ interface Common {
   natsSecurity?: NatsSecurityFiles;
   registry: Registry;
   logger: EventLogLogger;
+  /** Backend tuning (`--event-log-max-bytes` lands in `file.retainBytes`). */
+  file?: EventLogSpec['file'];
 }
 
-async function open<F extends ServerEventFactory | AgentEventFactory>(
+function open<F extends ServerEventFactory | AgentEventFactory>(
   factory: F,
   log: EventLog,
-): Promise<LifecycleLog<F>> {
-  const previous = await fold(log.replay());
-  const live = liveState(previous);
-  const closings = closingEvents(previous, factory);
-  for (const event of closings) {
-    log.append(event);
-    live.apply(event);
-  }
+  logger: EventLogLogger,
+): LifecycleLog<F> {
+  const live = liveState();
   const sink = (event: LifecycleEvent): void => {
     log.append(event);
     live.apply(event);
   };
+  const started = performance.now();
+  const recovered = log.recover().then((previous) => {
+    const closings = closingEvents(previous, factory);
+    const closed = liveState(previous);
+    for (const event of closings) {
+      log.append(event);
+      closed.apply(event);
+    }
+    live.absorb(closed.state);
+    logger.info('event log recovered', {
+      folded: previous.events,
+      closed: closings.length,
+      ms: Math.round(performance.now() - started),
+    });
+    return closings.length;
+  });
+  recovered.catch((err: unknown) => {
+    if (!(err instanceof EventLogError && err.reason === 'closed')) {
+      logger.error('event log recovery failed', { err: errorText(err) });
+    }
+  });
   return {
     log,
     events: recording(factory, sink),
     state: live.state,
-    recoveredClosings: closings.length,
+    recovered,
     close: () => log.close(),
   };
 }
@@ -63,27 +91,29 @@ async function open<F extends ServerEventFactory | AgentEventFactory>(
 export async function openServerLifecycleLog(
   opts: Common & { serverId: string },
 ): Promise<LifecycleLog<ServerEventFactory>> {
-  const log = await openEventLog({
+  const log = await openEventLogForProcess({
     eventLog: opts.eventLog,
     dataDir: opts.dataDir,
     natsSecurity: opts.natsSecurity,
     process: { kind: 'server', serverId: opts.serverId },
     registry: opts.registry,
     logger: opts.logger,
+    ...(opts.file ? { file: opts.file } : {}),
   });
-  return open(eventFactory({ serverId: opts.serverId }), log);
+  return open(eventFactory({ serverId: opts.serverId }), log, opts.logger);
 }
 
 export async function openAgentLifecycleLog(
   opts: Common & { agentId: string },
 ): Promise<LifecycleLog<AgentEventFactory>> {
-  const log = await openEventLog({
+  const log = await openEventLogForProcess({
     eventLog: opts.eventLog,
     dataDir: opts.dataDir,
     natsSecurity: opts.natsSecurity,
     process: { kind: 'agent', agentId: opts.agentId },
     registry: opts.registry,
     logger: opts.logger,
+    ...(opts.file ? { file: opts.file } : {}),
   });
-  return open(eventFactory({ agentId: opts.agentId }), log);
+  return open(eventFactory({ agentId: opts.agentId }), log, opts.logger);
 }

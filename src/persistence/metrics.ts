@@ -5,7 +5,9 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export type EventLogBackend = 'file' | 'nats';
-export type DropReason = 'queue-full' | 'outbox-full' | 'closed' | 'unserializable' | 'internal';
+/** `write-failed`: the disk refused the write (full, read-only) on every attempt. */
+export type DropReason =
+  'queue-full' | 'outbox-full' | 'closed' | 'unserializable' | 'internal' | 'write-failed';
 
 export interface EventLogMetrics {
   /** Events appended but not yet durable (file) or not yet acked by JetStream (nats). */

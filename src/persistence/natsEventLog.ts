@@ -5,13 +5,18 @@
  */
 import type { LifecycleEvent } from '../events';
 import type { DropReporter } from './dropReporter';
-import { EventLogError } from './errors';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CHECKPOINT_FILE } from './checkpoint';
+import { EventLogError, errorText } from './errors';
 import type { EventLog } from './eventLogApi';
 import type { EventLogMetrics } from './metrics';
 import { NatsLink, type StreamSettings } from './natsLink';
 import { NatsPublisher, type PublisherTuning } from './natsPublisher';
 import type { NatsConnectSettings } from './natsSecurity';
+import { recoverFromStream } from './natsRecovery';
 import { readStream } from './natsStreamReader';
+import type { RecoveryState } from './recoveryState';
 import { Outbox, type OutboxTuning } from './outbox';
 import { ALL_EVENTS_SUBJECT, processSubjects, subjectFor } from './subjects';
 import {
@@ -26,7 +31,7 @@ export interface NatsLogTuning extends OutboxTuning, PublisherTuning {
   readonly stream: StreamSettings;
   readonly connectTimeoutMs: number;
   readonly reconnectWaitMs: number;
-  /** How long `replay` waits for NATS before failing: recovery needs the stream. */
+  /** How long `replay` waits for NATS before failing (recovery waits as long as it takes instead). */
   readonly replayConnectTimeoutMs: number;
   /** How long `close` keeps publishing the backlog; what is left stays in the outbox for next start. */
   readonly closeDrainMs: number;
@@ -58,7 +63,7 @@ export const NATS_LOG_DEFAULTS: NatsLogTuning = {
   connectTimeoutMs: 2000,
   // Reconnect fast: every second disconnected is a second of events waiting in the outbox.
   reconnectWaitMs: 250,
-  // Start-up recovery may wait this long for NATS before giving up with 'nats-unavailable'.
+  // A reader (tests, tools) may wait this long for NATS before giving up with 'nats-unavailable'.
   replayConnectTimeoutMs: 10_000,
   // Bounded so shutdown is never held hostage by NATS; the rest is published at the next start.
   closeDrainMs: 2000,
@@ -72,11 +77,19 @@ export interface NatsLogDeps {
   readonly tuning?: Partial<NatsLogTuning>;
 }
 
+/** Between recovery attempts while NATS answers but the read fails (say, JetStream still starting). */
+const RECOVERY_RETRY_MS = 1000;
+/** How long one wait for a connection lasts before recovery looks again whether the log was closed. */
+const RECOVERY_CONNECT_WAIT_MS = 60_000;
+
 export class NatsEventLog implements EventLog {
   readonly backend = 'nats' as const;
   private closing: Promise<void> | undefined;
+  private recovering: Promise<RecoveryState> | undefined;
+  private readonly stopRecovery = new AbortController();
 
   private constructor(
+    private readonly outboxDir: string,
     private readonly process: EventProcess,
     private readonly link: NatsLink,
     private readonly outbox: Outbox,
@@ -104,7 +117,7 @@ export class NatsEventLog implements EventLog {
     const publisher = new NatsPublisher(link, outbox, tuning, deps.logger);
     link.start();
     publisher.start();
-    return new NatsEventLog(process, link, outbox, publisher, tuning, deps);
+    return new NatsEventLog(outboxDir, process, link, outbox, publisher, tuning, deps);
   }
 
   append(event: LifecycleEvent): void {
@@ -138,8 +151,15 @@ export class NatsEventLog implements EventLog {
     return this.read(ALL_EVENTS_SUBJECT, undefined);
   }
 
+  recover(): Promise<RecoveryState> {
+    this.recovering ??= this.recoverWhenReachable();
+    return this.recovering;
+  }
+
   close(): Promise<void> {
     this.closing ??= (async () => {
+      this.stopRecovery.abort();
+      await this.recovering?.catch(() => undefined);
       await this.outbox.flush().catch(() => undefined);
       if (this.link.connected && !(await this.outbox.whenEmpty(this.tuning.closeDrainMs))) {
         this.deps.logger.warn('closing with events still in the outbox; they are published at next start', {
@@ -151,6 +171,36 @@ export class NatsEventLog implements EventLog {
       await this.link.close();
     })();
     return this.closing;
+  }
+
+  /** Waits for NATS as long as it takes (events wait in the outbox meanwhile), then folds. */
+  private async recoverWhenReachable(): Promise<RecoveryState> {
+    const signal = this.stopRecovery.signal;
+    let failures = 0;
+    for (;;) {
+      if (signal.aborted) throw new EventLogError('closed', 'the event log was closed before recovery');
+      if (!(await this.link.whenConnected(RECOVERY_CONNECT_WAIT_MS, signal))) continue;
+      try {
+        return await recoverFromStream({
+          link: this.link,
+          outbox: this.outbox,
+          subject: processSubjects(this.process),
+          checkpointPath: join(this.outboxDir, CHECKPOINT_FILE),
+          fsync: this.tuning.fsync,
+          logger: this.deps.logger,
+          onMalformed: this.deps.onMalformed,
+          signal,
+        });
+      } catch (err) {
+        if (signal.aborted) throw new EventLogError('closed', 'the event log was closed during recovery');
+        if (failures++ % 30 === 0) {
+          this.deps.logger.warn('event log recovery cannot read the stream yet; retrying', {
+            err: errorText(err),
+          });
+        }
+        await sleep(RECOVERY_RETRY_MS, undefined, { signal }).catch(() => undefined);
+      }
+    }
   }
 
   /**

@@ -20,6 +20,10 @@ import { WriteQueue } from './writeQueue';
 export const OUTBOX_PREFIX = 'outbox';
 const CURSOR_FILE = 'acked';
 const CURSOR_SAVE_MS = 200;
+/** Attempts per outbox batch on a failing disk: rides out a transient error, then gives the batch up. */
+const WRITE_ATTEMPTS = 3;
+/** One "write failed" line per interval during a long disk outage; the dropped metric counts every event. */
+const WRITE_ERROR_LOG_INTERVAL_MS = 10_000;
 /** Compact the in-memory pending array once this many acked entries sit at its head. */
 const COMPACT_AFTER = 4096;
 
@@ -59,6 +63,10 @@ export class Outbox {
   private cursorTimer: NodeJS.Timeout | undefined;
   private cursorSaving: Promise<void> = Promise.resolve();
   private closed = false;
+  /** The seq of this run's first record: what comes before it was appended by earlier runs. */
+  readonly runStartSeq: number;
+  private runFirstId: string | undefined;
+  private lastWriteErrorLog = -Infinity;
 
   private constructor(
     private readonly dir: string,
@@ -67,12 +75,22 @@ export class Outbox {
     private readonly tuning: OutboxTuning,
     private readonly deps: OutboxDeps,
   ) {
+    this.runStartSeq = writer.nextSeq;
     this.queue = new WriteQueue((batch) => this.write(batch), {
       batchDelayMs: tuning.batchDelayMs,
       maxBatch: tuning.maxBatch,
       maxQueued: tuning.capacity,
-      onSinkError: (err, attempt) =>
-        deps.logger.error('outbox write failed; retrying', { err: errorText(err), attempt }),
+      // A full or read-only disk costs the batches it refuses (counted), not every event after them.
+      maxAttempts: WRITE_ATTEMPTS,
+      onSinkError: (err, attempt) => {
+        if (attempt === 1 && Date.now() - this.lastWriteErrorLog >= WRITE_ERROR_LOG_INTERVAL_MS) {
+          this.lastWriteErrorLog = Date.now();
+          deps.logger.error('outbox write failed; batches that keep failing are dropped', {
+            err: errorText(err),
+          });
+        }
+      },
+      onGiveUp: (batch) => deps.dropped('write-failed', batch.length),
     });
   }
 
@@ -133,6 +151,23 @@ export class Outbox {
   /** Unacked events, durable or not, for replay to add after what the stream returned. */
   unacked(): LifecycleEvent[] {
     return this.pending.slice(this.head).map((r) => JSON.parse(r.payload) as LifecycleEvent);
+  }
+
+  /** Unacked events appended by earlier runs (they wait to be published before this run's). */
+  unackedFromEarlierRuns(): LifecycleEvent[] {
+    const out: LifecycleEvent[] = [];
+    for (let i = this.head; i < this.pending.length && this.pending[i]!.seq < this.runStartSeq; i++) {
+      out.push(JSON.parse(this.pending[i]!.payload) as LifecycleEvent);
+    }
+    return out;
+  }
+
+  /**
+   * The id of this run's first durable event, once there is one. Records are published in order, so in
+   * the stream every event of earlier runs comes before it.
+   */
+  get firstIdOfRun(): string | undefined {
+    return this.runFirstId;
   }
 
   /** The first `count` records returned by `peek` are in the stream. */
@@ -214,6 +249,7 @@ export class Outbox {
     const first = this.writer.nextSeq;
     await this.writer.append(records.length, (seq, i) => encodeRecord(seq, records[i]!.payload));
     records.forEach((r, i) => this.pending.push({ ...r, seq: first + i }));
+    this.runFirstId ??= records[0]?.id;
     this.updateBacklog();
     this.notify();
   }

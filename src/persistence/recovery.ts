@@ -25,7 +25,9 @@ export async function fold(
   from: RecoveryState = initialState(),
 ): Promise<RecoveryState> {
   const draft = clone(from);
-  for await (const event of events) apply(draft, event);
+  const step = (event: LifecycleEvent): void => apply(draft, event);
+  if (Symbol.asyncIterator in events) for await (const event of events) step(event);
+  else for (const event of events) step(event);
   return draft;
 }
 
@@ -141,12 +143,37 @@ function addBytes(map: Map<string, ByteCount>, key: string, to: number, from: nu
 
 /**
  * A state kept current as events happen, starting from what recovery folded: cumulative counters continue
- * across restarts. Applies in place (one clone at the start), so it is cheap per event.
+ * across restarts. Applies in place (one clone at the start), so it is cheap per event. `absorb` adds the
+ * counters of earlier runs when recovery finishes after this run has begun (the log was not readable at
+ * start): what those runs left open is closed by then, so only their counters carry over.
  */
 export function liveState(from: RecoveryState = initialState()): {
   readonly state: RecoveryState;
   apply(event: LifecycleEvent): void;
+  absorb(earlier: RecoveryState): void;
 } {
   const draft = clone(from);
-  return { state: draft, apply: (event) => apply(draft, event) };
+  return {
+    state: draft,
+    apply: (event) => apply(draft, event),
+    absorb: (earlier) => addCounters(draft, earlier),
+  };
+}
+
+function addCounters(into: Draft, earlier: RecoveryState): void {
+  const c = into.counters;
+  const e = earlier.counters;
+  into.events += earlier.events;
+  c.dialsRequested += e.dialsRequested;
+  c.dialsEstablished += e.dialsEstablished;
+  c.dialsCancelled += e.dialsCancelled;
+  c.endpointDials += e.endpointDials;
+  c.connectionsOpened += e.connectionsOpened;
+  c.connectionsClosed += e.connectionsClosed;
+  for (const [k, n] of e.dialFailures) c.dialFailures.set(k, (c.dialFailures.get(k) ?? 0) + n);
+  for (const [k, n] of e.endpointDialFailures) {
+    c.endpointDialFailures.set(k, (c.endpointDialFailures.get(k) ?? 0) + n);
+  }
+  for (const [k, b] of e.bytesByAgent) addBytes(c.bytesByAgent, k, b.toEndpoint, b.fromEndpoint);
+  for (const [k, b] of e.bytesByServer) addBytes(c.bytesByServer, k, b.toEndpoint, b.fromEndpoint);
 }

@@ -48,8 +48,9 @@ export interface FileLine {
 /**
  * Lines of one file from `offset`. Splitting on the newline byte is UTF-8 safe (0x0a never occurs
  * inside a multi-byte sequence). A file removed meanwhile (retention, outbox cleanup) reads as empty.
+ * Nothing at or after byte `end` is read (recovery stops where the previous run's records end).
  */
-export async function* readLines(path: string, offset = 0): AsyncGenerator<FileLine> {
+export async function* readLines(path: string, offset = 0, end = Infinity): AsyncGenerator<FileLine> {
   let handle;
   try {
     handle = await open(path, 'r');
@@ -63,7 +64,9 @@ export async function* readLines(path: string, offset = 0): AsyncGenerator<FileL
     let position = offset;
     let pendingStart = offset;
     for (;;) {
-      const { bytesRead } = await handle.read(chunk, 0, chunk.length, position);
+      const want = Math.min(chunk.length, end - position);
+      if (want <= 0) break;
+      const { bytesRead } = await handle.read(chunk, 0, want, position);
       if (bytesRead === 0) break;
       position += bytesRead;
       const data =

@@ -17,6 +17,8 @@ export interface StoredEvent {
 export interface ReadOptions {
   /** Only records with seq >= fromSeq. */
   readonly fromSeq?: number;
+  /** Stop at this byte of this segment (what was there when a writer opened it); later segments are not read. */
+  readonly until?: { readonly path: string; readonly offset: number };
   readonly onMalformed?: MalformedHandler;
 }
 
@@ -32,8 +34,12 @@ export async function* readRecords(
     const next = segments[i + 1];
     if (next !== undefined && next.firstSeq <= fromSeq) continue;
     const segment = segments[i]!;
-    for await (const line of readLines(segment.path)) {
+    const end = opts.until?.path === segment.path ? opts.until.offset : undefined;
+    for await (const line of readLines(segment.path, 0, end ?? Infinity)) {
       if (line.text === '') continue;
+      // Records before `fromSeq` in the first segment read are skipped without being decoded: after a
+      // checkpoint that is most of a 32 MiB segment.
+      if (fromSeq > 0 && seqOf(line.text) < fromSeq) continue;
       const record = decodeRecord(line.text, line.complete);
       if (!record.ok) {
         opts.onMalformed?.({
@@ -48,7 +54,16 @@ export async function* readRecords(
       lastSeq = record.seq;
       yield { seq: record.seq, event: record.event };
     }
+    if (end !== undefined) return;
   }
+}
+
+const SEQ_PREFIX = /^\{"seq":(\d+),/;
+
+/** The seq a record line starts with, or Infinity when it does not look like one (decode reports it). */
+function seqOf(line: string): number {
+  const m = SEQ_PREFIX.exec(line);
+  return m === null ? Infinity : Number(m[1]);
 }
 
 export interface FollowOptions extends ReadOptions {

@@ -19,6 +19,14 @@ export interface SegmentWriterOptions {
   readonly minNextSeq?: number;
   /** false skips fsync (tests and throw-away logs only). */
   readonly fsync?: boolean;
+  /**
+   * Runs before retention deletes anything (the file log saves a checkpoint here, so what is deleted is
+   * already folded into one). A failure is the hook's own business: retention runs anyway, since a
+   * bounded disk matters more than a fast start.
+   */
+  readonly beforeRetention?: () => Promise<void>;
+  /** False defers retention (the file log: until recovery has read what retention would delete). */
+  readonly retentionAllowed?: () => boolean;
 }
 
 /** How much of the last segment to scan at start-up for its last good record before reading it all. */
@@ -33,6 +41,7 @@ export class SegmentWriter {
     private readonly opts: SegmentWriterOptions,
     private readonly release: ReleaseLock,
     private handle: FileHandle,
+    private path: string,
     private size: number,
     private seq: number,
   ) {}
@@ -54,17 +63,24 @@ export class SegmentWriter {
     const last = segments[segments.length - 1];
     if (last === undefined) {
       const first = Math.max(opts.minNextSeq ?? 1, 1);
-      const handle = await open(segmentPath(opts.dir, opts.prefix, first), 'a');
-      return new SegmentWriter(opts, release, handle, 0, first);
+      const path = segmentPath(opts.dir, opts.prefix, first);
+      const handle = await open(path, 'a');
+      return new SegmentWriter(opts, release, handle, path, 0, first);
     }
     const { size } = await stat(last.path);
     const found = await lastSeqIn(last, size);
     const handle = await open(last.path, 'a');
-    const writer = new SegmentWriter(opts, release, handle, size, Math.max(found + 1, opts.minNextSeq ?? 1));
+    const next = Math.max(found + 1, opts.minNextSeq ?? 1);
+    const writer = new SegmentWriter(opts, release, handle, last.path, size, next);
     // A crash mid-write leaves an unterminated record; keep it (replay reports it) but never glue the
     // next record onto it.
     writer.needsNewline = size > 0 && !(await endsWithNewline(last.path, size));
     return writer;
+  }
+
+  /** The segment being written and its size: where the next record goes. */
+  get end(): { path: string; offset: number } {
+    return { path: this.path, offset: this.size };
   }
 
   /** The seq the next appended record gets. */
@@ -116,14 +132,18 @@ export class SegmentWriter {
 
   private async rotate(): Promise<void> {
     await this.handle.close();
-    this.handle = await open(segmentPath(this.opts.dir, this.opts.prefix, this.seq), 'a');
+    this.path = segmentPath(this.opts.dir, this.opts.prefix, this.seq);
+    this.handle = await open(this.path, 'a');
     this.size = 0;
     await this.applyRetention();
   }
 
-  private async applyRetention(): Promise<void> {
+  /** Deletes the oldest segments beyond the retention bounds (never the one being written). */
+  async applyRetention(): Promise<void> {
     const { retainSegments, retainBytes } = this.opts;
     if (retainSegments === undefined && retainBytes === undefined) return;
+    if (this.opts.retentionAllowed?.() === false) return;
+    await this.opts.beforeRetention?.().catch(() => undefined);
     const segments = await listSegments(this.opts.dir, this.opts.prefix);
     const sizes = await Promise.all(
       segments.map((s) =>

@@ -1,16 +1,21 @@
 /**
  * The in-memory queue between `append` (synchronous, on the byte path) and a slow asynchronous sink
  * (a file write + fsync). Items are written in order, in batches, by one loop; `flush` waits for
- * everything pushed so far. A failing sink keeps the items and retries with backoff.
+ * everything pushed so far. A failing sink keeps the items and retries with backoff; with `maxAttempts`
+ * a batch that keeps failing is given up (handed to `onGiveUp`, which counts it) so that a full or
+ * read-only disk costs the events written meanwhile, not the memory of every event that follows.
  */
 
-export interface WriteQueueOptions {
+export interface WriteQueueOptions<T> {
   /** Small enough to be invisible to a human reading events live, large enough to batch bursts. */
   readonly batchDelayMs: number;
   readonly maxBatch: number;
   /** Beyond this the queue refuses items (the caller counts the drop): memory must stay bounded. */
   readonly maxQueued: number;
   readonly onSinkError: (err: unknown, attempt: number) => void;
+  /** Attempts per batch before it is given up; unset retries forever. */
+  readonly maxAttempts?: number;
+  readonly onGiveUp?: (batch: T[], err: unknown) => void;
 }
 
 /** Retry backoff for a failing sink (disk full, permissions): from quick to once every few seconds. */
@@ -35,7 +40,7 @@ export class WriteQueue<T> {
 
   constructor(
     private readonly sink: (batch: T[]) => Promise<void>,
-    private readonly opts: WriteQueueOptions,
+    private readonly opts: WriteQueueOptions<T>,
   ) {}
 
   get length(): number {
@@ -98,6 +103,13 @@ export class WriteQueue<T> {
         this.opts.onSinkError(err, attempt);
         this.settle((w) => w.reject(err));
         if (this.stopped) return;
+        if (this.opts.maxAttempts !== undefined && attempt >= this.opts.maxAttempts) {
+          attempt = 0;
+          this.items.splice(0, batch.length);
+          this.written += batch.length;
+          this.opts.onGiveUp?.(batch, err);
+          continue;
+        }
         await new Promise<void>((resolve) => {
           const t = setTimeout(resolve, Math.min(RETRY_MIN_MS * 2 ** attempt, RETRY_MAX_MS));
           this.wakeRetry = () => (clearTimeout(t), resolve());

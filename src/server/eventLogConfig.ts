@@ -1,8 +1,9 @@
 /**
- * How a process treats its lifecycle log at start-up. An explicitly configured log that cannot be opened
- * stops the process (the operator asked for an audit trail); the default embedded log that cannot be opened
- * (say, an unwritable /var/lib in a drop-in deployment that never heard of --data-dir) is reported loudly and
- * the tunnel runs without it, because refusing to proxy would be worse than missing an audit trail.
+ * How a process treats its lifecycle log at start-up. A log that cannot be opened or read now (NATS down,
+ * an unwritable or full disk) never stops or delays the process: the persistence layer reports it and
+ * keeps trying in the background. What still throws is a malformed configuration; an explicit one stops the
+ * process (the operator asked for an audit trail), the default one is reported loudly and the tunnel runs
+ * without a log, because refusing to proxy would be worse than missing an audit trail.
  */
 import { EVENT_LOG_OFF } from '../config/eventLogFlags';
 import type { Logger } from '../observability/logger';
@@ -13,6 +14,8 @@ export interface EventLogConfig {
   /** `''` (embedded under dataDir), `file:<dir>`, or `nats://...`. */
   eventLog: string;
   dataDir: string;
+  /** --event-log-max-bytes; unset: the embedded log's default bound. */
+  maxBytes?: number;
   /** Whether --event-log or --data-dir was given explicitly. */
   explicit: boolean;
   /** --event-log-tls-* and --event-log-creds. */

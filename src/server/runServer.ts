@@ -91,6 +91,9 @@ export async function runServer(config: ServerRuntimeConfig, log: Logger): Promi
     (logger) =>
       openServerLifecycleLog({
         ...config.eventLog,
+        ...(config.eventLog.maxBytes !== undefined
+          ? { file: { retainBytes: config.eventLog.maxBytes } }
+          : {}),
         serverId: config.serverId,
         registry: metrics.registry,
         logger,

@@ -114,6 +114,7 @@ const harnessValues = (): Record<string, string> => ({
   'event-log-tls-cert': '',
   'event-log-tls-key': '',
   'event-log-creds': '',
+  'event-log-max-bytes': '33554432',
   'flow-control': 'false',
   inspector: 'false',
   'data-dir': '/tmp/harness',
@@ -172,6 +173,7 @@ describe('parseAgentFlags: a harness passing every agent flag with a value', () 
       verbosity: 5,
       eventLog: 'file:/tmp/harness-events',
       eventLogLocation: { kind: 'file', dir: '/tmp/harness-events' },
+      eventLogMaxBytes: 32 * 1024 * 1024,
       dataDir: '/tmp/harness',
     });
     // Only the flag that asks for something we do not do is reported.

@@ -292,3 +292,13 @@ describe('parseServerFlags: help', () => {
     expect(r.help).toContain('Accepted for compatibility only');
   });
 });
+
+describe('--event-log-max-bytes', () => {
+  test('defaults to 256 MiB and takes a byte count', () => {
+    expect(parse(kamajiArgs()).eventLogMaxBytes).toBe(256 * 1024 * 1024);
+    expect(parse([...kamajiArgs(), '--event-log-max-bytes=1073741824']).eventLogMaxBytes).toBe(1024 ** 3);
+  });
+  test('refuses a bound too small to hold a log', () => {
+    expect(rejection([...kamajiArgs(), '--event-log-max-bytes=4096']).message).toMatch(/at least 1048576/);
+  });
+});

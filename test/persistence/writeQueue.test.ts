@@ -56,3 +56,35 @@ describe('WriteQueue', () => {
     expect(q.push(2)).toBe(false);
   });
 });
+
+describe('WriteQueue with a bounded number of attempts', () => {
+  it('given a sink that keeps failing, when items are pushed, then each batch is given up after its attempts and later items are written once the sink recovers', async () => {
+    let broken = true;
+    const written: number[] = [];
+    const givenUp: number[] = [];
+    const q = new WriteQueue<number>(
+      async (b) => {
+        if (broken) throw new Error('ENOSPC');
+        written.push(...b);
+      },
+      {
+        batchDelayMs: 1,
+        maxBatch: 10,
+        maxQueued: 100,
+        maxAttempts: 2,
+        onSinkError: () => undefined,
+        onGiveUp: (b) => givenUp.push(...b),
+      },
+    );
+    for (let i = 0; i < 15; i++) q.push(i);
+    for (let i = 0; i < 200 && givenUp.length < 15; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(givenUp).toEqual([...Array(15).keys()]);
+    expect(q.length).toBe(0);
+
+    broken = false;
+    q.push(99);
+    await q.flush();
+    expect(written).toEqual([99]);
+    await q.stop();
+  });
+});
