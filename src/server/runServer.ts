@@ -13,7 +13,12 @@ import type { Logger } from '../observability/logger';
 import { ServerMetrics } from '../observability/serverMetrics';
 import { startAgentEndpoint } from '../transport/agentEndpoint';
 import { startGrpcFrontend } from '../transport/grpcFrontendEndpoint';
-import type { Listen, StartedServer } from '../transport/grpcServer';
+import {
+  checkSocketDirectory,
+  serverCredentials,
+  type Listen,
+  type StartedServer,
+} from '../transport/grpcServer';
 import { startHttpConnectFrontend } from '../transport/httpConnectEndpoint';
 import { describeBacklog } from '../transport/listenBacklog';
 import type { ServerTlsFiles } from '../transport/tlsFiles';
@@ -81,7 +86,18 @@ function grpcOptions(keepaliveMs: number): grpc.ServerOptions {
   };
 }
 
+/**
+ * What can be wrong with the configuration's files is found before anything starts (the event log's
+ * recovery included), so a bad file is the one line a failed start prints.
+ */
+function checkStartupFiles(config: ServerRuntimeConfig): void {
+  if (config.agent.tls) serverCredentials(config.agent.tls, 'cluster');
+  if (config.frontend.tls) serverCredentials(config.frontend.tls, 'server');
+  checkSocketDirectory(config.frontend.listen);
+}
+
 export async function runServer(config: ServerRuntimeConfig, log: Logger): Promise<RunningServer> {
+  checkStartupFiles(config);
   const metrics = new ServerMetrics({ processMetrics: true });
   const instruments = serverInstruments(metrics);
   metrics.setServerCount(config.serverCount);

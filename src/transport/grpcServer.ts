@@ -44,11 +44,17 @@ export class ListenError extends Error {
  */
 export function prepareSocketPath(listen: Listen): void {
   if (listen.kind !== 'uds') return;
+  checkSocketDirectory(listen);
+  if (listen.deleteExisting && existsSync(listen.path)) unlinkSync(listen.path);
+}
+
+/** Fails with the flag's name when a Unix socket's directory is missing (checked again before binding). */
+export function checkSocketDirectory(listen: Listen): void {
+  if (listen.kind !== 'uds') return;
   const dir = dirname(listen.path);
   if (!existsSync(dir)) {
     throw new ListenError('missing-directory', `--uds-name=${listen.path}: directory ${dir} does not exist`);
   }
-  if (listen.deleteExisting && existsSync(listen.path)) unlinkSync(listen.path);
 }
 
 export interface StartedServer {

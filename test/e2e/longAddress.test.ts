@@ -75,7 +75,7 @@ it('the server refuses a frontend dial to a 1 MiB address before choosing an age
     },
     { description: 'a stored dial.failed event' },
   );
-  expect(failed[0]).toContain('"reason":"bad_address"');
+  expect(failed[0]).toContain('"reason":"bad-address"');
   expect(failed[0]).toContain('more characters cut]');
   expect(Math.max(...failed.map((l) => l.length))).toBeLessThan(MAX_LINE);
   expect(longestLine(server.process)).toBeLessThan(MAX_LINE);

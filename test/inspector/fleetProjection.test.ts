@@ -65,7 +65,7 @@ describe('fleet projection', () => {
       state: 'closed',
       bytesToAgent: 10,
       bytesFromAgent: 20,
-      reason: 'frontend: CLOSE_REQ',
+      reason: 'frontend: close-req',
     });
   });
 

@@ -11,7 +11,7 @@ import { readStream } from '../../src/persistence/natsStreamReader';
 import { ALL_EVENTS_SUBJECT, processSubjects, STREAM_NAME, subjectFor } from '../../src/persistence/subjects';
 import type { EventProcess } from '../../src/persistence/types';
 import { startNatsServer, type NatsServerHandle } from '../helpers/natsServer';
-import { collect, manyEvents, serverFactory } from './fixtures';
+import { collect, manyEvents, serverFactory, waitFor } from './fixtures';
 
 jest.setTimeout(60_000);
 
@@ -68,7 +68,10 @@ describe('reading the NATS event stream once', () => {
 
   it('given the last event on a subject is older than --since, when read, then it ends with nothing', async () => {
     await publish(quiet, manyEvents(serverFactory('quiet'), 20));
-    const since = new Date();
+    // NATS stamps messages in nanoseconds, a Date has milliseconds: a `since` in the same millisecond as the
+    // last quiet message would still include it. One millisecond later, and the clock past it, is after it.
+    const since = new Date(Date.now() + 1);
+    await waitFor(() => Date.now() > since.getTime(), 'the clock to pass --since');
     await publish(busy, manyEvents(serverFactory('busy'), 20));
 
     const read = await collect(readStream(js, { subject: processSubjects(quiet), since }));
