@@ -4,7 +4,8 @@
  * finished (END_STREAM) or torn down (RST_STREAM CANCEL).
  */
 import * as http2 from 'http2';
-import type { StreamEnd } from '../packetStream';
+import type { Packet } from '../../protocol/packet';
+import type { PacketStream, PacketStreamHandlers, StreamEnd } from '../packetStream';
 import { GrpcCallError, type GrpcFrameError } from './errors';
 import {
   decodeGrpcMessage,
@@ -138,11 +139,40 @@ export class ClientCallSide implements CallSide {
 
 /** One call opened by an H2Client. */
 export interface H2ClientCall {
-  readonly stream: H2PacketStream;
+  readonly stream: PacketStream;
   /** The response headers, or undefined when the call ended without any. Never rejects. */
   headers(): Promise<IncomingMetadata | undefined>;
   /** The status the server sent, once it has (undefined before, or when there was none). */
   status(): CallStatus | undefined;
+}
+
+/** A call that could not be opened (the session was gone): it ends with the session's reason. */
+export function failedClientCall(peer: string, error: GrpcCallError): H2ClientCall {
+  return {
+    stream: new EndedPacketStream(peer, error),
+    headers: () => Promise.resolve(undefined),
+    status: () => undefined,
+  };
+}
+
+class EndedPacketStream implements PacketStream {
+  readonly closed = true;
+  constructor(
+    readonly peer: string,
+    private readonly error: GrpcCallError,
+  ) {}
+  attach(handlers: PacketStreamHandlers): void {
+    // Asynchronously, as a real stream would end: the owner finishes wiring up first.
+    queueMicrotask(() => handlers.end({ kind: 'error', error: this.error }));
+  }
+  send(_packet: Packet, onWritten?: () => void): boolean {
+    onWritten?.();
+    return true;
+  }
+  pauseReceiving(): void {}
+  resumeReceiving(): void {}
+  close(): void {}
+  abort(): void {}
 }
 
 export function makeClientCall(

@@ -9,9 +9,9 @@ import * as tls from 'tls';
 import { GrpcCallError, H2SessionError } from './errors';
 import { DEFAULT_MAX_RECEIVE_MESSAGE_BYTES } from './grpcFraming';
 import { GrpcStatus } from './grpcStatus';
-import { startKeepalive, type KeepaliveOptions } from './keepalive';
+import { startKeepalive, type Keepalive, type KeepaliveOptions } from './keepalive';
 import { metadataHeaders, type OutgoingMetadata } from './metadata';
-import { makeClientCall, type H2ClientCall } from './clientCall';
+import { failedClientCall, makeClientCall, type H2ClientCall } from './clientCall';
 import { LOCAL_SETTINGS, MAX_SESSION_MEMORY_MIB, raiseSessionWindow } from './settings';
 
 const C = http2.constants;
@@ -49,7 +49,7 @@ function describe(target: H2Target): string {
 
 export class H2Client {
   private fate: GrpcCallError | undefined;
-  private readonly stopKeepalive: () => void;
+  private readonly keepalive: Keepalive | undefined;
 
   private constructor(
     private readonly session: http2.ClientHttp2Session,
@@ -74,13 +74,13 @@ export class H2Client {
         'session-closed',
       );
     });
-    this.stopKeepalive = opts.keepalive
+    this.keepalive = opts.keepalive
       ? startKeepalive(session, opts.keepalive, (err) => {
           this.fate ??= new GrpcCallError(GrpcStatus.UNAVAILABLE, err.message, 'keepalive-timeout', {
             cause: err,
           });
         })
-      : () => {};
+      : undefined;
   }
 
   /** Connects and waits for the server's settings, so its stream limit is known before the first call. */
@@ -145,6 +145,11 @@ export class H2Client {
     });
   }
 
+  /** Keepalive pings the server acknowledged. */
+  get keepaliveAcks(): number {
+    return this.keepalive?.acks ?? 0;
+  }
+
   /** True once the session can take no new call (GOAWAY received, closed, or failed). */
   get unusable(): boolean {
     return this.fate !== undefined || this.session.closed || this.session.destroyed;
@@ -161,7 +166,24 @@ export class H2Client {
       ...metadataHeaders(metadata),
     };
     if (timeoutMs !== undefined) headers['grpc-timeout'] = `${Math.max(0, Math.ceil(timeoutMs))}m`;
-    const stream = this.session.request(headers, { endStream: false });
+    if (this.session.closed || this.session.destroyed) {
+      return failedClientCall(
+        this.peer,
+        this.fate ?? new GrpcCallError(GrpcStatus.UNAVAILABLE, 'session closed', 'session-closed'),
+      );
+    }
+    let stream: http2.ClientHttp2Stream;
+    try {
+      stream = this.session.request(headers, { endStream: false });
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      return failedClientCall(
+        this.peer,
+        new GrpcCallError(GrpcStatus.UNAVAILABLE, `cannot open a call: ${why}`, 'session-closed', {
+          cause: err,
+        }),
+      );
+    }
     return makeClientCall(
       stream,
       this.peer,
@@ -180,14 +202,14 @@ export class H2Client {
 
   /** Lets open calls finish, then closes the session. Safe more than once. */
   close(): Promise<void> {
-    this.stopKeepalive();
+    this.keepalive?.stop();
     if (this.session.destroyed) return Promise.resolve();
     return new Promise((resolve) => this.session.close(() => resolve()));
   }
 
   /** Drops the session now; every open call ends with `reason`. Safe more than once. */
   destroy(reason = 'client closed'): void {
-    this.stopKeepalive();
+    this.keepalive?.stop();
     this.fate ??= new GrpcCallError(GrpcStatus.UNAVAILABLE, reason, 'session-closed');
     if (!this.session.destroyed) this.session.destroy();
   }

@@ -19,13 +19,20 @@ export interface KeepaliveOptions {
  */
 export const DEFAULT_KEEPALIVE_TIMEOUT_MS = 20_000;
 
-/** Starts pinging; returns a stop function. The timers never keep the process alive. */
+export interface Keepalive {
+  stop(): void;
+  /** Pings the peer acknowledged so far. */
+  readonly acks: number;
+}
+
+/** Starts pinging. The timers never keep the process alive. */
 export function startKeepalive(
   session: http2.Http2Session,
   options: KeepaliveOptions,
   onTimeout: (error: H2SessionError) => void,
-): () => void {
+): Keepalive {
   let deadline: NodeJS.Timeout | undefined;
+  let acks = 0;
   const interval = setInterval(() => {
     if (session.destroyed || session.closed || deadline !== undefined) return;
     deadline = setTimeout(() => {
@@ -40,7 +47,8 @@ export function startKeepalive(
     const sent = session.ping((err) => {
       clearTimeout(deadline);
       deadline = undefined;
-      void err; // a ping cancelled by the session's end needs no answer: the session reports that
+      // A ping cancelled by the session's end needs no answer: the session reports that.
+      if (!err) acks++;
     });
     if (!sent) {
       clearTimeout(deadline);
@@ -54,7 +62,12 @@ export function startKeepalive(
     deadline = undefined;
   };
   session.once('close', stop);
-  return stop;
+  return {
+    stop,
+    get acks() {
+      return acks;
+    },
+  };
 }
 
 /** The reference's minimum time between agent pings (keepalive.EnforcementPolicy{MinTime: 30s}). */
