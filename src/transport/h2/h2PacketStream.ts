@@ -67,7 +67,9 @@ export class H2PacketStream implements PacketStream {
     this.handlers = handlers;
     const stream = this.stream;
     stream.on('data', (chunk: Buffer) => this.onChunk(chunk));
-    stream.on('end', () => this.onPeerDone());
+    // node:http2 cancels a call by ending the writable side and then resetting (END_STREAM, RST_STREAM
+    // CANCEL, often in one read): decided one turn later, the reset is known and the end is a cancel.
+    stream.on('end', () => setImmediate(() => this.onPeerDone()));
     stream.on('close', () => this.onPeerDone());
     stream.on('drain', () => {
       if (!this.needDrain) return;

@@ -107,13 +107,8 @@ function admit(
     );
     return null;
   }
-  // grpc-go and grpc-js accept a request without `te` (some proxies drop it); a `te` that asks for
-  // anything but trailers means a client that cannot read the status, which gRPC cannot work without.
-  const te = headers[C.HTTP2_HEADER_TE];
-  if (te !== undefined && te !== 'trailers') {
-    respondError(stream, 400, GrpcStatus.INTERNAL, `te header must be "trailers", got ${String(te)}`);
-    return null;
-  }
+  // A missing `te` is accepted, as grpc-go and grpc-js do (some proxies drop it); any other value than
+  // "trailers" never gets here: HTTP/2 forbids it and nghttp2 resets such a request as malformed.
   const timeout = headers['grpc-timeout'];
   if (typeof timeout !== 'string') return undefined;
   const ms = parseGrpcTimeout(timeout);

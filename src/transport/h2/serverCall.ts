@@ -14,15 +14,25 @@ import { metadataHeaders, type IncomingMetadata, type OutgoingMetadata } from '.
 
 const C = http2.constants;
 export const GRPC_CONTENT_TYPE = 'application/grpc+proto';
+/**
+ * How long a call this side gave up on stays open after its status before it is reset: ample for the
+ * status frame to leave on a loaded loopback or LAN, short enough that a client that ignores the status
+ * cannot hold the stream.
+ */
+export const RESET_AFTER_STATUS_MS = 1_000;
 
 export class ServerCallSide implements CallSide {
   private headersSent = false;
   private statusSent = false;
   private trailers: http2.OutgoingHttpHeaders = {};
   private pendingHeaders: http2.OutgoingHttpHeaders = {};
+  private resetAfterStatus = false;
 
   constructor(private readonly stream: http2.ServerHttp2Stream) {
-    stream.on('wantTrailers', () => stream.sendTrailers(this.trailers));
+    stream.on('wantTrailers', () => {
+      stream.sendTrailers(this.trailers);
+      if (this.resetAfterStatus) this.resetQuietly();
+    });
   }
 
   get sentStatus(): boolean {
@@ -47,9 +57,15 @@ export class ServerCallSide implements CallSide {
     );
   }
 
-  sendStatus(code: GrpcStatusCode, message: string): void {
+  /**
+   * Ends the call with a status. With `thenReset`, the client is also told to stop sending
+   * (RST_STREAM NO_ERROR after the status, as HTTP/2 allows once a response is complete): for calls
+   * this side gave up on (deadline, bad frame, abort), whose remaining input nobody will read.
+   */
+  sendStatus(code: GrpcStatusCode, message: string, thenReset = false): void {
     if (this.statusSent || this.stream.destroyed || this.stream.closed) return;
     this.statusSent = true;
+    this.resetAfterStatus = thenReset;
     const status: http2.OutgoingHttpHeaders = { 'grpc-status': String(code) };
     if (message !== '') status['grpc-message'] = encodeGrpcMessage(message);
     if (!this.headersSent) {
@@ -64,10 +80,25 @@ export class ServerCallSide implements CallSide {
         },
         { endStream: true },
       );
+      if (thenReset) this.resetQuietly();
       return;
     }
     this.trailers = status;
     this.stream.end();
+  }
+
+  /**
+   * Resets the stream a little after the status: node:http2 drops a status still queued when the stream
+   * is reset at once. A grpc client ends the call on the status by itself; the reset is for one that
+   * keeps sending to a call nobody reads any more.
+   */
+  private resetQuietly(): void {
+    const stream = this.stream;
+    const timer = setTimeout(() => {
+      if (!stream.closed && !stream.destroyed) stream.close(C.NGHTTP2_NO_ERROR);
+    }, RESET_AFTER_STATUS_MS);
+    timer.unref();
+    stream.once('close', () => clearTimeout(timer));
   }
 
   beforeFirstWrite(): void {
@@ -79,7 +110,7 @@ export class ServerCallSide implements CallSide {
   }
 
   abort(reason: string): void {
-    if (!this.statusSent) this.sendStatus(GrpcStatus.ABORTED, reason);
+    if (!this.statusSent) this.sendStatus(GrpcStatus.ABORTED, reason, true);
     else if (!this.stream.closed) this.stream.close(C.NGHTTP2_CANCEL);
   }
 
@@ -87,12 +118,15 @@ export class ServerCallSide implements CallSide {
     this.sendStatus(
       error.reason === 'too-large' ? GrpcStatus.RESOURCE_EXHAUSTED : GrpcStatus.INTERNAL,
       error.message,
+      true,
     );
   }
 
   peerEnd(): StreamEnd {
     // The client's END_STREAM ends the readable side; anything else that closes it is a reset or the
     // session going away, which grpc servers report as a cancelled call.
+    const rst = this.stream.rstCode;
+    if (rst !== undefined && rst !== C.NGHTTP2_NO_ERROR) return { kind: 'cancelled' };
     return this.stream.readableEnded ? { kind: 'eof' } : { kind: 'cancelled' };
   }
 }
@@ -133,11 +167,10 @@ export function makeServerCall(
   if (init.deadline !== undefined) {
     deadlineTimer = setTimeout(
       () => {
-        side.sendStatus(GrpcStatus.DEADLINE_EXCEEDED, 'Deadline exceeded');
+        side.sendStatus(GrpcStatus.DEADLINE_EXCEEDED, 'Deadline exceeded', true);
         packets?.failLocally(
           new GrpcCallError(GrpcStatus.DEADLINE_EXCEEDED, 'Deadline exceeded', 'deadline-exceeded'),
         );
-        if (!stream.closed) stream.close(C.NGHTTP2_CANCEL);
       },
       Math.max(0, init.deadline - Date.now()),
     );

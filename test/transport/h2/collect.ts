@@ -12,7 +12,15 @@ export interface Collected {
   bytes: number;
 }
 
-export function collect(stream: PacketStream, onPacket?: (p: Packet) => void): Collected {
+export interface CollectHooks {
+  packet?: (p: Packet) => void;
+  drain?: () => void;
+  end?: (e: StreamEnd) => void;
+}
+
+export function collect(stream: PacketStream, hooks: CollectHooks | ((p: Packet) => void) = {}): Collected {
+  const h: CollectHooks = typeof hooks === 'function' ? { packet: hooks } : hooks;
+  const onPacket = h.packet;
   const c: Collected = { packets: [], malformed: [], ends: [], drains: 0, bytes: 0 };
   stream.attach({
     packet: (p) => {
@@ -28,8 +36,14 @@ export function collect(stream: PacketStream, onPacket?: (p: Packet) => void): C
       onPacket?.(p);
     },
     malformed: (e) => c.malformed.push(e),
-    drain: () => c.drains++,
-    end: (e) => c.ends.push(e),
+    drain: () => {
+      c.drains++;
+      h.drain?.();
+    },
+    end: (e) => {
+      c.ends.push(e);
+      h.end?.(e);
+    },
   });
   return c;
 }
