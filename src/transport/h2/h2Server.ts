@@ -10,7 +10,7 @@ import type { AddressInfo } from 'net';
 import { H2SessionError } from './errors';
 import { DEFAULT_MAX_RECEIVE_MESSAGE_BYTES } from './grpcFraming';
 import { encodeGrpcMessage, GrpcStatus, parseGrpcTimeout, type GrpcStatusCode } from './grpcStatus';
-import { enforcePings, startKeepalive, type KeepaliveOptions } from './keepalive';
+import { enforcePings, startKeepalive, type Keepalive, type KeepaliveOptions } from './keepalive';
 import { readMetadata } from './metadata';
 import { GRPC_CONTENT_TYPE, makeServerCall, type H2ServerCall } from './serverCall';
 import { LOCAL_SETTINGS, MAX_SESSION_MEMORY_MIB, raiseSessionWindow } from './settings';
@@ -48,7 +48,7 @@ export interface H2Server {
   /** The bound TCP port (0 for a Unix socket). */
   readonly port: number;
   /** Open sessions and streams, for tests and metrics. */
-  stats(): { sessions: number; streams: number };
+  stats(): { sessions: number; streams: number; pingsReceived: number; keepaliveAcks: number };
   /** Refuses new connections; open ones go on. */
   stopAccepting(): void;
   /**
@@ -139,15 +139,24 @@ export async function startH2Server(opts: H2ServerOptions): Promise<H2Server> {
   const maxReceive = opts.maxReceiveMessageBytes ?? DEFAULT_MAX_RECEIVE_MESSAGE_BYTES;
   const sessions = new Set<http2.ServerHttp2Session>();
   let streams = 0;
+  let pingsReceived = 0;
+  const keepalives = new Set<Keepalive>();
+  let keepaliveAcksOfClosed = 0;
 
   server.on('session', (session: http2.ServerHttp2Session) => {
     sessions.add(session);
+    session.on('ping', () => pingsReceived++);
     const peer = peerOf(session, opts.listen);
     session.on('error', (err: Error) => opts.onSessionError?.(peer, err));
     session.once('close', () => sessions.delete(session));
     raiseSessionWindow(session);
     if (opts.keepalive) {
-      startKeepalive(session, opts.keepalive, (err) => opts.onSessionError?.(peer, err));
+      const keepalive = startKeepalive(session, opts.keepalive, (err) => opts.onSessionError?.(peer, err));
+      keepalives.add(keepalive);
+      session.once('close', () => {
+        keepalives.delete(keepalive);
+        keepaliveAcksOfClosed += keepalive.acks;
+      });
     }
     if (opts.pingPolicy) {
       const policy = opts.pingPolicy;
@@ -205,7 +214,11 @@ export async function startH2Server(opts: H2ServerOptions): Promise<H2Server> {
   const closed = new Promise<void>((resolve) => server.once('close', () => resolve()));
   return {
     port,
-    stats: () => ({ sessions: sessions.size, streams }),
+    stats: () => {
+      let keepaliveAcks = keepaliveAcksOfClosed;
+      for (const k of keepalives) keepaliveAcks += k.acks;
+      return { sessions: sessions.size, streams, pingsReceived, keepaliveAcks };
+    },
     stopAccepting: () => {
       if (server.listening) server.close();
     },

@@ -75,6 +75,9 @@ export const MIN_PING_INTERVAL_MS = 30_000;
 /** grpc-go's server tolerates this many early pings before it acts (maxPingStrikes). */
 export const MAX_PING_STRIKES = 2;
 
+/** Time for the GOAWAY to reach a client that pinged too often before its connection is dropped. */
+export const PING_VIOLATION_CLOSE_MS = 1_000;
+
 /** Counts pings that came too soon after the previous one; pure apart from the injected clock. */
 export class PingStrikes {
   private last = -Infinity;
@@ -106,5 +109,7 @@ export function enforcePings(
     onViolation();
     session.goaway(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM, 0, Buffer.from('too_many_pings'));
     session.close();
+    // grpc-go closes the connection outright; a client that ignores the GOAWAY is cut off shortly after.
+    setTimeout(() => session.destroy(), PING_VIOLATION_CLOSE_MS).unref();
   });
 }
