@@ -4,7 +4,7 @@
  * use today, with its raised windows) against the node:http2 transport in dist/transport/h2/. Not a test:
  * it prints figures for a person to judge. Run `npm run build` first.
  *
- *   node scripts/bench-h2.js [--rounds 5] [--mib 256] [--streams 1000]
+ *   node scripts/bench-h2.js [--rounds 5] [--mib 256] [--streams 1000] [--transports tls,uds] [--impls grpc-js,ours]
  *
  * For each round, transport (TLS on loopback, Unix socket) and implementation, a server process and a
  * client process are started (so each one's CPU is its own) and measured on three phases:
@@ -27,6 +27,11 @@ const MiB = 1024 * 1024;
 const CHUNK = 64 * 1024;
 const CONNECT_PATH = '/AgentService/Connect';
 const PROXY_PATH = '/ProxyService/Proxy';
+
+function listArg(name, fallback) {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1].split(',') : fallback;
+}
 
 function arg(name, fallback) {
   const i = process.argv.indexOf(`--${name}`);
@@ -102,7 +107,8 @@ async function startOursServer(transport, tls) {
       ? { tls: { cert: fs.readFileSync(tls.serverCert), key: fs.readFileSync(tls.serverKey) } }
       : {}),
     routes: {
-      [CONNECT_PATH]: (call) => serveStream(call.accept({ serverid: 'bench', servercount: '1' }), CONNECT_PATH),
+      [CONNECT_PATH]: (call) =>
+        serveStream(call.accept({ serverid: 'bench', servercount: '1' }), CONNECT_PATH),
       [PROXY_PATH]: (call) => serveStream(call.accept(), PROXY_PATH),
     },
   });
@@ -157,7 +163,8 @@ async function runServer(impl, transport, tls) {
 async function oursOpener(transport, tls, port) {
   const { H2Client } = dist('transport/h2/h2Client.js');
   const client = await H2Client.connect({
-    target: transport === 'uds' ? { kind: 'uds', path: tls.socket } : { kind: 'tcp', host: '127.0.0.1', port },
+    target:
+      transport === 'uds' ? { kind: 'uds', path: tls.socket } : { kind: 'tcp', host: '127.0.0.1', port },
     ...(transport === 'tls' ? { tls: { ca: fs.readFileSync(tls.caCert), serverName: 'localhost' } } : {}),
   });
   return (p) => client.openCall(p).stream;
@@ -337,8 +344,8 @@ async function drive() {
   const results = {};
   try {
     for (let r = 0; r < rounds; r++) {
-      for (const transport of ['tls', 'uds']) {
-        for (const impl of ['grpc-js', 'ours']) {
+      for (const transport of listArg('transports', ['tls', 'uds'])) {
+        for (const impl of listArg('impls', ['grpc-js', 'ours'])) {
           const m = await measure(impl, transport, tls, phases);
           const key = `${transport} ${impl}`;
           results[key] ??= [];

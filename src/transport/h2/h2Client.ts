@@ -100,8 +100,9 @@ export class H2Client {
       maxSessionMemory: MAX_SESSION_MEMORY_MIB,
       createConnection: () => {
         if (target.kind === 'uds') return net.connect(target.path);
-        if (!clientTls) return net.connect(target.port, target.host);
-        return tls.connect({
+        // No Nagle delay: a small frame (a DIAL_REQ, a WINDOW_UPDATE, a ping ack) must not wait for an ACK.
+        if (!clientTls) return net.connect({ port: target.port, host: target.host, noDelay: true });
+        const secure = tls.connect({
           host: target.host,
           port: target.port,
           ALPNProtocols: ['h2'],
@@ -110,6 +111,7 @@ export class H2Client {
           ...(clientTls.key ? { key: clientTls.key } : {}),
           ...serverNameOption(clientTls.serverName, target.host),
         });
+        return secure.setNoDelay(true);
       },
     });
     session.on('error', () => {});

@@ -191,6 +191,8 @@ export async function startH2Server(opts: H2ServerOptions): Promise<H2Server> {
     );
   };
   server.on('stream', onStream);
+  // No Nagle delay: small frames (a DIAL_RSP, a WINDOW_UPDATE, a ping ack) must not wait for an ACK.
+  server.on('connection', (socket: { setNoDelay?: (on: boolean) => void }) => socket.setNoDelay?.(true));
   server.on('sessionError', () => {}); // also reported on the session's own 'error'
   // A TLS client that does not speak h2 is dropped; nothing else to do for it.
   server.on('unknownProtocol', (socket: { destroy(): void }) => socket.destroy());
