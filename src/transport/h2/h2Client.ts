@@ -115,15 +115,15 @@ export class H2Client {
       },
     });
     session.on('error', () => {});
+    const timeoutMs = opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     return new Promise<H2Client>((resolve, reject) => {
       const timer = setTimeout(
         () =>
           fail(
             new H2SessionError('connect-failed', `connect to ${peer}: no settings within ${timeoutMs} ms`),
           ),
-        opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+        timeoutMs,
       );
-      const timeoutMs = opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
       const fail = (err: Error): void => {
         clearTimeout(timer);
         session.destroy();
@@ -134,13 +134,13 @@ export class H2Client {
         );
       };
       session.once('error', fail);
-      session.once('close', () =>
-        fail(new H2SessionError('connect-failed', `connect to ${peer}: connection closed`)),
-      );
+      const closed = (): void =>
+        fail(new H2SessionError('connect-failed', `connect to ${peer}: connection closed`));
+      session.once('close', closed);
       session.once('remoteSettings', () => {
         clearTimeout(timer);
         session.removeListener('error', fail);
-        session.removeAllListeners('close');
+        session.removeListener('close', closed);
         raiseSessionWindow(session);
         resolve(new H2Client(session, opts, peer));
       });
