@@ -151,7 +151,8 @@ export async function startH2Server(opts: H2ServerOptions): Promise<H2Server> {
     session.once('close', () => sessions.delete(session));
     raiseSessionWindow(session);
     if (opts.keepalive) {
-      const keepalive = startKeepalive(session, opts.keepalive, (err) => opts.onSessionError?.(peer, err));
+      // The session is destroyed with the timeout error, which its 'error' handler reports.
+      const keepalive = startKeepalive(session, opts.keepalive, () => {});
       keepalives.add(keepalive);
       session.once('close', () => {
         keepalives.delete(keepalive);

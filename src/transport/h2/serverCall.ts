@@ -138,7 +138,7 @@ export interface H2ServerCall {
   readonly peer: string;
   /** The client's deadline (grpc-timeout), as a Date.now() value, when it sent one. */
   readonly deadline: number | undefined;
-  /** Aborted when the client goes away before the call was accepted or refused. */
+  /** Aborted when the client goes away before the call got its status (reset, session lost). */
   readonly signal: AbortSignal;
   /**
    * Returns the call as a PacketStream. With `headers`, the response headers go out now (the agent
@@ -161,7 +161,10 @@ export function makeServerCall(
 ): H2ServerCall {
   const side = new ServerCallSide(stream);
   const cancelled = new AbortController();
-  stream.once('close', () => cancelled.abort());
+  // Only a call that ends without a status was given up by the client (a reset, a lost session).
+  stream.once('close', () => {
+    if (!side.sentStatus) cancelled.abort();
+  });
   let packets: H2PacketStream | undefined;
   let deadlineTimer: NodeJS.Timeout | undefined;
   if (init.deadline !== undefined) {
