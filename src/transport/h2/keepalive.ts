@@ -1,0 +1,115 @@
+/**
+ * Keepalive pings for one HTTP/2 session (either side), and the server's ping enforcement. A peer that
+ * does not answer a ping within the timeout is taken as gone: the session is destroyed with a
+ * keepalive-timeout error, which every call on it reports.
+ */
+import * as http2 from 'http2';
+import { H2SessionError } from './errors';
+
+export interface KeepaliveOptions {
+  /** Time between pings. */
+  readonly intervalMs: number;
+  /** How long a ping may go unanswered before the peer counts as gone. */
+  readonly timeoutMs: number;
+}
+
+/**
+ * grpc-go's default ping timeout (keepalive.ClientParameters.Timeout / ServerParameters.Timeout): long
+ * enough for a loaded peer to answer, short enough that a dead one is noticed within a minute.
+ */
+export const DEFAULT_KEEPALIVE_TIMEOUT_MS = 20_000;
+
+export interface Keepalive {
+  stop(): void;
+  /** Pings the peer acknowledged so far. */
+  readonly acks: number;
+}
+
+/** Starts pinging. The timers never keep the process alive. */
+export function startKeepalive(
+  session: http2.Http2Session,
+  options: KeepaliveOptions,
+  onTimeout: (error: H2SessionError) => void,
+): Keepalive {
+  let deadline: NodeJS.Timeout | undefined;
+  let acks = 0;
+  const interval = setInterval(() => {
+    if (session.destroyed || session.closed || deadline !== undefined) return;
+    deadline = setTimeout(() => {
+      const error = new H2SessionError(
+        'keepalive-timeout',
+        `keepalive ping not acknowledged within ${options.timeoutMs} ms`,
+      );
+      onTimeout(error);
+      session.destroy(error, http2.constants.NGHTTP2_NO_ERROR);
+    }, options.timeoutMs);
+    deadline.unref();
+    const sent = session.ping((err) => {
+      clearTimeout(deadline);
+      deadline = undefined;
+      // A ping cancelled by the session's end needs no answer: the session reports that.
+      if (!err) acks++;
+    });
+    if (!sent) {
+      clearTimeout(deadline);
+      deadline = undefined;
+    }
+  }, options.intervalMs);
+  interval.unref();
+  const stop = (): void => {
+    clearInterval(interval);
+    clearTimeout(deadline);
+    deadline = undefined;
+  };
+  session.once('close', stop);
+  return {
+    stop,
+    get acks() {
+      return acks;
+    },
+  };
+}
+
+/** The reference's minimum time between agent pings (keepalive.EnforcementPolicy{MinTime: 30s}). */
+export const MIN_PING_INTERVAL_MS = 30_000;
+/** grpc-go's server tolerates this many early pings before it acts (maxPingStrikes). */
+export const MAX_PING_STRIKES = 2;
+
+/** Time for the GOAWAY to reach a client that pinged too often before its connection is dropped. */
+export const PING_VIOLATION_CLOSE_MS = 1_000;
+
+/** Counts pings that came too soon after the previous one; pure apart from the injected clock. */
+export class PingStrikes {
+  private last = -Infinity;
+  private strikes = 0;
+
+  constructor(
+    private readonly minIntervalMs = MIN_PING_INTERVAL_MS,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Records one ping; true when the peer has now pinged too often. */
+  ping(): boolean {
+    const at = this.now();
+    if (at - this.last < this.minIntervalMs) this.strikes++;
+    this.last = at;
+    return this.strikes > MAX_PING_STRIKES;
+  }
+}
+
+/** On a server session: GOAWAY ENHANCE_YOUR_CALM "too_many_pings" (as grpc-go) once the peer overdoes it. */
+export function enforcePings(
+  session: http2.ServerHttp2Session,
+  policy: { minIntervalMs?: number; now?: () => number },
+  onViolation: () => void,
+): void {
+  const strikes = new PingStrikes(policy.minIntervalMs, policy.now);
+  session.on('ping', () => {
+    if (!strikes.ping() || session.closed || session.destroyed) return;
+    onViolation();
+    session.goaway(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM, 0, Buffer.from('too_many_pings'));
+    session.close();
+    // grpc-go closes the connection outright; a client that ignores the GOAWAY is cut off shortly after.
+    setTimeout(() => session.destroy(), PING_VIOLATION_CLOSE_MS).unref();
+  });
+}

@@ -1,0 +1,199 @@
+/**
+ * The server's side of one gRPC call on node:http2: response headers (sent explicitly, or with the first
+ * message as grpc-js does), the status as trailers (or a trailers-only response when nothing was sent),
+ * and how the client's end is read (END_STREAM is EOF, a reset is a cancel).
+ */
+import * as http2 from 'http2';
+import type { PacketStream } from '../packetStream';
+import type { StreamEnd } from '../packetStream';
+import { GrpcCallError } from './errors';
+import type { GrpcFrameError } from './errors';
+import { encodeGrpcMessage, GrpcStatus, type GrpcStatusCode } from './grpcStatus';
+import { H2PacketStream, type CallSide } from './h2PacketStream';
+import { metadataHeaders, type IncomingMetadata, type OutgoingMetadata } from './metadata';
+
+const C = http2.constants;
+export const GRPC_CONTENT_TYPE = 'application/grpc+proto';
+/**
+ * How long a call this side gave up on stays open after its status before it is reset: ample for the
+ * status frame to leave on a loaded loopback or LAN, short enough that a client that ignores the status
+ * cannot hold the stream.
+ */
+export const RESET_AFTER_STATUS_MS = 1_000;
+
+export class ServerCallSide implements CallSide {
+  private headersSent = false;
+  private statusSent = false;
+  private trailers: http2.OutgoingHttpHeaders = {};
+  private pendingHeaders: http2.OutgoingHttpHeaders = {};
+  private resetAfterStatus = false;
+
+  constructor(private readonly stream: http2.ServerHttp2Stream) {
+    stream.on('wantTrailers', () => {
+      stream.sendTrailers(this.trailers);
+      if (this.resetAfterStatus) this.resetQuietly();
+    });
+  }
+
+  get sentStatus(): boolean {
+    return this.statusSent;
+  }
+
+  /** Headers to send with the response headers, whenever those go out. */
+  addHeaders(metadata: OutgoingMetadata): void {
+    Object.assign(this.pendingHeaders, metadataHeaders(metadata));
+  }
+
+  sendHeaders(): void {
+    if (this.headersSent || this.stream.destroyed || this.stream.headersSent) return;
+    this.headersSent = true;
+    this.stream.respond(
+      {
+        [C.HTTP2_HEADER_STATUS]: 200,
+        [C.HTTP2_HEADER_CONTENT_TYPE]: GRPC_CONTENT_TYPE,
+        ...this.pendingHeaders,
+      },
+      { waitForTrailers: true },
+    );
+  }
+
+  /**
+   * Ends the call with a status. With `thenReset`, the client is also told to stop sending
+   * (RST_STREAM NO_ERROR after the status, as HTTP/2 allows once a response is complete): for calls
+   * this side gave up on (deadline, bad frame, abort), whose remaining input nobody will read.
+   */
+  sendStatus(code: GrpcStatusCode, message: string, thenReset = false): void {
+    if (this.statusSent || this.stream.destroyed || this.stream.closed) return;
+    this.statusSent = true;
+    this.resetAfterStatus = thenReset;
+    const status: http2.OutgoingHttpHeaders = { 'grpc-status': String(code) };
+    if (message !== '') status['grpc-message'] = encodeGrpcMessage(message);
+    if (!this.headersSent) {
+      // Trailers-only: the status rides on the only HEADERS frame.
+      this.headersSent = true;
+      this.stream.respond(
+        {
+          [C.HTTP2_HEADER_STATUS]: 200,
+          [C.HTTP2_HEADER_CONTENT_TYPE]: GRPC_CONTENT_TYPE,
+          ...this.pendingHeaders,
+          ...status,
+        },
+        { endStream: true },
+      );
+      if (thenReset) this.resetQuietly();
+      return;
+    }
+    this.trailers = status;
+    this.stream.end();
+  }
+
+  /**
+   * Resets the stream a little after the status: node:http2 drops a status still queued when the stream
+   * is reset at once. A grpc client ends the call on the status by itself; the reset is for one that
+   * keeps sending to a call nobody reads any more.
+   */
+  private resetQuietly(): void {
+    const stream = this.stream;
+    const timer = setTimeout(() => {
+      if (!stream.closed && !stream.destroyed) stream.close(C.NGHTTP2_NO_ERROR);
+    }, RESET_AFTER_STATUS_MS);
+    timer.unref();
+    stream.once('close', () => clearTimeout(timer));
+  }
+
+  beforeFirstWrite(): void {
+    this.sendHeaders();
+  }
+
+  finish(): void {
+    this.sendStatus(GrpcStatus.OK, '');
+  }
+
+  abort(reason: string): void {
+    if (!this.statusSent) this.sendStatus(GrpcStatus.ABORTED, reason, true);
+    else if (!this.stream.closed) this.stream.close(C.NGHTTP2_CANCEL);
+  }
+
+  rejectFrame(error: GrpcFrameError): void {
+    this.sendStatus(
+      error.reason === 'too-large' ? GrpcStatus.RESOURCE_EXHAUSTED : GrpcStatus.INTERNAL,
+      error.message,
+      true,
+    );
+  }
+
+  peerEnd(): StreamEnd {
+    // The client's END_STREAM ends the readable side; anything else that closes it is a reset or the
+    // session going away, which grpc servers report as a cancelled call.
+    const rst = this.stream.rstCode;
+    if (rst !== undefined && rst !== C.NGHTTP2_NO_ERROR) return { kind: 'cancelled' };
+    return this.stream.readableEnded ? { kind: 'eof' } : { kind: 'cancelled' };
+  }
+}
+
+/** One incoming call as the route handler sees it. */
+export interface H2ServerCall {
+  readonly path: string;
+  readonly metadata: IncomingMetadata;
+  readonly peer: string;
+  /** The client's deadline (grpc-timeout), as a Date.now() value, when it sent one. */
+  readonly deadline: number | undefined;
+  /** Aborted when the client goes away before the call got its status (reset, session lost). */
+  readonly signal: AbortSignal;
+  /**
+   * Returns the call as a PacketStream. With `headers`, the response headers go out now (the agent
+   * endpoint's serverid/servercount); without, they go with the first packet or the status.
+   */
+  accept(headers?: OutgoingMetadata): PacketStream;
+  /** Ends the call before any packet with a status (trailers-only when no header was sent). */
+  refuse(code: GrpcStatusCode, details: string): void;
+}
+
+export function makeServerCall(
+  stream: http2.ServerHttp2Stream,
+  init: {
+    path: string;
+    metadata: IncomingMetadata;
+    peer: string;
+    deadline: number | undefined;
+    maxReceiveMessageBytes: number;
+  },
+): H2ServerCall {
+  const side = new ServerCallSide(stream);
+  const cancelled = new AbortController();
+  // Only a call that ends without a status was given up by the client (a reset, a lost session).
+  stream.once('close', () => {
+    if (!side.sentStatus) cancelled.abort();
+  });
+  let packets: H2PacketStream | undefined;
+  let deadlineTimer: NodeJS.Timeout | undefined;
+  if (init.deadline !== undefined) {
+    deadlineTimer = setTimeout(
+      () => {
+        side.sendStatus(GrpcStatus.DEADLINE_EXCEEDED, 'Deadline exceeded', true);
+        packets?.failLocally(
+          new GrpcCallError(GrpcStatus.DEADLINE_EXCEEDED, 'Deadline exceeded', 'deadline-exceeded'),
+        );
+      },
+      Math.max(0, init.deadline - Date.now()),
+    );
+    deadlineTimer.unref();
+    stream.once('close', () => clearTimeout(deadlineTimer));
+  }
+  return {
+    ...init,
+    signal: cancelled.signal,
+    accept: (headers) => {
+      if (headers) {
+        side.addHeaders(headers);
+        side.sendHeaders();
+      }
+      packets ??= new H2PacketStream(stream, init.peer, side, init.maxReceiveMessageBytes);
+      return packets;
+    },
+    refuse: (code, details) => {
+      side.sendStatus(code, details);
+      stream.resume(); // nothing will read what the client still sends: let it flow away
+    },
+  };
+}

@@ -1,0 +1,58 @@
+/** Records what a PacketStream delivers, for assertions and polling. */
+import type { MalformedPacketError } from '../../../src/protocol/errors';
+import type { Packet } from '../../../src/protocol/packet';
+import type { PacketStream, StreamEnd } from '../../../src/transport/packetStream';
+
+export interface Collected {
+  readonly packets: Packet[];
+  readonly malformed: MalformedPacketError[];
+  ends: StreamEnd[];
+  drains: number;
+  /** DATA payload bytes received. */
+  bytes: number;
+}
+
+export interface CollectHooks {
+  packet?: (p: Packet) => void;
+  drain?: () => void;
+  end?: (e: StreamEnd) => void;
+}
+
+export function collect(stream: PacketStream, hooks: CollectHooks | ((p: Packet) => void) = {}): Collected {
+  const h: CollectHooks = typeof hooks === 'function' ? { packet: hooks } : hooks;
+  const onPacket = h.packet;
+  const c: Collected = { packets: [], malformed: [], ends: [], drains: 0, bytes: 0 };
+  stream.attach({
+    packet: (p) => {
+      if (p.type === 'DATA') {
+        c.bytes += p.data.length;
+        // Keep only a count for large transfers: holding views would keep every chunk alive.
+        if (p.data.length >= 64 * 1024) {
+          onPacket?.(p);
+          return;
+        }
+      }
+      c.packets.push(p);
+      onPacket?.(p);
+    },
+    malformed: (e) => c.malformed.push(e),
+    drain: () => {
+      c.drains++;
+      h.drain?.();
+    },
+    end: (e) => {
+      c.ends.push(e);
+      h.end?.(e);
+    },
+  });
+  return c;
+}
+
+/** Describes an end for matchers: kind, and code/reason/message of an error. */
+export function endOf(c: Collected): Record<string, unknown> | undefined {
+  const e = c.ends[0];
+  if (!e) return undefined;
+  if (e.kind !== 'error') return { kind: e.kind };
+  const err = e.error as Error & { code?: number; reason?: string; details?: string };
+  return { kind: 'error', code: err.code, reason: err.reason, message: err.message };
+}
