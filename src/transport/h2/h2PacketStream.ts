@@ -6,7 +6,7 @@
 import type * as http2 from 'http2';
 import { decodePacket } from '../../protocol/codec';
 import { MalformedPacketError } from '../../protocol/errors';
-import type { Packet } from '../../protocol/packet';
+import type { DecodedPacket, Packet } from '../../protocol/packet';
 import type { PacketStream, PacketStreamHandlers, StreamEnd } from '../packetStream';
 import { GrpcCallError, type GrpcFrameError } from './errors';
 import { framePacket, MessageDecoder } from './grpcFraming';
@@ -26,7 +26,7 @@ export interface CallSide {
   peerEnd(): StreamEnd;
 }
 
-function safeDecode(bytes: Buffer): Packet | MalformedPacketError {
+function safeDecode(bytes: Buffer): DecodedPacket | MalformedPacketError {
   try {
     return decodePacket(bytes);
   } catch (err) {

@@ -1,10 +1,10 @@
 /** Records what a PacketStream delivers, for assertions and polling. */
 import type { MalformedPacketError } from '../../../src/protocol/errors';
-import type { Packet } from '../../../src/protocol/packet';
+import type { DecodedPacket, Packet } from '../../../src/protocol/packet';
 import type { PacketStream, StreamEnd } from '../../../src/transport/packetStream';
 
 export interface Collected {
-  readonly packets: Packet[];
+  readonly packets: DecodedPacket[];
   readonly malformed: MalformedPacketError[];
   ends: StreamEnd[];
   drains: number;
@@ -13,12 +13,15 @@ export interface Collected {
 }
 
 export interface CollectHooks {
-  packet?: (p: Packet) => void;
+  packet?: (p: DecodedPacket) => void;
   drain?: () => void;
   end?: (e: StreamEnd) => void;
 }
 
-export function collect(stream: PacketStream, hooks: CollectHooks | ((p: Packet) => void) = {}): Collected {
+export function collect(
+  stream: PacketStream,
+  hooks: CollectHooks | ((p: DecodedPacket) => void) = {},
+): Collected {
   const h: CollectHooks = typeof hooks === 'function' ? { packet: hooks } : hooks;
   const onPacket = h.packet;
   const c: Collected = { packets: [], malformed: [], ends: [], drains: 0, bytes: 0 };
@@ -55,4 +58,10 @@ export function endOf(c: Collected): Record<string, unknown> | undefined {
   if (e.kind !== 'error') return { kind: e.kind };
   const err = e.error as Error & { code?: number; reason?: string; details?: string };
   return { kind: 'error', code: err.code, reason: err.reason, message: err.message };
+}
+
+/** A decoded packet of a known type (the golden vectors have no other kind). */
+export function known(p: DecodedPacket): Packet {
+  if (p.type === 'UNKNOWN') throw new Error(`unexpected packet type ${p.code}`);
+  return p;
 }
