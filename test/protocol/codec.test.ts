@@ -1,16 +1,11 @@
-import * as path from 'path';
 import * as fs from 'fs';
 import type * as protobuf from 'protobufjs';
 import { decodePacket, encodePacket } from '../../src/protocol/codec';
 import { MalformedPacketError } from '../../src/protocol/errors';
 import { packets, type Packet } from '../../src/protocol/packet';
 import { encodeWithProtobufjs, loadProtobufjsPacketType } from './protobufjsPackets';
-
-interface Vector {
-  name: string;
-  hex: string;
-  about?: string;
-}
+// Our own vectors, encoded by protobufjs from proto/*.proto (`UPDATE_VECTORS=1` rewrites the file).
+import { OWN_VECTORS_FILE, readVectors } from './goldenVectors';
 
 const pattern = (n: number): Buffer => Buffer.from(Array.from({ length: n }, (_, i) => i % 256));
 
@@ -29,15 +24,11 @@ const expected: Record<string, Packet> = {
   drain: packets.drain(),
 };
 
-/** Our own vectors, encoded by protobufjs from proto/*.proto (`UPDATE_VECTORS=1` rewrites the file). */
-const OWN_VECTORS_FILE = path.join(__dirname, 'vectors', 'packets.json');
 /**
  * Vectors encoded by the reference implementation's own Go code, in the same format and with the same
  * names, when a copy is at hand (CI points this variable at one); the tests above stand without them.
  */
 const REFERENCE_VECTORS_FILE = process.env['KONNECTIVITY_REFERENCE_VECTORS'];
-
-const readVectors = (file: string): Vector[] => JSON.parse(fs.readFileSync(file, 'utf8')) as Vector[];
 
 describe('our golden vectors are what protobufjs encodes from the .proto', () => {
   let Packet: protobuf.Type;

@@ -1,20 +1,13 @@
-import * as fs from 'fs';
-import * as path from 'path';
 import { decodePacket, encodePacket } from '../../../src/protocol/codec';
 import { packets } from '../../../src/protocol/packet';
 import { encodePacketParts } from '../../../src/protocol/packetParts';
 import { GrpcFrameError } from '../../../src/transport/h2/errors';
+import { readVectors } from '../../protocol/goldenVectors';
 import { known } from './collect';
 import { framePacket, MessageDecoder } from '../../../src/transport/h2/grpcFraming';
 import { decodeGrpcMessage, encodeGrpcMessage, parseGrpcTimeout } from '../../../src/transport/h2/grpcStatus';
 
-interface Vector {
-  name: string;
-  hex: string;
-}
-const vectors = JSON.parse(
-  fs.readFileSync(path.join(__dirname, '../../protocol/vectors/packets.json'), 'utf8'),
-) as Vector[];
+const vectors = readVectors();
 
 describe('encodePacketParts', () => {
   it.each(vectors.map((v) => [v.name, v.hex]))('%s: the parts concatenate to the golden bytes', (_n, hex) => {

@@ -2,25 +2,18 @@
  * Our node:http2 gRPC client against the real grpc-js server, over TLS (mTLS) on loopback and over a Unix
  * socket: bytes, metadata, status, cancellation, backpressure, keepalive, GOAWAY and many streams.
  */
-import * as fs from 'fs';
-import * as path from 'path';
 import * as grpc from '@grpc/grpc-js';
 import { decodePacket, encodePacket } from '../../../src/protocol/codec';
 import { packets } from '../../../src/protocol/packet';
 import { CONNECT_PATH, PROXY_PATH } from '../../../src/transport/grpcServices';
 import { H2Client } from '../../../src/transport/h2/h2Client';
+import { readVectors } from '../../protocol/goldenVectors';
 import { useTlsDir } from '../../helpers/tls';
 import { waitFor, waitForStable } from '../../helpers/waitFor';
 import { collect, endOf, known } from './collect';
 import { GrpcJsServer, makeEndpoint, type Endpoint, type TransportKind } from './peers';
 
-interface Vector {
-  name: string;
-  hex: string;
-}
-const vectors = JSON.parse(
-  fs.readFileSync(path.join(__dirname, '../../protocol/vectors/packets.json'), 'utf8'),
-) as Vector[];
+const vectors = readVectors();
 
 /** Above gRPC's default 4 MiB receive limit, so both peers are told to take 8 MiB where needed. */
 const BIG_LIMIT = 8 * 1024 * 1024;

@@ -5,7 +5,6 @@
  */
 import * as fs from 'fs';
 import * as http2 from 'http2';
-import * as path from 'path';
 import * as grpc from '@grpc/grpc-js';
 import { decodePacket, encodePacket } from '../../../src/protocol/codec';
 import { packets } from '../../../src/protocol/packet';
@@ -13,18 +12,13 @@ import { CONNECT_PATH, PROXY_PATH } from '../../../src/transport/grpcServices';
 import { startH2Server, type H2Server } from '../../../src/transport/h2/h2Server';
 import type { H2ServerCall } from '../../../src/transport/h2/serverCall';
 import type { PacketStream } from '../../../src/transport/packetStream';
+import { readVectors } from '../../protocol/goldenVectors';
 import { useTlsDir } from '../../helpers/tls';
 import { waitFor, waitForStable } from '../../helpers/waitFor';
 import { collect, endOf, known, type Collected } from './collect';
 import { grpcJsCall, makeEndpoint, type Endpoint, type TransportKind } from './peers';
 
-interface Vector {
-  name: string;
-  hex: string;
-}
-const vectors = JSON.parse(
-  fs.readFileSync(path.join(__dirname, '../../protocol/vectors/packets.json'), 'utf8'),
-) as Vector[];
+const vectors = readVectors();
 
 const BIG_LIMIT = 8 * 1024 * 1024;
 const MiB = 1024 * 1024;
