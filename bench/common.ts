@@ -199,3 +199,21 @@ export function openFilesLimit(): { soft: number; hard: number } | null {
   const num = (v: string | undefined): number => (v === 'unlimited' ? Infinity : Number(v));
   return { soft: num(m[1]), hard: num(m[2]) };
 }
+
+/** File descriptors a process needs besides one per connection (listeners, logs, node itself). */
+const FD_HEADROOM = 500;
+
+/**
+ * Null when this process (and so its children, which inherit the limit) may open enough files for `n`
+ * connections of `what` ("agents", "tunnels"); else why not, with the command that fixes it. Without this
+ * check a low limit shows up as EMFILE in some process, or as dials that time out, far from its cause.
+ */
+export function fdLimitProblem(n: number, what: string): string | null {
+  const limit = openFilesLimit();
+  if (!limit || limit.soft >= n + FD_HEADROOM) return null;
+  return (
+    `the open files limit (ulimit -n) is ${limit.soft} (hard ${limit.hard}), too low for ${n} ${what}: ` +
+    `each process on the path needs about ${n + FD_HEADROOM}; raise it (ulimit -n ${n + 2 * FD_HEADROOM}, ` +
+    'at most the hard limit) and run again'
+  );
+}

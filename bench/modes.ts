@@ -14,7 +14,7 @@ import {
   type BenchCluster,
   type BenchServer,
 } from './cluster';
-import { gcHookEnv, procMemory } from './common';
+import { fdLimitProblem, gcHookEnv, procMemory } from './common';
 import * as scenarios from './scenarios';
 import type {
   BurstResult,
@@ -62,13 +62,17 @@ async function runScenarios(ctx: Ctx, cfg: ModeConfig, out: ModeResults): Promis
   );
   out.concurrency = {};
   for (const n of cfg.concurrency) {
-    out.concurrency[n] = await scenarios.attempt(log, `${n} concurrent`, () =>
-      scenarios.concurrency(ctx, { n, inFlight: cfg.inFlight }),
-    );
+    out.concurrency[n] = await scenarios.attempt(log, `${n} concurrent`, () => {
+      const problem = fdLimitProblem(n, 'tunnels');
+      if (problem) throw new Error(problem);
+      return scenarios.concurrency(ctx, { n, inFlight: cfg.inFlight });
+    });
   }
-  out.burst = await scenarios.attempt(log, `burst of ${cfg.burst}`, () =>
-    scenarios.burst(ctx, cfg.burst, cfg.burstEchoBytes),
-  );
+  out.burst = await scenarios.attempt(log, `burst of ${cfg.burst}`, () => {
+    const problem = fdLimitProblem(cfg.burst, 'tunnels');
+    if (problem) throw new Error(problem);
+    return scenarios.burst(ctx, cfg.burst, cfg.burstEchoBytes);
+  });
   out.stall = await scenarios.attempt(log, 'stalled neighbour', () =>
     scenarios.stalledNeighbour(ctx, cfg.stall),
   );

@@ -7,7 +7,7 @@
 import { waitFor } from '../test/helpers/waitFor';
 import type { TlsDir } from '../test/helpers/tls';
 import { READY_BACKENDS, startServer, type BenchCluster } from './cluster';
-import { MiB, cpuMs, gcHookEnv, gcMemory, openFilesLimit, procMemory, sleep, type GcMemory } from './common';
+import { MiB, cpuMs, fdLimitProblem, gcHookEnv, gcMemory, procMemory, sleep, type GcMemory } from './common';
 import { LineChild } from './lineChild';
 import { HELPER_READY_MS, attempt } from './scenarios';
 
@@ -17,8 +17,6 @@ const SWARM_ENV = { NODE_OPTIONS: '--max-old-space-size=8192' };
 const CONNECT_TIMEOUT_MS = 600_000;
 /** After the swarm says it is connected, the server's gauge must catch up within this long. */
 const GAUGE_TIMEOUT_MS = 60_000;
-/** File descriptors a process needs besides one per agent connection (listeners, logs, node itself). */
-const FD_HEADROOM = 500;
 
 export interface SwarmShape {
   n: number;
@@ -39,17 +37,6 @@ export interface SwarmRun {
   perAgent: number | null;
   cpuMsPerAgent: number | null;
   peakRss: number | null;
-}
-
-/** Null when this process (and so its children) may open enough files for `n` agents; else why not. */
-export function fdLimitProblem(n: number): string | null {
-  const limit = openFilesLimit();
-  if (!limit || limit.soft >= n + FD_HEADROOM) return null;
-  return (
-    `the open files limit (ulimit -n) is ${limit.soft} (hard ${limit.hard}), too low for ${n} agents: ` +
-    `the server and the swarm each need about ${n + FD_HEADROOM}; raise it (ulimit -n ${n + 2 * FD_HEADROOM}) ` +
-    'and run again'
-  );
 }
 
 /**
@@ -152,7 +139,7 @@ export async function runSwarmSection(
   const out: SwarmSection = { mode: 'grpc', runs: [] };
   for (const shape of cfg.shapes) {
     const label = `${shape.n} agents${shape.shared ? ' on one connection' : ''}`;
-    const problem = shape.shared ? null : fdLimitProblem(shape.n);
+    const problem = shape.shared ? null : fdLimitProblem(shape.n, 'agents');
     if (problem) {
       log('swarm')(`${label}: SKIPPED: ${problem}`);
       out.runs.push({ shape, ours: { error: problem }, baseline: { error: problem } });
