@@ -189,6 +189,17 @@ export function buildRows(results: Results, cfg: RowConfig): Row[] {
           '',
           undefined,
         );
+        const cpu = ratio(o.openCpuMs.agent, o.ok);
+        const bcpu = b ? ratio(b.openCpuMs.target, b.ok) : NaN;
+        add(
+          `agent CPU per stream opened, ${n.toLocaleString('en-US')} streams`,
+          mode,
+          fmt.ms(cpu),
+          fmt.ms(bcpu),
+          fmt.ratio(ratio(cpu, bcpu)),
+          '',
+          undefined,
+        );
       }
     }
   }
