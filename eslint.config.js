@@ -7,6 +7,7 @@ module.exports = tseslint.config(
       'node_modules/**',
       'coverage/**',
       'bench-results/**',
+      'bench-build/**',
       '*.config.js',
       'eslint.config.js',
     ],

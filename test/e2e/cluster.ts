@@ -26,6 +26,12 @@ export interface ServerOptions {
   extraArgs?: string[];
   /** Reuse these ports (a restart keeps its ports, as a real deployment does). */
   ports?: ServerPorts;
+  /** Run the executables of another checkout's bin/ (the benchmark runs a snapshot of the build). */
+  binDir?: string;
+  /** Added to the environment (the benchmark preloads its memory hook through NODE_OPTIONS). */
+  env?: NodeJS.ProcessEnv;
+  /** Where the server keeps its event log; a fresh directory under `workDir` by default. */
+  dataDir?: string;
 }
 
 export interface ServerPorts {
@@ -41,6 +47,7 @@ export interface RunningTestServer {
   readonly transport: FrontendTransport;
   readonly ports: ServerPorts;
   readonly socketPath: string;
+  readonly dataDir: string;
   readonly args: string[];
   /** Opens a tunnel to `address` the way kube-apiserver would in this server's mode. */
   dial(address: string, timeoutMs?: number): Promise<TunnelConnection | Socket>;
@@ -57,6 +64,7 @@ export async function startServer(
   const [agent, admin, health, frontend] = await freePorts(4);
   const ports = opts.ports ?? { agent: agent!, admin: admin!, health: health!, frontend: frontend! };
   const socketPath = path.join(workDir, `server-${ports.agent}.sock`);
+  const dataDir = opts.dataDir ?? path.join(workDir, `server-data-${ports.agent}`);
   const frontendArgs =
     transport === 'uds'
       ? [`--uds-name=${socketPath}`, '--delete-existing-uds-file=true', '--server-port=0']
@@ -78,10 +86,14 @@ export async function startServer(
     `--health-port=${ports.health}`,
     '--health-bind-address=127.0.0.1',
     `--server-id=${opts.serverId ?? `server-${ports.agent}`}`,
-    `--data-dir=${path.join(workDir, `server-data-${ports.agent}`)}`,
+    `--data-dir=${dataDir}`,
     ...(opts.extraArgs ?? []),
   ];
-  const proc = startProcess(SERVER_BIN, args, { name: `server:${ports.agent}` });
+  const bin = opts.binDir ? path.join(opts.binDir, 'konnectivity-server') : SERVER_BIN;
+  const proc = startProcess(bin, args, {
+    name: `server:${opts.serverId ?? ports.agent}`,
+    ...(opts.env ? { env: opts.env } : {}),
+  });
   await proc.waitForHttp(`http://127.0.0.1:${ports.health}/healthz`);
   const frontendTls = {
     ca: tls.pems.ca.cert,
@@ -94,6 +106,7 @@ export async function startServer(
     transport,
     ports,
     socketPath,
+    dataDir,
     args,
     dial: (address, timeoutMs = 10_000) => {
       if (opts.mode === 'grpc') {
@@ -127,12 +140,16 @@ export interface AgentOptions {
   proxyPort?: number;
   identifiers?: string;
   extraArgs?: string[];
+  /** As in ServerOptions. */
+  binDir?: string;
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface RunningTestAgent {
   readonly process: ManagedProcess;
   readonly healthPort: number;
   readonly adminPort: number;
+  readonly dataDir: string;
   readonly args: string[];
   metrics(): Promise<Metrics>;
   healthUrl(path: string): string;
@@ -145,6 +162,7 @@ export async function startAgent(
   opts: AgentOptions,
 ): Promise<RunningTestAgent> {
   const [health, admin] = await freePorts(2);
+  const dataDir = path.join(workDir, `agent-data-${opts.agentId}-${health}`);
   const args = [
     `--ca-cert=${tls.caCert}`,
     '--proxy-server-host=localhost',
@@ -156,15 +174,20 @@ export async function startAgent(
     `--agent-identifiers=${opts.identifiers ?? ''}`,
     '--sync-interval=200ms',
     '--sync-interval-cap=1s',
-    `--data-dir=${path.join(workDir, `agent-data-${opts.agentId}-${health}`)}`,
+    `--data-dir=${dataDir}`,
     ...(opts.extraArgs ?? []),
   ];
-  const proc = startProcess(AGENT_BIN, args, { name: `agent:${opts.agentId}` });
+  const bin = opts.binDir ? path.join(opts.binDir, 'konnectivity-agent') : AGENT_BIN;
+  const proc = startProcess(bin, args, {
+    name: `agent:${opts.agentId}`,
+    ...(opts.env ? { env: opts.env } : {}),
+  });
   await proc.waitForHttp(`http://127.0.0.1:${health}/healthz`);
   return {
     process: proc,
     healthPort: health!,
     adminPort: admin!,
+    dataDir,
     args,
     metrics: () => scrapeMetrics(`http://127.0.0.1:${health}/metrics`),
     healthUrl: (p) => `http://127.0.0.1:${health}${p}`,

@@ -15,6 +15,10 @@ export interface NatsServerHandle {
   readonly port: number;
   readonly storeDir: string;
   readonly running: boolean;
+  /** The running server's pid (undefined while stopped), for readings of its CPU in /proc. */
+  readonly pid: number | undefined;
+  /** The version the server printed at start ("2.9.10"), or null if it printed none. */
+  readonly version: string | null;
   /** Stops the server (SIGTERM, then SIGKILL after a grace period); the store is kept. */
   stop(): Promise<void>;
   /** Starts it again on the same port with the same store. */
@@ -46,6 +50,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   const port = await freePort();
   let child: ChildProcess | undefined;
   let disposed = false;
+  let version: string | null = null;
   let args = ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir];
   if (options.config !== undefined) {
     const file = join(storeDir, 'nats-server.conf');
@@ -78,6 +83,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
       }
       await new Promise((r) => setTimeout(r, 25));
     }
+    version = /Version:\s+(\S+)/.exec(output)?.[1] ?? null;
   };
 
   const stop = async (): Promise<void> => {
@@ -98,6 +104,12 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
     storeDir,
     get running() {
       return child !== undefined;
+    },
+    get pid() {
+      return child?.pid;
+    },
+    get version() {
+      return version;
     },
     stop,
     restart: async () => {

@@ -41,6 +41,8 @@ export interface StartProcessOptions {
   /** Label for logs and errors; defaults to the executable's base name. */
   readonly name?: string;
   readonly cwd?: string;
+  /** 'pipe' to write to the process with `send()` (the benchmark's helpers take commands on stdin). */
+  readonly stdin?: 'pipe' | 'ignore';
 }
 
 export class ProcessError extends Error {
@@ -78,6 +80,7 @@ export class ManagedProcess {
   private exitInfo: ExitInfo | undefined;
   private readonly lines: string[] = [];
   private readonly partial: Record<'stdout' | 'stderr', string> = { stdout: '', stderr: '' };
+  private readonly lineListeners = new Set<(line: string) => void>();
 
   constructor(
     readonly name: string,
@@ -196,6 +199,28 @@ export class ManagedProcess {
     }
   }
 
+  /**
+   * Calls `listener` with every later line of stdout, uncut and in order (the ring keeps only recent ones,
+   * cut to a bounded length). Returns the unsubscribe function.
+   */
+  onStdoutLine(listener: (line: string) => void): () => void {
+    this.lineListeners.add(listener);
+    return () => this.lineListeners.delete(listener);
+  }
+
+  /** Writes `text` to stdin (started with `stdin: 'pipe'`); false when there is no stdin or it is closed. */
+  send(text: string): boolean {
+    const stdin = this.child.stdin;
+    if (!stdin || stdin.destroyed || !stdin.writable) return false;
+    stdin.write(text);
+    return true;
+  }
+
+  /** Closes stdin: helpers that read commands from it exit when it ends. */
+  endInput(): void {
+    this.child.stdin?.end();
+  }
+
   /** Synchronous SIGKILL of the group, for process 'exit' handlers where nothing async runs. */
   killNow(): void {
     this.signal('SIGKILL');
@@ -217,6 +242,7 @@ export class ManagedProcess {
   private push(stream: 'stdout' | 'stderr', line: string): void {
     const cut = line.length > MAX_LINE_CHARS ? `${line.slice(0, MAX_LINE_CHARS)}...[cut]` : line;
     if (line.includes(UNCAUGHT_MESSAGE)) uncaughtReports.push(`${this.name}: ${cut}`);
+    if (stream === 'stdout') for (const listener of this.lineListeners) listener(line);
     this.lines.push(stream === 'stderr' ? `[stderr] ${cut}` : cut);
     if (this.lines.length > RING_LINES) this.lines.splice(0, this.lines.length - RING_LINES);
   }
@@ -249,9 +275,11 @@ export function startProcess(
   const child = spawn(command, argv, {
     cwd: options.cwd,
     env: { ...process.env, ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe'],
     detached: true,
   });
+  // A helper that exited before reading its commands must not turn the write into an uncaught EPIPE.
+  child.stdin?.on('error', () => undefined);
   return new ManagedProcess(options.name ?? binPath.split('/').pop() ?? binPath, child);
 }
 

@@ -68,7 +68,7 @@ beforeAll(async () => {
   // What git would check out: sources and metadata, not the build output or other engineers' leftovers.
   cpSync(ROOT, checkout, {
     recursive: true,
-    filter: (src) => !/\/(node_modules|dist|\.git|coverage|bench-results|\.demo)$/.test(src),
+    filter: (src) => !/\/(node_modules|dist|\.git|coverage|bench-results|bench-build|\.demo)$/.test(src),
   });
   symlinkSync(path.join(ROOT, 'node_modules'), path.join(checkout, 'node_modules'));
   const packed = await runOk('npm', ['pack', '--json', '--pack-destination', work], checkout);
@@ -96,7 +96,7 @@ afterAll(async () => {
 
 const bin = (name: string): string => path.join(installed, 'node_modules', '.bin', name);
 
-it('packs the compiled code, the launchers and the license, and no sources, tests or source maps', () => {
+it('packs the compiled code, the launchers and the license, and no sources, tests, benchmark or source maps', () => {
   expect(files).toEqual(
     expect.arrayContaining([
       'package.json',
@@ -110,7 +110,7 @@ it('packs the compiled code, the launchers and the license, and no sources, test
       ...Object.values(pkg.bin),
     ]),
   );
-  expect(files.filter((f) => /^(src|test|scripts)\/|\.map$|^tsconfig/.test(f))).toEqual([]);
+  expect(files.filter((f) => /^(src|test|scripts|bench|bench-build)\/|\.map$|^tsconfig/.test(f))).toEqual([]);
 });
 
 it('installs with production dependencies only, every engines range satisfied by this Node', () => {

@@ -59,6 +59,41 @@ describe('processes', () => {
     expect(p.isRunning).toBe(false);
   });
 
+  it('takes commands on stdin and hands every stdout line, uncut, to a listener (the benchmark helpers)', async () => {
+    const echo = `
+      process.stdin.setEncoding('utf8');
+      let buf = '';
+      process.stdin.on('data', (d) => {
+        buf += d;
+        for (let i = buf.indexOf('\\n'); i >= 0; i = buf.indexOf('\\n')) {
+          console.log(JSON.stringify({ got: buf.slice(0, i), pad: 'x'.repeat(5000) }));
+          buf = buf.slice(i + 1);
+        }
+      });
+      process.stdin.on('end', () => process.exit(0));
+    `;
+    const p = startProcess(process.execPath, ['-e', echo], { name: 'echo', stdin: 'pipe' });
+    const lines: string[] = [];
+    const unsubscribe = p.onStdoutLine((line) => lines.push(line));
+    expect(p.send('one\ntwo\n')).toBe(true);
+    await p.waitForOutput(/"got":"two"/);
+    unsubscribe();
+    expect(p.send('three\n')).toBe(true);
+    await p.waitForOutput(/"got":"three"/);
+    // Whole lines, in order, past the ring's cut; nothing after unsubscribing.
+    expect(lines.map((l) => (JSON.parse(l) as { got: string; pad: string }).got)).toEqual(['one', 'two']);
+    expect((JSON.parse(lines[0]!) as { pad: string }).pad).toHaveLength(5000);
+    p.endInput();
+    expect(await p.exited).toEqual({ code: 0, signal: null });
+    expect(p.send('late\n')).toBe(false);
+  });
+
+  it('has no stdin unless asked for one', async () => {
+    const p = startProcess(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { name: 'no-stdin' });
+    expect(p.send('ignored\n')).toBe(false);
+    await p.stop();
+  });
+
   it('escalates to SIGKILL when SIGTERM is ignored', async () => {
     const port = await freePort();
     const p = startFake({ PORT: String(port), IGNORE_TERM: '1' });

@@ -8,23 +8,26 @@
  * Measured per variant and round: download throughput through one tunnel (MB/s) and the dial rate of
  * `n` concurrent dial+echo (500 in flight), as in the main benchmark.
  */
-'use strict';
-const http = require('http');
-const { MiB, median } = require('./common');
-const { LineChild } = require('./processes');
-const { startServer, startAgent } = require('./cluster');
-const scenarios = require('./scenarios');
+import * as http from 'http';
+import type { Mode } from '../test/e2e/cluster';
+import { startAgent, startServer, type BenchAgent, type BenchCluster, type BenchServer } from './cluster';
+import { MiB, median } from './common';
+import type { LineChild } from './lineChild';
+import * as scenarios from './scenarios';
+import type { Ctx } from './scenarios';
 
-const VARIANTS = ['off', 'idle', 'viewed'];
+export { MiB };
+export const VARIANTS = ['off', 'idle', 'viewed'] as const;
+type VariantName = (typeof VARIANTS)[number];
 /** inspector-ui/app.js refreshes the actor table at every second frame. */
 const TABLE_EVERY_FRAMES = 2;
 
 /** A viewer of one process's inspector: its live stream, and a table page fetched at every frame. */
-function openViewer(port) {
+function openViewer(port: number): { close: () => { frames: number; fetches: number } } {
   let frames = 0;
   let fetches = 0;
   let busy = false;
-  const fetchTable = () => {
+  const fetchTable = (): void => {
     if (busy) return;
     busy = true;
     http
@@ -42,7 +45,7 @@ function openViewer(port) {
   };
   const req = http.get({ host: '127.0.0.1', port, path: '/inspector/api/stream' }, (res) => {
     res.setEncoding('utf8');
-    res.on('data', (chunk) => {
+    res.on('data', (chunk: string) => {
       const n = chunk.split('\n\n').length - 1;
       frames += n;
       // As the page does: the table once a second (every other frame), the charts at every frame.
@@ -58,10 +61,20 @@ function openViewer(port) {
   };
 }
 
-async function startVariant(variant, { mode, dir, tls }) {
+interface Variant {
+  variant: VariantName;
+  server: BenchServer;
+  agent: BenchAgent;
+  ctx: Pick<Ctx, 'via' | 'pids'>;
+}
+
+async function startVariant(
+  variant: VariantName,
+  { mode, c }: { mode: Mode; c: BenchCluster },
+): Promise<Variant> {
   const extraArgs = ['--event-log=off', ...(variant === 'off' ? ['--inspector=false'] : [])];
-  const server = await startServer({ mode, dir, tls, name: `insp-${variant}`, extraArgs });
-  const agent = await startAgent({ server, dir, tls, name: `insp-${variant}-agent`, extraArgs });
+  const server = await startServer(c, { mode, name: `insp-${variant}`, extraArgs });
+  const agent = await startAgent(c, server, { name: `insp-${variant}-agent`, extraArgs });
   return {
     variant,
     server,
@@ -73,7 +86,30 @@ async function startVariant(variant, { mode, dir, tls }) {
   };
 }
 
-async function measure(v, target, cfg, log) {
+export interface InspectorConfig {
+  mode?: Mode;
+  warmupRounds: number;
+  rounds: number;
+  bytes: number;
+  capMs: number;
+  dials: number;
+  inFlight: number;
+}
+
+interface Run {
+  mbps: number;
+  dialsPerSec: number;
+  cpuMsPerDial: number;
+  failed: number;
+  viewer: { frames: number; fetches: number }[];
+}
+
+async function measure(
+  v: Variant,
+  target: LineChild,
+  cfg: InspectorConfig,
+  log: (m: string) => void,
+): Promise<Run> {
   const viewers =
     v.variant === 'viewed' ? [openViewer(v.server.adminPort), openViewer(v.agent.adminPort)] : [];
   try {
@@ -83,36 +119,54 @@ async function measure(v, target, cfg, log) {
       { via: v.ctx.via, address: `127.0.0.1:${ports.source}`, bytes: cfg.bytes, capMs: cfg.capMs },
       cfg.capMs + 30_000,
     );
+    const mbps = dl.mbps as number;
     const c = await scenarios.concurrency(
       { ...v.ctx, target, log: () => undefined },
       { n: cfg.dials, inFlight: cfg.inFlight },
     );
     const dialsPerSec = c.ok / (c.openMs / 1000);
     // CPU of server + agent per dial while opening: steadier than rates on a machine shared with other work.
-    const cpuMsPerDial = (c.openCpuMs.server + c.openCpuMs.agent) / Math.max(1, c.ok);
+    const cpuMsPerDial = ((c.openCpuMs.server ?? NaN) + (c.openCpuMs.agent ?? NaN)) / Math.max(1, c.ok);
     const seen = viewers.map((w) => w.close());
     log(
-      `${v.variant}: ${dl.mbps.toFixed(0)} MB/s, ${dialsPerSec.toFixed(0)} dials/s, ${cpuMsPerDial.toFixed(2)} CPU ms/dial` +
+      `${v.variant}: ${mbps.toFixed(0)} MB/s, ${dialsPerSec.toFixed(0)} dials/s, ${cpuMsPerDial.toFixed(2)} CPU ms/dial` +
         (seen.length > 0
           ? ` (viewer: ${seen.map((s) => `${s.frames} frames, ${s.fetches} table fetches`).join('; ')})`
           : ''),
     );
-    return { mbps: dl.mbps, dialsPerSec, cpuMsPerDial, failed: c.failed, viewer: seen };
+    return { mbps, dialsPerSec, cpuMsPerDial, failed: c.failed, viewer: seen };
   } finally {
     for (const w of viewers) w.close();
   }
 }
 
-async function runInspectorSection({ dir, tls, cfg, log }) {
+type Figures = Pick<Run, 'mbps' | 'dialsPerSec' | 'cpuMsPerDial'>;
+
+export interface InspectorSection {
+  mode: Mode;
+  config: InspectorConfig;
+  summary: Record<VariantName, Figures>;
+  ratios: Partial<Record<VariantName, Figures>>;
+  runs: Record<VariantName, Run[]>;
+}
+
+export async function runInspectorSection({
+  c,
+  cfg,
+  log,
+}: {
+  c: BenchCluster;
+  cfg: InspectorConfig;
+  log: (m: string) => void;
+}): Promise<InspectorSection> {
   const mode = cfg.mode ?? 'http-connect';
-  const target = new LineChild('target.js', [], { name: 'target (inspector)' });
-  const variants = [];
+  const target = await scenarios.startTarget('target (inspector)');
+  const variants: Variant[] = [];
   try {
-    await target.next((m) => m.event === 'ready', 10_000);
-    for (const variant of VARIANTS) variants.push(await startVariant(variant, { mode, dir, tls }));
-    const runs = Object.fromEntries(VARIANTS.map((k) => [k, []]));
+    for (const variant of VARIANTS) variants.push(await startVariant(variant, { mode, c }));
+    const runs: Record<VariantName, Run[]> = { off: [], idle: [], viewed: [] };
     for (let round = 0; round < cfg.warmupRounds + cfg.rounds; round++) {
-      const order = VARIANTS.map((_, i) => variants[(i + round) % variants.length]);
+      const order = VARIANTS.map((_, i) => variants[(i + round) % variants.length]!);
       for (const v of order) {
         const r = await measure(v, target, cfg, (m) =>
           log(`round ${round + 1}${round < cfg.warmupRounds ? ' (warm-up)' : ''} ${m}`),
@@ -120,16 +174,15 @@ async function runInspectorSection({ dir, tls, cfg, log }) {
         if (round >= cfg.warmupRounds) runs[v.variant].push(r);
       }
     }
-    const summary = {};
-    for (const k of VARIANTS) {
-      summary[k] = {
-        mbps: median(runs[k].map((r) => r.mbps)),
-        dialsPerSec: median(runs[k].map((r) => r.dialsPerSec)),
-        cpuMsPerDial: median(runs[k].map((r) => r.cpuMsPerDial)),
-      };
-    }
+    const summarize = (k: VariantName): Figures => ({
+      mbps: median(runs[k].map((r) => r.mbps)),
+      dialsPerSec: median(runs[k].map((r) => r.dialsPerSec)),
+      cpuMsPerDial: median(runs[k].map((r) => r.cpuMsPerDial)),
+    });
+    const summary = { off: summarize('off'), idle: summarize('idle'), viewed: summarize('viewed') };
     // Paired per round (same order position effects cancel over the rotation), then the median ratio.
-    const ratio = (k, field) => median(runs[k].map((r, i) => r[field] / runs.off[i][field]));
+    const ratio = (k: VariantName, field: keyof Figures): number =>
+      median(runs[k].map((r, i) => r[field] / runs.off[i]![field]));
     const ratios = {
       idle: {
         mbps: ratio('idle', 'mbps'),
@@ -151,5 +204,3 @@ async function runInspectorSection({ dir, tls, cfg, log }) {
     await target.stop();
   }
 }
-
-module.exports = { runInspectorSection, VARIANTS, MiB };

@@ -1,10 +1,10 @@
-#!/usr/bin/env node
 /**
  * Micro-benchmark of the two gRPC transports behind the PacketStream interface: grpc-js (what the binaries
- * use today, with its raised windows) against the node:http2 transport in dist/transport/h2/. Not a test:
- * it prints figures for a person to judge. Run `npm run build` first.
+ * use today, with its raised windows) against the node:http2 transport in src/transport/h2/. Not a test:
+ * it prints figures for a person to judge.
  *
- *   node scripts/bench-h2.js [--rounds 5] [--mib 256] [--streams 1000] [--transports tls,uds] [--impls grpc-js,ours]
+ *   npm run build:bench && node bench-build/bench/h2.js [--rounds 5] [--mib 256] [--streams 1000]
+ *                                                       [--transports tls,uds] [--impls grpc-js,ours]
  *
  * For each round, transport (TLS on loopback, Unix socket) and implementation, a server process and a
  * client process are started (so each one's CPU is its own) and measured on three phases:
@@ -14,70 +14,80 @@
  * CPU is process.cpuUsage() (user + system) of each process over the phase. Medians of the rounds are
  * printed at the end.
  */
-'use strict';
-const { spawn } = require('child_process');
-const fs = require('fs');
-const os = require('os');
-const path = require('path');
-const readline = require('readline');
+import * as grpc from '@grpc/grpc-js';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { stopAllProcesses } from '../test/helpers/processes';
+import { makeTlsDir } from '../test/helpers/tls';
+import { packets, type DecodedPacket } from '../src/protocol/packet';
+import { GrpcPacketStream } from '../src/transport/grpcPacketStream';
+import { bindGrpcServer, serverCredentials } from '../src/transport/grpcServer';
+import {
+  CONNECT_PATH,
+  PROXY_PATH,
+  agentServiceDefinition,
+  deserializeIncoming,
+  proxyServiceDefinition,
+  serializePacket,
+} from '../src/transport/grpcServices';
+import { CLIENT_WINDOW_OPTIONS } from '../src/transport/grpcWindows';
+import { H2Client } from '../src/transport/h2/h2Client';
+import { startH2Server } from '../src/transport/h2/h2Server';
+import type { PacketStream, StreamEnd } from '../src/transport/packetStream';
+import { MiB, emit, jsonArg, median, onStdinCommands, type Msg } from './common';
+import { LineChild } from './lineChild';
 
-const ROOT = path.join(__dirname, '..');
-const dist = (file) => require(path.join(ROOT, 'dist', file));
-const MiB = 1024 * 1024;
 const CHUNK = 64 * 1024;
-const CONNECT_PATH = '/AgentService/Connect';
-const PROXY_PATH = '/ProxyService/Proxy';
+/** Each phase moves at most a few hundred MiB; a phase not done in this long is stuck. */
+const PHASE_TIMEOUT_MS = 300_000;
 
-function listArg(name, fallback) {
+type Impl = 'ours' | 'grpc-js';
+type Transport = 'tls' | 'uds';
+interface Files {
+  serverCert: string;
+  serverKey: string;
+  caCert: string;
+  socket: string;
+}
+type Open = (p: string) => PacketStream;
+
+function listArg(name: string, fallback: string[]): string[] {
   const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1].split(',') : fallback;
+  return i >= 0 ? (process.argv[i + 1] ?? '').split(',') : fallback;
 }
 
-function arg(name, fallback) {
+function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
 }
 
-function emit(obj) {
-  process.stdout.write(`${JSON.stringify(obj)}\n`);
-}
-
-function cpuMs(since) {
+function cpuMs(since: NodeJS.CpuUsage): number {
   const u = process.cpuUsage(since);
   return (u.user + u.system) / 1000;
-}
-
-function onCommands(handler) {
-  const rl = readline.createInterface({ input: process.stdin });
-  rl.on('line', (line) => {
-    if (line.trim()) void handler(JSON.parse(line));
-  });
-  rl.on('close', () => process.exit(0));
 }
 
 // ------------------------------------------------------------------------------------------ both sides
 
 /** Server behaviour on any PacketStream: Connect counts uploads / floods downloads, Proxy echoes. */
-function serveStream(stream, pathName) {
-  const { packets } = dist('protocol/packet.js');
+function serveStream(stream: PacketStream, pathName: string): void {
   let received = 0;
   const payload = Buffer.alloc(CHUNK, 7);
-  const flood = (total) => {
+  const flood = (total: number) => {
     let sent = 0;
-    const pump = () => {
+    return (): void => {
       while (sent < total) {
         sent += CHUNK;
         if (!stream.send(packets.data(1n, payload))) return;
       }
       stream.send(packets.drain());
     };
-    return pump;
   };
-  let pump;
+  let pump: (() => void) | undefined;
   stream.attach({
-    packet: (p) => {
+    packet: (p: DecodedPacket) => {
       if (pathName === PROXY_PATH) {
-        stream.send(p);
+        if (p.type !== 'UNKNOWN') stream.send(p);
       } else if (p.type === 'DATA') {
         received += p.data.length;
       } else if (p.type === 'DIAL_REQ' && p.address.startsWith('download:')) {
@@ -96,8 +106,7 @@ function serveStream(stream, pathName) {
 
 // -------------------------------------------------------------------------------------------- servers
 
-async function startOursServer(transport, tls) {
-  const { startH2Server } = dist('transport/h2/h2Server.js');
+async function startOursServer(transport: Transport, tls: Files): Promise<number> {
   const server = await startH2Server({
     listen:
       transport === 'uds'
@@ -115,14 +124,10 @@ async function startOursServer(transport, tls) {
   return server.port;
 }
 
-async function startGrpcJsServer(transport, tls) {
-  const grpc = require('@grpc/grpc-js');
-  const services = dist('transport/grpcServices.js');
-  const { GrpcPacketStream } = dist('transport/grpcPacketStream.js');
-  const { bindGrpcServer, serverCredentials } = dist('transport/grpcServer.js');
+async function startGrpcJsServer(transport: Transport, tls: Files): Promise<number> {
   const server = new grpc.Server();
-  server.addService(services.agentServiceDefinition, {
-    Connect: (call) => {
+  server.addService(agentServiceDefinition, {
+    Connect: (call: grpc.ServerDuplexStream<unknown, unknown>) => {
       const md = new grpc.Metadata();
       md.set('serverid', 'bench');
       md.set('servercount', '1');
@@ -130,8 +135,9 @@ async function startGrpcJsServer(transport, tls) {
       serveStream(new GrpcPacketStream(call, 'bench', 'server'), CONNECT_PATH);
     },
   });
-  server.addService(services.proxyServiceDefinition, {
-    Proxy: (call) => serveStream(new GrpcPacketStream(call, 'bench', 'server'), PROXY_PATH),
+  server.addService(proxyServiceDefinition, {
+    Proxy: (call: grpc.ServerDuplexStream<unknown, unknown>) =>
+      serveStream(new GrpcPacketStream(call, 'bench', 'server'), PROXY_PATH),
   });
   const started = await bindGrpcServer(
     server,
@@ -145,11 +151,11 @@ async function startGrpcJsServer(transport, tls) {
   return started.port;
 }
 
-async function runServer(impl, transport, tls) {
+async function runServer(impl: Impl, transport: Transport, tls: Files): Promise<void> {
   const port = await (impl === 'ours' ? startOursServer : startGrpcJsServer)(transport, tls);
   let mark = process.cpuUsage();
   emit({ event: 'ready', port });
-  onCommands((cmd) => {
+  onStdinCommands((cmd) => {
     if (cmd.cmd === 'mark') {
       emit({ event: 'cpu', ms: cpuMs(mark) });
       mark = process.cpuUsage();
@@ -159,9 +165,8 @@ async function runServer(impl, transport, tls) {
 
 // -------------------------------------------------------------------------------------------- clients
 
-/** Opens calls as PacketStreams: `open(path)` -> { stream, close() }. */
-async function oursOpener(transport, tls, port) {
-  const { H2Client } = dist('transport/h2/h2Client.js');
+/** Opens calls as PacketStreams. */
+async function oursOpener(transport: Transport, tls: Files, port: number): Promise<Open> {
   const client = await H2Client.connect({
     target:
       transport === 'uds' ? { kind: 'uds', path: tls.socket } : { kind: 'tcp', host: '127.0.0.1', port },
@@ -170,11 +175,7 @@ async function oursOpener(transport, tls, port) {
   return (p) => client.openCall(p).stream;
 }
 
-async function grpcJsOpener(transport, tls, port) {
-  const grpc = require('@grpc/grpc-js');
-  const services = dist('transport/grpcServices.js');
-  const { GrpcPacketStream } = dist('transport/grpcPacketStream.js');
-  const { CLIENT_WINDOW_OPTIONS } = dist('transport/grpcWindows.js');
+async function grpcJsOpener(transport: Transport, tls: Files, port: number): Promise<Open> {
   const target = transport === 'uds' ? `unix://${tls.socket}` : `localhost:${port}`;
   const creds =
     transport === 'uds'
@@ -184,26 +185,30 @@ async function grpcJsOpener(transport, tls, port) {
   return (p) => {
     const call = client.makeBidiStreamRequest(
       p,
-      services.serializePacket,
-      services.deserializeIncoming,
+      serializePacket,
+      deserializeIncoming,
       new grpc.Metadata(),
       {},
     );
-    return new GrpcPacketStream(call, 'bench', 'client');
+    return new GrpcPacketStream(call as never, 'bench', 'client');
   };
 }
 
-function attachClient(stream, onPacket, onDrain, onEnd) {
+function attachClient(
+  stream: PacketStream,
+  onPacket: (p: DecodedPacket) => void,
+  onDrain: () => void,
+  onEnd: (e: StreamEnd) => void,
+): void {
   stream.attach({ packet: onPacket, malformed: () => {}, drain: () => onDrain(), end: (e) => onEnd(e) });
 }
 
-function upload(open, bytes) {
-  const { packets } = dist('protocol/packet.js');
+function upload(open: Open, bytes: number): Promise<number> {
   const payload = Buffer.alloc(CHUNK, 3);
   return new Promise((resolve) => {
     const stream = open(CONNECT_PATH);
     let sent = 0;
-    const pump = () => {
+    const pump = (): void => {
       while (sent < bytes) {
         sent += CHUNK;
         if (!stream.send(packets.data(1n, payload))) return;
@@ -225,8 +230,7 @@ function upload(open, bytes) {
   });
 }
 
-function download(open, bytes) {
-  const { packets } = dist('protocol/packet.js');
+function download(open: Open, bytes: number): Promise<number> {
   return new Promise((resolve) => {
     const stream = open(CONNECT_PATH);
     let got = 0;
@@ -246,8 +250,7 @@ function download(open, bytes) {
   });
 }
 
-function oneStream(open, i) {
-  const { packets } = dist('protocol/packet.js');
+function oneStream(open: Open, i: number): Promise<void> {
   return new Promise((resolve) => {
     const stream = open(PROXY_PATH);
     attachClient(
@@ -260,112 +263,117 @@ function oneStream(open, i) {
   });
 }
 
-async function runClient(impl, transport, tls, port) {
+async function runClient(impl: Impl, transport: Transport, tls: Files, port: number): Promise<void> {
   const open = await (impl === 'ours' ? oursOpener : grpcJsOpener)(transport, tls, port);
   // Warm-up: JIT, TLS session, buffers.
   await upload(open, 16 * MiB);
   await download(open, 16 * MiB);
   for (let i = 0; i < 50; i++) await oneStream(open, i);
   emit({ event: 'ready' });
-  onCommands(async (cmd) => {
-    const mark = process.cpuUsage();
-    const t0 = process.hrtime.bigint();
-    let count;
-    if (cmd.cmd === 'upload') count = await upload(open, cmd.bytes);
-    else if (cmd.cmd === 'download') count = await download(open, cmd.bytes);
-    else {
-      for (let i = 0; i < cmd.streams; i++) await oneStream(open, i);
-      count = cmd.streams;
-    }
-    const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
-    emit({ event: 'done', count, wallMs, cpuMs: cpuMs(mark) });
+  onStdinCommands((cmd) => {
+    void (async () => {
+      const mark = process.cpuUsage();
+      const t0 = process.hrtime.bigint();
+      let count: number;
+      if (cmd.cmd === 'upload') count = await upload(open, Number(cmd.bytes));
+      else if (cmd.cmd === 'download') count = await download(open, Number(cmd.bytes));
+      else {
+        for (let i = 0; i < Number(cmd.streams); i++) await oneStream(open, i);
+        count = Number(cmd.streams);
+      }
+      const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
+      emit({ event: 'done', count, wallMs, cpuMs: cpuMs(mark) });
+    })();
   });
 }
 
 // --------------------------------------------------------------------------------------------- driver
 
-function child(args) {
-  const proc = spawn(process.execPath, [__filename, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const waiting = [];
-  const lines = [];
-  readline.createInterface({ input: proc.stdout }).on('line', (line) => {
-    const msg = JSON.parse(line);
-    const w = waiting.shift();
-    if (w) w(msg);
-    else lines.push(msg);
+interface PhaseResult {
+  wallMs: number;
+  cpuMs: number;
+  serverCpuMs: number;
+}
+type Measured = Record<'upload' | 'download' | 'streams', PhaseResult>;
+
+async function measure(impl: Impl, transport: Transport, tls: Files, phases: Msg[]): Promise<Measured> {
+  const server = new LineChild('h2.js', ['server', impl, transport, JSON.stringify(tls)], {
+    name: `h2 server ${impl}`,
   });
-  return {
-    next: () => (lines.length ? Promise.resolve(lines.shift()) : new Promise((r) => waiting.push(r))),
-    send: (obj) => proc.stdin.write(`${JSON.stringify(obj)}\n`),
-    stop: () => new Promise((r) => (proc.exitCode !== null ? r() : (proc.once('exit', r), proc.stdin.end()))),
-  };
-}
-
-function median(values) {
-  const s = [...values].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-async function measure(impl, transport, tls, phases) {
-  const server = child(['server', impl, transport, JSON.stringify(tls)]);
-  const ready = await server.next();
-  const client = child(['client', impl, transport, JSON.stringify(tls), String(ready.port)]);
-  await client.next();
-  const out = {};
-  for (const phase of phases) {
-    server.send({ cmd: 'mark' });
-    await server.next();
-    client.send(phase);
-    const done = await client.next();
-    server.send({ cmd: 'mark' });
-    const serverCpu = (await server.next()).ms;
-    out[phase.cmd] = { ...done, serverCpuMs: serverCpu };
+  try {
+    const ready = await server.next((m) => m.event === 'ready', PHASE_TIMEOUT_MS);
+    const client = new LineChild(
+      'h2.js',
+      ['client', impl, transport, JSON.stringify(tls), String(ready.port)],
+      {
+        name: `h2 client ${impl}`,
+      },
+    );
+    try {
+      await client.next((m) => m.event === 'ready', PHASE_TIMEOUT_MS);
+      const out: Partial<Measured> = {};
+      for (const phase of phases) {
+        server.send({ cmd: 'mark' });
+        await server.next((m) => m.event === 'cpu', PHASE_TIMEOUT_MS);
+        client.send(phase);
+        const done = await client.next((m) => m.event === 'done', PHASE_TIMEOUT_MS);
+        server.send({ cmd: 'mark' });
+        const serverCpu = (await server.next((m) => m.event === 'cpu', PHASE_TIMEOUT_MS)).ms as number;
+        out[phase.cmd as keyof Measured] = {
+          wallMs: done.wallMs as number,
+          cpuMs: done.cpuMs as number,
+          serverCpuMs: serverCpu,
+        };
+      }
+      return out as Measured;
+    } finally {
+      await client.stop();
+    }
+  } finally {
+    await server.stop();
   }
-  await client.stop();
-  await server.stop();
-  return out;
 }
 
-async function drive() {
+async function drive(): Promise<void> {
   const rounds = arg('rounds', 5);
   const bytes = arg('mib', 256) * MiB;
   const streams = arg('streams', 1000);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-h2-'));
-  const { generateTlsMaterial } = dist('tools/certs.js');
-  const files = await generateTlsMaterial(dir);
-  const tls = { ...files, socket: path.join(dir, 'grpc.sock') };
-  delete tls.pems;
+  const files = await makeTlsDir();
+  const tls: Files = {
+    serverCert: files.serverCert,
+    serverKey: files.serverKey,
+    caCert: files.caCert,
+    socket: path.join(dir, 'grpc.sock'),
+  };
   const phases = [
     { cmd: 'upload', bytes },
     { cmd: 'download', bytes },
     { cmd: 'streams', streams },
   ];
-  const results = {};
+  const results: Record<string, Measured[]> = {};
   try {
     for (let r = 0; r < rounds; r++) {
-      for (const transport of listArg('transports', ['tls', 'uds'])) {
-        for (const impl of listArg('impls', ['grpc-js', 'ours'])) {
+      for (const transport of listArg('transports', ['tls', 'uds']) as Transport[]) {
+        for (const impl of listArg('impls', ['grpc-js', 'ours']) as Impl[]) {
           const m = await measure(impl, transport, tls, phases);
           const key = `${transport} ${impl}`;
-          results[key] ??= [];
-          results[key].push(m);
-          const u = m.upload;
-          const d = m.download;
-          const s = m.streams;
+          (results[key] ??= []).push(m);
           console.error(
-            `round ${r + 1} ${key}: upload ${((bytes / u.wallMs) * 1e3) / 1e6} MB/s, download ${((bytes / d.wallMs) * 1e3) / 1e6} MB/s, ${((streams / s.wallMs) * 1e3).toFixed(0)} streams/s`,
+            `round ${r + 1} ${key}: upload ${((bytes / m.upload.wallMs) * 1e3) / 1e6} MB/s, download ${((bytes / m.download.wallMs) * 1e3) / 1e6} MB/s, ${((streams / m.streams.wallMs) * 1e3).toFixed(0)} streams/s`,
           );
         }
       }
     }
   } finally {
+    await stopAllProcesses();
     fs.rmSync(dir, { recursive: true, force: true });
+    await files.cleanup();
   }
   const mib = bytes / MiB;
   const rows = [];
   for (const [key, ms] of Object.entries(results)) {
-    const med = (f) => median(ms.map(f));
+    const med = (f: (m: Measured) => number): number => median(ms.map(f));
     rows.push({
       'transport impl': key,
       'up MB/s': med((m) => bytes / m.upload.wallMs / 1e3).toFixed(0),
@@ -386,11 +394,11 @@ async function drive() {
 
 const [role, impl, transport, tlsJson, port] = process.argv.slice(2);
 if (role === 'server') {
-  void runServer(impl, transport, JSON.parse(tlsJson));
+  void runServer(impl as Impl, transport as Transport, jsonArg<Files>(tlsJson));
 } else if (role === 'client') {
-  void runClient(impl, transport, JSON.parse(tlsJson), Number(port));
+  void runClient(impl as Impl, transport as Transport, jsonArg<Files>(tlsJson), Number(port));
 } else {
-  drive().catch((err) => {
+  drive().catch((err: unknown) => {
     console.error(err);
     process.exit(1);
   });

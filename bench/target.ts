@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 /**
  * The benchmark's target TCP server (the "kubelet" behind the agent), in its own process.
  *
@@ -11,17 +10,17 @@
  * - source: reads an 8-byte count N and writes N bytes then ends; N = 0 means "until the peer goes away".
  * `{"cmd":"stats"}` answers with the number of open sockets. The process exits when stdin closes.
  */
-'use strict';
-const net = require('net');
-const { MiB, emit, onStdinCommands } = require('./common');
+import * as net from 'net';
+import { MiB, emit, onStdinCommands } from './common';
 
 const SOURCE_CHUNK = Buffer.alloc(256 * 1024, 'konnectivity-bench-');
 const PROGRESS = Buffer.from([1]);
+/** Bursts of 10,000 dials arrive at once: a short backlog would turn them into SYN retries. */
 const BACKLOG = 4096;
 
 let openSockets = 0;
 
-function track(socket) {
+function track(socket: net.Socket): void {
   openSockets++;
   socket.setNoDelay(true);
   socket.on('error', () => undefined);
@@ -29,9 +28,9 @@ function track(socket) {
 }
 
 /** Collects the 8-byte count header, then hands the rest of the stream to `onBody(count, firstChunk)`. */
-function withHeader(socket, onBody) {
+function withHeader(socket: net.Socket, onBody: (count: number, first: Buffer) => void): void {
   let head = Buffer.alloc(0);
-  const onData = (chunk) => {
+  const onData = (chunk: Buffer): void => {
     head = Buffer.concat([head, chunk]);
     if (head.length < 8) return;
     socket.off('data', onData);
@@ -40,17 +39,17 @@ function withHeader(socket, onBody) {
   socket.on('data', onData);
 }
 
-function echo(socket) {
+function echo(socket: net.Socket): void {
   track(socket);
   socket.pipe(socket);
 }
 
-function sink(socket) {
+function sink(socket: net.Socket): void {
   track(socket);
   withHeader(socket, (count, first) => {
     let received = 0;
     let reported = 0;
-    const onChunk = (chunk) => {
+    const onChunk = (chunk: Buffer): void => {
       received += chunk.length;
       const mib = Math.floor(Math.min(received, count) / MiB);
       while (reported < mib) {
@@ -63,14 +62,14 @@ function sink(socket) {
   });
 }
 
-function source(socket) {
+function source(socket: net.Socket): void {
   track(socket);
   withHeader(socket, (count) => {
     let left = count === 0 ? Infinity : count;
     let closed = false;
     socket.on('close', () => (closed = true));
     socket.on('data', () => undefined); // anything after the header is ignored
-    const pump = () => {
+    const pump = (): void => {
       while (!closed && left > 0) {
         const n = Math.min(left, SOURCE_CHUNK.length);
         left -= n;
@@ -89,11 +88,13 @@ function source(socket) {
   });
 }
 
-function listen(handler) {
+function listen(handler: (s: net.Socket) => void): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer({ noDelay: true }, handler);
     server.on('error', reject);
-    server.listen({ host: '127.0.0.1', port: 0, backlog: BACKLOG }, () => resolve(server.address().port));
+    server.listen({ host: '127.0.0.1', port: 0, backlog: BACKLOG }, () =>
+      resolve((server.address() as net.AddressInfo).port),
+    );
   });
 }
 
@@ -101,7 +102,7 @@ onStdinCommands((cmd) => {
   if (cmd.cmd === 'listen') {
     Promise.all([listen(echo), listen(sink), listen(source)]).then(
       ([e, s, src]) => emit({ id: cmd.id, ports: { echo: e, sink: s, source: src } }),
-      (err) => emit({ id: cmd.id, error: String(err) }),
+      (err: unknown) => emit({ id: cmd.id, error: String(err) }),
     );
   } else if (cmd.cmd === 'stats') {
     emit({ id: cmd.id, openSockets });

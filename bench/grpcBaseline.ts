@@ -1,24 +1,23 @@
-#!/usr/bin/env node
 /**
  * The swarm's baseline: a bare grpc-js server with the same TLS certificate that accepts
  * `/AgentService/Connect`, sends the serverid/servercount headers and holds the stream, doing nothing
- * else. Its memory per stream is what any grpc-js server pays for a TLS + HTTP/2 connection with one
- * open stream; the konnectivity-server's figure is compared with it.
+ * else. Its memory and CPU per stream are what any grpc-js server pays for a TLS + HTTP/2 connection with
+ * one open stream (or for one more stream on a shared connection); the konnectivity-server's figures are
+ * compared with it.
  *
- *   node scripts/bench/grpcBaseline.js '{"cert":"cluster.crt","key":"cluster.key"}'  -> {"event":"ready","port":N}
+ *   node bench-build/bench/grpcBaseline.js '{"cert":"cluster.crt","key":"cluster.key"}'  -> {"event":"ready","port":N}
  */
-'use strict';
-const fs = require('fs');
-const grpc = require('@grpc/grpc-js');
-const { emit, onStdinCommands, requireDist } = require('./common');
+import * as grpc from '@grpc/grpc-js';
+import * as fs from 'fs';
+import { agentServiceDefinition } from '../src/transport/grpcServices';
+import { emit, jsonArg, onStdinCommands } from './common';
 
-const services = requireDist('transport/grpcServices.js');
-const opts = JSON.parse(process.argv[2] || '{}');
-const calls = new Set();
+const opts = jsonArg<{ cert: string; key: string }>(process.argv[2]);
+const calls = new Set<grpc.ServerDuplexStream<unknown, unknown>>();
 
 const server = new grpc.Server();
-server.addService(services.agentServiceDefinition, {
-  Connect: (call) => {
+server.addService(agentServiceDefinition, {
+  Connect: (call: grpc.ServerDuplexStream<unknown, unknown>) => {
     const md = new grpc.Metadata();
     md.set('serverid', 'baseline');
     md.set('servercount', '1');

@@ -1,34 +1,32 @@
-#!/usr/bin/env node
 /**
- * `npm run bench:inspector`: the inspector's cost (scripts/bench/inspector.js), as a table row and
+ * `npm run bench:inspector`: the inspector's cost (bench/inspector.ts), as a table row and
  * bench-results/inspector-latest.json. `--quick` for a smoke run.
  */
-'use strict';
-const fs = require('fs');
-const os = require('os');
-const path = require('path');
-const { MiB, ROOT_ENV, STATS_DIR_ENV } = require('./bench/common');
-const { killAll } = require('./bench/processes');
-const { runInspectorSection } = require('./bench/inspector');
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { stopAllProcesses } from '../test/helpers/processes';
+import { makeTlsDir } from '../test/helpers/tls';
+import { MiB, STATS_DIR_ENV } from './common';
+import { runInspectorSection } from './inspector';
 
 const QUICK = process.argv.includes('--quick');
 const CONFIG = QUICK
   ? { warmupRounds: 1, rounds: 2, bytes: 64 * MiB, capMs: 10_000, dials: 500, inFlight: 250 }
   : { warmupRounds: 1, rounds: 5, bytes: 256 * MiB, capMs: 20_000, dials: 2000, inFlight: 500 };
+/** The repository root, from bench-build/bench/inspectorMain.js. */
+const ROOT = path.join(__dirname, '../..');
 
-const pct = (r) => `${((r - 1) * 100).toFixed(1)} %`;
+const pct = (r: number): string => `${((r - 1) * 100).toFixed(1)} %`;
 
-async function main() {
-  process.env[ROOT_ENV] = path.resolve(__dirname, '..');
+async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'konnectivity-bench-inspector-'));
   process.env[STATS_DIR_ENV] = path.join(dir, 'stats');
   fs.mkdirSync(process.env[STATS_DIR_ENV]);
-  const { generateTlsMaterial } = require(path.join(process.env[ROOT_ENV], 'dist/tools/certs.js'));
-  const tls = await generateTlsMaterial(path.join(dir, 'tls'));
+  const tls = await makeTlsDir();
   try {
     const out = await runInspectorSection({
-      dir,
-      tls,
+      c: { dir, tls },
       cfg: CONFIG,
       log: (m) => console.log(`inspector ${m}`),
     });
@@ -37,27 +35,27 @@ async function main() {
       '\n| variant | download MB/s | dials/s | CPU ms per dial | vs off (download, dials/s, CPU per dial) |',
     );
     console.log('|---|---|---|---|---|');
-    for (const k of ['off', 'idle', 'viewed']) {
+    for (const k of ['off', 'idle', 'viewed'] as const) {
       const r = out.ratios[k];
       console.log(
         `| ${k} | ${s[k].mbps.toFixed(0)} | ${s[k].dialsPerSec.toFixed(0)} | ${s[k].cpuMsPerDial.toFixed(2)} | ` +
           `${r ? `${pct(r.mbps)}, ${pct(r.dialsPerSec)}, ${pct(r.cpuMsPerDial)}` : '-'} |`,
       );
     }
-    const results = path.resolve(__dirname, '../bench-results');
+    const results = path.join(ROOT, 'bench-results');
     fs.mkdirSync(results, { recursive: true });
     fs.writeFileSync(
       path.join(results, 'inspector-latest.json'),
       JSON.stringify({ startedAt: new Date().toISOString(), cores: os.cpus().length, ...out }, null, 2),
     );
   } finally {
-    killAll();
+    await stopAllProcesses();
+    await tls.cleanup();
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
-main().catch((err) => {
-  console.error(`bench:inspector: ${err.stack || err}`);
-  killAll();
-  process.exit(1);
+main().catch((err: unknown) => {
+  console.error(`bench:inspector: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  void stopAllProcesses().finally(() => process.exit(1));
 });

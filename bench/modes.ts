@@ -1,0 +1,148 @@
+/**
+ * One cluster per frontend mode (server + agent + target, each its own process) and the direct-TCP
+ * baseline with the same client and target, every scenario of scenarios.ts run against each.
+ */
+import type { Mode } from '../test/e2e/cluster';
+import {
+  AGENT_ENDPOINTS,
+  ESTABLISHED,
+  PENDING_DIALS,
+  READY_BACKENDS,
+  startAgent,
+  startServer,
+  type BenchAgent,
+  type BenchCluster,
+  type BenchServer,
+} from './cluster';
+import { fdLimitProblem, gcHookEnv, procMemory } from './common';
+import * as scenarios from './scenarios';
+import type {
+  BurstResult,
+  ConcurrencyResult,
+  Ctx,
+  IdleMemoryResult,
+  LatencyResult,
+  StallResult,
+  ThroughputResult,
+} from './scenarios';
+
+type Maybe<T> = T | { error: string };
+
+export interface ModeResults {
+  /** RSS of each process right after start-up, before any traffic (issue 10: idle RSS). */
+  idleRss?: Record<string, number | null>;
+  idleMemory?: Maybe<IdleMemoryResult>;
+  latency?: Maybe<LatencyResult>;
+  throughput?: Maybe<ThroughputResult>;
+  concurrency?: Record<number, Maybe<ConcurrencyResult>>;
+  burst?: Maybe<BurstResult>;
+  stall?: Maybe<StallResult>;
+  peakRss?: Record<string, number | null | undefined>;
+  backendsAtEnd?: number | null;
+  exit?: Record<string, string | number | null | undefined>;
+}
+
+export interface ModeConfig {
+  throughput: { bytes: number; runs: number; capMs: number; warmupBytes: number };
+  latency: { n: number; warmup: number; capMs: number };
+  concurrency: number[];
+  inFlight: number;
+  burst: number;
+  burstEchoBytes: number;
+  idle: { n: number; warmN: number; settleMs: number };
+  stall: { rampMs: number; windowMs: number; settleMs: number; stallAfterBytes: number };
+}
+
+async function runScenarios(ctx: Ctx, cfg: ModeConfig, out: ModeResults): Promise<void> {
+  const log = ctx.log;
+  out.idleMemory = await scenarios.attempt(log, 'idle memory', () => scenarios.idleMemory(ctx, cfg.idle));
+  out.latency = await scenarios.attempt(log, 'latency', () => scenarios.latency(ctx, cfg.latency));
+  out.throughput = await scenarios.attempt(log, 'throughput', () =>
+    scenarios.throughput(ctx, cfg.throughput),
+  );
+  out.concurrency = {};
+  for (const n of cfg.concurrency) {
+    out.concurrency[n] = await scenarios.attempt(log, `${n} concurrent`, () => {
+      const problem = fdLimitProblem(n, 'tunnels');
+      if (problem) throw new Error(problem);
+      return scenarios.concurrency(ctx, { n, inFlight: cfg.inFlight });
+    });
+  }
+  out.burst = await scenarios.attempt(log, `burst of ${cfg.burst}`, () => {
+    const problem = fdLimitProblem(cfg.burst, 'tunnels');
+    if (problem) throw new Error(problem);
+    return scenarios.burst(ctx, cfg.burst, cfg.burstEchoBytes);
+  });
+  out.stall = await scenarios.attempt(log, 'stalled neighbour', () =>
+    scenarios.stalledNeighbour(ctx, cfg.stall),
+  );
+}
+
+export async function runDirect(cfg: ModeConfig, log: (m: string) => void): Promise<ModeResults> {
+  const target = await scenarios.startTarget('target (direct)', gcHookEnv());
+  const ctx: Ctx = { via: { kind: 'direct' }, target, pids: { target: target.pid }, log };
+  const out: ModeResults = { idleRss: { target: procMemory(target.pid)?.rss ?? null } };
+  try {
+    await runScenarios(ctx, cfg, out);
+    out.peakRss = { target: procMemory(target.pid)?.hwm };
+  } finally {
+    await target.stop();
+  }
+  return out;
+}
+
+export async function runMode(
+  mode: Mode,
+  c: BenchCluster,
+  cfg: ModeConfig,
+  log: (m: string) => void,
+): Promise<ModeResults> {
+  const target = await scenarios.startTarget(`target (${mode})`, gcHookEnv());
+  let server: BenchServer | undefined;
+  let agent: BenchAgent | undefined;
+  try {
+    server = await startServer(c, { mode, name: `server-${mode}` });
+    agent = await startAgent(c, server, { name: `agent-${mode}` });
+  } catch (err) {
+    await agent?.stop();
+    await server?.stop();
+    await target.stop();
+    throw err;
+  }
+  const s = server;
+  const a = agent;
+  const ctx: Ctx = {
+    via: { kind: mode, socketPath: s.socketPath },
+    target,
+    pids: { server: s.pid, agent: a.pid },
+    log,
+    metrics: async () => {
+      const sg = await s.gauges();
+      const ag = await a.gauges();
+      return {
+        serverEstablished: sg[ESTABLISHED] ?? null,
+        serverPendingDials: sg[PENDING_DIALS] ?? null,
+        agentEndpoints: ag[AGENT_ENDPOINTS] ?? null,
+      };
+    },
+  };
+  log(`server pid ${s.pid} (frontend ${s.socketPath}), agent pid ${a.pid}`);
+  const out: ModeResults = {
+    idleRss: { server: procMemory(s.pid)?.rss ?? null, agent: procMemory(a.pid)?.rss ?? null },
+  };
+  try {
+    await runScenarios(ctx, cfg, out);
+    out.peakRss = { server: procMemory(s.pid)?.hwm, agent: procMemory(a.pid)?.hwm };
+    out.backendsAtEnd = (await s.gauges())[READY_BACKENDS] ?? null;
+  } finally {
+    const exit = (p: BenchServer | BenchAgent): string | number | null | undefined => {
+      const status = p.test.process.exitStatus;
+      return status ? (status.code ?? status.signal) : undefined;
+    };
+    out.exit = { server: exit(s), agent: exit(a) };
+    await a.stop();
+    await s.stop();
+    await target.stop();
+  }
+  return out;
+}
