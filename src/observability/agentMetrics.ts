@@ -24,11 +24,6 @@ export type Direction = (typeof DIRECTIONS)[number];
 
 /** The agent's metrics, in the reference's order. */
 const AGENT_METRICS = {
-  dialDuration: histogram(
-    'dial_duration_seconds',
-    'Latency of dial to the remote endpoint in seconds',
-    AGENT_LATENCY_BUCKETS,
-  ),
   // "stream_events_error_total" in this help text names a metric that does not exist (upstream means
   // stream_errors_total); the text is kept verbatim so scrapes compare equal.
   serverFailures: counter(
@@ -73,12 +68,7 @@ export class AgentMetrics extends ProcessMetrics {
   private readonly openEndpoints = this.m.openEndpointConnections.child({});
 
   constructor(options: MetricsOptions = {}) {
-    super('agent', options);
-  }
-
-  /** Successful dials to the endpoint only, as upstream: timeouts would drown the latency signal. */
-  observeDialDuration(seconds: number): void {
-    this.m.dialDuration.observe(seconds);
+    super('agent', options, AGENT_LATENCY_BUCKETS);
   }
 
   endpointDialFailed(reason: AgentDialFailureReason): void {

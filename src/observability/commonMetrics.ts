@@ -2,7 +2,7 @@
  * Metrics and label values shared by server and agent, mirroring the reference's
  * konnectivity-client/pkg/common/metrics so that dashboards built for the Go binaries work unchanged.
  */
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import { CountingCounter, TrackingGauge, type CounterChild } from './countingMetrics';
 import type { PacketTypeName } from '../protocol/packet';
 
@@ -114,11 +114,31 @@ export abstract class ProcessMetrics implements StreamMetrics, ActorMetrics {
   readonly registry = new Registry();
   private readonly stream: StreamMetrics;
   private readonly actors: ActorMetrics;
+  private readonly dialDuration: Histogram;
 
-  protected constructor(subsystem: 'server' | 'agent', options: MetricsOptions) {
+  /** `dialBuckets`: the reference's buckets for `<subsystem>_dial_duration_seconds`, which differ by side. */
+  protected constructor(
+    subsystem: 'server' | 'agent',
+    options: MetricsOptions,
+    dialBuckets: readonly number[],
+  ) {
     this.stream = registerStreamMetrics(this.registry, subsystem);
     this.actors = registerActorMetrics(this.registry);
     if (options.processMetrics) collectDefaultMetrics({ register: this.registry });
+    this.dialDuration = new Histogram({
+      name: `${NAMESPACE}_${subsystem}_dial_duration_seconds`,
+      help: 'Latency of dial to the remote endpoint in seconds',
+      buckets: [...dialBuckets],
+      registers: [this.registry],
+    });
+  }
+
+  /**
+   * Successful dials only, as upstream (timeouts would drown the latency signal): on the server from
+   * DIAL_REQ sent to the agent until its DIAL_RSP, on the agent the connect to the endpoint.
+   */
+  observeDialDuration(seconds: number): void {
+    this.dialDuration.observe(seconds);
   }
 
   packet(segment: Segment, type: PacketTypeName): void {

@@ -26,126 +26,115 @@ interface MetricConfig<L extends string> {
   readonly registry: Registry;
 }
 
-/** The key of a label set: its values in label-name order (label values never contain NUL). */
-function keyOf<L extends string>(names: readonly L[], labels: LabelValues<L>): string {
-  if (names.length === 1) return labels[names[0]!];
-  let key = '';
-  for (const name of names) key += `${labels[name]}\u0000`;
-  return key;
+/** What prom-client's Counter and Gauge are built from: the config, and the hook that flushes the children. */
+interface PromConfig<L extends string> {
+  readonly name: string;
+  readonly help: string;
+  readonly labelNames: readonly L[];
+  readonly registers: Registry[];
+  readonly collect: () => void;
 }
 
-class Children<C> {
-  readonly all = new Map<string, { readonly labels: LabelValues<string>; readonly child: C }>();
+/**
+ * The children of one metric, one per label set (keyed by the label values in label-name order; label
+ * values never contain NUL), each written into the prom-client metric `M` when the registry is read.
+ */
+abstract class ChildrenOf<
+  L extends string,
+  C extends { inc(n?: number): void; flushTo(metric: M, labels: LabelValues<L>): void },
+  M,
+> {
+  readonly metric: M;
+  private readonly names: readonly L[];
+  private readonly all = new Map<string, { readonly labels: LabelValues<L>; readonly child: C }>();
 
-  constructor(
-    private readonly names: readonly string[],
-    private readonly make: () => C,
-  ) {}
+  protected constructor(
+    config: MetricConfig<L>,
+    private readonly Child: new () => C,
+    Metric: new (config: PromConfig<L>) => M,
+  ) {
+    this.names = config.labelNames;
+    const { name, help, labelNames, registry } = config;
+    this.metric = new Metric({
+      name,
+      help,
+      labelNames,
+      registers: [registry],
+      collect: () => this.flushInto(this.metric),
+    });
+  }
 
-  get(labels: LabelValues<string>): C {
-    const key = keyOf(this.names, labels);
+  inc(labels: LabelValues<L>, n = 1): void {
+    this.child(labels).inc(n);
+  }
+
+  /** The child for one label set; keep it where the same labels recur. */
+  child(labels: LabelValues<L>): C {
+    const names = this.names;
+    let key = '';
+    if (names.length === 1) key = labels[names[0]!];
+    else for (const name of names) key += `${labels[name]}\u0000`;
     let entry = this.all.get(key);
     if (entry === undefined) {
-      entry = { labels: { ...labels }, child: this.make() };
+      entry = { labels: { ...labels }, child: new this.Child() };
       this.all.set(key, entry);
     }
     return entry.child;
   }
+
+  private flushInto(metric: M): void {
+    for (const { labels, child } of this.all.values()) child.flushTo(metric, labels);
+  }
 }
 
-class PendingCount implements CounterChild {
-  pending = 0;
+class PendingCount<L extends string> implements CounterChild {
+  private pending = 0;
   inc(n = 1): void {
     this.pending += n;
   }
+  flushTo(metric: Counter<L>, labels: LabelValues<L>): void {
+    if (this.pending === 0) return;
+    metric.inc(labels, this.pending);
+    this.pending = 0;
+  }
 }
 
-export class CountingCounter<L extends string = never> {
-  readonly metric: Counter<L>;
-  private readonly children: Children<PendingCount>;
-
+export class CountingCounter<L extends string = never> extends ChildrenOf<L, PendingCount<L>, Counter<L>> {
   constructor(config: MetricConfig<L>) {
-    this.children = new Children(config.labelNames, () => new PendingCount());
-    this.metric = new Counter<L>({
-      name: config.name,
-      help: config.help,
-      labelNames: config.labelNames,
-      registers: [config.registry],
-      collect: () => this.flush(),
-    });
-  }
-
-  /** The child for one label set; keep it where the same labels recur. */
-  child(labels: LabelValues<L>): CounterChild {
-    return this.children.get(labels);
-  }
-
-  inc(labels: LabelValues<L>, n = 1): void {
-    this.children.get(labels).pending += n;
-  }
-
-  private flush(): void {
-    for (const { labels, child } of this.children.all.values()) {
-      if (child.pending === 0) continue;
-      this.metric.inc(labels as LabelValues<L>, child.pending);
-      child.pending = 0;
-    }
+    super(config, PendingCount, Counter);
   }
 }
 
-class TrackedValue implements GaugeChild {
-  value = 0;
-  dirty = false;
+class TrackedValue<L extends string> implements GaugeChild {
+  private value = 0;
+  private dirty = false;
   inc(n = 1): void {
-    this.value += n;
-    this.dirty = true;
+    this.set(this.value + n);
   }
   dec(n = 1): void {
-    this.value -= n;
-    this.dirty = true;
+    this.set(this.value - n);
   }
   set(value: number): void {
     this.value = value;
     this.dirty = true;
   }
+  flushTo(metric: Gauge<L>, labels: LabelValues<L>): void {
+    if (!this.dirty) return;
+    metric.set(labels, this.value);
+    this.dirty = false;
+  }
 }
 
-export class TrackingGauge<L extends string = never> {
-  readonly metric: Gauge<L>;
-  private readonly children: Children<TrackedValue>;
-
+export class TrackingGauge<L extends string = never> extends ChildrenOf<L, TrackedValue<L>, Gauge<L>> {
   constructor(config: MetricConfig<L>) {
-    this.children = new Children(config.labelNames, () => new TrackedValue());
-    this.metric = new Gauge<L>({
-      name: config.name,
-      help: config.help,
-      labelNames: config.labelNames,
-      registers: [config.registry],
-      collect: () => this.flush(),
-    });
-  }
-
-  child(labels: LabelValues<L>): GaugeChild {
-    return this.children.get(labels);
-  }
-
-  inc(labels: LabelValues<L>, n = 1): void {
-    this.children.get(labels).inc(n);
+    super(config, TrackedValue, Gauge);
   }
 
   dec(labels: LabelValues<L>, n = 1): void {
-    this.children.get(labels).dec(n);
+    this.child(labels).dec(n);
   }
 
   set(labels: LabelValues<L>, value: number): void {
-    this.children.get(labels).set(value);
-  }
-
-  private flush(): void {
-    for (const { labels, child } of this.children.all.values()) {
-      if (!child.dirty) continue;
-      this.metric.set(labels as LabelValues<L>, child.value);
-      child.dirty = false;
-    }
+    this.child(labels).set(value);
   }
 }

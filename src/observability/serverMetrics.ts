@@ -53,11 +53,6 @@ export type ProxyStrategy = (typeof PROXY_STRATEGIES)[number];
 
 /** The server's metrics, in the reference's order. */
 const SERVER_METRICS = {
-  dialDuration: histogram(
-    'dial_duration_seconds',
-    'Latency of dial to the remote endpoint in seconds',
-    SERVER_LATENCY_BUCKETS,
-  ),
   frontendWriteDuration: histogram(
     'frontend_write_duration_seconds',
     'Latency of write to the frontend in seconds',
@@ -140,12 +135,7 @@ export class ServerMetrics extends ProcessMetrics {
   private readonly establishedConnections = this.m.establishedConnections.child({});
 
   constructor(options: MetricsOptions = {}) {
-    super('server', options);
-  }
-
-  /** From DIAL_REQ sent to the agent until its successful DIAL_RSP; failed dials are not observed. */
-  observeDialDuration(seconds: number): void {
-    this.m.dialDuration.observe(seconds);
+    super('server', options, SERVER_LATENCY_BUCKETS);
   }
 
   /** How long a send to the frontend blocked. */
