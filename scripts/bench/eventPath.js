@@ -39,6 +39,8 @@ async function child(root, dials, gapMs) {
     registry: metrics.registry,
     logger: quiet,
     serverId: 'bench-server',
+    // File-log tuning to try (e.g. '{"batchDelayMs":20}'), the same for every build.
+    ...(process.env.EVENT_PATH_FILE_TUNING ? { file: JSON.parse(process.env.EVENT_PATH_FILE_TUNING) } : {}),
   });
   await lifecycle.recovered;
   const events = lifecycle.events;
