@@ -4,8 +4,8 @@
  * share a stream.
  */
 import type {
+  ConnectionEnd,
   AgentIdentifiers,
-  CloseInitiator,
   DialKey,
   EventEnvelope,
   FromAgent,
@@ -50,15 +50,10 @@ export interface EndpointDialFailed extends EventEnvelope<'dial.endpoint-failed'
   readonly latencyMs: number;
 }
 
-export interface EndpointConnClosed extends EventEnvelope<'conn.endpoint-closed'>, FromAgent, DialKey {
+export interface EndpointConnClosed extends ConnectionEnd<'conn.endpoint-closed'>, FromAgent {
   readonly serverId: string;
-  readonly connectID: Int64String;
   readonly bytesToEndpoint: number;
   readonly bytesFromEndpoint: number;
-  readonly durationMs: number;
-  readonly closedBy: CloseInitiator;
-  readonly reason: ReasonOf<'conn.endpoint-closed'>;
-  readonly error?: string;
 }
 
 export type AgentProcessEvent =

@@ -1,4 +1,5 @@
 /** Shapes shared by every lifecycle event. The event model is pure data: no I/O anywhere in src/events. */
+import type { ReasonOf } from './reasons';
 
 /**
  * Bumped only with an upcaster in src/persistence/upcast.ts, so old logs keep replaying. Version 2
@@ -50,4 +51,17 @@ export interface FromAgent {
 export interface DialKey {
   readonly random: Int64String;
   readonly destination: string;
+}
+
+/**
+ * How a connection ended, as both processes record it (`conn.closed` on the server, `conn.endpoint-closed`
+ * on the agent); each adds its origin, its peer and its byte counts.
+ */
+export interface ConnectionEnd<T extends 'conn.closed' | 'conn.endpoint-closed'>
+  extends EventEnvelope<T>, DialKey {
+  readonly connectID: Int64String;
+  readonly durationMs: number;
+  readonly closedBy: CloseInitiator;
+  readonly reason: ReasonOf<T>;
+  readonly error?: string;
 }

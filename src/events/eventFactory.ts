@@ -7,8 +7,14 @@ import type { AgentProcessEvent } from './agentEvents';
 import { classifyReason } from './classifyReason';
 import { EVENT_SCHEMA_VERSION, type AgentIdentifiers, type CloseInitiator } from './common';
 import { parseAgentIdentifiers } from './identifiers';
-import { EVENT_SCHEMA, type EventOfType, type EventPayload, type EventType } from './lifecycleEvent';
-import { isReasonedType } from './reasons';
+import {
+  EVENT_SCHEMA,
+  type EventOfType,
+  type EventPayload,
+  type EventType,
+  type LifecycleEvent,
+} from './lifecycleEvent';
+import { isReasonedType, type ReasonedType } from './reasons';
 import { boundPeerText } from '../protocol/peerText';
 import type { ServerEvent } from './serverEvents';
 import { monotonicUlid, type IdGenerator } from './ulid';
@@ -58,34 +64,44 @@ export interface FactoryDeps {
   ids?: IdGenerator;
 }
 
-export interface ServerEventFactory {
-  readonly kind: 'server';
-  readonly serverId: string;
-  serverStarted(i: ServerInput<'server.started'>): EventOfType<'server.started'>;
-  serverStopped(i: ServerInput<'server.stopped'>): EventOfType<'server.stopped'>;
-  agentConnected(i: ServerInput<'agent.connected'>): EventOfType<'agent.connected'>;
-  agentDisconnected(i: ServerInput<'agent.disconnected'>): EventOfType<'agent.disconnected'>;
-  agentDraining(i: ServerInput<'agent.draining'>): EventOfType<'agent.draining'>;
-  dialRequested(i: ServerInput<'dial.requested'>): EventOfType<'dial.requested'>;
-  dialEstablished(i: ServerInput<'dial.established'>): EventOfType<'dial.established'>;
-  dialFailed(i: ServerInput<'dial.failed'>): EventOfType<'dial.failed'>;
-  dialCancelled(i: ServerInput<'dial.cancelled'>): EventOfType<'dial.cancelled'>;
-  dialTimedOut(i: ServerInput<'dial.timed-out'>): EventOfType<'dial.timed-out'>;
-  connOpened(i: ServerInput<'conn.opened'>): EventOfType<'conn.opened'>;
-  connClosed(i: ServerInput<'conn.closed'>): EventOfType<'conn.closed'>;
-}
+/** The factory's method for each event type a server writes. */
+const SERVER_METHODS = {
+  serverStarted: 'server.started',
+  serverStopped: 'server.stopped',
+  agentConnected: 'agent.connected',
+  agentDisconnected: 'agent.disconnected',
+  agentDraining: 'agent.draining',
+  dialRequested: 'dial.requested',
+  dialEstablished: 'dial.established',
+  dialFailed: 'dial.failed',
+  dialCancelled: 'dial.cancelled',
+  dialTimedOut: 'dial.timed-out',
+  connOpened: 'conn.opened',
+  connClosed: 'conn.closed',
+} as const satisfies Record<string, ServerEvent['type']>;
 
-export interface AgentEventFactory {
-  readonly kind: 'agent';
-  readonly agentId: string;
-  agentStarted(i: AgentInput<'agent.started'>): EventOfType<'agent.started'>;
-  agentStopped(i: AgentInput<'agent.stopped'>): EventOfType<'agent.stopped'>;
-  serverConnected(i: AgentInput<'server.connected'>): EventOfType<'server.connected'>;
-  serverDisconnected(i: AgentInput<'server.disconnected'>): EventOfType<'server.disconnected'>;
-  endpointDialConnected(i: AgentInput<'dial.endpoint-connected'>): EventOfType<'dial.endpoint-connected'>;
-  endpointDialFailed(i: AgentInput<'dial.endpoint-failed'>): EventOfType<'dial.endpoint-failed'>;
-  endpointConnClosed(i: AgentInput<'conn.endpoint-closed'>): EventOfType<'conn.endpoint-closed'>;
-}
+/** The factory's method for each event type an agent writes. */
+const AGENT_METHODS = {
+  agentStarted: 'agent.started',
+  agentStopped: 'agent.stopped',
+  serverConnected: 'server.connected',
+  serverDisconnected: 'server.disconnected',
+  endpointDialConnected: 'dial.endpoint-connected',
+  endpointDialFailed: 'dial.endpoint-failed',
+  endpointConnClosed: 'conn.endpoint-closed',
+} as const satisfies Record<string, AgentProcessEvent['type']>;
+
+export type ServerEventFactory = { readonly kind: 'server'; readonly serverId: string } & {
+  readonly [M in keyof typeof SERVER_METHODS]: (
+    i: ServerInput<(typeof SERVER_METHODS)[M]>,
+  ) => EventOfType<(typeof SERVER_METHODS)[M]>;
+};
+
+export type AgentEventFactory = { readonly kind: 'agent'; readonly agentId: string } & {
+  readonly [M in keyof typeof AGENT_METHODS]: (
+    i: AgentInput<(typeof AGENT_METHODS)[M]>,
+  ) => EventOfType<(typeof AGENT_METHODS)[M]>;
+};
 
 export function eventFactory(deps: FactoryDeps & { serverId: string }): ServerEventFactory;
 export function eventFactory(deps: FactoryDeps & { agentId: string }): AgentEventFactory;
@@ -94,90 +110,97 @@ export function eventFactory(
 ): ServerEventFactory | AgentEventFactory {
   const clock = deps.clock ?? systemClock;
   const ids = deps.ids ?? monotonicUlid({ now: () => clock.now() });
-  const make =
-    <T extends EventType>(type: T, origin: Record<string, string>) =>
-    (input: object): EventOfType<T> =>
-      ({
-        v: EVENT_SCHEMA_VERSION,
-        id: ids(),
-        type,
-        time: new Date(clock.now()).toISOString(),
-        ...origin,
-        ...withReason(type, normalise(input)),
-      }) as unknown as EventOfType<T>;
+  const [kind, originKey, origin, methods]: [string, string, string, Record<string, EventType>] =
+    'serverId' in deps
+      ? ['server', 'serverId', deps.serverId, SERVER_METHODS]
+      : ['agent', 'agentId', deps.agentId, AGENT_METHODS];
+  const out: Record<string, unknown> = { kind, [originKey]: origin };
+  for (const [method, type] of Object.entries(methods))
+    out[method] = maker(type, originKey, origin, clock, ids);
+  return out as unknown as ServerEventFactory | AgentEventFactory;
+}
 
-  if ('serverId' in deps) {
-    const o = { serverId: deps.serverId };
-    return {
-      kind: 'server',
-      serverId: deps.serverId,
-      serverStarted: make('server.started', o),
-      serverStopped: make('server.stopped', o),
-      agentConnected: make('agent.connected', o),
-      agentDisconnected: make('agent.disconnected', o),
-      agentDraining: make('agent.draining', o),
-      dialRequested: make('dial.requested', o),
-      dialEstablished: make('dial.established', o),
-      dialFailed: make('dial.failed', o),
-      dialCancelled: make('dial.cancelled', o),
-      dialTimedOut: make('dial.timed-out', o),
-      connOpened: make('conn.opened', o),
-      connClosed: make('conn.closed', o),
+/**
+ * One event type's constructor. It runs on every dial of both processes, so what can be decided per type
+ * is decided here, once, and each call builds exactly one object, in the field order the log stores.
+ */
+function maker(
+  type: EventType,
+  originKey: string,
+  origin: string,
+  clock: Clock,
+  ids: IdGenerator,
+): (input: object) => LifecycleEvent {
+  const reasoned = isReasonedType(type);
+  const hasError = 'error' in EVENT_SCHEMA[type].fields;
+  return (input) => {
+    const now = clock.now();
+    const out: Record<string, unknown> = {
+      v: EVENT_SCHEMA_VERSION,
+      id: ids(now),
+      type,
+      time: new Date(now).toISOString(),
     };
-  }
-  const o = { agentId: deps.agentId };
-  return {
-    kind: 'agent',
-    agentId: deps.agentId,
-    agentStarted: make('agent.started', o),
-    agentStopped: make('agent.stopped', o),
-    serverConnected: make('server.connected', o),
-    serverDisconnected: make('server.disconnected', o),
-    endpointDialConnected: make('dial.endpoint-connected', o),
-    endpointDialFailed: make('dial.endpoint-failed', o),
-    endpointConnClosed: make('conn.endpoint-closed', o),
+    out[originKey] = origin;
+    normaliseInto(out, input);
+    if (reasoned) classifyInto(type, out, hasError);
+    return out as unknown as LifecycleEvent;
   };
 }
 
 /** Puts `reason` into the event type's vocabulary; free text it replaced goes to `error` if that is free. */
 export function withReason(type: EventType, fields: Record<string, unknown>): Record<string, unknown> {
   if (!isReasonedType(type)) return fields;
+  const out = { ...fields };
+  classifyInto(type, out, 'error' in EVENT_SCHEMA[type].fields);
+  return out;
+}
+
+function classifyInto(type: ReasonedType, fields: Record<string, unknown>, hasError: boolean): void {
   const { reason, detail } = classifyReason(type, {
     reason: typeof fields.reason === 'string' ? fields.reason : undefined,
     closedBy: fields.closedBy as CloseInitiator | undefined,
   });
-  const out: Record<string, unknown> = { ...fields, reason };
-  const hasError = 'error' in EVENT_SCHEMA[type].fields;
+  fields.reason = reason;
   if (detail !== undefined && hasError && (fields.error === undefined || fields.error === ''))
-    out.error = detail;
-  return out;
+    fields.error = detail;
 }
 
 /**
- * Drops absent optional fields (so stored JSON stays minimal), converts int64s and identifiers, and cuts
- * strings to a bounded prefix: most of them are what a peer sent (agent ids, addresses, error texts).
+ * Copies the input's fields into `out`, dropping absent optional ones (so stored JSON stays minimal),
+ * converting int64s and identifiers, and cutting strings to a bounded prefix: most of them are what a
+ * peer sent (agent ids, addresses, error texts).
  */
-function normalise(input: object): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(input)) {
+function normaliseInto(out: Record<string, unknown>, input: object): void {
+  const fields = input as Record<string, unknown>;
+  for (const key of Object.keys(fields)) {
+    const value = fields[key];
     if (value === undefined) continue;
     if (key === 'random' || key === 'connectID') out[key] = toInt64String(value as Int64Input, key);
-    else if (key === 'identifiers' && typeof value === 'string')
-      out[key] = parseAgentIdentifiers(boundPeerText(value));
-    else if (typeof value === 'string') out[key] = boundPeerText(value);
+    else if (typeof value === 'string')
+      out[key] = key === 'identifiers' ? parseAgentIdentifiers(boundPeerText(value)) : boundPeerText(value);
     else out[key] = value;
   }
-  return out;
 }
 
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 
 export function toInt64String(value: Int64Input, field = 'value'): string {
+  // What the codec hands over (a bigint) and small numbers need no parsing; strings are checked and
+  // normalised ('0042' -> '42') through BigInt.
+  if (typeof value === 'bigint') {
+    if (value < INT64_MIN || value > INT64_MAX) throw new InvalidEventFieldError('not-int64', field);
+    return value.toString();
+  }
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value))
+      throw new InvalidEventFieldError('not-int64', field, { cause: new RangeError(String(value)) });
+    return String(value);
+  }
   let n: bigint;
   try {
-    if (typeof value === 'number' && !Number.isSafeInteger(value)) throw new RangeError(String(value));
-    if (typeof value === 'string' && !/^-?\d+$/.test(value)) throw new SyntaxError(value);
+    if (!/^-?\d+$/.test(value)) throw new SyntaxError(value);
     n = BigInt(value);
   } catch (cause) {
     throw new InvalidEventFieldError('not-int64', field, { cause });

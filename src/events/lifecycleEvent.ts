@@ -33,6 +33,9 @@ export interface EventSchema<T extends EventType> {
 }
 
 const dialKey = { random: 'int64', destination: 'string' } as const;
+/** Server events about one agent stream: entity `agent`, keyed by its agent id, the stream named. */
+const onAgentStream = { process: 'server', entity: 'agent', entityKey: 'agentId' } as const;
+const agentStreamKey = { serverId: 'string', agentId: 'string', streamId: 'string?' } as const;
 
 export const EVENT_SCHEMA: { readonly [T in EventType]: EventSchema<T> } = {
   'server.started': {
@@ -48,35 +51,14 @@ export const EVENT_SCHEMA: { readonly [T in EventType]: EventSchema<T> } = {
     fields: { serverId: 'string', reason: 'reason' },
   },
   'agent.connected': {
-    process: 'server',
-    entity: 'agent',
-    entityKey: 'agentId',
-    fields: {
-      serverId: 'string',
-      agentId: 'string',
-      streamId: 'string?',
-      identifiers: 'identifiers',
-      remoteAddress: 'string',
-    },
+    ...onAgentStream,
+    fields: { ...agentStreamKey, identifiers: 'identifiers', remoteAddress: 'string' },
   },
   'agent.disconnected': {
-    process: 'server',
-    entity: 'agent',
-    entityKey: 'agentId',
-    fields: {
-      serverId: 'string',
-      agentId: 'string',
-      streamId: 'string?',
-      reason: 'reason',
-      error: 'string?',
-    },
+    ...onAgentStream,
+    fields: { ...agentStreamKey, reason: 'reason', error: 'string?' },
   },
-  'agent.draining': {
-    process: 'server',
-    entity: 'agent',
-    entityKey: 'agentId',
-    fields: { serverId: 'string', agentId: 'string', streamId: 'string?' },
-  },
+  'agent.draining': { ...onAgentStream, fields: agentStreamKey },
   'dial.requested': {
     process: 'server',
     entity: 'dial',

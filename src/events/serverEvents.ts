@@ -1,7 +1,7 @@
 /** Facts recorded by the server process, in past tense. Entity ids: serverId, agentId, `random`. */
 import type {
+  ConnectionEnd,
   AgentIdentifiers,
-  CloseInitiator,
   DialKey,
   EventEnvelope,
   FromServer,
@@ -80,17 +80,12 @@ export interface ConnOpened extends EventEnvelope<'conn.opened'>, FromServer, Di
   readonly mode: FrontendMode;
 }
 
-export interface ConnClosed extends EventEnvelope<'conn.closed'>, FromServer, DialKey {
+export interface ConnClosed extends ConnectionEnd<'conn.closed'>, FromServer {
   readonly agentId: string;
-  readonly connectID: Int64String;
   /** Frontend -> agent (towards the endpoint). */
   readonly bytesToAgent: number;
   /** Agent -> frontend (from the endpoint). */
   readonly bytesFromAgent: number;
-  readonly durationMs: number;
-  readonly closedBy: CloseInitiator;
-  readonly reason: ReasonOf<'conn.closed'>;
-  readonly error?: string;
 }
 
 export type ServerEvent =

@@ -2,15 +2,22 @@
  * Monotonic ULIDs (https://github.com/ulid/spec): 48-bit millisecond time + 80 random bits, Crockford
  * base32, 26 characters. They sort lexicographically by creation time, so event ids double as an order
  * key in logs and in the CLI. Clock and randomness are injected so tests are deterministic.
+ *
+ * Every event gets one, on the dial path of both processes, so the common case is kept cheap: the random
+ * bytes come from a pool refilled by one `randomFillSync` per POOL_BYTES (not one call into the kernel per
+ * id), the time prefix is encoded once per millisecond, and the encoding uses plain numbers, no bigint.
  */
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 
 const ENCODING = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 const TIME_CHARS = 10;
 const RANDOM_BYTES = 10;
 const MAX_TIME = 2 ** 48 - 1;
+/** 409 ids' worth of randomness per refill: the refill's fixed cost vanishes, the memory does not matter. */
+const POOL_BYTES = 4096;
 
-export type IdGenerator = () => string;
+/** `now`, when given, is the caller's clock reading (ms) for this id, so one event reads the clock once. */
+export type IdGenerator = (now?: number) => string;
 
 export interface UlidSources {
   /** Milliseconds since the epoch. */
@@ -21,17 +28,35 @@ export interface UlidSources {
 
 export const ULID_PATTERN = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 
-export function monotonicUlid(sources: UlidSources = {}): IdGenerator {
-  const now = sources.now ?? Date.now;
-  const random = sources.random ?? ((n: number) => randomBytes(n));
-  let lastTime = -1;
-  let lastRandom = new Uint8Array(RANDOM_BYTES);
+/** Random bytes handed out from a pool; a view is valid until the next call. */
+export function pooledRandom(poolBytes = POOL_BYTES): (n: number) => Uint8Array {
+  const pool = Buffer.allocUnsafe(poolBytes);
+  let offset = poolBytes;
+  return (n) => {
+    if (n > poolBytes) return randomFillSync(new Uint8Array(n));
+    if (offset + n > poolBytes) {
+      randomFillSync(pool);
+      offset = 0;
+    }
+    const out = pool.subarray(offset, offset + n);
+    offset += n;
+    return out;
+  };
+}
 
-  return () => {
-    let time = Math.min(Math.max(Math.floor(now()), 0), MAX_TIME);
+export function monotonicUlid(sources: UlidSources = {}): IdGenerator {
+  const clock = sources.now ?? Date.now;
+  const random = sources.random ?? pooledRandom();
+  let lastTime = -1;
+  let timeText = '';
+  const lastRandom = new Uint8Array(RANDOM_BYTES);
+
+  return (now = clock()) => {
+    let time = Math.min(Math.max(Math.floor(now), 0), MAX_TIME);
     if (time > lastTime) {
       lastTime = time;
-      lastRandom = Uint8Array.from(random(RANDOM_BYTES).subarray(0, RANDOM_BYTES));
+      timeText = encodeTime(time);
+      lastRandom.set(random(RANDOM_BYTES).subarray(0, RANDOM_BYTES));
     } else {
       // Same millisecond, or the clock went backwards: keep the last time and count up, so ids stay
       // strictly increasing within this process even across NTP steps.
@@ -39,10 +64,11 @@ export function monotonicUlid(sources: UlidSources = {}): IdGenerator {
       if (!increment(lastRandom)) {
         // 2^80 ids in one millisecond cannot happen in practice; borrow the next millisecond anyway.
         lastTime = time = Math.min(time + 1, MAX_TIME);
-        lastRandom = new Uint8Array(RANDOM_BYTES);
+        timeText = encodeTime(time);
+        lastRandom.fill(0);
       }
     }
-    return encodeTime(time) + encodeRandom(lastRandom);
+    return timeText + encode40(lastRandom, 0) + encode40(lastRandom, 5);
   };
 }
 
@@ -68,14 +94,16 @@ function encodeTime(time: number): string {
   return out;
 }
 
-function encodeRandom(bytes: Uint8Array): string {
-  // 80 bits are exactly 16 base32 characters; a bigint keeps the arithmetic exact.
-  let n = 0n;
-  for (const b of bytes) n = (n << 8n) | BigInt(b);
+/** Five bytes from `at` as 8 base32 characters: 40 bits stay exact in a double, so two halves make 80. */
+function encode40(bytes: Uint8Array, at: number): string {
+  // `>>> 0` keeps the low 32 bits unsigned (a byte >= 0x80 shifted by 24 would be negative).
+  let n =
+    bytes[at]! * 2 ** 32 +
+    (((bytes[at + 1]! << 24) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 8) | bytes[at + 4]!) >>> 0);
   let out = '';
-  for (let i = 0; i < 16; i++) {
-    out = ENCODING[Number(n & 31n)]! + out;
-    n >>= 5n;
+  for (let i = 0; i < 8; i++) {
+    out = ENCODING[n % 32]! + out;
+    n = Math.floor(n / 32);
   }
   return out;
 }

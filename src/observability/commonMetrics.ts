@@ -2,7 +2,8 @@
  * Metrics and label values shared by server and agent, mirroring the reference's
  * konnectivity-client/pkg/common/metrics so that dashboards built for the Go binaries work unchanged.
  */
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { CountingCounter, TrackingGauge, type CounterChild } from './countingMetrics';
 import type { PacketTypeName } from '../protocol/packet';
 
 export const NAMESPACE = 'konnectivity_network_proxy';
@@ -58,58 +59,31 @@ export interface StreamMetrics {
 }
 
 export function registerStreamMetrics(registry: Registry, subsystem: string): StreamMetrics {
-  const packets = new Counter({
+  // Counted for every packet: the counting kind keeps a child per (segment, type), updated by an addition.
+  const packets = new CountingCounter({
     name: `${NAMESPACE}_${subsystem}_stream_packets_total`,
     help: 'Count of packets processed, by segment and packet type (example: from_client, DIAL_REQ)',
     labelNames: ['segment', 'packet_type'] as const,
-    registers: [registry],
+    registry,
   });
-  const errors = new Counter({
+  const errors = new CountingCounter({
     name: `${NAMESPACE}_${subsystem}_stream_errors_total`,
     help: 'Count of gRPC stream errors, by segment, grpc Code, packet type. (example: from_agent, Code.Unavailable, DIAL_RSP)',
     labelNames: ['segment', 'code', 'packet_type'] as const,
-    registers: [registry],
+    registry,
   });
-  // Counted for every DATA packet: keep the labelled child per (segment, type) instead of hashing labels each time.
-  const children = new Map<string, { inc(): void }>();
+  const children = new Map<Segment, Map<PacketTypeName, CounterChild>>();
   return {
     packet: (segment, type) => {
-      const key = `${segment} ${type}`;
-      let child = children.get(key);
-      if (child === undefined) {
-        child = packets.labels({ segment, packet_type: type });
-        children.set(key, child);
-      }
+      let bySegment = children.get(segment);
+      if (bySegment === undefined)
+        children.set(segment, (bySegment = new Map<PacketTypeName, CounterChild>()));
+      let child = bySegment.get(type);
+      if (child === undefined) bySegment.set(type, (child = packets.child({ segment, packet_type: type })));
       child.inc();
     },
     streamError: (segment, code, type) =>
       errors.inc({ segment, code: grpcCodeName(code), packet_type: type ?? NO_PACKET }),
-  };
-}
-
-/** Builds metrics named `<prefix>_<name>` in one registry, so metric classes stay declarative. */
-export function metricFactory(registry: Registry, prefix: string) {
-  return {
-    counter: <L extends string = never>(
-      name: string,
-      help: string,
-      labelNames: readonly L[] = [],
-    ): Counter<L> => new Counter({ name: `${prefix}_${name}`, help, labelNames, registers: [registry] }),
-    gauge: <L extends string = never>(name: string, help: string, labelNames: readonly L[] = []): Gauge<L> =>
-      new Gauge({ name: `${prefix}_${name}`, help, labelNames, registers: [registry] }),
-    histogram: <L extends string = never>(
-      name: string,
-      help: string,
-      buckets: readonly number[],
-      labelNames: readonly L[] = [],
-    ): Histogram<L> =>
-      new Histogram({
-        name: `${prefix}_${name}`,
-        help,
-        buckets: [...buckets],
-        labelNames,
-        registers: [registry],
-      }),
   };
 }
 
@@ -120,13 +94,14 @@ export interface ActorMetrics {
 }
 
 export function registerActorMetrics(registry: Registry): ActorMetrics {
-  const actors = new Gauge({
+  // Two actors start and stop per dial in each process: the counting kind makes that an addition.
+  const actors = new TrackingGauge({
     name: `${TS_PREFIX}_actors`,
     help:
       'konnectivity-ts only (not in the Go reference): number of live actors by kind (dial, connection, ' +
       'agent tunnel, ...). Every connection is owned by an actor, so a kind that only grows is a leak.',
     labelNames: ['kind'] as const,
-    registers: [registry],
+    registry,
   });
   return {
     actorStarted: (kind) => actors.inc({ kind }),
@@ -139,11 +114,31 @@ export abstract class ProcessMetrics implements StreamMetrics, ActorMetrics {
   readonly registry = new Registry();
   private readonly stream: StreamMetrics;
   private readonly actors: ActorMetrics;
+  private readonly dialDuration: Histogram;
 
-  protected constructor(subsystem: 'server' | 'agent', options: MetricsOptions) {
+  /** `dialBuckets`: the reference's buckets for `<subsystem>_dial_duration_seconds`, which differ by side. */
+  protected constructor(
+    subsystem: 'server' | 'agent',
+    options: MetricsOptions,
+    dialBuckets: readonly number[],
+  ) {
     this.stream = registerStreamMetrics(this.registry, subsystem);
     this.actors = registerActorMetrics(this.registry);
     if (options.processMetrics) collectDefaultMetrics({ register: this.registry });
+    this.dialDuration = new Histogram({
+      name: `${NAMESPACE}_${subsystem}_dial_duration_seconds`,
+      help: 'Latency of dial to the remote endpoint in seconds',
+      buckets: [...dialBuckets],
+      registers: [this.registry],
+    });
+  }
+
+  /**
+   * Successful dials only, as upstream (timeouts would drown the latency signal): on the server from
+   * DIAL_REQ sent to the agent until its DIAL_RSP, on the agent the connect to the endpoint.
+   */
+  observeDialDuration(seconds: number): void {
+    this.dialDuration.observe(seconds);
   }
 
   packet(segment: Segment, type: PacketTypeName): void {

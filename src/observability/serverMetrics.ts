@@ -3,7 +3,10 @@
  * (kubernetes-sigs/apiserver-network-proxy pkg/server/metrics/metrics.go), so existing dashboards and alerts
  * keep working. Each instance owns its Registry: tests and in-process e2e runs can hold several servers.
  */
-import { metricFactory, NAMESPACE, ProcessMetrics, type MetricsOptions } from './commonMetrics';
+import type { Histogram } from 'prom-client';
+import { NAMESPACE, ProcessMetrics, type MetricsOptions } from './commonMetrics';
+import type { CountingCounter } from './countingMetrics';
+import { buildMetrics, counter, gauge, histogram } from './metricTable';
 
 export type { MetricsOptions } from './commonMetrics';
 
@@ -48,117 +51,104 @@ export type ServiceMethod = (typeof SERVICE_METHODS)[number];
 export const PROXY_STRATEGIES = ['default', 'destHost', 'defaultRoute'] as const;
 export type ProxyStrategy = (typeof PROXY_STRATEGIES)[number];
 
-export class ServerMetrics extends ProcessMetrics {
-  private readonly make = metricFactory(this.registry, `${NAMESPACE}_server`);
-
-  private readonly dialDuration = this.make.histogram(
-    'dial_duration_seconds',
-    'Latency of dial to the remote endpoint in seconds',
-    SERVER_LATENCY_BUCKETS,
-  );
-  private readonly frontendWriteDuration = this.make.histogram(
+/** The server's metrics, in the reference's order. */
+const SERVER_METRICS = {
+  frontendWriteDuration: histogram(
     'frontend_write_duration_seconds',
     'Latency of write to the frontend in seconds',
     SERVER_LATENCY_BUCKETS,
-  );
-  private readonly grpcConnections = this.make.gauge(
+  ),
+  grpcConnections: gauge(
     'grpc_connections',
     'Number of current grpc connections, partitioned by service method.',
     ['service_method'],
-  );
-  private readonly httpConnections = this.make.gauge(
-    'http_connections',
-    'Number of current HTTP CONNECT connections',
-  );
-  private readonly readyBackendConnections = this.make.gauge(
+  ),
+  httpConnections: gauge('http_connections', 'Number of current HTTP CONNECT connections'),
+  readyBackendConnections: gauge(
     'ready_backend_connections',
     'Number of konnectivity agent connected to the proxy server. DEPRECATED, please use ready_backends',
-  );
-  private readonly readyBackends = this.make.gauge(
-    'ready_backends',
-    'Number of konnectivity agent connected to the proxy server',
-    ['proxy_strategy'],
-  );
-  private readonly pendingDials = this.make.gauge(
-    'pending_backend_dials',
-    'Current number of pending backend dial requests',
-  );
-  private readonly establishedConnections = this.make.gauge(
+  ),
+  readyBackends: gauge('ready_backends', 'Number of konnectivity agent connected to the proxy server', [
+    'proxy_strategy',
+  ]),
+  pendingDials: gauge('pending_backend_dials', 'Current number of pending backend dial requests'),
+  establishedConnections: gauge(
     'established_connections',
     'Current number of established end-to-end connections (post-dial).',
-  );
-  private readonly fullReceiveChannels = this.make.gauge(
+  ),
+  fullReceiveChannels: gauge(
     'full_receive_channels',
     'Number of current connections blocked by a full receive channel, partitioned by service method.',
     ['service_method'],
-  );
-  private readonly dialFailures = this.make.counter(
+  ),
+  dialFailures: counter(
     'dial_failure_count',
     'Number of dial failures observed. Multiple failures can occur for a single dial request.',
     ['reason'],
-  );
-  private readonly connectionCloses = this.make.counter(
+  ),
+  connectionCloses: counter(
     'connection_close_total',
     'Number of established end-to-end connections (post-dial) that were closed, by reason for the close.',
     ['reason'],
-  );
-  private readonly connectionDuration = this.make.histogram(
+  ),
+  connectionDuration: histogram(
     'connection_duration_seconds',
     'Duration of established end-to-end connections (post-dial), from dial response to close, in seconds.',
     CONNECTION_DURATION_BUCKETS,
-  );
-  private readonly culledLeases = this.make.counter(
+  ),
+  culledLeases: counter(
     'culled_leases_count',
     'Count of expired leases that the lease garbage collection controller has culled.',
-  );
-  private readonly leaseDeleteLatency = this.make.histogram(
+  ),
+  leaseDeleteLatency: histogram(
     'lease_delete_latency_seconds',
     'Latency of lease deletion calls by the garbage collection controller in seconds.',
     GO_DEFAULT_BUCKETS,
     ['http_status_code'],
-  );
-  private readonly leaseDeletes = this.make.counter(
+  ),
+  leaseDeletes: counter(
     'lease_delete_total',
     'Count of lease delection calls by the garbage collection controller. Labeled by HTTP status code and reason.',
     ['http_status_code', 'reason'],
-  );
-  private readonly leaseListLatency = this.make.histogram(
+  ),
+  leaseListLatency: histogram(
     'lease_list_latency_seconds',
     'Latency of lease list calls by the garbage collection controller in seconds.',
     GO_DEFAULT_BUCKETS,
     ['http_status_code'],
-  );
+  ),
   // The reference's help text says "deletion" here too (a copy-paste slip); kept so scrapes compare equal.
-  private readonly leaseLists = this.make.counter(
+  leaseLists: counter(
     'lease_list_total',
     'Count of lease deletion calls by the garbage collection controller. Labeled by HTTP status code and reason.',
     ['http_status_code', 'reason'],
-  );
-  private readonly serverCount = this.make.gauge(
-    'server_count',
-    'Number of proxy server instances in the cluster',
-  );
+  ),
+  serverCount: gauge('server_count', 'Number of proxy server instances in the cluster'),
+};
+
+export class ServerMetrics extends ProcessMetrics {
+  private readonly m = buildMetrics(this.registry, `${NAMESPACE}_server`, SERVER_METRICS);
+  // Unlabelled gauges updated on every dial: their one child, looked up once.
+  private readonly httpConnections = this.m.httpConnections.child({});
+  private readonly readyBackendConnections = this.m.readyBackendConnections.child({});
+  private readonly pendingDials = this.m.pendingDials.child({});
+  private readonly establishedConnections = this.m.establishedConnections.child({});
 
   constructor(options: MetricsOptions = {}) {
-    super('server', options);
-  }
-
-  /** From DIAL_REQ sent to the agent until its successful DIAL_RSP; failed dials are not observed. */
-  observeDialDuration(seconds: number): void {
-    this.dialDuration.observe(seconds);
+    super('server', options, SERVER_LATENCY_BUCKETS);
   }
 
   /** How long a send to the frontend blocked. */
   observeFrontendWriteDuration(seconds: number): void {
-    this.frontendWriteDuration.observe(seconds);
+    this.m.frontendWriteDuration.observe(seconds);
   }
 
   grpcConnectionOpened(method: ServiceMethod): void {
-    this.grpcConnections.inc({ service_method: method });
+    this.m.grpcConnections.inc({ service_method: method });
   }
 
   grpcConnectionClosed(method: ServiceMethod): void {
-    this.grpcConnections.dec({ service_method: method });
+    this.m.grpcConnections.dec({ service_method: method });
   }
 
   httpConnectionOpened(): void {
@@ -171,7 +161,7 @@ export class ServerMetrics extends ProcessMetrics {
 
   /** Agents usable through `strategy` (the backend manager for that strategy). */
   setReadyBackends(strategy: ProxyStrategy, count: number): void {
-    this.readyBackends.set({ proxy_strategy: strategy }, count);
+    this.m.readyBackends.set({ proxy_strategy: strategy }, count);
   }
 
   /** The deprecated ready_backend_connections gauge (the reference sets it from one backend manager). */
@@ -188,42 +178,51 @@ export class ServerMetrics extends ProcessMetrics {
   }
 
   receiveChannelFull(method: ServiceMethod): void {
-    this.fullReceiveChannels.inc({ service_method: method });
+    this.m.fullReceiveChannels.inc({ service_method: method });
   }
 
   receiveChannelDrained(method: ServiceMethod): void {
-    this.fullReceiveChannels.dec({ service_method: method });
+    this.m.fullReceiveChannels.dec({ service_method: method });
   }
 
   /** One dial can fail more than once (e.g. error_response then send_rsp); each is counted, as upstream. */
   dialFailed(reason: ServerDialFailureReason): void {
-    this.dialFailures.inc({ reason });
+    this.m.dialFailures.inc({ reason });
   }
 
   /** An established connection ended; `lifetimeSeconds` runs from its DIAL_RSP to now. */
   connectionClosed(reason: ServerConnectionCloseReason, lifetimeSeconds: number): void {
-    this.connectionCloses.inc({ reason });
-    this.connectionDuration.observe(lifetimeSeconds);
+    this.m.connectionCloses.inc({ reason });
+    this.m.connectionDuration.observe(lifetimeSeconds);
   }
 
   leaseCulled(): void {
-    this.culledLeases.inc();
+    this.m.culledLeases.inc({});
   }
 
   /** `reason` is empty on success, as in the reference. */
   observeLeaseDelete(httpStatusCode: number, reason: string, seconds: number): void {
-    const code = String(httpStatusCode);
-    this.leaseDeletes.inc({ http_status_code: code, reason });
-    this.leaseDeleteLatency.observe({ http_status_code: code }, seconds);
+    observeCall(this.m.leaseDeletes, this.m.leaseDeleteLatency, httpStatusCode, reason, seconds);
   }
 
   observeLeaseList(httpStatusCode: number, reason: string, seconds: number): void {
-    const code = String(httpStatusCode);
-    this.leaseLists.inc({ http_status_code: code, reason });
-    this.leaseListLatency.observe({ http_status_code: code }, seconds);
+    observeCall(this.m.leaseLists, this.m.leaseListLatency, httpStatusCode, reason, seconds);
   }
 
   setServerCount(count: number): void {
-    this.serverCount.set(count);
+    this.m.serverCount.set({}, count);
   }
+}
+
+/** One lease API call: counted by status and reason, its latency by status. */
+function observeCall(
+  calls: CountingCounter<'http_status_code' | 'reason'>,
+  latency: Histogram<'http_status_code'>,
+  httpStatusCode: number,
+  reason: string,
+  seconds: number,
+): void {
+  const code = String(httpStatusCode);
+  calls.inc({ http_status_code: code, reason });
+  latency.observe({ http_status_code: code }, seconds);
 }

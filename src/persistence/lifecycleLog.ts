@@ -13,13 +13,13 @@ import {
   type LifecycleEvent,
   type ServerEventFactory,
 } from '../events';
-import { recording } from '../actors/recorder';
+import { recording } from '../events/recorder';
 import { EventLogError, errorText } from './errors';
 import { openEventLogForProcess, type EventLogSpec } from './eventLog';
 import type { EventLog } from './eventLogApi';
 import type { NatsSecurityFiles } from './natsSecurity';
 import { closingEvents, liveState, type RecoveryState } from './recovery';
-import type { EventLogLogger } from './types';
+import type { EventLogLogger, EventProcess } from './types';
 
 export interface LifecycleLog<F> {
   readonly log: EventLog;
@@ -88,32 +88,35 @@ function open<F extends ServerEventFactory | AgentEventFactory>(
   };
 }
 
-export async function openServerLifecycleLog(
+export function openServerLifecycleLog(
   opts: Common & { serverId: string },
 ): Promise<LifecycleLog<ServerEventFactory>> {
-  const log = await openEventLogForProcess({
-    eventLog: opts.eventLog,
-    dataDir: opts.dataDir,
-    natsSecurity: opts.natsSecurity,
-    process: { kind: 'server', serverId: opts.serverId },
-    registry: opts.registry,
-    logger: opts.logger,
-    ...(opts.file ? { file: opts.file } : {}),
-  });
-  return open(eventFactory({ serverId: opts.serverId }), log, opts.logger);
+  return openFor(
+    opts,
+    { kind: 'server', serverId: opts.serverId },
+    eventFactory({ serverId: opts.serverId }),
+  );
 }
 
-export async function openAgentLifecycleLog(
+export function openAgentLifecycleLog(
   opts: Common & { agentId: string },
 ): Promise<LifecycleLog<AgentEventFactory>> {
+  return openFor(opts, { kind: 'agent', agentId: opts.agentId }, eventFactory({ agentId: opts.agentId }));
+}
+
+async function openFor<F extends ServerEventFactory | AgentEventFactory>(
+  opts: Common,
+  process: EventProcess,
+  factory: F,
+): Promise<LifecycleLog<F>> {
   const log = await openEventLogForProcess({
     eventLog: opts.eventLog,
     dataDir: opts.dataDir,
     natsSecurity: opts.natsSecurity,
-    process: { kind: 'agent', agentId: opts.agentId },
+    process,
     registry: opts.registry,
     logger: opts.logger,
     ...(opts.file ? { file: opts.file } : {}),
   });
-  return open(eventFactory({ agentId: opts.agentId }), log, opts.logger);
+  return open(factory, log, opts.logger);
 }

@@ -1,6 +1,8 @@
 import {
   EVENT_TYPES,
   eventAddress,
+  eventFactory,
+  ulidTime,
   InvalidEventFieldError,
   parseAgentIdentifiers,
   validateEvent,
@@ -76,5 +78,14 @@ describe('eventFactory', () => {
     expect(eventAddress(requested!)).toMatchObject({ entity: 'dial', entityId: '9223372036854775807' });
     expect(eventAddress(timedOut!).token).toBe('timed-out');
     expect(eventAddress(closed!)).toMatchObject({ entity: 'conn', token: 'closed' });
+  });
+
+  it('stamps id and time from one clock reading, so they name the same millisecond', () => {
+    let t = Date.parse('2025-03-01T12:00:00.000Z');
+    const ticking = eventFactory({ serverId: 's', clock: { now: () => t++ } });
+    for (let i = 0; i < 5; i++) {
+      const e = ticking.agentDraining({ agentId: 'a' });
+      expect(ulidTime(e.id)).toBe(Date.parse(e.time));
+    }
   });
 });
