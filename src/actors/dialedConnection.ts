@@ -49,14 +49,29 @@ export abstract class DialedConnection implements CarriedConnection {
     readonly address: string,
     protected readonly carrier: Carrier<DialedConnection>,
     private readonly base: DialedConnectionDeps,
+    /**
+     * Where the connection machine's "far" side is: the stream (server: the agent carries out the
+     * connection) or the local end (agent: the endpoint socket). Bytes out are bytes toward it.
+     */
+    private readonly farEnd: 'stream' | 'local',
   ) {
     this.startedAt = base.now();
   }
 
-  /** What an inspector shows for this connection's dial and connection actors. */
-  protected abstract describe(): ActorFacts;
+  /** Who this connection belongs to, for an inspector: `{ agent }` on the server, `{ server }` on the agent. */
+  protected abstract whose(): ActorFacts;
 
-  protected readonly facts = (): ActorFacts => this.describe();
+  /** What an inspector shows for this connection's dial and connection actors. */
+  protected readonly facts = (): ActorFacts => {
+    const toStream = this.farEnd === 'stream';
+    return {
+      ...this.whose(),
+      destination: this.address,
+      owner: this.carrier.actorId,
+      bytesOut: toStream ? this.bytesSent : this.bytesReceived,
+      bytesIn: toStream ? this.bytesReceived : this.bytesSent,
+    };
+  };
 
   /** Milliseconds since the dial was requested. */
   protected sinceStart(): number {

@@ -8,6 +8,7 @@ import { describePacket, type DecodedPacket } from '../protocol/packet';
 import type { StreamEnd } from '../transport/packetStream';
 import type { ActorLogger, LogFields } from './ports';
 import { UnknownPacketNotice } from './unknownPackets';
+import type { CarriedConnection, ConnectionTable } from './connectionTable';
 
 type PacketOf<K extends DecodedPacket['type']> = Extract<DecodedPacket, { type: K }>;
 
@@ -15,8 +16,15 @@ export type PacketHandlers = {
   readonly [K in DecodedPacket['type']]: (packet: PacketOf<K>) => void;
 };
 
-export function dispatchPacket(handlers: PacketHandlers, packet: DecodedPacket): void {
-  (handlers[packet.type] as (p: DecodedPacket) => void)(packet);
+/** The function a stream's `packet` handler calls: counts the packet (metrics), then handles it. */
+export function packetReceiver(
+  count: (type: DecodedPacket['type']) => void,
+  handlers: PacketHandlers,
+): (packet: DecodedPacket) => void {
+  return (packet) => {
+    count(packet.type);
+    (handlers[packet.type] as (p: DecodedPacket) => void)(packet);
+  };
 }
 
 /** Who is at the other end of a stream, for the log lines of the shared handlers. */
@@ -52,22 +60,28 @@ export function commonHandlers<T extends DecodedPacket['type']>(
 }
 
 /**
- * CREDIT is our extension: it is acted on only when the peer negotiated it on this stream; anything else
- * is a confused peer, logged and ignored.
+ * The common handlers of a stream that carries connections (an agent tunnel, a server link), plus CREDIT,
+ * our extension: acted on only when the peer negotiated it on this stream; from any other peer it is
+ * logged and ignored.
  */
-export function creditHandler(
+export function carrierHandlers<T extends DecodedPacket['type'], C extends CarriedConnection>(
   peer: StreamPeer,
+  misdirected: readonly T[],
   negotiated: () => boolean,
-  credited: (connectID: bigint, bytes: bigint) => void,
-): (packet: PacketOf<'CREDIT'>) => void {
-  return (p) => {
-    if (negotiated()) credited(p.connectID, p.bytes);
-    else
-      peer.log.warn(
-        `CREDIT from ${peer.noun === 'agent' ? 'an' : 'a'} ${peer.noun} that did not negotiate flow control; ignored`,
-        peer.fields,
-      );
-  };
+  table: ConnectionTable<C>,
+): { readonly [K in T | 'UNKNOWN' | 'CREDIT']: (packet: PacketOf<K>) => void } {
+  const article = /^[aeiou]/.test(peer.noun) ? 'an' : 'a';
+  return {
+    ...commonHandlers(peer, misdirected),
+    CREDIT: (p: PacketOf<'CREDIT'>) => {
+      if (negotiated()) table.credited(p.connectID, p.bytes);
+      else
+        peer.log.warn(
+          `CREDIT from ${article} ${peer.noun} that did not negotiate flow control; ignored`,
+          peer.fields,
+        );
+    },
+  } as { readonly [K in T | 'UNKNOWN' | 'CREDIT']: (packet: PacketOf<K>) => void };
 }
 
 /** Why a stream ended, in words for logs and events; `errorPrefix` says whose stream failed. */

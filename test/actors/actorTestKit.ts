@@ -11,6 +11,7 @@ import { ServerMetrics } from '../../src/observability/serverMetrics';
 import { agentInstruments } from '../../src/agent/agentInstruments';
 import { serverInstruments } from '../../src/server/serverInstruments';
 import { parsePrometheusText, type Metrics } from '../helpers/metrics';
+import type { AgentInstruments, ServerInstruments } from '../../src/actors/ports';
 
 export interface KeptLog {
   readonly log: Logger;
@@ -33,27 +34,28 @@ export function keptLog(component = 'test'): KeptLog {
   return { log, lines, with: (text) => lines.filter((l) => l.includes(text)) };
 }
 
-export function serverMetricsKit(): {
-  instruments: ReturnType<typeof serverInstruments>;
+export interface MetricsKit<I> {
+  /** What the actors report to (the process's own adapter over the metrics). */
+  readonly instruments: I;
+  /** The metrics as a scrape of `/metrics` would show them. */
   read(): Promise<Metrics>;
-} {
-  const metrics = new ServerMetrics();
+}
+
+function metricsKit<M extends ServerMetrics | AgentMetrics, I>(
+  metrics: M,
+  adapt: (m: M) => I,
+): MetricsKit<I> {
   return {
-    instruments: serverInstruments(metrics),
+    instruments: adapt(metrics),
     read: async () => parsePrometheusText(await metrics.registry.metrics()),
   };
 }
 
-export function agentMetricsKit(): {
-  instruments: ReturnType<typeof agentInstruments>;
-  read(): Promise<Metrics>;
-} {
-  const metrics = new AgentMetrics();
-  return {
-    instruments: agentInstruments(metrics),
-    read: async () => parsePrometheusText(await metrics.registry.metrics()),
-  };
-}
+export const serverMetricsKit = (): MetricsKit<ServerInstruments> =>
+  metricsKit(new ServerMetrics(), serverInstruments);
+
+export const agentMetricsKit = (): MetricsKit<AgentInstruments> =>
+  metricsKit(new AgentMetrics(), agentInstruments);
 
 export function serverEvents(): { factory: ReturnType<typeof makeServerFactory>; events: LifecycleEvent[] } {
   const events: LifecycleEvent[] = [];

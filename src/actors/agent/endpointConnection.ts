@@ -49,17 +49,11 @@ export class EndpointConnection extends DialedConnection {
     private readonly link: EndpointLink,
     private readonly deps: EndpointDeps,
   ) {
-    super(random, address, link, deps);
+    super(random, address, link, deps, 'local');
   }
 
-  protected describe(): ActorFacts {
-    return {
-      server: this.deps.serverId,
-      destination: this.address,
-      owner: this.link.actorId,
-      bytesOut: this.bytesReceived,
-      bytesIn: this.bytesSent,
-    };
+  protected whose(): ActorFacts {
+    return { server: this.deps.serverId };
   }
 
   start(): void {

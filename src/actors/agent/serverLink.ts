@@ -7,7 +7,7 @@ import * as machines from '../machines';
 import type { ServerLinkPort } from '../machines';
 import type { Actor } from 'xstate';
 import { serverLinkMachine } from '../../machines/serverLink.machine';
-import { packets, type DecodedPacket, type Packet } from '../../protocol/packet';
+import { packets, type Packet } from '../../protocol/packet';
 import type { OpenedLink } from '../../transport/agentClient';
 import type { StreamEnd } from '../../transport/packetStream';
 import type { ActorHost } from '../actorHost';
@@ -16,14 +16,8 @@ import type { ActorLogger, AgentInstruments } from '../ports';
 import { EndpointConnection, type EndpointLink } from './endpointConnection';
 import type { DestinationPolicy } from './destinationPolicy';
 import { ConnectionTable } from '../connectionTable';
-import {
-  commonHandlers,
-  creditHandler,
-  dispatchPacket,
-  streamEndReason,
-  type PacketHandlers,
-  type StreamPeer,
-} from '../packetHandlers';
+import { carrierHandlers, packetReceiver, streamEndReason, type PacketHandlers } from '../packetHandlers';
+import type { StreamPeer } from '../packetHandlers';
 
 export interface ServerLinkDeps {
   host: ActorHost;
@@ -63,15 +57,12 @@ export class ServerLink implements EndpointLink {
   /** The current stream's endpoint dials by random and connections by connectID. */
   readonly table = new ConnectionTable<EndpointConnection>(() => this.current?.stream ?? null);
   private probeListener: ((outcome: ProbeOutcome) => void) | null = null;
-  /** Per stream: a new stream logs its first unknown packet again. */
-  private handlers: PacketHandlers;
 
   constructor(
     readonly address: string,
     settings: ServerLinkSettings,
     private readonly deps: ServerLinkDeps,
   ) {
-    this.handlers = this.packetHandlers({ log: deps.log, noun: 'server', senders: 'agents', fields: {} });
     const random = deps.random ?? Math.random;
     const port: ServerLinkPort = {
       openLink: () => this.connect(random),
@@ -177,14 +168,18 @@ export class ServerLink implements EndpointLink {
       serverCount,
     });
     const random = this.deps.random ?? Math.random;
-    this.handlers = this.packetHandlers({
-      log: this.deps.log,
-      noun: 'server',
-      senders: 'agents',
-      fields: { serverID: serverId },
-    });
+    // Per stream, so that a new stream logs its first unknown packet again.
+    const receive = packetReceiver(
+      (type) => this.deps.metrics.packet('from_server', type),
+      this.packetHandlers({
+        log: this.deps.log,
+        noun: 'server',
+        senders: 'agents',
+        fields: { serverID: serverId },
+      }),
+    );
     link.stream.attach({
-      packet: (p) => this.onPacket(p),
+      packet: receive,
       malformed: (err) => {
         this.deps.log.warn('malformed packet from server; reconnecting', {
           serverID: serverId,
@@ -203,11 +198,6 @@ export class ServerLink implements EndpointLink {
         this.actor.send({ type: 'LINK_DOWN', reason, jitter: random() });
       },
     });
-  }
-
-  private onPacket(p: DecodedPacket): void {
-    this.deps.metrics.packet('from_server', p.type);
-    dispatchPacket(this.handlers, p);
   }
 
   private packetHandlers(peer: StreamPeer): PacketHandlers {
@@ -249,12 +239,7 @@ export class ServerLink implements EndpointLink {
       DIAL_CLS: (p) => {
         for (const endpoint of [...this.table.dialsFor(p.random)]) endpoint.cancelDial();
       },
-      CREDIT: creditHandler(
-        peer,
-        () => this.credits,
-        (id, bytes) => this.table.credited(id, bytes),
-      ),
-      ...commonHandlers(peer, ['DIAL_RSP', 'CLOSE_RSP', 'DRAIN'] as const),
+      ...carrierHandlers(peer, ['DIAL_RSP', 'CLOSE_RSP', 'DRAIN'] as const, () => this.credits, this.table),
     };
   }
 

@@ -7,20 +7,14 @@ import * as machines from '../machines';
 import type { AgentTunnelPort } from '../machines';
 import type { Actor } from 'xstate';
 import { agentTunnelMachine } from '../../machines/agentTunnel.machine';
-import { packets, type DecodedPacket, type Packet } from '../../protocol/packet';
+import { packets, type Packet } from '../../protocol/packet';
 import type { PacketStream, StreamEnd } from '../../transport/packetStream';
 import type { PeerLiveness } from '../../transport/liveness';
 import type { AgentIdentifiers } from '../../protocol/agentIdentifiers';
 import type { Frontend } from './frontend';
 import { ConnectionTable } from '../connectionTable';
-import {
-  commonHandlers,
-  creditHandler,
-  dispatchPacket,
-  streamEndReason,
-  type PacketHandlers,
-  type StreamPeer,
-} from '../packetHandlers';
+import { carrierHandlers, packetReceiver, streamEndReason, type PacketHandlers } from '../packetHandlers';
+import type { StreamPeer } from '../packetHandlers';
 import { ProxiedConnection, type ProxiedConnectionDeps, type TunnelLink } from './proxiedConnection';
 
 export interface AgentTunnelDeps extends ProxiedConnectionDeps {
@@ -41,7 +35,6 @@ export class AgentTunnel implements TunnelLink {
   readonly table: ConnectionTable<ProxiedConnection>;
   private readonly recentlyClosed = new Set<bigint>();
   private closeReason: string | null = null;
-  private readonly handlers: PacketHandlers;
 
   constructor(
     readonly agentId: string,
@@ -58,12 +51,15 @@ export class AgentTunnel implements TunnelLink {
       () => stream,
       (connectID) => this.rememberClosed(connectID),
     );
-    this.handlers = this.packetHandlers({
-      log: deps.log,
-      noun: 'agent',
-      senders: 'frontends',
-      fields: { agentID: agentId, stream: this.streamId },
-    });
+    const receive = packetReceiver(
+      (type) => deps.metrics.packet('from_agent', type),
+      this.packetHandlers({
+        log: deps.log,
+        noun: 'agent',
+        senders: 'frontends',
+        fields: { agentID: agentId, stream: this.streamId },
+      }),
+    );
     this.connectedAt = deps.now();
     const port: AgentTunnelPort = {
       markDraining: () => deps.onDraining(this),
@@ -75,7 +71,7 @@ export class AgentTunnel implements TunnelLink {
       describe: () => ({ agent: agentId }),
     });
     stream.attach({
-      packet: (p) => this.onPacket(p),
+      packet: receive,
       malformed: (err) => this.terminate(`malformed packet from agent: ${err.message}`),
       drain: () => this.table.streamDrained(),
       end: (end) => this.onStreamEnd(end),
@@ -133,11 +129,6 @@ export class AgentTunnel implements TunnelLink {
   }
 
   // ------------------------------------------------------------------- from the agent
-  private onPacket(p: DecodedPacket): void {
-    this.deps.metrics.packet('from_agent', p.type);
-    dispatchPacket(this.handlers, p);
-  }
-
   private packetHandlers(peer: StreamPeer): PacketHandlers {
     return {
       DIAL_RSP: (p) => {
@@ -176,12 +167,12 @@ export class AgentTunnel implements TunnelLink {
         else this.deps.log.debug(2, 'CLOSE_RSP for an unknown connection', { connectionID: p.connectID });
       },
       DRAIN: () => this.actor.send({ type: 'DRAIN' }),
-      CREDIT: creditHandler(
+      ...carrierHandlers(
         peer,
+        ['DIAL_REQ', 'CLOSE_REQ', 'DIAL_CLS'] as const,
         () => this.credits,
-        (id, bytes) => this.table.credited(id, bytes),
+        this.table,
       ),
-      ...commonHandlers(peer, ['DIAL_REQ', 'CLOSE_REQ', 'DIAL_CLS'] as const),
     };
   }
 

@@ -43,17 +43,11 @@ export class ProxiedConnection extends DialedConnection {
     /** As the frontend sent it; forwarded unchanged, as the reference does. */
     readonly protocol = 'tcp',
   ) {
-    super(random, address, tunnel, deps);
+    super(random, address, tunnel, deps, 'stream');
   }
 
-  protected describe(): ActorFacts {
-    return {
-      agent: this.tunnel.agentId,
-      destination: this.address,
-      owner: this.tunnel.actorId,
-      bytesOut: this.bytesSent,
-      bytesIn: this.bytesReceived,
-    };
+  protected whose(): ActorFacts {
+    return { agent: this.tunnel.agentId };
   }
 
   get phase(): 'dialing' | 'open' | 'done' {
