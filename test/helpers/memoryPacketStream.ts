@@ -70,6 +70,11 @@ export class MemoryPacketStream implements PacketStream {
     return this.paused;
   }
 
+  /** Whether the other end's owner has paused receiving (what back-pressure on this end looks like). */
+  get peerPaused(): boolean {
+    return this.peerEnd!.paused;
+  }
+
   attach(handlers: PacketStreamHandlers): void {
     if (this.handlers) throw new Error('MemoryPacketStream.attach called twice');
     this.handlers = handlers;
