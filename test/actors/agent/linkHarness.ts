@@ -51,7 +51,7 @@ export async function startLink(options: LinkOptions = {}): Promise<LinkUnderTes
   };
   const link = new ServerLink(
     'server.test:8091',
-    { address: 'server.test:8091', syncIntervalMs: 1000, syncIntervalCapMs: 10_000, draining: false },
+    { address: 'server.test:8091', syncIntervalMs: 10, syncIntervalCapMs: 100, draining: false },
     {
       host,
       log: logs.log,
