@@ -10,7 +10,7 @@ import { AgentMetrics } from '../../src/observability/agentMetrics';
 import { ServerMetrics } from '../../src/observability/serverMetrics';
 import { agentInstruments } from '../../src/agent/agentInstruments';
 import { serverInstruments } from '../../src/server/serverInstruments';
-import { parsePrometheusText, type Metrics } from '../helpers/metrics';
+import { parsePrometheusText, type Labels, type Metrics } from '../helpers/metrics';
 import type { AgentInstruments, ServerInstruments } from '../../src/actors/ports';
 
 export interface KeptLog {
@@ -39,15 +39,19 @@ export interface MetricsKit<I> {
   readonly instruments: I;
   /** The metrics as a scrape of `/metrics` would show them. */
   read(): Promise<Metrics>;
+  /** One series' value now (see Metrics.value). */
+  value(name: string, labels?: Labels): Promise<number | undefined>;
 }
 
 function metricsKit<M extends ServerMetrics | AgentMetrics, I>(
   metrics: M,
   adapt: (m: M) => I,
 ): MetricsKit<I> {
+  const read = async (): Promise<Metrics> => parsePrometheusText(await metrics.registry.metrics());
   return {
     instruments: adapt(metrics),
-    read: async () => parsePrometheusText(await metrics.registry.metrics()),
+    read,
+    value: async (name, labels) => (await read()).value(name, labels),
   };
 }
 

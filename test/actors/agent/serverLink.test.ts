@@ -143,9 +143,8 @@ describe('ServerLink', () => {
     second.end.send(packets.dialRequest(echo.address, 2n));
     await waitFor(() => second.log.ofType('DIAL_RSP')[0], { description: 'the second DIAL_RSP' });
     expect(second.log.ofType('DIAL_RSP')).toEqual([packets.dialResponse(2n, 1n)]);
-    const metrics = await agent.metrics.read();
     expect(
-      metrics.value('konnectivity_network_proxy_agent_endpoint_connection_close_total', {
+      await agent.metrics.value('konnectivity_network_proxy_agent_endpoint_connection_close_total', {
         reason: 'agent_shutdown',
       }),
     ).toBe(1);

@@ -5,14 +5,11 @@
  */
 import { packets } from '../../../src/protocol/packet';
 import { waitFor } from '../../helpers/waitFor';
-import { connect, nth, ServerUnderTest } from './serverHarness';
+import { connect, nth, serverPerTest, type ServerUnderTest } from './serverHarness';
 
+const server = serverPerTest();
 let sut: ServerUnderTest;
-
-beforeEach(() => {
-  sut = new ServerUnderTest();
-});
-afterEach(() => sut.shutdown());
+beforeEach(() => (sut = server()));
 
 describe('AgentTunnel', () => {
   it('forwards a dial to the agent and its DIAL_RSP to the frontend, then DATA both ways by connectID', async () => {
@@ -44,12 +41,7 @@ describe('AgentTunnel', () => {
     const agent = sut.addAgent();
     agent.end.send(packets.dialResponse(777n, 9n));
     expect(await nth(agent, 'CLOSE_REQ')).toEqual(packets.closeRequest(9n));
-    const metrics = await sut.metrics.read();
-    expect(
-      metrics.value('konnectivity_network_proxy_server_dial_failure_count', {
-        reason: 'unrecognized_response',
-      }),
-    ).toBe(1);
+    expect(await sut.dialFailures('unrecognized_response')).toBe(1);
   });
 
   it('asks the agent to close DATA for an unknown connection once, then drops the rest quietly', async () => {

@@ -4,7 +4,7 @@
  */
 import { packets } from '../../../src/protocol/packet';
 import { waitFor } from '../../helpers/waitFor';
-import { connect, nth, ServerUnderTest } from './serverHarness';
+import { connect, nth, pendingDial, ServerUnderTest } from './serverHarness';
 
 let sut: ServerUnderTest;
 
@@ -20,12 +20,7 @@ describe('ProxiedConnection', () => {
     // The agent learns that the dial is no longer wanted.
     expect(await nth(agent, 'DIAL_CLS')).toEqual(packets.closeDial(8n));
     await sut.noActorsLeft();
-    const metrics = await sut.metrics.read();
-    expect(
-      metrics.value('konnectivity_network_proxy_server_dial_failure_count', {
-        reason: 'backend_dial_timeout',
-      }),
-    ).toBe(1);
+    expect(await sut.dialFailures('backend_dial_timeout')).toBe(1);
     expect(sut.recorded.events.map((e) => e.type)).toEqual([
       'agent.connected',
       'dial.requested',
@@ -35,10 +30,7 @@ describe('ProxiedConnection', () => {
 
   it("passes the agent's dial error to the frontend, bounded, and counts an error response", async () => {
     sut = new ServerUnderTest();
-    const agent = sut.addAgent();
-    const frontend = sut.openFrontend();
-    frontend.end.send(packets.dialRequest('10.0.0.5:1', 4n));
-    await nth(agent, 'DIAL_REQ');
+    const { agent, frontend } = await pendingDial(sut, 4n, '10.0.0.5:1');
     agent.end.send(
       packets.dialResponse(4n, 0n, `dial tcp 10.0.0.5:1: connect: connection refused${'!'.repeat(5000)}`),
     );
@@ -46,18 +38,12 @@ describe('ProxiedConnection', () => {
     expect(answer.error.startsWith('dial tcp 10.0.0.5:1: connect: connection refused')).toBe(true);
     expect(answer.error.length).toBeLessThan(5000);
     await waitFor(() => frontend.finished(), { description: 'the frontend session to finish' });
-    const metrics = await sut.metrics.read();
-    expect(
-      metrics.value('konnectivity_network_proxy_server_dial_failure_count', { reason: 'error_response' }),
-    ).toBe(1);
+    expect(await sut.dialFailures('error_response')).toBe(1);
   });
 
   it('forwards DIAL_CLS from the frontend to the agent and records the cancellation', async () => {
     sut = new ServerUnderTest();
-    const agent = sut.addAgent();
-    const frontend = sut.openFrontend();
-    frontend.end.send(packets.dialRequest('10.0.0.5:10250', 6n));
-    await nth(agent, 'DIAL_REQ');
+    const { agent, frontend } = await pendingDial(sut, 6n, '10.0.0.5:10250');
     frontend.end.send(packets.closeDial(6n));
     expect(await nth(agent, 'DIAL_CLS')).toEqual(packets.closeDial(6n));
     await sut.noActorsLeft();
@@ -68,17 +54,11 @@ describe('ProxiedConnection', () => {
 
   it('cancels the dial when the frontend stream ends while dialing, counted as frontend_close', async () => {
     sut = new ServerUnderTest();
-    const agent = sut.addAgent();
-    const frontend = sut.openFrontend();
-    frontend.end.send(packets.dialRequest('10.0.0.5:10250', 12n));
-    await nth(agent, 'DIAL_REQ');
+    const { agent, frontend } = await pendingDial(sut, 12n, '10.0.0.5:10250');
     frontend.end.close();
     expect(await nth(agent, 'DIAL_CLS')).toEqual(packets.closeDial(12n));
     await sut.noActorsLeft();
-    const metrics = await sut.metrics.read();
-    expect(
-      metrics.value('konnectivity_network_proxy_server_dial_failure_count', { reason: 'frontend_close' }),
-    ).toBe(1);
+    expect(await sut.dialFailures('frontend_close')).toBe(1);
     // A DIAL_RSP that arrives after all is closed at once.
     agent.end.send(packets.dialResponse(12n, 5n));
     expect(await nth(agent, 'CLOSE_REQ')).toEqual(packets.closeRequest(5n));

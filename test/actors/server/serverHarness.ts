@@ -87,9 +87,24 @@ export class ServerUnderTest {
     });
   }
 
+  /** `server_dial_failure_count{reason}` now. */
+  dialFailures(reason: string): Promise<number | undefined> {
+    return this.metrics.value('konnectivity_network_proxy_server_dial_failure_count', { reason });
+  }
+
   shutdown(): void {
     this.server.shutdown('test over');
   }
+}
+
+/** A fresh server for each test of the calling suite, shut down after it. */
+export function serverPerTest(): () => ServerUnderTest {
+  let sut: ServerUnderTest | null = null;
+  beforeEach(() => {
+    sut = new ServerUnderTest();
+  });
+  afterEach(() => sut?.shutdown());
+  return () => sut!;
 }
 
 /** Waits for the `n`th packet of `type` on `peer` (1-based) and returns it. */
@@ -101,6 +116,21 @@ export function nth<T extends DecodedPacket['type']>(
   return waitFor(() => peer.log.ofType(type)[n - 1], { description: `${type} #${n} at ${peer.end.peer}` });
 }
 
+/** A frontend's dial that has reached the agent (a new agent, unless one is given) and waits for DIAL_RSP. */
+export async function pendingDial(
+  sut: ServerUnderTest,
+  random: bigint,
+  address = '10.0.0.5:10250',
+  agent: AgentPeer = sut.addAgent(),
+): Promise<{ agent: AgentPeer; frontend: FrontendPeer }> {
+  const frontend = sut.openFrontend();
+  frontend.end.send(packets.dialRequest(address, random));
+  await waitFor(() => agent.log.ofType('DIAL_REQ').some((p) => p.random === random), {
+    description: `DIAL_REQ ${random} at the agent`,
+  });
+  return { agent, frontend };
+}
+
 /** Dials through the server from a new frontend and answers as the agent; returns both ends, connected. */
 export async function connect(
   sut: ServerUnderTest,
@@ -109,11 +139,7 @@ export async function connect(
   connectID: bigint,
   address = '10.0.0.5:10250',
 ): Promise<FrontendPeer> {
-  const frontend = sut.openFrontend();
-  frontend.end.send(packets.dialRequest(address, random));
-  await waitFor(() => agent.log.ofType('DIAL_REQ').some((p) => p.random === random), {
-    description: `DIAL_REQ ${random} at the agent`,
-  });
+  const { frontend } = await pendingDial(sut, random, address, agent);
   agent.end.send(packets.dialResponse(random, connectID));
   await waitFor(() => frontend.log.ofType('DIAL_RSP').length === 1, {
     description: 'DIAL_RSP at the frontend',
