@@ -62,12 +62,14 @@ describe('GrpcFrontendSession', () => {
     expect(agent.log.end).toBeNull();
   });
 
-  it('ignores packets only agents send', async () => {
+  it('ignores packets only agents send, and packets of unknown type', async () => {
     const frontend = server().openFrontend();
     frontend.end.send(packets.drain());
     frontend.end.send(packets.dialResponse(1n, 1n));
+    frontend.end.sendRaw(Buffer.from([0x08, 0x63])); // type 99
     await waitFor(() => frontend.end.unreceived === 0, { description: 'the session to read them' });
     expect(server().logs.with('frontend sent a packet only agents send; ignored')).toHaveLength(2);
+    expect(server().logs.with('packet of an unknown type ignored (further ones')).toHaveLength(1);
     expect(frontend.log.packets).toEqual([]);
   });
 });
