@@ -1,18 +1,16 @@
 /**
  * One DIAL_REQ on the agent: a dial actor (TCP connect with the reference's 5 s timeout), then a
- * connection actor carrying bytes between the endpoint socket and the server until either side closes.
+ * connection actor carrying bytes between the endpoint socket and the server until either side closes
+ * (the dial-then-connection hand-off both sides share is DialedConnection).
  */
-import * as machines from '../machines';
-import type { DialPort, ConnectionPort } from '../machines';
+import type { DialPort } from '../machines';
 import * as net from 'net';
-import type { Actor } from 'xstate';
-import { connectionMachine } from '../../machines/connection.machine';
-import { dialMachine } from '../../machines/dial.machine';
-import { packets, type Packet } from '../../protocol/packet';
+import { packets } from '../../protocol/packet';
 import type { ActorFacts, ActorHost } from '../actorHost';
 import type { AgentEventFactory } from '../../events';
 import type { ActorLogger, AgentInstruments } from '../ports';
-import { ConnectionFlow } from '../flow/connectionFlow';
+import type { Carrier } from '../connectionTable';
+import { DialedConnection } from '../dialedConnection';
 import type { DestinationPolicy } from './destinationPolicy';
 import { resolveDestination } from './resolveDestination';
 import { dialTarget } from './dialTarget';
@@ -22,20 +20,8 @@ import { agentDialErrorText, agentDialFailure, type DialFailure } from '../dialO
 /** The reference agent's endpoint dial timeout (net.DialTimeout(..., 5*time.Second)). */
 export const ENDPOINT_DIAL_TIMEOUT_MS = 5_000;
 
-export interface EndpointLink {
-  /** The server link actor's id (the owner an inspector shows). */
-  readonly actorId: string;
-  /** Whether the server agreed on the credit extension on the current stream. */
-  readonly credits: boolean;
-  sendToServer(packet: Packet): boolean;
-  /** The server stream is full: release this endpoint's 'tunnel' hold when it drains. */
-  waitForServerDrain(endpoint: EndpointConnection): void;
-  /** Stop / restart reading the server stream on this endpoint's behalf (overflow without credits). */
-  holdStream(endpoint: EndpointConnection): void;
-  releaseStream(endpoint: EndpointConnection): void;
-  established(endpoint: EndpointConnection): void;
-  forget(endpoint: EndpointConnection): void;
-}
+/** What an endpoint connection needs from its server link: the stream it is carried on. */
+export type EndpointLink = Carrier<DialedConnection>;
 
 export interface EndpointDeps {
   host: ActorHost;
@@ -50,39 +36,25 @@ export interface EndpointDeps {
   policy?: DestinationPolicy;
 }
 
-export class EndpointConnection {
-  bytesToEndpoint = 0;
-  bytesFromEndpoint = 0;
+export class EndpointConnection extends DialedConnection {
   private socket: net.Socket | null = null;
-  private dial: Actor<typeof dialMachine> | null = null;
-  private conn: Actor<typeof connectionMachine> | null = null;
-  /** Back-pressure of the established connection. */
-  flow: ConnectionFlow | null = null;
-  private done = false;
-  private readonly startedAt: number;
-  private openedAt = 0;
   /** The destination policy refused this dial. */
   private denied = false;
 
   constructor(
     readonly connectID: bigint,
-    readonly random: bigint,
-    readonly address: string,
+    random: bigint,
+    address: string,
     private readonly protocol: string,
     private readonly link: EndpointLink,
     private readonly deps: EndpointDeps,
   ) {
-    this.startedAt = deps.now();
+    super(random, address, link, deps, 'local');
   }
 
-  /** What an inspector shows for this endpoint's dial and connection actors. */
-  private readonly describe = (): ActorFacts => ({
-    server: this.deps.serverId,
-    destination: this.address,
-    owner: this.link.actorId,
-    bytesOut: this.bytesToEndpoint,
-    bytesIn: this.bytesFromEndpoint,
-  });
+  protected whose(): ActorFacts {
+    return { server: this.deps.serverId };
+  }
 
   start(): void {
     const { deps, link } = this;
@@ -96,22 +68,22 @@ export class EndpointConnection {
         ...key,
         reason: facts.eventReason,
         error,
-        latencyMs: deps.now() - this.startedAt,
+        latencyMs: this.sinceStart(),
       });
       // The reference sends a failed DIAL_RSP without a connectID.
-      if (facts.answersServer) link.sendToServer(packets.dialResponse(this.random, 0n, error));
+      if (facts.answersServer) link.send(packets.dialResponse(this.random, 0n, error));
     };
     const port: DialPort = {
       startDial: () => this.connectSocket(),
       reportEstablished: () => {
-        deps.metrics.dialSucceeded((deps.now() - this.startedAt) / 1000);
+        deps.metrics.dialSucceeded(this.sinceStart() / 1000);
         deps.events.endpointDialConnected({
           ...key,
           connectID: this.connectID,
-          latencyMs: deps.now() - this.startedAt,
+          latencyMs: this.sinceStart(),
         });
-        this.openConnection();
-        link.sendToServer(packets.dialResponse(this.random, this.connectID));
+        this.open();
+        link.send(packets.dialResponse(this.random, this.connectID));
       },
       reportRefused: ({ context }) => fail('refused', context.error),
       reportTimedOut: ({ context }) => fail('timedOut', context.error),
@@ -119,22 +91,7 @@ export class EndpointConnection {
       reportCancelled: () => {},
       abandonDial: () => this.socket?.destroy(),
     };
-    const dial = deps.host.start('endpointDial', machines.dial.machine, {
-      bind: (actor) => machines.dial.bind(actor, port),
-      input: {
-        random: this.random.toString(),
-        address: this.address,
-        timeoutMs: deps.dialTimeoutMs ?? ENDPOINT_DIAL_TIMEOUT_MS,
-      },
-      describe: this.describe,
-    });
-    this.dial = dial;
-    dial.subscribe({
-      complete: () => {
-        this.dial = null;
-        if (dial.getSnapshot().context.outcome !== 'established') this.finish();
-      },
-    });
+    this.startDial('endpointDial', deps.dialTimeoutMs ?? ENDPOINT_DIAL_TIMEOUT_MS, port);
   }
 
   private connectSocket(): void {
@@ -184,54 +141,38 @@ export class EndpointConnection {
     });
   }
 
-  private openConnection(): void {
+  private open(): void {
     const { deps, link } = this;
     const socket = this.socket!;
-    const port: ConnectionPort = {
-      // Let queued bytes reach the endpoint, then close: the frontend's last write must arrive.
-      requestFarClose: () => {
-        socket.end(() => socket.destroy());
+    this.openConnection(
+      'endpointConnection',
+      {
+        // Let queued bytes reach the endpoint, then close: the frontend's last write must arrive.
+        requestFarClose: () => {
+          socket.end(() => socket.destroy());
+        },
+        notifyNearClosed: () => {
+          link.send(packets.closeResponse(this.connectID));
+        },
+        abortBoth: () => socket.destroy(),
+        evict: () => {
+          deps.log.warn('closing an endpoint connection that stopped reading: its buffer overflowed', {
+            connectionID: this.connectID,
+            destination: this.address,
+            bufferedBytes: socket.writableLength,
+          });
+          socket.destroy();
+          link.send(packets.closeResponse(this.connectID, 'buffer overflow: the endpoint stopped reading'));
+        },
       },
-      notifyNearClosed: () => {
-        link.sendToServer(packets.closeResponse(this.connectID));
+      {
+        pause: () => socket.pause(),
+        resume: () => {
+          if (!this.done) socket.resume();
+        },
       },
-      abortBoth: () => socket.destroy(),
-      holdTunnel: () => link.holdStream(this),
-      releaseTunnel: () => link.releaseStream(this),
-      evict: () => {
-        deps.log.warn('closing an endpoint connection that stopped reading: its buffer overflowed', {
-          connectionID: this.connectID,
-          destination: this.address,
-          bufferedBytes: socket.writableLength,
-        });
-        socket.destroy();
-        link.sendToServer(
-          packets.closeResponse(this.connectID, 'buffer overflow: the endpoint stopped reading'),
-        );
-      },
-    };
-    const conn = deps.host.start('endpointConnection', machines.connection.machine, {
-      bind: (actor) => machines.connection.bind(actor, port),
-      input: { connectID: this.connectID.toString() },
-      describe: this.describe,
-    });
-    this.conn = conn;
-    this.openedAt = deps.now();
-    deps.metrics.endpointConnectionOpened();
-    link.established(this);
-    const flow = new ConnectionFlow(link.credits, {
-      grantCredit: (n) => link.sendToServer(packets.credit(this.connectID, n)),
-      pauseSource: () => socket.pause(),
-      resumeSource: () => {
-        if (!this.done) socket.resume();
-      },
-      overflowed: () => conn.send({ type: 'OVERFLOWED' }),
-      drained: () => conn.send({ type: 'DRAINED' }),
-    });
-    this.flow = flow;
-    conn.subscribe({
-      complete: () => {
-        const { closedBy, reason } = conn.getSnapshot().context;
+      () => deps.metrics.endpointConnectionOpened(),
+      ({ closedBy, reason }) => {
         deps.metrics.endpointConnectionClosed(
           closedBy === 'near' ? 'server_close' : closedBy === 'lost' ? 'agent_shutdown' : 'endpoint_close',
         );
@@ -240,64 +181,28 @@ export class EndpointConnection {
           destination: this.address,
           serverId: deps.serverId,
           connectID: this.connectID,
-          bytesToEndpoint: this.bytesToEndpoint,
-          bytesFromEndpoint: this.bytesFromEndpoint,
-          durationMs: deps.now() - this.openedAt,
+          bytesToEndpoint: this.bytesReceived,
+          bytesFromEndpoint: this.bytesSent,
+          durationMs: this.openFor(),
           closedBy: closedBy === 'far' || closedBy === 'evicted' ? 'endpoint' : 'server',
           reason: reason ?? 'unknown',
         });
         socket.destroy();
-        this.finish();
       },
-    });
-    socket.on('data', (chunk: Buffer) => {
-      this.bytesFromEndpoint += chunk.length;
-      if (!link.sendToServer(packets.data(this.connectID, chunk))) {
-        flow.hold('tunnel');
-        link.waitForServerDrain(this);
-      }
-      flow.sent(chunk.length);
-    });
-
+    );
+    socket.on('data', (chunk: Buffer) => this.sendOnStream(chunk));
     socket.on('close', () => this.conn?.send({ type: 'FAR_END_CLOSED', reason: 'endpoint closed' }));
     socket.resume();
   }
 
   // ------------------------------------------------------------------- from the server
   onServerData(data: Buffer): void {
-    const flow = this.flow;
-    if (!this.socket || this.done || !flow) return;
-    const n = data.length;
-    this.bytesToEndpoint += n;
-    flow.received(n);
-    this.socket.write(data, () => flow.taken(n));
-  }
-
-  sinkBufferedBytes(): number {
-    return this.flow?.bufferedBytes ?? 0;
-  }
-
-  /** CREDIT from the server: it may take `bytes` more from this endpoint. */
-  onCredit(bytes: number): void {
-    this.flow?.credited(bytes);
+    const socket = this.socket;
+    if (!socket) return;
+    this.receiveFromStream(data, (bytes, taken) => socket.write(bytes, taken));
   }
 
   onCloseRequest(): void {
     this.conn?.send({ type: 'CLOSE_REQUESTED', reason: 'server sent CLOSE_REQ' });
-  }
-
-  cancelDial(): void {
-    this.dial?.send({ type: 'CANCEL' });
-  }
-
-  linkLost(reason: string): void {
-    this.dial?.send({ type: 'PEER_LOST', reason });
-    this.conn?.send({ type: 'TUNNEL_LOST', reason });
-  }
-
-  private finish(): void {
-    if (this.done) return;
-    this.done = true;
-    this.link.forget(this);
   }
 }

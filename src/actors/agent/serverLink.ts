@@ -7,7 +7,7 @@ import * as machines from '../machines';
 import type { ServerLinkPort } from '../machines';
 import type { Actor } from 'xstate';
 import { serverLinkMachine } from '../../machines/serverLink.machine';
-import { describePacket, packets, type DecodedPacket, type Packet } from '../../protocol/packet';
+import { packets, type Packet } from '../../protocol/packet';
 import type { OpenedLink } from '../../transport/agentClient';
 import type { StreamEnd } from '../../transport/packetStream';
 import type { ActorHost } from '../actorHost';
@@ -15,7 +15,9 @@ import type { AgentEventFactory } from '../../events';
 import type { ActorLogger, AgentInstruments } from '../ports';
 import { EndpointConnection, type EndpointLink } from './endpointConnection';
 import type { DestinationPolicy } from './destinationPolicy';
-import { UnknownPacketNotice } from '../unknownPackets';
+import { ConnectionTable } from '../connectionTable';
+import { carrierHandlers, packetReceiver, streamEndReason, type PacketHandlers } from '../packetHandlers';
+import type { StreamPeer } from '../packetHandlers';
 
 export interface ServerLinkDeps {
   host: ActorHost;
@@ -52,28 +54,21 @@ export class ServerLink implements EndpointLink {
   private nextConnectID = 0n;
   /** The server id this link holds in the client set, once claimed. */
   private claimed: string | null = null;
-  private readonly dials = new Map<bigint, EndpointConnection>();
-  private readonly endpoints = new Map<bigint, EndpointConnection>();
-  /** Endpoints paused until the server stream drains. */
-  private readonly waitingForDrain = new Set<EndpointConnection>();
-  /** Overflowing endpoints holding the server stream (only without credits). */
-  private readonly holding = new Set<EndpointConnection>();
+  /** The current stream's endpoint dials by random and connections by connectID. */
+  readonly table = new ConnectionTable<EndpointConnection>(() => this.current?.stream ?? null);
   private probeListener: ((outcome: ProbeOutcome) => void) | null = null;
-  /** Per stream: a new stream logs its first unknown packet again. */
-  private unknownPackets: UnknownPacketNotice;
 
   constructor(
     readonly address: string,
     settings: ServerLinkSettings,
     private readonly deps: ServerLinkDeps,
   ) {
-    this.unknownPackets = new UnknownPacketNotice(deps.log, {});
     const random = deps.random ?? Math.random;
     const port: ServerLinkPort = {
       openLink: () => this.connect(random),
       linkReady: () => this.serve(),
       sendDrain: () => {
-        this.sendToServer(packets.drain());
+        this.send(packets.drain());
       },
       releaseAll: ({ context }) => this.releaseAll(context.lastError ?? 'server connection closed'),
       closeLink: () => this.closeCurrent(),
@@ -115,14 +110,12 @@ export class ServerLink implements EndpointLink {
   }
 
   get endpointCount(): number {
-    return this.endpoints.size;
+    return this.table.connectionCount;
   }
 
   /** Bytes this link's endpoint connections hold for endpoints that have not taken them yet. */
   bufferedBytes(): number {
-    let n = 0;
-    for (const endpoint of this.endpoints.values()) n += endpoint.sinkBufferedBytes();
-    return n;
+    return this.table.bufferedBytes();
   }
 
   drain(): void {
@@ -175,9 +168,18 @@ export class ServerLink implements EndpointLink {
       serverCount,
     });
     const random = this.deps.random ?? Math.random;
-    this.unknownPackets = new UnknownPacketNotice(this.deps.log, { serverID: serverId });
+    // Per stream, so that a new stream logs its first unknown packet again.
+    const receive = packetReceiver(
+      (type) => this.deps.metrics.packet('from_server', type),
+      this.packetHandlers({
+        log: this.deps.log,
+        noun: 'server',
+        senders: 'agents',
+        fields: { serverID: serverId },
+      }),
+    );
     link.stream.attach({
-      packet: (p) => this.onPacket(p),
+      packet: receive,
       malformed: (err) => {
         this.deps.log.warn('malformed packet from server; reconnecting', {
           serverID: serverId,
@@ -185,16 +187,11 @@ export class ServerLink implements EndpointLink {
         });
         link.stream.abort(`malformed packet: ${err.message}`);
       },
-      drain: () => {
-        const waiting = [...this.waitingForDrain];
-        this.waitingForDrain.clear();
-        for (const endpoint of waiting) endpoint.flow?.release('tunnel');
-      },
+      drain: () => this.table.streamDrained(),
       end: (end: StreamEnd) => {
         if (this.current !== link) return;
         this.current = null;
-        const reason =
-          end.kind === 'error' ? end.error.message : end.kind === 'local' ? end.reason : `stream ${end.kind}`;
+        const reason = streamEndReason(end, '');
         this.unclaim(reason);
         link.close();
         this.deps.log.info('proxy server connection ended', { serverID: serverId, reason });
@@ -203,10 +200,15 @@ export class ServerLink implements EndpointLink {
     });
   }
 
-  private onPacket(p: DecodedPacket): void {
-    this.deps.metrics.packet('from_server', p.type);
-    switch (p.type) {
-      case 'DIAL_REQ': {
+  private packetHandlers(peer: StreamPeer): PacketHandlers {
+    return {
+      DIAL_REQ: (p) => {
+        // Every DIAL_REQ is a dial of its own, even one whose random a pending dial already has: the
+        // reference agent keys nothing by random and dials each request, answering each with its own
+        // DIAL_RSP, and a server counts on one answer per request (ours answers the one its dial is no
+        // longer waiting for with CLOSE_REQ). Refusing the second with an error DIAL_RSP would instead
+        // fail the first at a server, which matches DIAL_RSP to its dial by random alone. What random
+        // still selects is DIAL_CLS: it cancels every dial pending under it.
         const connectID = ++this.nextConnectID;
         const endpoint = new EndpointConnection(connectID, p.random, p.address, p.protocol, this, {
           host: this.deps.host,
@@ -220,93 +222,41 @@ export class ServerLink implements EndpointLink {
             ? { dialTimeoutMs: this.deps.endpointDialTimeoutMs }
             : {}),
         });
-        this.dials.set(p.random, endpoint);
+        this.table.addDial(endpoint);
         endpoint.start();
-        return;
-      }
-      case 'DATA': {
-        const endpoint = this.endpoints.get(p.connectID);
+      },
+      DATA: (p) => {
+        const endpoint = this.table.connection(p.connectID);
         if (endpoint) endpoint.onServerData(p.data);
-        else if (p.connectID !== 0n)
-          this.sendToServer(packets.closeResponse(p.connectID, 'unrecognized connectID'));
-        return;
-      }
-      case 'CLOSE_REQ': {
-        const endpoint = this.endpoints.get(p.connectID);
+        else if (p.connectID !== 0n) this.send(packets.closeResponse(p.connectID, 'unrecognized connectID'));
+      },
+      CLOSE_REQ: (p) => {
+        const endpoint = this.table.connection(p.connectID);
         if (endpoint) endpoint.onCloseRequest();
-        else this.sendToServer(packets.closeResponse(p.connectID, 'Unknown connectID'));
-        return;
-      }
-      case 'DIAL_CLS':
-        // Better than the reference, which ignores it: stop the dial the server no longer wants.
-        this.dials.get(p.random)?.cancelDial();
-        return;
-      case 'CREDIT': {
-        if (!this.credits) {
-          this.deps.log.warn('CREDIT from a server that did not negotiate flow control; ignored', {});
-          return;
-        }
-        this.endpoints.get(p.connectID)?.onCredit(Number(p.bytes));
-        return;
-      }
-      case 'UNKNOWN':
-        this.unknownPackets.ignored(p.code);
-        return;
-      case 'DIAL_RSP':
-      case 'CLOSE_RSP':
-      case 'DRAIN':
-        this.deps.log.warn('server sent a packet only agents send; ignored', { packet: describePacket(p) });
-        return;
-      default: {
-        const _exhaustive: never = p;
-        return _exhaustive;
-      }
-    }
+        else this.send(packets.closeResponse(p.connectID, 'Unknown connectID'));
+      },
+      // Better than the reference, which ignores it: stop the dials the server no longer wants.
+      DIAL_CLS: (p) => {
+        for (const endpoint of [...this.table.dialsFor(p.random)]) endpoint.cancelDial();
+      },
+      ...carrierHandlers(peer, ['DIAL_RSP', 'CLOSE_RSP', 'DRAIN'] as const, () => this.credits, this.table),
+    };
   }
 
   // ------------------------------------------------------------------- EndpointLink
-  sendToServer(packet: Packet): boolean {
+  send(packet: Packet): boolean {
     const link = this.current;
     if (!link) return true;
     this.deps.metrics.packet('to_server', packet.type);
     return link.stream.send(packet);
   }
 
-  waitForServerDrain(endpoint: EndpointConnection): void {
-    this.waitingForDrain.add(endpoint);
-  }
-
-  holdStream(endpoint: EndpointConnection): void {
-    if (this.holding.size === 0) this.current?.stream.pauseReceiving();
-    this.holding.add(endpoint);
-  }
-
-  releaseStream(endpoint: EndpointConnection): void {
-    if (this.holding.delete(endpoint) && this.holding.size === 0) this.current?.stream.resumeReceiving();
-  }
-
   get credits(): boolean {
     return this.current?.credits ?? false;
   }
 
-  established(endpoint: EndpointConnection): void {
-    this.dials.delete(endpoint.random);
-    this.endpoints.set(endpoint.connectID, endpoint);
-  }
-
-  forget(endpoint: EndpointConnection): void {
-    if (this.dials.get(endpoint.random) === endpoint) this.dials.delete(endpoint.random);
-    if (this.endpoints.get(endpoint.connectID) === endpoint) this.endpoints.delete(endpoint.connectID);
-    this.waitingForDrain.delete(endpoint);
-    this.releaseStream(endpoint);
-  }
-
   private releaseAll(reason: string): void {
-    for (const endpoint of [...this.dials.values(), ...this.endpoints.values()]) endpoint.linkLost(reason);
-    this.dials.clear();
-    this.endpoints.clear();
-    this.waitingForDrain.clear();
-    this.holding.clear();
+    this.table.releaseAll(reason);
   }
 
   private closeCurrent(): void {

@@ -7,12 +7,14 @@ import * as machines from '../machines';
 import type { AgentTunnelPort } from '../machines';
 import type { Actor } from 'xstate';
 import { agentTunnelMachine } from '../../machines/agentTunnel.machine';
-import { describePacket, packets, type DecodedPacket, type Packet } from '../../protocol/packet';
+import { packets, type Packet } from '../../protocol/packet';
 import type { PacketStream, StreamEnd } from '../../transport/packetStream';
 import type { PeerLiveness } from '../../transport/liveness';
 import type { AgentIdentifiers } from '../../protocol/agentIdentifiers';
 import type { Frontend } from './frontend';
-import { UnknownPacketNotice } from '../unknownPackets';
+import { ConnectionTable } from '../connectionTable';
+import { carrierHandlers, packetReceiver, streamEndReason, type PacketHandlers } from '../packetHandlers';
+import type { StreamPeer } from '../packetHandlers';
 import { ProxiedConnection, type ProxiedConnectionDeps, type TunnelLink } from './proxiedConnection';
 
 export interface AgentTunnelDeps extends ProxiedConnectionDeps {
@@ -29,15 +31,10 @@ export class AgentTunnel implements TunnelLink {
   readonly streamId: string;
   readonly connectedAt: number;
   private readonly actor: Actor<typeof agentTunnelMachine>;
-  private readonly dials = new Map<bigint, ProxiedConnection>();
-  private readonly connections = new Map<bigint, ProxiedConnection>();
-  /** Connections whose frontend is paused until the agent stream drains. */
-  private readonly waitingForDrain = new Set<ProxiedConnection>();
-  /** Overflowing connections holding the agent stream (only without credits). */
-  private readonly holding = new Set<ProxiedConnection>();
+  /** Pending dials by random, connections by connectID (ours: ProxiedConnections only). */
+  readonly table: ConnectionTable<ProxiedConnection>;
   private readonly recentlyClosed = new Set<bigint>();
   private closeReason: string | null = null;
-  private readonly unknownPackets: UnknownPacketNotice;
 
   constructor(
     readonly agentId: string,
@@ -50,7 +47,19 @@ export class AgentTunnel implements TunnelLink {
     private readonly liveness: PeerLiveness | null = null,
   ) {
     this.streamId = `${agentId}#${++streamCounter}`;
-    this.unknownPackets = new UnknownPacketNotice(deps.log, { agentID: agentId, stream: this.streamId });
+    this.table = new ConnectionTable<ProxiedConnection>(
+      () => stream,
+      (connectID) => this.rememberClosed(connectID),
+    );
+    const receive = packetReceiver(
+      (type) => deps.metrics.packet('from_agent', type),
+      this.packetHandlers({
+        log: deps.log,
+        noun: 'agent',
+        senders: 'frontends',
+        fields: { agentID: agentId, stream: this.streamId },
+      }),
+    );
     this.connectedAt = deps.now();
     const port: AgentTunnelPort = {
       markDraining: () => deps.onDraining(this),
@@ -62,9 +71,9 @@ export class AgentTunnel implements TunnelLink {
       describe: () => ({ agent: agentId }),
     });
     stream.attach({
-      packet: (p) => this.onPacket(p),
+      packet: receive,
       malformed: (err) => this.terminate(`malformed packet from agent: ${err.message}`),
-      drain: () => this.onAgentDrain(),
+      drain: () => this.table.streamDrained(),
       end: (end) => this.onStreamEnd(end),
     });
   }
@@ -87,18 +96,16 @@ export class AgentTunnel implements TunnelLink {
   }
 
   get pendingDialCount(): number {
-    return this.dials.size;
+    return this.table.pendingDialCount;
   }
 
   get connectionCount(): number {
-    return this.connections.size;
+    return this.table.connectionCount;
   }
 
   /** Bytes this tunnel's connections hold for frontends that have not taken them yet. */
   bufferedBytes(): number {
-    let n = 0;
-    for (const conn of this.connections.values()) n += conn.flow?.bufferedBytes ?? 0;
-    return n;
+    return this.table.bufferedBytes();
   }
 
   /** Starts a dial through this tunnel on behalf of a frontend. */
@@ -108,53 +115,24 @@ export class AgentTunnel implements TunnelLink {
     frontend: Frontend,
     protocol = 'tcp',
   ): ProxiedConnection | { duplicate: true } {
-    if (this.dials.has(random)) return { duplicate: true };
+    if (this.table.dialsFor(random).length > 0) return { duplicate: true };
     const conn = new ProxiedConnection(random, address, frontend, this, this.deps, protocol);
-    this.dials.set(random, conn);
+    this.table.addDial(conn);
     conn.start();
     return conn;
   }
 
   // ------------------------------------------------------------------- TunnelLink
-  sendToAgent(packet: Packet): boolean {
+  send(packet: Packet): boolean {
     this.deps.metrics.packet('to_agent', packet.type);
     return this.stream.send(packet);
   }
 
-  waitForAgentDrain(conn: ProxiedConnection): void {
-    this.waitingForDrain.add(conn);
-  }
-
-  holdStream(conn: ProxiedConnection): void {
-    if (this.holding.size === 0) this.stream.pauseReceiving();
-    this.holding.add(conn);
-  }
-
-  releaseStream(conn: ProxiedConnection): void {
-    if (this.holding.delete(conn) && this.holding.size === 0) this.stream.resumeReceiving();
-  }
-
-  connectionEstablished(conn: ProxiedConnection): void {
-    this.dials.delete(conn.random);
-    this.connections.set(conn.connectID!, conn);
-  }
-
-  forget(conn: ProxiedConnection): void {
-    if (this.dials.get(conn.random) === conn) this.dials.delete(conn.random);
-    if (conn.connectID !== null && this.connections.get(conn.connectID) === conn) {
-      this.connections.delete(conn.connectID);
-      this.rememberClosed(conn.connectID);
-    }
-    this.waitingForDrain.delete(conn);
-    this.releaseStream(conn);
-  }
-
   // ------------------------------------------------------------------- from the agent
-  private onPacket(p: DecodedPacket): void {
-    this.deps.metrics.packet('from_agent', p.type);
-    switch (p.type) {
-      case 'DIAL_RSP': {
-        const conn = this.dials.get(p.random);
+  private packetHandlers(peer: StreamPeer): PacketHandlers {
+    return {
+      DIAL_RSP: (p) => {
+        const conn = this.table.dialsFor(p.random)[0];
         if (conn) {
           conn.onDialResponse(p.error, p.connectID);
         } else {
@@ -166,13 +144,12 @@ export class AgentTunnel implements TunnelLink {
               random: p.random,
               connectionID: p.connectID,
             });
-            this.sendToAgent(packets.closeRequest(p.connectID));
+            this.send(packets.closeRequest(p.connectID));
           }
         }
-        return;
-      }
-      case 'DATA': {
-        const conn = this.connections.get(p.connectID);
+      },
+      DATA: (p) => {
+        const conn = this.table.connection(p.connectID);
         if (conn) {
           conn.onAgentData(p.data);
         } else if (p.connectID !== 0n && !this.recentlyClosed.has(p.connectID)) {
@@ -181,60 +158,26 @@ export class AgentTunnel implements TunnelLink {
             connectionID: p.connectID,
           });
           this.rememberClosed(p.connectID);
-          this.sendToAgent(packets.closeRequest(p.connectID));
+          this.send(packets.closeRequest(p.connectID));
         }
-        return;
-      }
-      case 'CLOSE_RSP': {
-        const conn = this.connections.get(p.connectID);
+      },
+      CLOSE_RSP: (p) => {
+        const conn = this.table.connection(p.connectID);
         if (conn) conn.onCloseResponse(p.error);
         else this.deps.log.debug(2, 'CLOSE_RSP for an unknown connection', { connectionID: p.connectID });
-        return;
-      }
-      case 'DRAIN':
-        this.actor.send({ type: 'DRAIN' });
-        return;
-      case 'CREDIT': {
-        if (!this.credits) {
-          this.deps.log.warn('CREDIT from an agent that did not negotiate flow control; ignored', {
-            agentID: this.agentId,
-          });
-          return;
-        }
-        this.connections.get(p.connectID)?.onCredit(Number(p.bytes));
-        return;
-      }
-      case 'UNKNOWN':
-        this.unknownPackets.ignored(p.code);
-        return;
-      case 'DIAL_REQ':
-      case 'CLOSE_REQ':
-      case 'DIAL_CLS':
-        this.deps.log.warn('agent sent a packet only frontends send; ignored', {
-          agentID: this.agentId,
-          packet: describePacket(p),
-        });
-        return;
-      default: {
-        const _exhaustive: never = p;
-        return _exhaustive;
-      }
-    }
-  }
-
-  private onAgentDrain(): void {
-    const waiting = [...this.waitingForDrain];
-    this.waitingForDrain.clear();
-    for (const conn of waiting) conn.flow?.release('tunnel');
+      },
+      DRAIN: () => this.actor.send({ type: 'DRAIN' }),
+      ...carrierHandlers(
+        peer,
+        ['DIAL_REQ', 'CLOSE_REQ', 'DIAL_CLS'] as const,
+        () => this.credits,
+        this.table,
+      ),
+    };
   }
 
   private onStreamEnd(end: StreamEnd): void {
-    const reason =
-      end.kind === 'error'
-        ? `stream error: ${end.error.message}`
-        : end.kind === 'local'
-          ? end.reason
-          : `stream ${end.kind}`;
+    const reason = streamEndReason(end, 'stream error: ');
     this.actor.send({ type: 'DISCONNECTED', reason: this.closeReason ?? reason });
   }
 
@@ -249,11 +192,7 @@ export class AgentTunnel implements TunnelLink {
 
   private releaseAll(reason: string): void {
     this.liveness?.release();
-    for (const conn of [...this.dials.values(), ...this.connections.values()]) conn.tunnelLost(reason);
-    this.dials.clear();
-    this.connections.clear();
-    this.waitingForDrain.clear();
-    this.holding.clear();
+    this.table.releaseAll(reason);
     if (!this.stream.closed) this.stream.close();
     this.deps.onClosed(this, reason);
   }

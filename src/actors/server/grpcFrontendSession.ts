@@ -2,10 +2,10 @@
  * One `/ProxyService/Proxy` stream from a frontend (kube-apiserver in gRPC mode). The stream carries
  * exactly one connection: DIAL_REQ, then DATA both ways, then CLOSE_REQ / CLOSE_RSP.
  */
-import { describePacket, packets, type DecodedPacket, type Packet } from '../../protocol/packet';
+import { describePacket, packets, type Packet } from '../../protocol/packet';
 import type { PacketStream, StreamEnd } from '../../transport/packetStream';
 import type { ActorLogger, ServerInstruments } from '../ports';
-import { UnknownPacketNotice } from '../unknownPackets';
+import { commonHandlers, packetReceiver, type PacketHandlers } from '../packetHandlers';
 import type { DialFailureKind, Frontend } from './frontend';
 import type { ProxiedConnection } from './proxiedConnection';
 import type { ProxyServer } from './proxyServer';
@@ -18,7 +18,6 @@ export class GrpcFrontendSession implements Frontend {
   private random: bigint | null = null;
   private connectID: bigint | null = null;
   private finished = false;
-  private readonly unknownPackets: UnknownPacketNotice;
 
   constructor(
     private readonly stream: PacketStream,
@@ -27,9 +26,8 @@ export class GrpcFrontendSession implements Frontend {
     private readonly metrics: ServerInstruments,
     private readonly onFinished: () => void = () => {},
   ) {
-    this.unknownPackets = new UnknownPacketNotice(log, { peer: stream.peer });
     stream.attach({
-      packet: (p) => this.onPacket(p),
+      packet: packetReceiver((type) => metrics.packet('from_client', type), this.packetHandlers()),
       malformed: (err) => {
         this.log.warn('malformed packet from frontend; closing its stream', {
           peer: stream.peer,
@@ -53,10 +51,10 @@ export class GrpcFrontendSession implements Frontend {
     return this.stream.send(p);
   }
 
-  private onPacket(p: DecodedPacket): void {
-    this.metrics.packet('from_client', p.type);
-    switch (p.type) {
-      case 'DIAL_REQ':
+  private packetHandlers(): PacketHandlers {
+    const peer = { log: this.log, noun: 'frontend', senders: 'agents', fields: { peer: this.stream.peer } };
+    return {
+      DIAL_REQ: (p) => {
         if (this.random !== null) {
           this.log.warn('second DIAL_REQ on a frontend stream ignored: one stream carries one connection', {
             peer: this.peer,
@@ -66,8 +64,8 @@ export class GrpcFrontendSession implements Frontend {
         }
         this.random = p.random;
         this.conn = this.server.dial(p.random, p.address, this, p.protocol);
-        return;
-      case 'DATA':
+      },
+      DATA: (p) => {
         if (p.connectID === 0n) {
           this.log.debug(2, 'DATA with connectID 0 from frontend dropped', { peer: this.peer });
         } else if (this.conn === null && this.random === null) {
@@ -80,34 +78,19 @@ export class GrpcFrontendSession implements Frontend {
         } else {
           this.conn?.sendData(p.data);
         }
-        return;
-      case 'CLOSE_REQ':
+      },
+      CLOSE_REQ: (p) => {
         if (this.conn && this.connectID !== null && p.connectID === this.connectID) {
           this.conn.requestClose('frontend sent CLOSE_REQ');
         } else {
           this.send(packets.closeResponse(p.connectID, 'Unknown connectID'));
         }
-        return;
-      case 'DIAL_CLS':
+      },
+      DIAL_CLS: (p) => {
         if (this.conn && p.random === this.random) this.conn.cancelDial();
-        return;
-      case 'UNKNOWN':
-        this.unknownPackets.ignored(p.code);
-        return;
-      case 'DIAL_RSP':
-      case 'CLOSE_RSP':
-      case 'DRAIN':
-      case 'CREDIT':
-        this.log.warn('frontend sent a packet only agents send; ignored', {
-          peer: this.peer,
-          packet: describePacket(p),
-        });
-        return;
-      default: {
-        const _exhaustive: never = p;
-        return _exhaustive;
-      }
-    }
+      },
+      ...commonHandlers(peer, ['DIAL_RSP', 'CLOSE_RSP', 'DRAIN', 'CREDIT'] as const),
+    };
   }
 
   private onEnd(end: StreamEnd): void {
