@@ -155,14 +155,16 @@ function requireDist() {
 }
 
 /**
- * Copies dist/ and bin/ into the temp dir and points every child at the copy: other work may rebuild
- * dist/ while the bench runs, and one run must measure one build. node_modules is linked, not copied.
+ * Copies dist/, bin/ and inspector-ui/ (the binaries refuse to start without the inspector's page) into
+ * the temp dir and points every child at the copy: other work may rebuild dist/ while the bench runs, and
+ * one run must measure one build. node_modules is linked, not copied.
  */
 function snapshotCode(dir) {
   const snap = path.join(dir, 'code');
   fs.mkdirSync(snap);
   fs.cpSync(path.join(ROOT, 'dist'), path.join(snap, 'dist'), { recursive: true });
   fs.cpSync(path.join(ROOT, 'bin'), path.join(snap, 'bin'), { recursive: true });
+  fs.cpSync(path.join(ROOT, 'inspector-ui'), path.join(snap, 'inspector-ui'), { recursive: true });
   fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(snap, 'node_modules'), 'dir');
   process.env[ROOT_ENV] = snap;
   return snap;

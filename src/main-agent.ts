@@ -7,7 +7,6 @@ import { parseAgentFlags, AGENT_BINARY_NAME, type AgentOptions } from './config/
 import { parseOrExit } from './config/cli';
 import { createLogger } from './observability/logger';
 import { installLastResort } from './observability/lastResort';
-import { routeGrpcLogs } from './observability/grpcLogs';
 
 function hostPort(host: string, port: number): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
@@ -34,6 +33,7 @@ export function runtimeConfig(o: AgentOptions): AgentRuntimeConfig {
     admin: { host: o.adminBindAddress, port: o.adminServerPort },
     flowControl: o.flowControl,
     inspector: o.inspector,
+    alpnProtocols: o.alpnProtos,
     eventLog: {
       eventLog: o.eventLog,
       dataDir: o.dataDir,
@@ -48,7 +48,6 @@ export function main(argv: string[]): void {
   const options = parseOrExit(parseAgentFlags, argv, process.env, AGENT_BINARY_NAME);
   const log = createLogger({ verbosity: options.verbosity, component: 'agent' });
   installLastResort(log);
-  routeGrpcLogs(log);
   for (const warning of options.warnings) log.warn(warning);
   runAgent(runtimeConfig(options), log).then(
     (agent) => {

@@ -13,7 +13,6 @@ import { agentInstruments } from './agentInstruments';
 import { DestinationPolicy } from '../actors/agent/destinationPolicy';
 import type { AllowedDestination } from '../config/addresses';
 import { registerBufferMetric } from '../observability/bufferMetrics';
-import { CLIENT_WINDOW_OPTIONS } from '../transport/grpcWindows';
 import { FLOW_CONTROL_HEADER, FLOW_CONTROL_VERSION } from '../protocol/flowControl';
 import { eventFactory, type AgentEventFactory } from '../events';
 import { ProcessInspection } from '../inspector/processInspection';
@@ -48,6 +47,8 @@ export interface AgentRuntimeConfig {
   flowControl: boolean;
   /** Serve the live inspector at /inspector/ on the admin port (default on; --inspector). */
   inspector?: boolean;
+  /** --alpn-proto: ALPN protocols offered to servers before `h2`. */
+  alpnProtocols?: readonly string[];
 }
 
 export interface RunningAgent {
@@ -59,8 +60,16 @@ export interface RunningAgent {
   close(): Promise<void>;
 }
 
-/** How long a new stream may take to deliver the serverid/servercount headers. */
+/**
+ * How long a connect may take, from TCP through TLS to the serverid/servercount headers: a server that
+ * needs longer is as good as down, and the link backs off and tries again (the reference leaves this to
+ * the gRPC dial, which also gives up within seconds when the server does not answer).
+ */
 const HEADER_TIMEOUT_MS = 10_000;
+/**
+ * The largest packet taken from a server: far above any packet a server sends (DATA of at most a few
+ * 64 KiB), and what the agent accepted under grpc-js, so nothing a server sends today is refused.
+ */
 const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
 function loadTls(tls: AgentRuntimeConfig['tls']): AgentClientTls | null {
@@ -99,7 +108,6 @@ export async function runAgent(config: AgentRuntimeConfig, log: Logger): Promise
     return md;
   };
   const liveness = agentLivenessTiming(config.keepaliveTimeMs);
-  let warnedUnwatched = false;
   const clients = new ClientSet(
     {
       primary: config.primary,
@@ -122,20 +130,11 @@ export async function runAgent(config: AgentRuntimeConfig, log: Logger): Promise
           tls,
           metadata: metadata(),
           headerTimeoutMs: HEADER_TIMEOUT_MS,
-          channelOptions: {
-            'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
-            'grpc.enable_channelz': 0,
-            'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
-            ...CLIENT_WINDOW_OPTIONS,
-          },
-          // Servers are pinged by the liveness watch (which names why a link ended), not by grpc-js.
+          maxReceiveMessageBytes: MAX_MESSAGE_BYTES,
+          alpnProtocols: config.alpnProtocols ?? [],
           liveness,
           onPeerSilent: (err) =>
             log.warn('proxy server stopped answering pings; reconnecting', { address, reason: err.message }),
-          onUnwatched: (why) => {
-            if (!warnedUnwatched) log.warn(why);
-            warnedUnwatched = true;
-          },
         }),
     },
   );
