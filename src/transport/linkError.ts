@@ -39,10 +39,13 @@ export class LinkError extends Error {
 const CERT_VERIFY_CODE = /CERT|SELF_SIGNED|UNABLE_TO_|CRL|HOSTNAME_MISMATCH|INVALID_CA|PATH_LENGTH/;
 const UNREACHABLE_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EHOSTUNREACH', 'ENETUNREACH']);
 
+/** The first `code` along the cause chain (not `instanceof Error`: errors may come from another realm). */
 function codeOf(err: unknown): string {
-  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
-    const code = (e as { code?: unknown }).code;
+  let e = err;
+  for (let depth = 0; typeof e === 'object' && e !== null && depth < 4; depth++) {
+    const { code, cause } = e as { code?: unknown; cause?: unknown };
     if (typeof code === 'string') return code;
+    e = cause;
   }
   return '';
 }
