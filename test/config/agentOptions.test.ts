@@ -2,6 +2,7 @@ import { agentFlagSpecs } from '../../src/config/agentFlags';
 import { type AgentOptions, parseAgentFlags } from '../../src/config/agentOptions';
 import { FlagError } from '../../src/config/flagError';
 import { TempFiles } from './tempFiles';
+import { runtimeConfig } from '../../src/main-agent';
 
 const files = new TempFiles();
 afterAll(() => files.dispose());
@@ -269,5 +270,15 @@ describe('parseAgentFlags: help', () => {
     expect(active).not.toContain('--count-server-leases');
     expect(compat).toContain('--count-server-leases');
     expect(compat).toContain('[not acted on: the agent does not count server leases');
+  });
+});
+
+describe('runtime configuration', () => {
+  test('--alpn-proto reaches the link (offered before h2)', () => {
+    expect(runtimeConfig(parse(['--alpn-proto=konnectivity,other'])).alpnProtocols).toEqual([
+      'konnectivity',
+      'other',
+    ]);
+    expect(runtimeConfig(parse([])).alpnProtocols).toEqual([]);
   });
 });
