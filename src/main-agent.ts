@@ -7,6 +7,7 @@ import { parseAgentFlags, AGENT_BINARY_NAME, type AgentOptions } from './config/
 import { parseOrExit } from './config/cli';
 import { createLogger } from './observability/logger';
 import { installLastResort } from './observability/lastResort';
+import { routeGrpcLogs } from './observability/grpcLogs';
 
 function hostPort(host: string, port: number): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
@@ -33,6 +34,7 @@ export function runtimeConfig(o: AgentOptions): AgentRuntimeConfig {
     admin: { host: o.adminBindAddress, port: o.adminServerPort },
     flowControl: o.flowControl,
     inspector: o.inspector,
+    linkTransport: o.linkTransport,
     alpnProtocols: o.alpnProtos,
     eventLog: {
       eventLog: o.eventLog,
@@ -48,6 +50,7 @@ export function main(argv: string[]): void {
   const options = parseOrExit(parseAgentFlags, argv, process.env, AGENT_BINARY_NAME);
   const log = createLogger({ verbosity: options.verbosity, component: 'agent' });
   installLastResort(log);
+  routeGrpcLogs(log);
   for (const warning of options.warnings) log.warn(warning);
   runAgent(runtimeConfig(options), log).then(
     (agent) => {

@@ -8,11 +8,13 @@ import { AgentMetrics } from '../observability/agentMetrics';
 import { startHealthAndAdmin, type RunningHttpServer } from '../observability/httpEndpoints';
 import type { Logger } from '../observability/logger';
 import { openAgentLink, type AgentClientTls, type OpenedLink } from '../transport/agentClient';
+import { openH2AgentLink } from '../transport/h2AgentLink';
 import { readPem } from '../transport/tlsFiles';
 import { agentInstruments } from './agentInstruments';
 import { DestinationPolicy } from '../actors/agent/destinationPolicy';
 import type { AllowedDestination } from '../config/addresses';
 import { registerBufferMetric } from '../observability/bufferMetrics';
+import { CLIENT_WINDOW_OPTIONS } from '../transport/grpcWindows';
 import { FLOW_CONTROL_HEADER, FLOW_CONTROL_VERSION } from '../protocol/flowControl';
 import { eventFactory, type AgentEventFactory } from '../events';
 import { ProcessInspection } from '../inspector/processInspection';
@@ -47,9 +49,13 @@ export interface AgentRuntimeConfig {
   flowControl: boolean;
   /** Serve the live inspector at /inspector/ on the admin port (default on; --inspector). */
   inspector?: boolean;
-  /** --alpn-proto: ALPN protocols offered to servers before `h2`. */
+  /** --link-transport: the gRPC client of the links to servers (grpc-js by default, or node:http2). */
+  linkTransport?: LinkTransport;
+  /** --alpn-proto: ALPN protocols offered to servers before `h2` (node:http2 links only). */
   alpnProtocols?: readonly string[];
 }
+
+export type LinkTransport = 'grpc-js' | 'h2';
 
 export interface RunningAgent {
   readonly clients: ClientSet;
@@ -60,16 +66,8 @@ export interface RunningAgent {
   close(): Promise<void>;
 }
 
-/**
- * How long a connect may take, from TCP through TLS to the serverid/servercount headers: a server that
- * needs longer is as good as down, and the link backs off and tries again (the reference leaves this to
- * the gRPC dial, which also gives up within seconds when the server does not answer).
- */
+/** How long a new stream may take to deliver the serverid/servercount headers. */
 const HEADER_TIMEOUT_MS = 10_000;
-/**
- * The largest packet taken from a server: far above any packet a server sends (DATA of at most a few
- * 64 KiB), and what the agent accepted under grpc-js, so nothing a server sends today is refused.
- */
 const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
 function loadTls(tls: AgentRuntimeConfig['tls']): AgentClientTls | null {
@@ -108,6 +106,7 @@ export async function runAgent(config: AgentRuntimeConfig, log: Logger): Promise
     return md;
   };
   const liveness = agentLivenessTiming(config.keepaliveTimeMs);
+  let warnedUnwatched = false;
   const clients = new ClientSet(
     {
       primary: config.primary,
@@ -125,17 +124,44 @@ export async function runAgent(config: AgentRuntimeConfig, log: Logger): Promise
         ? { policy: new DestinationPolicy(config.allowedDestinations) }
         : {}),
       open: (address): Promise<OpenedLink> =>
-        openAgentLink({
-          target: address,
-          tls,
-          metadata: metadata(),
-          headerTimeoutMs: HEADER_TIMEOUT_MS,
-          maxReceiveMessageBytes: MAX_MESSAGE_BYTES,
-          alpnProtocols: config.alpnProtocols ?? [],
-          liveness,
-          onPeerSilent: (err) =>
-            log.warn('proxy server stopped answering pings; reconnecting', { address, reason: err.message }),
-        }),
+        config.linkTransport === 'h2'
+          ? openH2AgentLink({
+              target: address,
+              tls,
+              metadata: metadata(),
+              headerTimeoutMs: HEADER_TIMEOUT_MS,
+              maxReceiveMessageBytes: MAX_MESSAGE_BYTES,
+              alpnProtocols: config.alpnProtocols ?? [],
+              liveness,
+              onPeerSilent: (err) =>
+                log.warn('proxy server stopped answering pings; reconnecting', {
+                  address,
+                  reason: err.message,
+                }),
+            })
+          : openAgentLink({
+              target: address,
+              tls,
+              metadata: metadata(),
+              headerTimeoutMs: HEADER_TIMEOUT_MS,
+              channelOptions: {
+                'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
+                'grpc.enable_channelz': 0,
+                'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+                ...CLIENT_WINDOW_OPTIONS,
+              },
+              // Servers are pinged by the liveness watch (which names why a link ended), not by grpc-js.
+              liveness,
+              onPeerSilent: (err) =>
+                log.warn('proxy server stopped answering pings; reconnecting', {
+                  address,
+                  reason: err.message,
+                }),
+              onUnwatched: (why) => {
+                if (!warnedUnwatched) log.warn(why);
+                warnedUnwatched = true;
+              },
+            }),
     },
   );
   registerBufferMetric(metrics.registry, () => clients.bufferedBytes());

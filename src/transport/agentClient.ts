@@ -1,28 +1,30 @@
 /**
- * The agent's side of `/AgentService/Connect`, on our node:http2 gRPC client (h2/): one HTTP/2 connection
- * per server link, as a Go agent holds one grpc.ClientConn per server (several links through a load
- * balancer then reach several servers), and one call on it that waits for the serverid/servercount headers
- * the server must send before any packet. The server is watched with keepalive pings on that connection.
+ * The agent's side of `/AgentService/Connect`: one gRPC channel per server connection (never a shared
+ * subchannel, so several connections through a load balancer reach several servers), waiting for the
+ * serverid/servercount headers the server must send before any packet.
  */
-import { FLOW_CONTROL_HEADER } from '../protocol/flowControl';
-import { CONNECT_PATH } from './grpcServices';
-import { GrpcStatus } from './h2/grpcStatus';
-import { H2Client, type H2ClientTls, type H2Target } from './h2/h2Client';
-import type { CallStatus } from './h2/clientCall';
-import type { IncomingMetadata } from './h2/metadata';
-import { KEEPALIVE_TIMEOUT, type PeerLiveness, type PeerSilentError } from './liveness';
-import type { LivenessTiming } from './livenessTiming';
+import * as grpc from '@grpc/grpc-js';
+import { isIP } from 'net';
+import { checkServerIdentity } from 'tls';
+import type { Packet } from '../protocol/packet';
+import { GrpcPacketStream } from './grpcPacketStream';
+import { CONNECT_PATH, deserializeIncoming, serializePacket } from './grpcServices';
 import type { PacketStream } from './packetStream';
-import { linkErrorOfConnect, LinkError } from './linkError';
+import { FLOW_CONTROL_HEADER } from '../protocol/flowControl';
+import { clientCallSession } from './grpcSessions';
+import { watchPeer, type PeerLiveness, type PeerSilentError } from './liveness';
+import type { LivenessTiming } from './livenessTiming';
+import { LinkError } from './linkError';
 
 export { LinkError } from './linkError';
 
-/**
- * TLS for the link. The certificate is verified against `serverName` when given, else against the dialed
- * host; the host is sent as SNI only when it is a name, never when it is an IP address (RFC 6066, and
- * what Go's crypto/tls does), so no IP ever reaches SNI and Node has nothing to warn about (DEP0123).
- */
-export type AgentClientTls = H2ClientTls;
+export interface AgentClientTls {
+  ca?: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+  /** The name to verify in the server certificate, when it differs from the dialed host. */
+  serverName?: string;
+}
 
 export interface OpenedLink {
   readonly stream: PacketStream;
@@ -30,124 +32,152 @@ export interface OpenedLink {
   readonly serverCount: number;
   /** Whether the server agreed on the credit extension (it echoed our header). */
   readonly credits: boolean;
-  /** Ends the call and drops the connection. Safe more than once. */
+  /** Closes the stream and its channel. Safe more than once. */
   close(): void;
 }
 
 export interface OpenLinkOptions {
-  /** `host:port` or `[v6]:port`. */
   target: string;
   tls: AgentClientTls | null;
   metadata: Record<string, string>;
-  /** Bounds everything up to the serverid/servercount headers: TCP, TLS, settings, the call's headers. */
   headerTimeoutMs: number;
-  /** The largest packet accepted from the server. */
-  maxReceiveMessageBytes?: number;
-  /** --alpn-proto: offered before `h2`. */
-  alpnProtocols?: readonly string[];
+  channelOptions?: grpc.ChannelOptions;
   /** How the server is pinged (livenessTiming.ts); absent = not watched. */
   liveness?: LivenessTiming;
   /** Told when the server stopped answering pings; the stream then ends with `keepalive-timeout`. */
   onPeerSilent?: (err: PeerSilentError) => void;
+  /** Told when the link's HTTP/2 session could not be found, so the server is not pinged. */
+  onUnwatched?: (why: string) => void;
 }
 
-/** `host:port` / `[v6]:port` as an H2 target. */
-export function parseLinkTarget(target: string): H2Target {
-  const m = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d+)$/.exec(target);
-  const host = m?.[1] ?? m?.[2];
-  const port = Number(m?.[3]);
-  if (host === undefined || !Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new LinkError('bad-target', `${JSON.stringify(target)} is not host:port`);
+/**
+ * The TLS server name sent when the server is dialed by IP. grpc-js always sends the target host as SNI,
+ * and an IP there is against RFC 6066 (Node warns, DEP0123; Go sends no SNI for an IP). A name under the
+ * reserved `.invalid` TLD (RFC 6761) can never select or match a real certificate; the certificate is
+ * still verified against the IP itself.
+ */
+export const IP_TARGET_SERVER_NAME = 'ip-address.invalid';
+
+/** The host of a `host:port` / `[v6]:port` target. */
+function targetHost(target: string): string {
+  const bracketed = /^\[([^\]]*)\]/.exec(target);
+  if (bracketed) return bracketed[1]!;
+  const colon = target.lastIndexOf(':');
+  return colon < 0 ? target : target.slice(0, colon);
+}
+
+function credentialsAndOptions(
+  target: string,
+  tls: AgentClientTls | null,
+): { creds: grpc.ChannelCredentials; options: grpc.ChannelOptions } {
+  if (!tls) return { creds: grpc.credentials.createInsecure(), options: {} };
+  const { ca = null, key = null, cert = null, serverName } = tls;
+  if (serverName) {
+    return {
+      creds: grpc.credentials.createSsl(ca, key, cert),
+      options: { 'grpc.ssl_target_name_override': serverName },
+    };
   }
-  return { kind: 'tcp', host, port };
+  const host = targetHost(target);
+  if (isIP(host) === 0) return { creds: grpc.credentials.createSsl(ca, key, cert), options: {} };
+  return {
+    // grpc-js hands the override name to this check; the IP we dialed is what must be in the certificate.
+    creds: grpc.credentials.createSsl(ca, key, cert, {
+      checkServerIdentity: (_name, peerCert) => checkServerIdentity(host, peerCert),
+    }),
+    options: { 'grpc.ssl_target_name_override': IP_TARGET_SERVER_NAME },
+  };
 }
 
-/** The one value of a response header the server must send exactly once. */
-function single(headers: IncomingMetadata, key: string): string | undefined {
-  const values = headers.text[key];
-  return values?.length === 1 ? values[0] : undefined;
-}
-
-function refusedByStatus(target: string, status: CallStatus): LinkError {
-  const auth = status.code === GrpcStatus.UNAUTHENTICATED || status.code === GrpcStatus.PERMISSION_DENIED;
-  return new LinkError(
-    auth ? 'unauthenticated' : 'rejected',
-    `connect to ${target}: the server answered with status ${status.code}: ${status.details}`,
+export function openAgentLink(opts: OpenLinkOptions): Promise<OpenedLink> {
+  const { creds, options } = credentialsAndOptions(opts.target, opts.tls);
+  const client = new grpc.Client(opts.target, creds, {
+    'grpc.use_local_subchannel_pool': 1,
+    ...options,
+    ...opts.channelOptions,
+  });
+  const md = new grpc.Metadata();
+  for (const [k, v] of Object.entries(opts.metadata)) md.set(k, v);
+  const call = client.makeBidiStreamRequest<Packet, Packet>(
+    CONNECT_PATH,
+    serializePacket,
+    deserializeIncoming as (b: Buffer) => Packet,
+    md,
+    {},
   );
-}
-
-export async function openAgentLink(opts: OpenLinkOptions): Promise<OpenedLink> {
-  const target = parseLinkTarget(opts.target);
-  const deadline = Date.now() + opts.headerTimeoutMs;
-  let client: H2Client;
-  try {
-    client = await H2Client.connect({
-      target,
-      ...(opts.tls ? { tls: opts.tls } : {}),
-      connectTimeoutMs: opts.headerTimeoutMs,
-      ...(opts.maxReceiveMessageBytes !== undefined
-        ? { maxReceiveMessageBytes: opts.maxReceiveMessageBytes }
-        : {}),
-      ...(opts.alpnProtocols ? { alpnProtocols: opts.alpnProtocols } : {}),
-    });
-  } catch (err) {
-    throw linkErrorOfConnect(opts.target, err);
-  }
-  const call = client.openCall(CONNECT_PATH, opts.metadata);
-  let liveness: PeerLiveness | null = null;
   let closed = false;
+  let liveness: PeerLiveness | null = null;
   const close = (): void => {
     if (closed) return;
     closed = true;
     liveness?.release();
-    call.stream.abort('link closed');
-    client.destroy('link closed');
+    call.cancel();
+    client.close();
   };
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), Math.max(0, deadline - Date.now()));
-  });
-  try {
-    const headers = await Promise.race([call.headers(), timedOut]);
-    if (headers === 'timeout') {
-      throw new LinkError(
-        'timeout',
-        `no serverid/servercount headers from ${opts.target} within ${opts.headerTimeoutMs} ms`,
-      );
+  const watch = (c: grpc.ClientDuplexStream<Packet, Packet>, stream: PacketStream): PeerLiveness | null => {
+    if (!opts.liveness) return null;
+    const session = clientCallSession(c);
+    if (!session) {
+      opts.onUnwatched?.('grpc-js internals changed: the server is not pinged');
+      return null;
     }
-    const status = call.status();
-    if (status) throw refusedByStatus(opts.target, status);
-    if (!headers) {
-      const why = client.failure?.message ?? 'the call ended before its response headers';
-      throw new LinkError('refused', `connect to ${opts.target}: ${why}`, { cause: client.failure });
-    }
-    const serverId = single(headers, 'serverid');
-    const count = single(headers, 'servercount');
-    if (serverId === undefined || count === undefined) {
-      throw new LinkError(
-        'bad-headers',
-        `expected one serverid and one servercount header, got ${headers.text['serverid']?.length ?? 0} ` +
-          `and ${headers.text['servercount']?.length ?? 0}`,
-      );
-    }
-    const serverCount = /^\d+$/.test(count) ? Number(count) : NaN;
-    if (!Number.isSafeInteger(serverCount)) {
-      throw new LinkError('bad-headers', `servercount header ${count} is not a count`);
-    }
-    const offered = opts.metadata[FLOW_CONTROL_HEADER];
-    const credits = offered !== undefined && headers.text[FLOW_CONTROL_HEADER]?.[0] === offered;
-    if (opts.liveness) {
-      const onPeerSilent = opts.onPeerSilent;
-      liveness = client.watchPeer(opts.liveness, (err) => {
-        onPeerSilent?.(err);
-        call.stream.abort(KEEPALIVE_TIMEOUT);
+    return watchPeer(session, opts.liveness, (err) => {
+      opts.onPeerSilent?.(err);
+      stream.abort(err.reason);
+    });
+  };
+  return new Promise<OpenedLink>((resolve, reject) => {
+    const fail = (err: LinkError): void => {
+      clearTimeout(timer);
+      call.removeAllListeners();
+      call.on('error', () => {});
+      close();
+      reject(err);
+    };
+    const timer = setTimeout(
+      () =>
+        fail(
+          new LinkError(
+            'timeout',
+            `no serverid/servercount headers from ${opts.target} within ${opts.headerTimeoutMs} ms`,
+          ),
+        ),
+      opts.headerTimeoutMs,
+    );
+    call.once('error', (err: Error) =>
+      fail(new LinkError('refused', `connect to ${opts.target}: ${err.message}`, { cause: err })),
+    );
+    call.once('metadata', (headers: grpc.Metadata) => {
+      const ids = headers.get('serverid');
+      const counts = headers.get('servercount');
+      if (ids.length !== 1 || counts.length !== 1) {
+        fail(
+          new LinkError(
+            'bad-headers',
+            `expected one serverid and one servercount header, got ${ids.length} and ${counts.length}`,
+          ),
+        );
+        return;
+      }
+      const serverCount = Number(String(counts[0]));
+      if (!Number.isInteger(serverCount) || serverCount < 0) {
+        fail(new LinkError('bad-headers', `servercount header ${String(counts[0])} is not a count`));
+        return;
+      }
+      clearTimeout(timer);
+      const offered = opts.metadata[FLOW_CONTROL_HEADER];
+      const credits = offered !== undefined && headers.get(FLOW_CONTROL_HEADER)[0] === offered;
+      call.removeAllListeners('error');
+      call.on('error', () => {}); // the stream's own handler takes over on attach
+      const stream = new GrpcPacketStream(call, opts.target, 'client');
+      liveness = watch(call, stream);
+      resolve({
+        stream,
+        serverId: String(ids[0]),
+        serverCount,
+        credits,
+        close,
       });
-    }
-    return { stream: call.stream, serverId, serverCount, credits, close };
-  } catch (err) {
-    close();
-    throw err;
-  } finally {
-    clearTimeout(timer);
-  }
+    });
+  });
 }

@@ -1,6 +1,5 @@
 /**
- * The HTTP/2 session under a grpc-js server call (the agent's own link runs on node:http2 and holds its
- * session directly). grpc-js has no public way to reach it, and its own keepalive
+ * The HTTP/2 session under a grpc-js call. grpc-js has no public way to reach it, and its own keepalive
  * cannot say why a connection was dropped nor tell whether a peer is merely slow to answer, so liveness
  * (liveness.ts) pings on the session itself. This file is the only place that knows where grpc-js 1.14
  * keeps it: a few named fields, followed breadth-first so that an added interceptor or retry layer does
@@ -12,7 +11,12 @@ import type { Packet } from '../protocol/packet';
 
 /** Server side: ServerDuplexStream.call -> (interceptors').nextCall -> stream -> session. */
 const SERVER_PATH_FIELDS = ['call', 'nextCall', 'stream', 'session'] as const;
-/** Deeper than the path is today, shallow enough that a wrong turn costs nothing. */
+/**
+ * Client side: ClientDuplexStream.call -> .call (resolving) -> .child (retrying) -> .underlyingCalls[].call
+ * (load balancing) -> .child (subchannel call) -> .transport -> .session.
+ */
+const CLIENT_PATH_FIELDS = ['call', 'nextCall', 'child', 'underlyingCalls', 'transport', 'session'] as const;
+/** Deeper than either path is today, shallow enough that a wrong turn costs nothing. */
 const MAX_DEPTH = 12;
 
 function isSession(value: unknown): value is http2.Http2Session {
@@ -51,4 +55,11 @@ export function serverCallSession(
   call: grpc.ServerDuplexStream<Packet, Packet>,
 ): http2.ServerHttp2Session | undefined {
   return findSession(call, SERVER_PATH_FIELDS) as http2.ServerHttp2Session | undefined;
+}
+
+/** The session a client call runs on; call it once the call has received its response headers. */
+export function clientCallSession(
+  call: grpc.ClientDuplexStream<Packet, Packet>,
+): http2.ClientHttp2Session | undefined {
+  return findSession(call, CLIENT_PATH_FIELDS) as http2.ClientHttp2Session | undefined;
 }

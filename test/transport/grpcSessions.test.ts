@@ -1,10 +1,10 @@
 /**
- * The walk into grpc-js to the HTTP/2 session of a server call, on a real server and client over loopback: if a
+ * The walk into grpc-js to the HTTP/2 session of a call, on a real server and client over loopback: if a
  * grpc-js upgrade moves its fields, this fails here instead of leaving peers silently unwatched.
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Packet } from '../../src/protocol/packet';
-import { serverCallSession } from '../../src/transport/grpcSessions';
+import { clientCallSession, serverCallSession } from '../../src/transport/grpcSessions';
 import {
   agentServiceDefinition,
   CONNECT_PATH,
@@ -13,7 +13,7 @@ import {
 } from '../../src/transport/grpcServices';
 import { waitFor } from '../helpers/waitFor';
 
-it('finds the one session that carries the call on the server', async () => {
+it('finds the one session that carries the call, on both sides', async () => {
   const server = new grpc.Server();
   let serverCall: grpc.ServerDuplexStream<Packet, Packet> | undefined;
   server.addService(agentServiceDefinition, {
@@ -42,8 +42,11 @@ it('finds the one session that carries the call on the server', async () => {
   try {
     await new Promise<void>((resolve) => call.once('metadata', () => resolve()));
     const onServer = serverCallSession(await waitFor(() => serverCall, { description: 'the server call' }));
+    const onClient = clientCallSession(call);
     expect(onServer).toBeDefined();
-    expect(onServer!.socket.localPort).toBe(port);
+    expect(onClient).toBeDefined();
+    expect(onServer!.socket.remotePort).toBe(onClient!.socket.localPort);
+    expect(onClient!.socket.remotePort).toBe(port);
   } finally {
     call.cancel();
     client.close();

@@ -1,5 +1,5 @@
 /**
- * The agent's link (agentClient.ts, on our node:http2 client) against both servers it must work with: a
+ * The agent's node:http2 link (h2AgentLink.ts, --link-transport=h2) against both servers it must work with: a
  * grpc-js server (today's konnectivity-server, and what grpc-go does on the wire) and our node:http2
  * server, over TLS on loopback. Headers, metadata, packets both ways, one HTTP/2 connection per link, the
  * typed reasons of every failure to connect, --alpn-proto, and a silent server.
@@ -10,7 +10,9 @@ import type { AddressInfo } from 'net';
 import * as grpc from '@grpc/grpc-js';
 import { packets, type DecodedPacket, type Packet } from '../../src/protocol/packet';
 import { FLOW_CONTROL_HEADER, FLOW_CONTROL_VERSION } from '../../src/protocol/flowControl';
-import { LinkError, openAgentLink, type OpenedLink } from '../../src/transport/agentClient';
+import type { OpenedLink } from '../../src/transport/agentClient';
+import { LinkError } from '../../src/transport/linkError';
+import { openH2AgentLink } from '../../src/transport/h2AgentLink';
 import { agentServiceDefinition, CONNECT_PATH } from '../../src/transport/grpcServices';
 import { GrpcStatus } from '../../src/transport/h2/grpcStatus';
 import { startH2Server, type H2Server } from '../../src/transport/h2/h2Server';
@@ -163,9 +165,9 @@ function attach(stream: PacketStream): Attached {
 async function open(
   port: number,
   agentId: string,
-  extra: Partial<Parameters<typeof openAgentLink>[0]> = {},
+  extra: Partial<Parameters<typeof openH2AgentLink>[0]> = {},
 ): Promise<OpenedLink> {
-  const link = await openAgentLink({
+  const link = await openH2AgentLink({
     target: `localhost:${port}`,
     tls: { ca: pem(tlsDir().caCert) },
     metadata: { agentid: agentId, agentidentifiers: 'host=node-1', authorization: 'Bearer t0ken' },
