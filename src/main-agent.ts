@@ -34,6 +34,8 @@ export function runtimeConfig(o: AgentOptions): AgentRuntimeConfig {
     admin: { host: o.adminBindAddress, port: o.adminServerPort },
     flowControl: o.flowControl,
     inspector: o.inspector,
+    linkTransport: o.linkTransport,
+    alpnProtocols: o.alpnProtos,
     eventLog: {
       eventLog: o.eventLog,
       dataDir: o.dataDir,

@@ -8,6 +8,7 @@ import { AgentMetrics } from '../observability/agentMetrics';
 import { startHealthAndAdmin, type RunningHttpServer } from '../observability/httpEndpoints';
 import type { Logger } from '../observability/logger';
 import { openAgentLink, type AgentClientTls, type OpenedLink } from '../transport/agentClient';
+import { openH2AgentLink } from '../transport/h2AgentLink';
 import { readPem } from '../transport/tlsFiles';
 import { agentInstruments } from './agentInstruments';
 import { DestinationPolicy } from '../actors/agent/destinationPolicy';
@@ -48,7 +49,13 @@ export interface AgentRuntimeConfig {
   flowControl: boolean;
   /** Serve the live inspector at /inspector/ on the admin port (default on; --inspector). */
   inspector?: boolean;
+  /** --link-transport: the gRPC client of the links to servers (grpc-js by default, or node:http2). */
+  linkTransport?: LinkTransport;
+  /** --alpn-proto: ALPN protocols offered to servers before `h2` (node:http2 links only). */
+  alpnProtocols?: readonly string[];
 }
+
+export type LinkTransport = 'grpc-js' | 'h2';
 
 export interface RunningAgent {
   readonly clients: ClientSet;
@@ -117,26 +124,44 @@ export async function runAgent(config: AgentRuntimeConfig, log: Logger): Promise
         ? { policy: new DestinationPolicy(config.allowedDestinations) }
         : {}),
       open: (address): Promise<OpenedLink> =>
-        openAgentLink({
-          target: address,
-          tls,
-          metadata: metadata(),
-          headerTimeoutMs: HEADER_TIMEOUT_MS,
-          channelOptions: {
-            'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
-            'grpc.enable_channelz': 0,
-            'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
-            ...CLIENT_WINDOW_OPTIONS,
-          },
-          // Servers are pinged by the liveness watch (which names why a link ended), not by grpc-js.
-          liveness,
-          onPeerSilent: (err) =>
-            log.warn('proxy server stopped answering pings; reconnecting', { address, reason: err.message }),
-          onUnwatched: (why) => {
-            if (!warnedUnwatched) log.warn(why);
-            warnedUnwatched = true;
-          },
-        }),
+        config.linkTransport === 'h2'
+          ? openH2AgentLink({
+              target: address,
+              tls,
+              metadata: metadata(),
+              headerTimeoutMs: HEADER_TIMEOUT_MS,
+              maxReceiveMessageBytes: MAX_MESSAGE_BYTES,
+              alpnProtocols: config.alpnProtocols ?? [],
+              liveness,
+              onPeerSilent: (err) =>
+                log.warn('proxy server stopped answering pings; reconnecting', {
+                  address,
+                  reason: err.message,
+                }),
+            })
+          : openAgentLink({
+              target: address,
+              tls,
+              metadata: metadata(),
+              headerTimeoutMs: HEADER_TIMEOUT_MS,
+              channelOptions: {
+                'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
+                'grpc.enable_channelz': 0,
+                'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+                ...CLIENT_WINDOW_OPTIONS,
+              },
+              // Servers are pinged by the liveness watch (which names why a link ended), not by grpc-js.
+              liveness,
+              onPeerSilent: (err) =>
+                log.warn('proxy server stopped answering pings; reconnecting', {
+                  address,
+                  reason: err.message,
+                }),
+              onUnwatched: (why) => {
+                if (!warnedUnwatched) log.warn(why);
+                warnedUnwatched = true;
+              },
+            }),
     },
   );
   registerBufferMetric(metrics.registry, () => clients.bufferedBytes());

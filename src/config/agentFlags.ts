@@ -232,6 +232,16 @@ export const agentExtensionFlagSpecs: readonly FlagSpec[] = [
       'Additional proxy-server addresses (host:port, [v6]:port) dialed besides ' +
       '--proxy-server-host:--proxy-server-port, for HA without a load balancer.',
   },
+  {
+    name: 'link-transport',
+    kind: 'string',
+    default: 'grpc-js',
+    check: (v: string) =>
+      v === 'grpc-js' || v === 'h2' ? undefined : `${JSON.stringify(v)} is not grpc-js or h2`,
+    help:
+      'The gRPC client of the links to proxy servers: grpc-js, or h2 (our node:http2 client: one HTTP/2 ' +
+      'connection per server, --alpn-proto honoured, grpc-js not loaded by the links).',
+  },
 ];
 
 export const agentFlagSpecs: readonly FlagSpec[] = [

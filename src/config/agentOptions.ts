@@ -55,6 +55,8 @@ export interface AgentOptions {
   readonly proxyServerAddresses: readonly string[];
   /** Offer the credit flow-control extension to servers. */
   readonly flowControl: boolean;
+  /** --link-transport: grpc-js (default) or h2. */
+  readonly linkTransport: 'grpc-js' | 'h2';
   /** Serve the live inspector on the admin port. */
   readonly inspector: boolean;
   /** klog -v. */
@@ -112,6 +114,7 @@ function buildAgentOptions(f: ParsedFlags, deps: ConfigDeps): AgentOptions {
     allowedDestinationRules: parseAllWith(parseAllowedDestination, f.list('allowed-destinations')),
     proxyServerAddresses: f.list('proxy-server-addresses'),
     flowControl: f.bool('flow-control'),
+    linkTransport: f.string('link-transport') === 'h2' ? 'h2' : 'grpc-js',
     inspector: f.bool('inspector'),
     verbosity: f.int('v'),
     eventLog: f.string('event-log'),

@@ -14,6 +14,9 @@ import { FLOW_CONTROL_HEADER } from '../protocol/flowControl';
 import { clientCallSession } from './grpcSessions';
 import { watchPeer, type PeerLiveness, type PeerSilentError } from './liveness';
 import type { LivenessTiming } from './livenessTiming';
+import { LinkError } from './linkError';
+
+export { LinkError } from './linkError';
 
 export interface AgentClientTls {
   ca?: Buffer;
@@ -31,17 +34,6 @@ export interface OpenedLink {
   readonly credits: boolean;
   /** Closes the stream and its channel. Safe more than once. */
   close(): void;
-}
-
-export class LinkError extends Error {
-  override readonly name = 'LinkError';
-  constructor(
-    readonly reason: 'refused' | 'bad-headers' | 'timeout',
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
 
 export interface OpenLinkOptions {

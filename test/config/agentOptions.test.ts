@@ -2,6 +2,7 @@ import { agentFlagSpecs } from '../../src/config/agentFlags';
 import { type AgentOptions, parseAgentFlags } from '../../src/config/agentOptions';
 import { FlagError } from '../../src/config/flagError';
 import { TempFiles } from './tempFiles';
+import { runtimeConfig } from '../../src/main-agent';
 
 const files = new TempFiles();
 afterAll(() => files.dispose());
@@ -116,6 +117,7 @@ const harnessValues = (): Record<string, string> => ({
   'event-log-creds': '',
   'event-log-max-bytes': '33554432',
   'flow-control': 'false',
+  'link-transport': 'h2',
   inspector: 'false',
   'data-dir': '/tmp/harness',
   v: '5',
@@ -163,6 +165,7 @@ describe('parseAgentFlags: a harness passing every agent flag with a value', () 
       syncIntervalCapMs: 1000,
       syncForever: true,
       alpnProtos: [],
+      linkTransport: 'h2',
       identifiers: { host: ['localhost'], ipv4: ['127.0.0.1'], defaultRoute: true },
       proxyServerAddresses: ['127.0.0.2:18091'],
       allowedDestinations: ['127.0.0.0/8', '[::1/128]:1-65535'],
@@ -269,5 +272,21 @@ describe('parseAgentFlags: help', () => {
     expect(active).not.toContain('--count-server-leases');
     expect(compat).toContain('--count-server-leases');
     expect(compat).toContain('[not acted on: the agent does not count server leases');
+  });
+});
+
+describe('runtime configuration', () => {
+  test('--link-transport: grpc-js by default, h2 on request, anything else refused', () => {
+    expect(runtimeConfig(parse([])).linkTransport).toBe('grpc-js');
+    expect(runtimeConfig(parse(['--link-transport=h2'])).linkTransport).toBe('h2');
+    expect(rejection(['--link-transport=http3']).reason).toBe('invalid-argument');
+  });
+
+  test('--alpn-proto reaches the link (offered before h2)', () => {
+    expect(runtimeConfig(parse(['--alpn-proto=konnectivity,other'])).alpnProtocols).toEqual([
+      'konnectivity',
+      'other',
+    ]);
+    expect(runtimeConfig(parse([])).alpnProtocols).toEqual([]);
   });
 });

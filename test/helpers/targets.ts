@@ -11,6 +11,9 @@
 import * as net from 'net';
 import { firstPatternMismatch, patternBytes } from './pattern';
 
+/** Accept-queue size the test targets ask for (the kernel caps it at net.core.somaxconn). */
+const TARGET_BACKLOG = 4096;
+
 export { firstPatternMismatch, patternBytes, verifyPattern } from './pattern';
 
 export const TARGET_HOST = '127.0.0.1';
@@ -58,7 +61,9 @@ class Target implements TargetServer {
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(0, TARGET_HOST, () => resolve());
+      // A deep accept queue, as real endpoints have (Go listens with net.core.somaxconn; Node's default
+      // is 511): a burst of connects from the agent must not overflow the target instead of the tunnel.
+      server.listen({ port: 0, host: TARGET_HOST, backlog: TARGET_BACKLOG }, () => resolve());
     });
     return target;
   }

@@ -27,7 +27,8 @@ export class GrpcCallError extends Error {
 export class H2SessionError extends Error {
   override readonly name = 'H2SessionError';
   constructor(
-    readonly reason: 'connect-failed' | 'goaway' | 'keepalive-timeout' | 'closed' | 'session-error',
+    readonly reason:
+      'connect-failed' | 'connect-timeout' | 'goaway' | 'keepalive-timeout' | 'closed' | 'session-error',
     message: string,
     options?: { cause?: unknown },
   ) {

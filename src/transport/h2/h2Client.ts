@@ -13,6 +13,8 @@ import { startKeepalive, type Keepalive, type KeepaliveOptions } from './keepali
 import { metadataHeaders, type OutgoingMetadata } from './metadata';
 import { failedClientCall, makeClientCall, type H2ClientCall } from './clientCall';
 import { LOCAL_SETTINGS, MAX_SESSION_MEMORY_MIB, raiseSessionWindow } from './settings';
+import { watchPeer, type PeerLiveness, type PeerSilentError } from '../liveness';
+import type { LivenessTiming } from '../livenessTiming';
 
 const C = http2.constants;
 
@@ -33,6 +35,12 @@ export interface H2ClientOptions {
   maxReceiveMessageBytes?: number;
   /** Bounds the TCP + TLS + settings exchange. */
   connectTimeoutMs?: number;
+  /**
+   * ALPN protocols offered before `h2` (the agent's --alpn-proto: a load balancer or a server sharing its
+   * port with others routes by them). `h2` is appended when absent, as grpc-go does, so the server can
+   * still pick HTTP/2.
+   */
+  alpnProtocols?: readonly string[];
 }
 
 /**
@@ -95,6 +103,12 @@ export class H2Client {
           : `${target.host}:${target.port}`;
     const scheme = opts.tls ? 'https' : 'http';
     const clientTls = opts.tls;
+    // Called only once the socket exists, after `session` below is assigned.
+    const socketError = (err: Error, socket: tls.TLSSocket): void => {
+      if (!session.destroyed) session.destroy(err);
+      // The session waits for the socket's close, which a socket in this state never reports by itself.
+      socket.destroy();
+    };
     const session = http2.connect(`${scheme}://${authority}`, {
       settings: LOCAL_SETTINGS,
       maxSessionMemory: MAX_SESSION_MEMORY_MIB,
@@ -102,15 +116,19 @@ export class H2Client {
         if (target.kind === 'uds') return net.connect(target.path);
         // No Nagle delay: a small frame (a DIAL_REQ, a WINDOW_UPDATE, a ping ack) must not wait for an ACK.
         if (!clientTls) return net.connect({ port: target.port, host: target.host, noDelay: true });
-        const secure = tls.connect({
+        const secure: tls.TLSSocket = tls.connect({
           host: target.host,
           port: target.port,
-          ALPNProtocols: ['h2'],
+          ALPNProtocols: alpnList(opts.alpnProtocols),
           ...(clientTls.ca ? { ca: clientTls.ca } : {}),
           ...(clientTls.cert ? { cert: clientTls.cert } : {}),
           ...(clientTls.key ? { key: clientTls.key } : {}),
           ...serverNameOption(clientTls.serverName, target.host),
         });
+        // node:http2 does not hear a TLS error that arrives once the session owns the socket (TLS 1.3: the
+        // server refuses our certificate after our side finished the handshake): without this the session
+        // would sit until the connect timeout, or forever once connected.
+        secure.on('error', (err: Error) => socketError(err, secure));
         return secure.setNoDelay(true);
       },
     });
@@ -120,7 +138,7 @@ export class H2Client {
       const timer = setTimeout(
         () =>
           fail(
-            new H2SessionError('connect-failed', `connect to ${peer}: no settings within ${timeoutMs} ms`),
+            new H2SessionError('connect-timeout', `connect to ${peer}: no settings within ${timeoutMs} ms`),
           ),
         timeoutMs,
       );
@@ -150,6 +168,25 @@ export class H2Client {
   /** Keepalive pings the server acknowledged. */
   get keepaliveAcks(): number {
     return this.keepalive?.acks ?? 0;
+  }
+
+  /** Why the session can take no more calls (GOAWAY, keepalive timeout, lost), once it cannot. */
+  get failure(): GrpcCallError | undefined {
+    return this.fate;
+  }
+
+  /**
+   * Watches the server with the shared session watcher (liveness.ts): pings after a quiet interval, never
+   * sooner than the server tolerates, and calls `onDead` once if a ping goes unanswered (the session is
+   * then destroyed, and its calls end).
+   */
+  watchPeer(timing: LivenessTiming, onDead: (err: PeerSilentError) => void): PeerLiveness {
+    return watchPeer(this.session, timing, (err) => {
+      this.fate ??= new GrpcCallError(GrpcStatus.UNAVAILABLE, err.message, 'keepalive-timeout', {
+        cause: err,
+      });
+      onDead(err);
+    });
   }
 
   /** True once the session can take no new call (GOAWAY received, closed, or failed). */
@@ -215,6 +252,12 @@ export class H2Client {
     this.fate ??= new GrpcCallError(GrpcStatus.UNAVAILABLE, reason, 'session-closed');
     if (!this.session.destroyed) this.session.destroy();
   }
+}
+
+function alpnList(extra: readonly string[] | undefined): string[] {
+  const list = [...(extra ?? [])];
+  if (!list.includes('h2')) list.push('h2');
+  return list;
 }
 
 /** SNI and the name checked in the certificate: the given name, else the host unless it is an IP address. */
