@@ -5,6 +5,7 @@
 import { runAgent, type AgentRuntimeConfig } from './agent/runAgent';
 import { parseAgentFlags, AGENT_BINARY_NAME, type AgentOptions } from './config/agentOptions';
 import { parseOrExit } from './config/cli';
+import { startupLogConfig } from './config/commonOptions';
 import { createLogger } from './observability/logger';
 import { installLastResort } from './observability/lastResort';
 import { routeGrpcLogs } from './observability/grpcLogs';
@@ -34,13 +35,7 @@ export function runtimeConfig(o: AgentOptions): AgentRuntimeConfig {
     admin: { host: o.adminBindAddress, port: o.adminServerPort },
     flowControl: o.flowControl,
     inspector: o.inspector,
-    eventLog: {
-      eventLog: o.eventLog,
-      dataDir: o.dataDir,
-      maxBytes: o.eventLogMaxBytes,
-      explicit: o.setFlags.includes('event-log') || o.setFlags.includes('data-dir'),
-      natsSecurity: o.eventLogSecurity,
-    },
+    eventLog: startupLogConfig(o),
   };
 }
 

@@ -2,6 +2,7 @@
  * `konnectivity-server`: parse the reference's flags, start the server, stop cleanly on SIGTERM/SIGINT.
  */
 import { parseOrExit } from './config/cli';
+import { startupLogConfig } from './config/commonOptions';
 import { parseServerFlags, SERVER_BINARY_NAME, type ServerOptions } from './config/serverOptions';
 import { createLogger } from './observability/logger';
 import { installLastResort } from './observability/lastResort';
@@ -54,13 +55,7 @@ export function runtimeConfig(o: ServerOptions): ServerRuntimeConfig {
           },
         }
       : {}),
-    eventLog: {
-      eventLog: o.eventLog,
-      dataDir: o.dataDir,
-      maxBytes: o.eventLogMaxBytes,
-      explicit: o.setFlags.includes('event-log') || o.setFlags.includes('data-dir'),
-      natsSecurity: o.eventLogSecurity,
-    },
+    eventLog: startupLogConfig(o),
   };
 }
 

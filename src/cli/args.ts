@@ -3,7 +3,7 @@
  * server's; anything unknown or malformed is a UsageError (one line on stderr, exit code 2).
  */
 import { EVENT_SCHEMA, EVENT_TYPES, type Entity, type EventType } from '../events';
-import { SECURITY_FLAGS, type EventLogSecurity } from '../config/eventLogFlags';
+import { NATS_SECURITY_FLAGS, type NatsSecurityFiles } from '../persistence/eventLogLocation';
 import { parseSince } from './duration';
 
 export class UsageError extends Error {
@@ -30,7 +30,7 @@ export interface CliOptions {
   readonly json: boolean;
   readonly side: 'server' | 'agent';
   /** --event-log-tls-ca, --event-log-tls-cert, --event-log-tls-key, --event-log-creds. */
-  readonly natsSecurity: EventLogSecurity;
+  readonly natsSecurity: NatsSecurityFiles;
 }
 
 const VALUE_FLAGS = [
@@ -43,7 +43,7 @@ const VALUE_FLAGS = [
   'since',
   'limit',
   'side',
-  ...Object.values(SECURITY_FLAGS),
+  ...Object.values(NATS_SECURITY_FLAGS),
 ] as const;
 const BOOLEAN_FLAGS = ['follow', 'json', 'help'] as const;
 const SHORT: Readonly<Record<string, string>> = { '-f': 'follow', '-h': 'help' };
@@ -115,8 +115,8 @@ export function parseArgs(argv: readonly string[], now: number): CliOptions {
   if (side !== 'server' && side !== 'agent')
     throw new UsageError(`--side must be server or agent, not ${JSON.stringify(side)}`);
 
-  const natsSecurity: Partial<Record<keyof EventLogSecurity, string>> = {};
-  for (const [field, flag] of Object.entries(SECURITY_FLAGS) as [keyof EventLogSecurity, string][]) {
+  const natsSecurity: Partial<Record<keyof NatsSecurityFiles, string>> = {};
+  for (const [field, flag] of Object.entries(NATS_SECURITY_FLAGS) as [keyof NatsSecurityFiles, string][]) {
     const value = values.get(flag);
     if (value === undefined || value === '') continue;
     if (!/^(nats|tls):\/\//.test(eventLog.trim()))

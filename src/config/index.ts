@@ -14,7 +14,7 @@ export { agentFlagSpecs } from './agentFlags';
 export { formatHelp } from './formatHelp';
 export { parseGoDuration, formatGoDuration } from './goDuration';
 export type { ProxyStrategy } from './serverValidate';
-export type { EventLogConfig } from './eventLogFlags';
+export type { CommonOptions } from './commonOptions';
 export type { AllowedDestination, PortRange, ServerAddress } from './addresses';
 export type { AgentIdentifiers } from './agentIdentifiers';
 export type { ConfigDeps, ParseFlagsOptions } from './deps';

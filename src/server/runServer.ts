@@ -30,7 +30,7 @@ import { openServerLifecycleLog, type LifecycleLog } from '../persistence/lifecy
 import { registerLifetimeMetrics } from '../observability/lifetimeMetrics';
 import { eventFactory, type ServerEventFactory } from '../events';
 import { ProcessInspection } from '../inspector/processInspection';
-import { lifecycleLogOrNone, type EventLogConfig } from './eventLogConfig';
+import { lifecycleLogOrNone, type StartupLogConfig } from '../persistence/startupLog';
 import { serverLivenessTiming } from '../transport/livenessTiming';
 import { VERSION } from '../config/version';
 
@@ -48,7 +48,7 @@ export interface ServerRuntimeConfig {
   keepaliveTimeMs: number;
   /** --frontend-keepalive-time: gRPC keepalive pings to frontends (0 = off). */
   frontendKeepaliveTimeMs: number;
-  eventLog: EventLogConfig;
+  eventLog: StartupLogConfig;
   /** Offer the credit extension to agents that offer it (docs/flow-control.md). */
   flowControl: boolean;
   /** --graceful-shutdown-timeout: how long open connections may finish after a shutdown starts (0: none). */

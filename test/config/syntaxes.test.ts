@@ -1,6 +1,7 @@
 import { parseAllowedDestination, parseServerAddress } from '../../src/config/addresses';
 import { checkAgentIdentifiers, parseAgentIdentifiers } from '../../src/config/agentIdentifiers';
-import { checkEventLog, parseEventLog } from '../../src/config/eventLogFlags';
+import { checkEventLog } from '../../src/config/eventLogFlags';
+import { parseEventLogLocation } from '../../src/persistence/eventLogLocation';
 import { checkLabelPairs, checkLabelSelector } from '../../src/config/labelSelector';
 import { klogFlagSpecs } from '../../src/config/klogFlags';
 
@@ -124,7 +125,7 @@ describe('--event-log', () => {
   });
 
   test('empty means the embedded file log under --data-dir', () => {
-    expect(parseEventLog('', '/data')).toEqual({ kind: 'file', dir: '/data/events' });
+    expect(parseEventLogLocation('', '/data')).toEqual({ kind: 'file', dir: '/data/events' });
   });
 });
 
