@@ -9,6 +9,7 @@ import { parseArgs as parseNodeArgs } from 'util';
 import { DEFAULT_DIAL_TIMEOUT_MS } from '../client/timeouts';
 import { InvalidValue, parsePort } from '../config/flagValues';
 import { GoDurationError, parseGoDuration } from '../config/goDuration';
+import { isFrontendMode, type FrontendMode } from '../protocol/frontendModes';
 
 export class ClientUsageError extends Error {
   override readonly name = 'ClientUsageError';
@@ -17,8 +18,6 @@ export class ClientUsageError extends Error {
     super(message, options);
   }
 }
-
-export type ClientMode = 'grpc' | 'http-connect';
 
 /** How to reach the proxy's frontend. */
 export type ProxyTarget =
@@ -38,7 +37,7 @@ export type ProxyTarget =
 
 export interface ClientOptions {
   readonly command: 'run' | 'help';
-  readonly mode: ClientMode;
+  readonly mode: FrontendMode;
   readonly proxy: ProxyTarget;
   readonly requestProto: 'http' | 'https';
   readonly requestHost: string;
@@ -171,7 +170,7 @@ export function parseClientArgs(argv: readonly string[]): ClientOptions {
   const flag = (name: keyof typeof DEFAULTS): string => str[name] ?? DEFAULTS[name];
 
   const mode = flag('mode');
-  if (mode !== 'grpc' && mode !== 'http-connect') {
+  if (!isFrontendMode(mode)) {
     throw new ClientUsageError(
       `mode must be set to either 'grpc' or 'http-connect' not ${JSON.stringify(mode)}`,
     );

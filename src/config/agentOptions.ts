@@ -1,7 +1,8 @@
 // parseAgentFlags: command line + environment -> validated, typed AgentOptions (or a help text).
 
 import { type AllowedDestination, parseAllWith, parseAllowedDestination } from './addresses';
-import { type AgentIdentifiers, parseAgentIdentifiers } from './agentIdentifiers';
+import type { AgentIdentifiers } from '../protocol/agentIdentifiers';
+import { parseAgentIdentifiersFlag } from './agentIdentifiers';
 import { agentFlagSpecs } from './agentFlags';
 import { validateAgentFlags } from './agentValidate';
 import { type ConfigDeps, type ParseFlagsOptions, defaultConfigDeps } from './deps';
@@ -65,7 +66,7 @@ function buildAgentOptions(f: ParsedFlags, deps: ConfigDeps): AgentOptions {
     // The server rejects an empty agentid; treat an explicitly empty flag as unset.
     agentId: f.string('agent-id') === '' ? deps.randomUUID() : f.string('agent-id'),
     agentIdentifiers: f.string('agent-identifiers'),
-    identifiers: parseAgentIdentifiers(f.string('agent-identifiers')),
+    identifiers: parseAgentIdentifiersFlag(f.string('agent-identifiers')),
     syncIntervalMs: f.duration('sync-interval'),
     probeIntervalMs: f.duration('probe-interval'),
     syncIntervalCapMs: f.duration('sync-interval-cap'),

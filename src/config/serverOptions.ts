@@ -1,16 +1,13 @@
 // parseServerFlags: command line + environment -> validated, typed ServerOptions (or a help text).
 
+import type { FrontendMode } from '../protocol/frontendModes';
+import { type ProxyStrategy, parseProxyStrategies } from '../protocol/proxyStrategies';
 import { type ConfigDeps, type ParseFlagsOptions, defaultConfigDeps } from './deps';
 import { type CommonOptions, commonOptions } from './commonOptions';
 import { ParsedFlags, parseFlags } from './flags';
 import { formatHelp } from './formatHelp';
 import { serverFlagSpecs } from './serverFlags';
-import {
-  type ProxyStrategy,
-  parseProxyStrategies,
-  usesServiceAccountAuth,
-  validateServerFlags,
-} from './serverValidate';
+import { usesServiceAccountAuth, validateServerFlags } from './serverValidate';
 import {
   DEFAULT_TLS_MIN_VERSION,
   GO_SECURE_CIPHER_SUITES,
@@ -18,9 +15,6 @@ import {
   type NodeTlsVersion,
   isGoTlsVersionName,
 } from './tlsNames';
-
-export type { ProxyStrategy } from './serverValidate';
-export type ServerMode = 'grpc' | 'http-connect';
 
 export const SERVER_BINARY_NAME = 'konnectivity-server';
 
@@ -32,7 +26,7 @@ export interface ServerOptions extends CommonOptions {
   readonly clusterCert: string;
   readonly clusterKey: string;
   readonly clusterCaCert: string;
-  readonly mode: ServerMode;
+  readonly mode: FrontendMode;
   /** Frontend Unix socket path; empty means the frontend listens on TCP (mTLS) at serverPort. */
   readonly udsName: string;
   readonly deleteExistingUdsFile: boolean;
@@ -83,7 +77,7 @@ function buildServerOptions(f: ParsedFlags, deps: ConfigDeps, warnings: readonly
     clusterCert: f.string('cluster-cert'),
     clusterKey: f.string('cluster-key'),
     clusterCaCert: f.string('cluster-ca-cert'),
-    mode: f.string('mode') as ServerMode, // validated
+    mode: f.string('mode') as FrontendMode, // validated
     udsName: f.string('uds-name'),
     deleteExistingUdsFile: f.bool('delete-existing-uds-file'),
     serverPort: f.int('server-port'),

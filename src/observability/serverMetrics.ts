@@ -3,6 +3,7 @@
  * (kubernetes-sigs/apiserver-network-proxy pkg/server/metrics/metrics.go), so existing dashboards and alerts
  * keep working. Each instance owns its Registry: tests and in-process e2e runs can hold several servers.
  */
+import type { ProxyStrategy } from '../protocol/proxyStrategies';
 import { metricFactory, NAMESPACE, ProcessMetrics, type MetricsOptions } from './commonMetrics';
 
 export type { MetricsOptions } from './commonMetrics';
@@ -43,10 +44,6 @@ export type ServerConnectionCloseReason = (typeof SERVER_CONNECTION_CLOSE_REASON
 /** `service_method` label: the gRPC method that carries the stream (reference constants Proxy and Connect). */
 export const SERVICE_METHODS = ['Proxy', 'Connect'] as const;
 export type ServiceMethod = (typeof SERVICE_METHODS)[number];
-
-/** `proxy_strategy` label values, as the reference's ProxyStrategy.String() prints them. */
-export const PROXY_STRATEGIES = ['default', 'destHost', 'defaultRoute'] as const;
-export type ProxyStrategy = (typeof PROXY_STRATEGIES)[number];
 
 export class ServerMetrics extends ProcessMetrics {
   private readonly make = metricFactory(this.registry, `${NAMESPACE}_server`);

@@ -12,7 +12,7 @@ import { NO_IDENTIFIERS, parseAgentIdentifiers } from '../../protocol/agentIdent
 import { BackendRegistry } from './backendRegistry';
 import type { Frontend } from './frontend';
 import type { ProxiedConnection } from './proxiedConnection';
-import type { ProxyStrategy } from './strategies';
+import type { ProxyStrategy } from '../../protocol/proxyStrategies';
 import type { PacketStream } from '../../transport/packetStream';
 import type { PeerLiveness } from '../../transport/liveness';
 import { dialAddressLengthError } from '../../protocol/dialAddress';
