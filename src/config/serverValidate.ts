@@ -10,14 +10,8 @@ import { goQuote } from './flagValues';
 import { formatGoDuration } from './goDuration';
 import { checkLabelPairs } from './labelSelector';
 import { GO_SECURE_CIPHER_SUITES, GO_TLS_VERSIONS, isGoTlsVersionName } from './tlsNames';
-import {
-  invalidOptions,
-  requireCheck,
-  requireContentionNeedsProfiling,
-  requireFile,
-  requireKeyPair,
-  requirePositiveChannelSize,
-} from './validation';
+import { requireProfilingForContention } from './sharedFlags';
+import { invalidOptions, requireCheck, requireFile, requireKeyPair, requirePositiveSize } from './validation';
 
 const LAST_REGISTERED_PORT = 49151;
 const FIRST_UNPRIVILEGED_PORT = 1024;
@@ -114,7 +108,7 @@ function validateTls(f: ParsedFlags): string[] {
 export function validateServerFlags(f: ParsedFlags, deps: ConfigDeps): string[] {
   validateTransport(f, deps);
   validatePorts(f);
-  requireContentionNeedsProfiling(f.bool('enable-contention-profiling'), f.bool('enable-profiling'));
+  requireProfilingForContention(f);
   validateAgentAuth(f, deps);
 
   const strategies = f.string('proxy-strategies');
@@ -124,8 +118,8 @@ export function validateServerFlags(f: ParsedFlags, deps: ConfigDeps): string[] 
   } catch (e) {
     invalidOptions(`invalid proxy strategies: ${(e as Error).message}`);
   }
-  requirePositiveChannelSize(f.int('xfr-channel-size'));
-  requirePositiveChannelSize(f.int('frontend-write-channel-size'), 'frontend write channel size');
+  requirePositiveSize(f.int('xfr-channel-size'));
+  requirePositiveSize(f.int('frontend-write-channel-size'), 'frontend write channel size');
   const warnings = validateTls(f);
   if (f.bool('enable-lease-controller')) requireCheck(checkLabelPairs(f.string('lease-label')));
 
