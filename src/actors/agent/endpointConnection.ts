@@ -11,7 +11,7 @@ import { dialMachine } from '../../machines/dial.machine';
 import { packets, type Packet } from '../../protocol/packet';
 import type { ActorFacts, ActorHost } from '../actorHost';
 import type { AgentEventFactory } from '../../events';
-import type { ActorLogger, AgentInstruments } from '../ports';
+import type { ActorLogger, AgentInstruments } from '../instruments';
 import { ConnectionFlow } from '../flow/connectionFlow';
 import type { DestinationPolicy } from './destinationPolicy';
 import { resolveDestination } from './resolveDestination';

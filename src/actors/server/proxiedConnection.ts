@@ -11,7 +11,7 @@ import { dialMachine } from '../../machines/dial.machine';
 import { packets, type Packet } from '../../protocol/packet';
 import type { ActorFacts, ActorHost } from '../actorHost';
 import type { ServerEventFactory } from '../../events';
-import type { ActorLogger, ServerInstruments } from '../ports';
+import type { ActorLogger, ServerInstruments } from '../instruments';
 import { ConnectionFlow } from '../flow/connectionFlow';
 import type { Frontend } from './frontend';
 import { SERVER_DIAL_FAILURES, serverDialErrorText, type DialFailure } from '../dialOutcomes';

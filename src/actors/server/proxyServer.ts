@@ -6,7 +6,7 @@
 import { ActorHost, type ActorCounter } from '../actorHost';
 import { eventFactory, type ServerEventFactory } from '../../events';
 import { discarding } from '../recorder';
-import type { ActorLogger, ServerInstruments } from '../ports';
+import type { ActorLogger, ServerInstruments } from '../instruments';
 import { AgentTunnel } from './agentTunnel';
 import { NO_IDENTIFIERS, parseAgentIdentifiers } from '../../protocol/agentIdentifiers';
 import { BackendRegistry } from './backendRegistry';
