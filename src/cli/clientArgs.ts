@@ -87,11 +87,12 @@ const DEFAULTS = {
   'user-agent': 'konnectivity-client',
 } as const satisfies Partial<Record<(typeof STRING_FLAGS)[number], string>>;
 
-function port(flag: string, raw: string): number {
+/** A flag's value read by `parse`; the parser's own error becomes the usage error pflag would print. */
+function parsed<T>(flag: string, raw: string, parse: (raw: string) => T): T {
   try {
-    return parsePort(raw);
+    return parse(raw);
   } catch (err) {
-    if (err instanceof InvalidValue) {
+    if (err instanceof InvalidValue || err instanceof GoDurationError) {
       throw new ClientUsageError(`invalid argument ${JSON.stringify(raw)} for --${flag}: ${err.message}`, {
         cause: err,
       });
@@ -100,18 +101,8 @@ function port(flag: string, raw: string): number {
   }
 }
 
-function duration(flag: string, raw: string): number {
-  try {
-    return parseGoDuration(raw);
-  } catch (err) {
-    if (err instanceof GoDurationError) {
-      throw new ClientUsageError(`invalid argument ${JSON.stringify(raw)} for --${flag}: ${err.message}`, {
-        cause: err,
-      });
-    }
-    throw err;
-  }
-}
+const port = (flag: string, raw: string): number => parsed(flag, raw, parsePort);
+const duration = (flag: string, raw: string): number => parsed(flag, raw, parseGoDuration);
 
 function proxyTarget(
   v: Readonly<Record<string, string | undefined>>,

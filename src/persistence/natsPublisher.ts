@@ -19,6 +19,10 @@ export interface PublisherTuning {
   readonly publishTimeoutMs: number;
 }
 
+/**
+ * Backoff between failed publish rounds, doubling from the first to the last: a JetStream leader election
+ * takes a few hundred ms, so the first retries come soon, and an outage costs at most one round per 2 s.
+ */
 const RETRY_MIN_MS = 100;
 const RETRY_MAX_MS = 2000;
 /** Log one publish failure per this many, so an outage leaves a trace without a flood. */
