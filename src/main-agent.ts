@@ -2,12 +2,11 @@
  * `konnectivity-agent`: parse the reference's flags and keep tunnels to the server(s). The first SIGTERM
  * sends DRAIN and keeps serving (as the reference does); a second one, or SIGINT, exits.
  */
-import { runAgent, type AgentRuntimeConfig } from './agent/runAgent';
+import { runAgent, type AgentRuntimeConfig, type RunningAgent } from './agent/runAgent';
 import { parseAgentFlags, AGENT_BINARY_NAME, type AgentOptions } from './config/agentOptions';
-import { parseOrExit } from './config/cli';
-import { createLogger } from './observability/logger';
-import { installLastResort } from './observability/lastResort';
-import { routeGrpcLogs } from './observability/grpcLogs';
+import { startupLogConfig } from './config/commonOptions';
+import type { Logger } from './observability/logger';
+import { startBinary } from './startBinary';
 
 function hostPort(host: string, port: number): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
@@ -36,47 +35,41 @@ export function runtimeConfig(o: AgentOptions): AgentRuntimeConfig {
     inspector: o.inspector,
     linkTransport: o.linkTransport,
     alpnProtocols: o.alpnProtos,
-    eventLog: {
-      eventLog: o.eventLog,
-      dataDir: o.dataDir,
-      maxBytes: o.eventLogMaxBytes,
-      explicit: o.setFlags.includes('event-log') || o.setFlags.includes('data-dir'),
-      natsSecurity: o.eventLogSecurity,
-    },
+    eventLog: startupLogConfig(o),
   };
 }
 
+function drainThenStopOnSignals(agent: RunningAgent, log: Logger): void {
+  let terms = 0;
+  const exit = (signal: string): void => {
+    log.info('stopping', { signal });
+    agent.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGTERM', () => {
+    if (++terms === 1) {
+      log.info(
+        'SIGTERM: draining (sending DRAIN to every server, still serving); send SIGTERM again to exit',
+      );
+      agent.drain();
+    } else {
+      exit('SIGTERM');
+    }
+  });
+  process.on('SIGINT', () => exit('SIGINT'));
+}
+
 export function main(argv: string[]): void {
-  const options = parseOrExit(parseAgentFlags, argv, process.env, AGENT_BINARY_NAME);
-  const log = createLogger({ verbosity: options.verbosity, component: 'agent' });
-  installLastResort(log);
-  routeGrpcLogs(log);
-  for (const warning of options.warnings) log.warn(warning);
-  runAgent(runtimeConfig(options), log).then(
-    (agent) => {
-      let terms = 0;
-      const exit = (signal: string): void => {
-        log.info('stopping', { signal });
-        agent.close().then(
-          () => process.exit(0),
-          () => process.exit(1),
-        );
-      };
-      process.on('SIGTERM', () => {
-        if (++terms === 1) {
-          log.info(
-            'SIGTERM: draining (sending DRAIN to every server, still serving); send SIGTERM again to exit',
-          );
-          agent.drain();
-        } else {
-          exit('SIGTERM');
-        }
-      });
-      process.on('SIGINT', () => exit('SIGINT'));
+  startBinary(
+    {
+      name: AGENT_BINARY_NAME,
+      component: 'agent',
+      parse: parseAgentFlags,
+      start: (options, log) => runAgent(runtimeConfig(options), log),
+      started: drainThenStopOnSignals,
     },
-    (err: unknown) => {
-      log.error('konnectivity agent failed to start', err);
-      process.exit(1);
-    },
+    argv,
   );
 }

@@ -1,12 +1,11 @@
 /**
  * `konnectivity-server`: parse the reference's flags, start the server, stop cleanly on SIGTERM/SIGINT.
  */
-import { parseOrExit } from './config/cli';
+import { startupLogConfig } from './config/commonOptions';
 import { parseServerFlags, SERVER_BINARY_NAME, type ServerOptions } from './config/serverOptions';
-import { createLogger } from './observability/logger';
-import { installLastResort } from './observability/lastResort';
-import { routeGrpcLogs } from './observability/grpcLogs';
-import { runServer, type ServerRuntimeConfig } from './server/runServer';
+import type { Logger } from './observability/logger';
+import { runServer, type RunningServer, type ServerRuntimeConfig } from './server/runServer';
+import { startBinary } from './startBinary';
 import type { ServerTlsFiles, TlsPolicy } from './transport/tlsFiles';
 
 function tlsFiles(cert: string, key: string, ca: string, policy: TlsPolicy): ServerTlsFiles | undefined {
@@ -54,42 +53,36 @@ export function runtimeConfig(o: ServerOptions): ServerRuntimeConfig {
           },
         }
       : {}),
-    eventLog: {
-      eventLog: o.eventLog,
-      dataDir: o.dataDir,
-      maxBytes: o.eventLogMaxBytes,
-      explicit: o.setFlags.includes('event-log') || o.setFlags.includes('data-dir'),
-      natsSecurity: o.eventLogSecurity,
-    },
+    eventLog: startupLogConfig(o),
   };
 }
 
+function stopOnSignals(server: RunningServer, log: Logger): void {
+  let signals = 0;
+  const stop = (signal: string): void => {
+    if (++signals > 1) process.exit(1);
+    log.info('shutting down', { signal });
+    server.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error('shutdown failed', err);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
 export function main(argv: string[]): void {
-  const options = parseOrExit(parseServerFlags, argv, process.env, SERVER_BINARY_NAME);
-  const log = createLogger({ verbosity: options.verbosity, component: 'server' });
-  installLastResort(log);
-  routeGrpcLogs(log);
-  for (const warning of options.warnings) log.warn(warning);
-  runServer(runtimeConfig(options), log).then(
-    (server) => {
-      let signals = 0;
-      const stop = (signal: string): void => {
-        if (++signals > 1) process.exit(1);
-        log.info('shutting down', { signal });
-        server.close().then(
-          () => process.exit(0),
-          (err: unknown) => {
-            log.error('shutdown failed', err);
-            process.exit(1);
-          },
-        );
-      };
-      process.on('SIGTERM', () => stop('SIGTERM'));
-      process.on('SIGINT', () => stop('SIGINT'));
+  startBinary(
+    {
+      name: SERVER_BINARY_NAME,
+      component: 'server',
+      parse: parseServerFlags,
+      start: (options, log) => runServer(runtimeConfig(options), log),
+      started: stopOnSignals,
     },
-    (err: unknown) => {
-      log.error('konnectivity server failed to start', err);
-      process.exit(1);
-    },
+    argv,
   );
 }

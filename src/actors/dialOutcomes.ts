@@ -4,7 +4,7 @@
  * the outcome (one action per outcome); actors look it up here and only perform the I/O, so a machine and
  * an actor can never disagree about what happened.
  */
-import type { DialFailureReason, EndpointDialFailureReason } from './ports';
+import type { DialFailureReason, EndpointDialFailureReason } from './instruments';
 import type { DialFailureKind } from './server/frontend';
 import { goTimeoutError } from './agent/goDialErrors';
 import type { ReasonOf } from '../events/reasons';

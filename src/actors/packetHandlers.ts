@@ -6,7 +6,7 @@
  */
 import { describePacket, type DecodedPacket } from '../protocol/packet';
 import type { StreamEnd } from '../transport/packetStream';
-import type { ActorLogger, LogFields } from './ports';
+import type { ActorLogger, LogFields } from './instruments';
 import { UnknownPacketNotice } from './unknownPackets';
 import type { CarriedConnection, ConnectionTable } from './connectionTable';
 

@@ -4,7 +4,7 @@
  * on it down. The log is bounded so that a flood of them cannot fill the disk: one warning per stream, the
  * rest only at -v=5.
  */
-import type { ActorLogger, LogFields } from './ports';
+import type { ActorLogger, LogFields } from './instruments';
 
 /** klog level of the repeated lines; the reference logs every unrecognised packet at this level. */
 const REPEAT_LOG_LEVEL = 5;

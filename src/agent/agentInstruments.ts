@@ -1,5 +1,5 @@
 /** Adapts the reference-named AgentMetrics to what the agent actors report. */
-import type { AgentInstruments } from '../actors/ports';
+import type { AgentInstruments } from '../actors/instruments';
 import type { AgentMetrics } from '../observability/agentMetrics';
 
 export function agentInstruments(metrics: AgentMetrics): AgentInstruments {

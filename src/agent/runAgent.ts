@@ -21,7 +21,7 @@ import { ProcessInspection } from '../inspector/processInspection';
 import { discarding } from '../actors/recorder';
 import { openAgentLifecycleLog } from '../persistence/lifecycleLog';
 import { registerLifetimeMetrics } from '../observability/lifetimeMetrics';
-import { lifecycleLogOrNone, type EventLogConfig } from '../server/eventLogConfig';
+import { lifecycleLogOrNone, type StartupLogConfig } from '../persistence/startupLog';
 import { agentLivenessTiming } from '../transport/livenessTiming';
 import { VERSION } from '../config/version';
 
@@ -44,7 +44,7 @@ export interface AgentRuntimeConfig {
   keepaliveTimeMs: number;
   health: { host: string; port: number };
   admin: { host: string; port: number };
-  eventLog: EventLogConfig;
+  eventLog: StartupLogConfig;
   /** Offer the credit extension to servers (docs/flow-control.md). */
   flowControl: boolean;
   /** Serve the live inspector at /inspector/ on the admin port (default on; --inspector). */

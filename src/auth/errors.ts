@@ -2,6 +2,7 @@
  * Typed errors of the Kubernetes client side of agent authentication. Each has a literal `reason` (for
  * tests and metric labels) and wraps its `cause`; the message is what an operator reads in the log line.
  */
+import { ReasonedError } from '../errors';
 
 export const KUBECONFIG_ERROR_REASONS = [
   'read-failed', // the kubeconfig, or a file it names, cannot be read
@@ -15,16 +16,8 @@ export const KUBECONFIG_ERROR_REASONS = [
 
 export type KubeconfigErrorReason = (typeof KUBECONFIG_ERROR_REASONS)[number];
 
-export class KubeconfigError extends Error {
+export class KubeconfigError extends ReasonedError<KubeconfigErrorReason> {
   override readonly name = 'KubeconfigError';
-
-  constructor(
-    readonly reason: KubeconfigErrorReason,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
 
 export const TOKEN_REVIEW_ERROR_REASONS = [
@@ -41,17 +34,17 @@ export const TOKEN_REVIEW_ERROR_REASONS = [
 
 export type TokenReviewErrorReason = (typeof TOKEN_REVIEW_ERROR_REASONS)[number];
 
-export class TokenReviewError extends Error {
+export class TokenReviewError extends ReasonedError<TokenReviewErrorReason> {
   override readonly name = 'TokenReviewError';
   /** The HTTP status for reason 'http-status'. */
   readonly statusCode: number | undefined;
 
   constructor(
-    readonly reason: TokenReviewErrorReason,
+    reason: TokenReviewErrorReason,
     message: string,
-    options?: { cause?: unknown; readonly statusCode?: number },
+    options?: ErrorOptions & { statusCode?: number },
   ) {
-    super(message, options);
+    super(reason, message, options);
     this.statusCode = options?.statusCode;
   }
 }

@@ -1,10 +1,12 @@
 /**
- * The command line of `konnectivity-events`. Flags take `--name=value` or `--name value`, like the
+ * The command line of `konnectivity-events`, read with node:util's parseArgs (this tool has no Go
+ * counterpart whose pflag quirks it must copy). Flags take `--name=value` or `--name value`, like the
  * server's; anything unknown or malformed is a UsageError (one line on stderr, exit code 2).
  */
 import { EVENT_SCHEMA, EVENT_TYPES, type Entity, type EventType } from '../events';
-import { SECURITY_FLAGS, type EventLogSecurity } from '../config/eventLogFlags';
+import { NATS_SECURITY_FLAGS, type NatsSecurityFiles } from '../persistence/eventLogLocation';
 import { parseSince } from './duration';
+import { parseArgs as nodeParseArgs, type ParseArgsConfig } from 'node:util';
 
 export class UsageError extends Error {
   override readonly name = 'UsageError';
@@ -30,7 +32,7 @@ export interface CliOptions {
   readonly json: boolean;
   readonly side: 'server' | 'agent';
   /** --event-log-tls-ca, --event-log-tls-cert, --event-log-tls-key, --event-log-creds. */
-  readonly natsSecurity: EventLogSecurity;
+  readonly natsSecurity: NatsSecurityFiles;
 }
 
 const VALUE_FLAGS = [
@@ -43,42 +45,65 @@ const VALUE_FLAGS = [
   'since',
   'limit',
   'side',
-  ...Object.values(SECURITY_FLAGS),
+  ...Object.values(NATS_SECURITY_FLAGS),
 ] as const;
-const BOOLEAN_FLAGS = ['follow', 'json', 'help'] as const;
-const SHORT: Readonly<Record<string, string>> = { '-f': 'follow', '-h': 'help' };
+const BOOLEAN_FLAGS = { follow: 'f', json: undefined, help: 'h' } as const;
 const ONLY_FOR: Readonly<Record<string, Command>> = { follow: 'tail', limit: 'tail', side: 'audit' };
 
-export function parseArgs(argv: readonly string[], now: number): CliOptions {
+const OPTIONS: NonNullable<ParseArgsConfig['options']> = {
+  ...Object.fromEntries(VALUE_FLAGS.map((name) => [name, { type: 'string' }])),
+  ...Object.fromEntries(
+    Object.entries(BOOLEAN_FLAGS).map(([name, short]) => [
+      name,
+      short === undefined ? { type: 'boolean' } : { type: 'boolean', short },
+    ]),
+  ),
+};
+
+/**
+ * node:util's parser in its lenient mode, so that what it would reject becomes our own one-line usage
+ * errors, and booleans also take `--name=true|false` (Node 20's strict mode has no `--no-` or `=false`).
+ */
+interface Scanned {
+  readonly values: Map<string, string>;
+  readonly flags: Set<string>;
+  readonly positional: string[];
+}
+
+function scan(argv: readonly string[]): Scanned {
   const values = new Map<string, string>();
   const flags = new Set<string>();
   const positional: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (SHORT[arg] !== undefined) {
-      flags.add(SHORT[arg]);
+  const { tokens } = nodeParseArgs({
+    args: [...argv],
+    options: OPTIONS,
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
+  for (const token of tokens) {
+    if (token.kind === 'positional') {
+      positional.push(token.value);
       continue;
     }
-    if (!arg.startsWith('--')) {
-      if (arg.startsWith('-') && arg !== '-') throw new UsageError(`unknown flag ${arg}`);
-      positional.push(arg);
-      continue;
-    }
-    const eq = arg.indexOf('=');
-    const name = arg.slice(2, eq === -1 ? undefined : eq);
-    const inline = eq === -1 ? undefined : arg.slice(eq + 1);
-    if ((BOOLEAN_FLAGS as readonly string[]).includes(name)) {
-      if (inline === undefined || inline === 'true') flags.add(name);
-      else if (inline === 'false') flags.delete(name);
-      else throw new UsageError(`--${name} takes true or false, not ${JSON.stringify(inline)}`);
-    } else if ((VALUE_FLAGS as readonly string[]).includes(name)) {
-      const value = inline ?? argv[++i];
+    if (token.kind === 'option-terminator') throw new UsageError('unknown flag --');
+    const { name, rawName, value } = token;
+    const type = Object.hasOwn(OPTIONS, name) ? OPTIONS[name]!.type : undefined;
+    if (type === undefined) throw new UsageError(`unknown flag ${rawName}`);
+    if (type === 'boolean') {
+      if (value === undefined || value === 'true') flags.add(name);
+      else if (value === 'false') flags.delete(name);
+      else throw new UsageError(`--${name} takes true or false, not ${JSON.stringify(value)}`);
+    } else {
       if (value === undefined) throw new UsageError(`--${name} needs a value`);
       values.set(name, value);
-    } else {
-      throw new UsageError(`unknown flag --${name}`);
     }
   }
+  return { values, flags, positional };
+}
+
+export function parseArgs(argv: readonly string[], now: number): CliOptions {
+  const { values, flags, positional } = scan(argv);
 
   if (flags.has('help') || positional[0] === 'help') return defaults('help');
   if (positional.length !== 1) {
@@ -115,8 +140,8 @@ export function parseArgs(argv: readonly string[], now: number): CliOptions {
   if (side !== 'server' && side !== 'agent')
     throw new UsageError(`--side must be server or agent, not ${JSON.stringify(side)}`);
 
-  const natsSecurity: Partial<Record<keyof EventLogSecurity, string>> = {};
-  for (const [field, flag] of Object.entries(SECURITY_FLAGS) as [keyof EventLogSecurity, string][]) {
+  const natsSecurity: Partial<Record<keyof NatsSecurityFiles, string>> = {};
+  for (const [field, flag] of Object.entries(NATS_SECURITY_FLAGS) as [keyof NatsSecurityFiles, string][]) {
     const value = values.get(flag);
     if (value === undefined || value === '') continue;
     if (!/^(nats|tls):\/\//.test(eventLog.trim()))

@@ -9,6 +9,7 @@ import { parseArgs as parseNodeArgs } from 'util';
 import { DEFAULT_DIAL_TIMEOUT_MS } from '../client/timeouts';
 import { InvalidValue, parsePort } from '../config/flagValues';
 import { GoDurationError, parseGoDuration } from '../config/goDuration';
+import { isFrontendMode, type FrontendMode } from '../protocol/frontendModes';
 
 export class ClientUsageError extends Error {
   override readonly name = 'ClientUsageError';
@@ -17,8 +18,6 @@ export class ClientUsageError extends Error {
     super(message, options);
   }
 }
-
-export type ClientMode = 'grpc' | 'http-connect';
 
 /** How to reach the proxy's frontend. */
 export type ProxyTarget =
@@ -38,7 +37,7 @@ export type ProxyTarget =
 
 export interface ClientOptions {
   readonly command: 'run' | 'help';
-  readonly mode: ClientMode;
+  readonly mode: FrontendMode;
   readonly proxy: ProxyTarget;
   readonly requestProto: 'http' | 'https';
   readonly requestHost: string;
@@ -88,11 +87,12 @@ const DEFAULTS = {
   'user-agent': 'konnectivity-client',
 } as const satisfies Partial<Record<(typeof STRING_FLAGS)[number], string>>;
 
-function port(flag: string, raw: string): number {
+/** A flag's value read by `parse`; the parser's own error becomes the usage error pflag would print. */
+function parsed<T>(flag: string, raw: string, parse: (raw: string) => T): T {
   try {
-    return parsePort(raw);
+    return parse(raw);
   } catch (err) {
-    if (err instanceof InvalidValue) {
+    if (err instanceof InvalidValue || err instanceof GoDurationError) {
       throw new ClientUsageError(`invalid argument ${JSON.stringify(raw)} for --${flag}: ${err.message}`, {
         cause: err,
       });
@@ -101,18 +101,8 @@ function port(flag: string, raw: string): number {
   }
 }
 
-function duration(flag: string, raw: string): number {
-  try {
-    return parseGoDuration(raw);
-  } catch (err) {
-    if (err instanceof GoDurationError) {
-      throw new ClientUsageError(`invalid argument ${JSON.stringify(raw)} for --${flag}: ${err.message}`, {
-        cause: err,
-      });
-    }
-    throw err;
-  }
-}
+const port = (flag: string, raw: string): number => parsed(flag, raw, parsePort);
+const duration = (flag: string, raw: string): number => parsed(flag, raw, parseGoDuration);
 
 function proxyTarget(
   v: Readonly<Record<string, string | undefined>>,
@@ -171,7 +161,7 @@ export function parseClientArgs(argv: readonly string[]): ClientOptions {
   const flag = (name: keyof typeof DEFAULTS): string => str[name] ?? DEFAULTS[name];
 
   const mode = flag('mode');
-  if (mode !== 'grpc' && mode !== 'http-connect') {
+  if (!isFrontendMode(mode)) {
     throw new ClientUsageError(
       `mode must be set to either 'grpc' or 'http-connect' not ${JSON.stringify(mode)}`,
     );

@@ -2,6 +2,7 @@
  * Errors of the frontend client. Every failure to open a tunnel is a DialError whose `reason` tells the
  * caller whether the far side answered (and what), or the tunnel itself never worked.
  */
+import { ReasonedError } from '../errors';
 
 export type DialFailureReason =
   /** The proxy answered the dial with an error (DIAL_RSP error text, or a non-200 CONNECT reply). */
@@ -15,16 +16,16 @@ export type DialFailureReason =
   /** The proxy sent something that is not the protocol (malformed packet, unparsable HTTP head). */
   | 'protocol';
 
-export class DialError extends Error {
+export class DialError extends ReasonedError<DialFailureReason> {
   override readonly name: string = 'DialError';
   constructor(
-    readonly reason: DialFailureReason,
+    reason: DialFailureReason,
     /** The `host:port` the tunnel was asked to reach. */
     readonly address: string,
     message: string,
-    options?: { cause?: unknown },
+    options?: ErrorOptions,
   ) {
-    super(message, options);
+    super(reason, message, options);
   }
 }
 
@@ -64,14 +65,14 @@ export type TunnelFailureReason =
   | 'protocol';
 
 /** An established tunnel broke; emitted as the TunnelConnection's 'error'. */
-export class TunnelError extends Error {
+export class TunnelError extends ReasonedError<TunnelFailureReason> {
   override readonly name: string = 'TunnelError';
   constructor(
-    readonly reason: TunnelFailureReason,
+    reason: TunnelFailureReason,
     readonly connectID: bigint,
     message: string,
-    options?: { cause?: unknown },
+    options?: ErrorOptions,
   ) {
-    super(message, options);
+    super(reason, message, options);
   }
 }

@@ -2,18 +2,16 @@
 // ours. Help texts are the reference's where its source was available to us; the ones marked
 // "(help text ours)" below could not be confirmed and are written to match the flag's behaviour.
 
-import { flowControlFlagSpec } from './flowControlFlag';
-import { inspectorFlagSpec } from './inspectorFlag';
 import { checkWith, parseAllowedDestination, parseServerAddress } from './addresses';
 import { DEFAULT_AGENT_DATA_DIR, eventLogFlagSpecs } from './eventLogFlags';
 import type { FlagSpec } from './flagSpec';
 import { klogFlagSpecs } from './klogFlags';
+import { extensionFlagSpecs, profilingFlagSpecs } from './sharedFlags';
 import { checkLabelSelector } from './labelSelector';
 
 const SECOND_MS = 1_000;
 const HOUR_MS = 3_600_000;
 
-const NO_PPROF = 'pprof is specific to the Go runtime; use node --inspect or --cpu-prof instead';
 const NO_GO_CHANNELS =
   'sizes a Go channel of the reference; each of our connections has its own bounded queue';
 const NO_LEASES =
@@ -75,20 +73,7 @@ export const agentReferenceFlagSpecs: readonly FlagSpec[] = [
     default: 8094,
     help: 'The port the admin server is listening on.',
   },
-  {
-    name: 'enable-profiling',
-    kind: 'bool',
-    default: false,
-    help: 'enable pprof at host:admin-port/debug/pprof',
-    compatOnly: NO_PPROF,
-  },
-  {
-    name: 'enable-contention-profiling',
-    kind: 'bool',
-    default: false,
-    help: 'enable contention profiling at host:admin-port/debug/pprof/block. "--enable-profiling" must also be set.',
-    compatOnly: NO_PPROF,
-  },
+  ...profilingFlagSpecs,
   {
     name: 'agent-id',
     kind: 'string',
@@ -249,6 +234,5 @@ export const agentFlagSpecs: readonly FlagSpec[] = [
   ...agentExtensionFlagSpecs,
   ...klogFlagSpecs,
   ...eventLogFlagSpecs(DEFAULT_AGENT_DATA_DIR),
-  flowControlFlagSpec,
-  inspectorFlagSpec,
+  ...extensionFlagSpecs,
 ];

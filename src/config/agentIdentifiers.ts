@@ -1,18 +1,8 @@
 // --agent-identifiers: a URL query string (host=, ipv4=, ipv6=, cidr=, default-route=) parsed the
 // way Go's url.ParseQuery does, with the reference's check that only known keys appear.
 
+import { IDENTIFIER_KEYS, type AgentIdentifiers, type IdentifierKey } from '../protocol/agentIdentifiers';
 import { parseGoBool } from './flagValues';
-
-export const IDENTIFIER_KEYS = ['host', 'ipv4', 'ipv6', 'cidr', 'default-route'] as const;
-export type IdentifierKey = (typeof IDENTIFIER_KEYS)[number];
-
-export interface AgentIdentifiers {
-  readonly host: readonly string[];
-  readonly ipv4: readonly string[];
-  readonly ipv6: readonly string[];
-  readonly cidr: readonly string[];
-  readonly defaultRoute: boolean;
-}
 
 const isHex = (c: string | undefined): boolean => c !== undefined && /^[0-9a-fA-F]$/.test(c);
 
@@ -66,7 +56,7 @@ export function checkAgentIdentifiers(raw: string): string | undefined {
 }
 
 /** Parses an already validated identifier string. */
-export function parseAgentIdentifiers(raw: string): AgentIdentifiers {
+export function parseAgentIdentifiersFlag(raw: string): AgentIdentifiers {
   const { pairs } = parseQuery(raw);
   const all = (key: IdentifierKey): string[] => pairs.filter(([k]) => k === key).map(([, v]) => v);
   const defaultRoute = all('default-route').some((v) => {

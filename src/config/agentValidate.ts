@@ -4,14 +4,8 @@ import { checkAgentIdentifiers } from './agentIdentifiers';
 import type { ConfigDeps } from './deps';
 import type { ParsedFlags } from './flags';
 import { formatGoDuration } from './goDuration';
-import {
-  invalidOptions,
-  requireCheck,
-  requireContentionNeedsProfiling,
-  requireFile,
-  requireKeyPair,
-  requirePositiveChannelSize,
-} from './validation';
+import { requireProfilingForContention } from './sharedFlags';
+import { invalidOptions, requireCheck, requireFile, requireKeyPair, requirePositiveSize } from './validation';
 
 export const SERVER_COUNT_SOURCES = ['', 'default', 'max'] as const;
 
@@ -28,7 +22,7 @@ export function validateAgentFlags(f: ParsedFlags, deps: ConfigDeps): void {
   for (const [label, port] of ports) {
     if (port <= 0) invalidOptions(`${label} port ${port} must be greater than 0`);
   }
-  requireContentionNeedsProfiling(f.bool('enable-contention-profiling'), f.bool('enable-profiling'));
+  requireProfilingForContention(f);
 
   const sync = f.duration('sync-interval');
   const cap = f.duration('sync-interval-cap');
@@ -39,7 +33,7 @@ export function validateAgentFlags(f: ParsedFlags, deps: ConfigDeps): void {
   }
   requireFile(deps, 'service account token path', f.string('service-account-token-path'));
   requireCheck(checkAgentIdentifiers(f.string('agent-identifiers')), 'agent address is invalid: ');
-  requirePositiveChannelSize(f.int('xfr-channel-size'));
+  requirePositiveSize(f.int('xfr-channel-size'));
 
   const source = f.string('server-count-source');
   if (!(SERVER_COUNT_SOURCES as readonly string[]).includes(source)) {

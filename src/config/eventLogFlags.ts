@@ -1,28 +1,20 @@
 // Flags of ours shared by both binaries: where the event log lives and where local state goes.
 
-import * as path from 'node:path';
-
+import {
+  EVENT_LOG_OFF,
+  NATS_SECURITY_FLAGS,
+  isNatsServer,
+  type NatsSecurityFiles,
+} from '../persistence/eventLogLocation';
 import type { ConfigDeps } from './deps';
 import type { FlagSpec } from './flagSpec';
 import type { ParsedFlags } from './flags';
 import { invalidOptions, requireFile } from './validation';
 
-/** Where events are appended: the embedded file store (under --data-dir unless given) or NATS. */
-export type EventLogConfig =
-  | { readonly kind: 'file'; readonly dir: string }
-  | { readonly kind: 'nats'; readonly servers: readonly string[] };
-
-/** Subdirectory of --data-dir used by the embedded file log when --event-log is empty. */
-export const EMBEDDED_EVENT_LOG_SUBDIR = 'events';
-
-// The same syntax src/persistence/eventLog.ts (parseEventLogLocation) accepts, checked here so that a
-// typo fails at start-up with the other flag errors rather than when the log is opened.
-const NATS_SERVER = /^(nats|tls):\/\/[^\s/]+$/;
-
-/** Validates the --event-log syntax; returns the reason it is wrong, if it is. */
-/** `--event-log=off`: no lifecycle log at all (for benchmarks against the log, or deliberate choice). */
-export const EVENT_LOG_OFF = 'off';
-
+/**
+ * Validates the --event-log syntax (src/persistence/eventLogLocation.ts) so that a typo fails at start-up
+ * with the other flag errors rather than when the log is opened; returns the reason it is wrong, if it is.
+ */
 export function checkEventLog(raw: string): string | undefined {
   const spec = raw.trim();
   if (spec === '' || spec === EVENT_LOG_OFF) return undefined;
@@ -34,19 +26,11 @@ export function checkEventLog(raw: string): string | undefined {
   const bad = spec
     .split(',')
     .map((s) => s.trim())
-    .find((s) => !NATS_SERVER.test(s));
+    .find((s) => !isNatsServer(s));
   return bad === undefined
     ? undefined
     : `${JSON.stringify(bad)} is not file:<dir> or nats://host:port (want "" for the embedded file log, ` +
         'file:<dir>, or nats://host:port[,nats://host2:port2])';
-}
-
-/** Resolves an already validated --event-log value. */
-export function parseEventLog(raw: string, dataDir: string): EventLogConfig {
-  const spec = raw.trim();
-  if (spec === '') return { kind: 'file', dir: path.join(dataDir, EMBEDDED_EVENT_LOG_SUBDIR) };
-  if (spec.startsWith('file:')) return { kind: 'file', dir: spec.slice('file:'.length) };
-  return { kind: 'nats', servers: spec.split(',').map((s) => s.trim()) };
 }
 
 /**
@@ -61,45 +45,33 @@ const MIN_EVENT_LOG_MAX_BYTES = 1024 * 1024;
 export const DEFAULT_SERVER_DATA_DIR = '/var/lib/konnectivity';
 export const DEFAULT_AGENT_DATA_DIR = '/var/lib/konnectivity-agent';
 
-/** The NATS security files as flags give them; empty flags are absent. */
-export interface EventLogSecurity {
-  readonly tlsCa?: string;
-  readonly tlsCert?: string;
-  readonly tlsKey?: string;
-  readonly creds?: string;
-}
-
-/** The flag of each NATS security file, also named in the event log's own errors. */
-export const SECURITY_FLAGS = {
-  tlsCa: 'event-log-tls-ca',
-  tlsCert: 'event-log-tls-cert',
-  tlsKey: 'event-log-tls-key',
-  creds: 'event-log-creds',
-} as const satisfies Record<keyof EventLogSecurity, string>;
-
 /**
  * Checks the NATS security flags against each other and against --event-log, and that every named file
  * exists; the event log reads and checks their contents when it opens.
  */
-export function eventLogSecurity(f: ParsedFlags, deps: ConfigDeps): EventLogSecurity {
-  const out: Partial<Record<keyof EventLogSecurity, string>> = {};
-  for (const [field, flag] of Object.entries(SECURITY_FLAGS) as [keyof EventLogSecurity, string][]) {
+export function eventLogSecurity(f: ParsedFlags, deps: ConfigDeps): NatsSecurityFiles {
+  const out: Partial<Record<keyof NatsSecurityFiles, string>> = {};
+  for (const [field, flag] of Object.entries(NATS_SECURITY_FLAGS) as [keyof NatsSecurityFiles, string][]) {
     const value = f.string(flag);
     if (value === '') continue;
     requireFile(deps, `--${flag}`, value);
     out[field] = value;
   }
-  const given = Object.keys(out) as (keyof EventLogSecurity)[];
+  const given = Object.keys(out) as (keyof NatsSecurityFiles)[];
   const spec = f.string('event-log').trim();
   if (given.length > 0 && !/^(nats|tls):\/\//.test(spec)) {
-    invalidOptions(`--${SECURITY_FLAGS[given[0]!]} is only for a NATS event log (--event-log=nats://...)`);
+    invalidOptions(
+      `--${NATS_SECURITY_FLAGS[given[0]!]} is only for a NATS event log (--event-log=nats://...)`,
+    );
   }
   if (out.tlsKey !== undefined && out.tlsCert === undefined)
-    invalidOptions(`--${SECURITY_FLAGS.tlsKey} needs --${SECURITY_FLAGS.tlsCert}`);
+    invalidOptions(`--${NATS_SECURITY_FLAGS.tlsKey} needs --${NATS_SECURITY_FLAGS.tlsCert}`);
   if (out.tlsCert !== undefined && out.tlsKey === undefined)
-    invalidOptions(`--${SECURITY_FLAGS.tlsCert} needs --${SECURITY_FLAGS.tlsKey}`);
+    invalidOptions(`--${NATS_SECURITY_FLAGS.tlsCert} needs --${NATS_SECURITY_FLAGS.tlsKey}`);
   if (out.creds !== undefined && /^[a-z]+:\/\/[^/\s]*@/i.test(spec)) {
-    invalidOptions(`--event-log carries credentials and --${SECURITY_FLAGS.creds} is set: give one of them`);
+    invalidOptions(
+      `--event-log carries credentials and --${NATS_SECURITY_FLAGS.creds} is set: give one of them`,
+    );
   }
   return out;
 }
@@ -118,25 +90,25 @@ export function eventLogFlagSpecs(defaultDataDir: string): readonly FlagSpec[] {
         'nats://token@host:port; tls://host:port requires TLS.',
     },
     {
-      name: SECURITY_FLAGS.tlsCa,
+      name: NATS_SECURITY_FLAGS.tlsCa,
       kind: 'string',
       default: '',
       help: 'CA certificate (PEM) that signed the NATS server certificate; turns on TLS to NATS.',
     },
     {
-      name: SECURITY_FLAGS.tlsCert,
+      name: NATS_SECURITY_FLAGS.tlsCert,
       kind: 'string',
       default: '',
       help: 'Client certificate (PEM) to present to NATS (mTLS); needs --event-log-tls-key.',
     },
     {
-      name: SECURITY_FLAGS.tlsKey,
+      name: NATS_SECURITY_FLAGS.tlsKey,
       kind: 'string',
       default: '',
       help: 'Private key (PEM) of --event-log-tls-cert.',
     },
     {
-      name: SECURITY_FLAGS.creds,
+      name: NATS_SECURITY_FLAGS.creds,
       kind: 'string',
       default: '',
       help: 'NATS credentials file (user JWT and nkey seed, as written by nsc); read again at every reconnect.',

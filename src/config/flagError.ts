@@ -1,6 +1,8 @@
 // One error type for everything that can be wrong with a command line, so that the entry point can
 // turn it into pflag's behaviour (one line on stderr, exit status 2) in a single place.
 
+import { ReasonedError } from '../errors';
+
 export const FLAG_ERROR_REASONS = [
   'unknown-flag', // pflag: "unknown flag: --foo"
   'missing-argument', // pflag: "flag needs an argument: --foo"
@@ -12,16 +14,8 @@ export const FLAG_ERROR_REASONS = [
 
 export type FlagErrorReason = (typeof FLAG_ERROR_REASONS)[number];
 
-export class FlagError extends Error {
+export class FlagError extends ReasonedError<FlagErrorReason> {
   override readonly name = 'FlagError';
-
-  constructor(
-    readonly reason: FlagErrorReason,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
 
 export const isFlagError = (e: unknown): e is FlagError => e instanceof FlagError;

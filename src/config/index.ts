@@ -2,7 +2,7 @@
 
 export { parseOrExit, processIo, EXIT_USAGE, type CliIo } from './cli';
 export { FlagError, isFlagError, type FlagErrorReason } from './flagError';
-export { parseServerFlags, SERVER_BINARY_NAME, type ServerOptions, type ServerMode } from './serverOptions';
+export { parseServerFlags, SERVER_BINARY_NAME, type ServerOptions } from './serverOptions';
 export {
   parseAgentFlags,
   AGENT_BINARY_NAME,
@@ -13,9 +13,8 @@ export { serverFlagSpecs } from './serverFlags';
 export { agentFlagSpecs } from './agentFlags';
 export { formatHelp } from './formatHelp';
 export { parseGoDuration, formatGoDuration } from './goDuration';
-export type { ProxyStrategy } from './serverValidate';
-export type { EventLogConfig } from './eventLogFlags';
+export type { CommonOptions } from './commonOptions';
 export type { AllowedDestination, PortRange, ServerAddress } from './addresses';
-export type { AgentIdentifiers } from './agentIdentifiers';
+export type { AgentIdentifiers } from '../protocol/agentIdentifiers';
 export type { ConfigDeps, ParseFlagsOptions } from './deps';
 export type { FlagSpec } from './flagSpec';

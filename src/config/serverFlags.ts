@@ -1,15 +1,13 @@
 // The proxy-server flag set: every flag of the reference's cmd/server/app/options (names, types,
 // defaults and help texts copied from it), then klog's, then ours.
 
-import { flowControlFlagSpec } from './flowControlFlag';
-import { inspectorFlagSpec } from './inspectorFlag';
 import { DEFAULT_SERVER_DATA_DIR, eventLogFlagSpecs } from './eventLogFlags';
 import type { FlagSpec } from './flagSpec';
 import { klogFlagSpecs } from './klogFlags';
+import { extensionFlagSpecs, profilingFlagSpecs } from './sharedFlags';
 
 const HOUR_MS = 3_600_000;
 
-const NO_PPROF = 'pprof is specific to the Go runtime; use node --inspect or --cpu-prof instead';
 const NO_GO_CHANNELS =
   'sizes Go channels of the reference; each of our connections has its own bounded queue with backpressure';
 const NO_LEASES =
@@ -77,20 +75,7 @@ export const serverReferenceFlagSpecs: readonly FlagSpec[] = [
     default: HOUR_MS,
     help: 'Time for gRPC frontend server keepalive.',
   },
-  {
-    name: 'enable-profiling',
-    kind: 'bool',
-    default: false,
-    help: 'enable pprof at host:admin-port/debug/pprof',
-    compatOnly: NO_PPROF,
-  },
-  {
-    name: 'enable-contention-profiling',
-    kind: 'bool',
-    default: false,
-    help: 'enable contention profiling at host:admin-port/debug/pprof/block. "--enable-profiling" must also be set.',
-    compatOnly: NO_PPROF,
-  },
+  ...profilingFlagSpecs,
   string(
     'server-id',
     "The unique ID of this server. Can also be set by the 'PROXY_SERVER_ID' environment variable. " +
@@ -217,6 +202,5 @@ export const serverFlagSpecs: readonly FlagSpec[] = [
   ...serverReferenceFlagSpecs,
   ...klogFlagSpecs,
   ...eventLogFlagSpecs(DEFAULT_SERVER_DATA_DIR),
-  flowControlFlagSpec,
-  inspectorFlagSpec,
+  ...extensionFlagSpecs,
 ];

@@ -1,6 +1,8 @@
 // The reference server's ProxyRunOptions.Validate(), check for check and in the same order, so
 // that the first complaint about a bad manifest is the one an operator of the Go server would see.
 
+import { isFrontendMode } from '../protocol/frontendModes';
+import { parseProxyStrategies } from '../protocol/proxyStrategies';
 import type { ConfigDeps } from './deps';
 import { statNotExist } from './deps';
 import type { ParsedFlags } from './flags';
@@ -8,32 +10,8 @@ import { goQuote } from './flagValues';
 import { formatGoDuration } from './goDuration';
 import { checkLabelPairs } from './labelSelector';
 import { GO_SECURE_CIPHER_SUITES, GO_TLS_VERSIONS, isGoTlsVersionName } from './tlsNames';
-import {
-  invalidOptions,
-  requireCheck,
-  requireContentionNeedsProfiling,
-  requireFile,
-  requireKeyPair,
-  requirePositiveChannelSize,
-} from './validation';
-
-export const PROXY_STRATEGIES = ['default', 'destHost', 'defaultRoute'] as const;
-export type ProxyStrategy = (typeof PROXY_STRATEGIES)[number];
-
-const isProxyStrategy = (s: string): s is ProxyStrategy =>
-  (PROXY_STRATEGIES as readonly string[]).includes(s);
-
-/** proxystrategies.ParseProxyStrategies: comma list, empty items skipped, at least one. */
-export function parseProxyStrategies(raw: string): ProxyStrategy[] {
-  const result: ProxyStrategy[] = [];
-  for (const s of raw.split(',')) {
-    if (s === '') continue;
-    if (!isProxyStrategy(s)) throw new Error(`unknown proxy strategy: ${s}`);
-    result.push(s);
-  }
-  if (result.length === 0) throw new Error('proxy strategies cannot be empty');
-  return result;
-}
+import { requireProfilingForContention } from './sharedFlags';
+import { invalidOptions, requireCheck, requireFile, requireKeyPair, requirePositiveSize } from './validation';
 
 const LAST_REGISTERED_PORT = 49151;
 const FIRST_UNPRIVILEGED_PORT = 1024;
@@ -66,7 +44,7 @@ function validateTransport(f: ParsedFlags, deps: ConfigDeps): void {
   requireFile(deps, 'cluster CA cert', f.string('cluster-ca-cert'));
 
   const mode = f.string('mode');
-  if (mode !== 'grpc' && mode !== 'http-connect') {
+  if (!isFrontendMode(mode)) {
     invalidOptions(`mode must be set to either 'grpc' or 'http-connect' not ${goQuote(mode)}`);
   }
   if (f.string('uds-name') !== '') {
@@ -130,7 +108,7 @@ function validateTls(f: ParsedFlags): string[] {
 export function validateServerFlags(f: ParsedFlags, deps: ConfigDeps): string[] {
   validateTransport(f, deps);
   validatePorts(f);
-  requireContentionNeedsProfiling(f.bool('enable-contention-profiling'), f.bool('enable-profiling'));
+  requireProfilingForContention(f);
   validateAgentAuth(f, deps);
 
   const strategies = f.string('proxy-strategies');
@@ -140,8 +118,8 @@ export function validateServerFlags(f: ParsedFlags, deps: ConfigDeps): string[] 
   } catch (e) {
     invalidOptions(`invalid proxy strategies: ${(e as Error).message}`);
   }
-  requirePositiveChannelSize(f.int('xfr-channel-size'));
-  requirePositiveChannelSize(f.int('frontend-write-channel-size'), 'frontend write channel size');
+  requirePositiveSize(f.int('xfr-channel-size'));
+  requirePositiveSize(f.int('frontend-write-channel-size'), 'frontend write channel size');
   const warnings = validateTls(f);
   if (f.bool('enable-lease-controller')) requireCheck(checkLabelPairs(f.string('lease-label')));
 

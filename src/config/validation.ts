@@ -29,13 +29,7 @@ export function requireKeyPair(deps: ConfigDeps, label: string, key: string, cer
   }
 }
 
-export function requireContentionNeedsProfiling(contention: boolean, profiling: boolean): void {
-  if (contention && !profiling) {
-    invalidOptions('if --enable-contention-profiling is set, --enable-profiling must also be set');
-  }
-}
-
-export function requirePositiveChannelSize(size: number, label = 'channel size'): void {
+export function requirePositiveSize(size: number, label = 'channel size'): void {
   if (size <= 0) invalidOptions(`${label} ${size} must be greater than 0`);
 }
 

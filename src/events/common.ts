@@ -1,5 +1,6 @@
 /** Shapes shared by every lifecycle event. The event model is pure data: no I/O anywhere in src/events. */
 import type { ReasonOf } from './reasons';
+import type { AgentIdentifiers as MetadataIdentifiers } from '../protocol/agentIdentifiers';
 
 /**
  * Bumped only with an upcaster in src/persistence/upcast.ts, so old logs keep replaying. Version 2
@@ -13,21 +14,17 @@ export const EVENT_SCHEMA_VERSION = 2;
  */
 export type Int64String = string;
 
-export type FrontendMode = 'grpc' | 'http-connect';
-export const FRONTEND_MODES: readonly FrontendMode[] = ['grpc', 'http-connect'];
+export { FRONTEND_MODES, type FrontendMode } from '../protocol/frontendModes';
 
 /** Which side ended a connection first. */
 export type CloseInitiator = 'frontend' | 'agent' | 'endpoint' | 'server';
 export const CLOSE_INITIATORS: readonly CloseInitiator[] = ['frontend', 'agent', 'endpoint', 'server'];
 
-/** What an agent announced in its `agentidentifiers` gRPC metadata (host, ipv4, ipv6, cidr, default-route). */
-export interface AgentIdentifiers {
-  readonly host?: readonly string[];
-  readonly ipv4?: readonly string[];
-  readonly ipv6?: readonly string[];
-  readonly cidr?: readonly string[];
-  readonly defaultRoute?: boolean;
-}
+/**
+ * What an agent announced in its `agentidentifiers` gRPC metadata, sparse: absent keys are left out so
+ * stored JSON stays minimal.
+ */
+export type AgentIdentifiers = Partial<MetadataIdentifiers>;
 
 /** Fields every event carries. `time` is RFC 3339 UTC with milliseconds. */
 export interface EventEnvelope<T extends string> {

@@ -9,11 +9,16 @@ import { assign, setup } from 'xstate';
 import { effect, type Effects } from './effects';
 import { OVERFLOW_GRACE_MS } from '../protocol/flowControl';
 
-export type CloseInitiator = 'near' | 'far' | 'lost' | 'evicted';
+/**
+ * What ended the connection, in the machine's side-neutral words: the near side, the far side, the loss
+ * of what carried it, or eviction of a stalled sink. Each actor maps these to its side's metric reason and
+ * to the events' CloseInitiator (`frontend`, `agent`, `endpoint`, `server`), which names the process.
+ */
+export type ConnectionCloser = 'near' | 'far' | 'lost' | 'evicted';
 
 export interface ConnectionContext {
   readonly connectID: string;
-  readonly closedBy: CloseInitiator | null;
+  readonly closedBy: ConnectionCloser | null;
   readonly reason: string | null;
 }
 
@@ -54,12 +59,12 @@ export const connectionMachine = setup({
     context: {} as ConnectionContext,
     events: {} as ConnectionEvent,
     input: {} as { connectID: string },
-    output: {} as { closedBy: CloseInitiator; reason: string },
+    output: {} as { closedBy: ConnectionCloser; reason: string },
   },
   actions: {
     ...connectionEffects,
     record: assign({
-      closedBy: ({ context }, by: CloseInitiator) => context.closedBy ?? by,
+      closedBy: ({ context }, by: ConnectionCloser) => context.closedBy ?? by,
       reason: ({ context, event }) => context.reason ?? ('reason' in event ? event.reason : null),
     }),
     recordEviction: assign({

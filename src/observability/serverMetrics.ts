@@ -4,6 +4,7 @@
  * keep working. Each instance owns its Registry: tests and in-process e2e runs can hold several servers.
  */
 import type { Histogram } from 'prom-client';
+import type { ProxyStrategy } from '../protocol/proxyStrategies';
 import { NAMESPACE, ProcessMetrics, type MetricsOptions } from './commonMetrics';
 import type { CountingCounter } from './countingMetrics';
 import { buildMetrics, counter, gauge, histogram } from './metricTable';
@@ -46,10 +47,6 @@ export type ServerConnectionCloseReason = (typeof SERVER_CONNECTION_CLOSE_REASON
 /** `service_method` label: the gRPC method that carries the stream (reference constants Proxy and Connect). */
 export const SERVICE_METHODS = ['Proxy', 'Connect'] as const;
 export type ServiceMethod = (typeof SERVICE_METHODS)[number];
-
-/** `proxy_strategy` label values, as the reference's ProxyStrategy.String() prints them. */
-export const PROXY_STRATEGIES = ['default', 'destHost', 'defaultRoute'] as const;
-export type ProxyStrategy = (typeof PROXY_STRATEGIES)[number];
 
 /** The server's metrics, in the reference's order. */
 const SERVER_METRICS = {

@@ -8,7 +8,7 @@ import {
   type LifecycleEvent,
   type ServerEventFactory,
 } from '../events';
-import type { RecoveryState } from './recoveryState';
+import type { OpenConn, RecoveryState } from './recoveryState';
 
 /**
  * The events that close everything `state` holds open, written by the restarted process itself.
@@ -20,6 +20,13 @@ export function closingEvents(
   now: number = Date.now(),
 ): LifecycleEvent[] {
   const since = (time: string): number => Math.max(0, now - Date.parse(time));
+  /** What both sides record of a connection the crash cut: its key and how long it had been open. */
+  const cut = (c: OpenConn) => ({
+    random: c.random,
+    destination: c.destination,
+    connectID: c.connectID,
+    durationMs: since(c.openedAt),
+  });
   const out: LifecycleEvent[] = [];
   if (factory.kind === 'server') {
     const reason = RESTART_REASON.server;
@@ -27,13 +34,10 @@ export function closingEvents(
       if (c.side !== 'server') continue;
       out.push(
         factory.connClosed({
-          random: c.random,
-          destination: c.destination,
+          ...cut(c),
           agentId: c.agentId,
-          connectID: c.connectID,
           bytesToAgent: 0,
           bytesFromAgent: 0,
-          durationMs: since(c.openedAt),
           closedBy: 'server',
           reason,
         }),
@@ -61,13 +65,10 @@ export function closingEvents(
     if (c.side !== 'agent') continue;
     out.push(
       factory.endpointConnClosed({
+        ...cut(c),
         serverId: c.serverId,
-        random: c.random,
-        destination: c.destination,
-        connectID: c.connectID,
         bytesToEndpoint: 0,
         bytesFromEndpoint: 0,
-        durationMs: since(c.openedAt),
         closedBy: 'agent',
         reason,
       }),

@@ -1,3 +1,5 @@
+import { ReasonedError, errorText } from '../errors';
+
 /** Failures of the event log, converted once at the edge (start-up config, CLI exit codes). */
 export type EventLogErrorReason =
   | 'invalid-spec'
@@ -8,17 +10,8 @@ export type EventLogErrorReason =
   | 'read-failed'
   | 'closed';
 
-export class EventLogError extends Error {
+export class EventLogError extends ReasonedError<EventLogErrorReason> {
   override readonly name = 'EventLogError';
-  constructor(
-    readonly reason: EventLogErrorReason,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
 
-export function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
+export { errorText };

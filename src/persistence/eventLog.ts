@@ -7,11 +7,11 @@ import { Registry } from 'prom-client';
 import { dropReporter, type DropReporter } from './dropReporter';
 import { EventLogError, errorText } from './errors';
 import type { EventLog } from './eventLogApi';
+import { parseEventLogLocation, type EventLogLocation, type NatsSecurityFiles } from './eventLogLocation';
 import { FileEventLog, type FileLogTuning } from './fileEventLog';
 import { promEventLogMetrics, type EventLogMetrics } from './metrics';
 import { NatsEventLog, type NatsLogTuning } from './natsEventLog';
-import { natsConnectSettings, type NatsSecurityFiles } from './natsSecurity';
-import { redactCredentials } from '../observability/redact';
+import { natsConnectSettings } from './natsSecurity';
 import { RetryingOpenLog } from './retryingOpenLog';
 import { processToken } from './subjects';
 import { stderrLogger, type EventLogLogger, type EventProcess, type MalformedHandler } from './types';
@@ -33,40 +33,12 @@ export interface EventLogSpec {
   natsSecurity?: NatsSecurityFiles;
 }
 
-export type EventLogLocation = { kind: 'file'; dir: string } | { kind: 'nats'; servers: string[] };
-
-/** Where the embedded log lives inside the data directory. */
-export const EVENTS_SUBDIR = 'events';
 /**
  * Where the NATS outbox lives inside the data directory: one per process identity, named by the same
  * token as its subjects (only [A-Za-z0-9_-] and %XX, so any id is a safe file name).
  */
 export function outboxDir(dataDir: string, process: EventProcess): string {
   return join(dataDir, 'outbox', processToken(process));
-}
-
-/** Parses `--event-log` (and `--data-dir` for the default); throws EventLogError('invalid-spec'). */
-export function parseEventLogLocation(eventLog: string, dataDir: string): EventLogLocation {
-  const spec = eventLog.trim();
-  if (spec === '') {
-    if (dataDir === '') throw new EventLogError('invalid-spec', 'the embedded event log needs --data-dir');
-    return { kind: 'file', dir: join(dataDir, EVENTS_SUBDIR) };
-  }
-  if (spec.startsWith('file:')) {
-    const dir = spec.slice('file:'.length);
-    if (dir === '') throw new EventLogError('invalid-spec', '--event-log=file: needs a directory');
-    return { kind: 'file', dir };
-  }
-  const servers = spec.split(',').map((s) => s.trim());
-  for (const s of servers) {
-    if (!/^(nats|tls):\/\/[^\s/]+$/.test(s)) {
-      throw new EventLogError(
-        'invalid-spec',
-        `--event-log: ${JSON.stringify(redactCredentials(s))} is not file:<dir> or nats://host:port`,
-      );
-    }
-  }
-  return { kind: 'nats', servers };
 }
 
 /** Opens the log; throws when it cannot be opened (tools and tests want to know). */

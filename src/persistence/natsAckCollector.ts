@@ -5,6 +5,7 @@
  * The server's PubAck (or error) for each message arrives on `<inbox>.<token>`.
  */
 import { createInbox, headers, type Msg, type NatsConnection, type Subscription } from '@nats-io/nats-core';
+import { ReasonedError } from '../errors';
 
 export interface OutgoingRecord {
   readonly subject: string;
@@ -13,14 +14,8 @@ export interface OutgoingRecord {
   readonly id: string;
 }
 
-export class PublishError extends Error {
+export class PublishError extends ReasonedError<'no-responders' | 'timeout' | 'rejected'> {
   override readonly name = 'PublishError';
-  constructor(
-    readonly reason: 'no-responders' | 'timeout' | 'rejected',
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 type Settle = (result: PublishError | null) => void;

@@ -19,8 +19,11 @@ export interface PublisherTuning {
   readonly publishTimeoutMs: number;
 }
 
-const RETRY_MIN_MS = 100;
-const RETRY_MAX_MS = 2000;
+/**
+ * Backoff between failed publish rounds, doubling from the first to the last: a JetStream leader election
+ * takes a few hundred ms, so the first retries come soon, and an outage costs at most one round per 2 s.
+ */
+const RETRY_BACKOFF_MS = { first: 100, last: 2000 } as const;
 /** Log one publish failure per this many, so an outage leaves a trace without a flood. */
 const LOG_EVERY_FAILURES = 50;
 /** 503 = no responders: JetStream is not (yet) there, e.g. just after a server restart. */
@@ -78,7 +81,7 @@ export class NatsPublisher {
         });
       }
       if (isStreamMissing(err)) await this.link.ensureStream().catch(() => undefined);
-      const backoff = Math.min(RETRY_MIN_MS * 2 ** Math.min(failures, 5), RETRY_MAX_MS);
+      const backoff = Math.min(RETRY_BACKOFF_MS.first * 2 ** Math.min(failures, 5), RETRY_BACKOFF_MS.last);
       await sleep(backoff, undefined, { signal }).catch(() => undefined);
     }
   }

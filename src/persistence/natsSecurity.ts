@@ -6,18 +6,13 @@
  */
 import { credsAuthenticator, nkeys, type ConnectionOptions } from '@nats-io/nats-core';
 import { readFileSync } from 'node:fs';
-import { SECURITY_FLAGS, type EventLogSecurity } from '../config/eventLogFlags';
 import { redactCredentials } from '../observability/redact';
 import { EventLogError, errorText } from './errors';
-
-/** The files named by `--event-log-tls-ca`, `--event-log-tls-cert`, `--event-log-tls-key`, `--event-log-creds`. */
-export type NatsSecurityFiles = EventLogSecurity;
+import { NATS_SECURITY_FLAGS, type NatsSecurityFiles } from './eventLogLocation';
 
 /** The connect options that carry servers, credentials and TLS; the caller adds timeouts and names. */
 export type NatsConnectSettings = Pick<ConnectionOptions, 'servers' | 'user' | 'pass' | 'token' | 'tls'> &
   Pick<ConnectionOptions, 'authenticator'> & { readonly servers: string[] };
-
-const NATS_SECURITY_FLAGS = SECURITY_FLAGS;
 
 // The block layout nats.js and nats.go parse: the JWT between the first pair of dashed lines, the
 // seed between the second.
@@ -147,3 +142,4 @@ function checkCreds(path: string): void {
     return undefined;
   });
 }
+export type { NatsSecurityFiles } from './eventLogLocation';

@@ -73,20 +73,14 @@ function apply(s: Draft, e: LifecycleEvent): void {
       });
       return;
     case 'dial.established':
-      c.dialsEstablished++;
-      s.dials.delete(e.random);
-      return;
     case 'dial.failed':
-      increment(c.dialFailures, e.reason);
-      s.dials.delete(e.random);
-      return;
     case 'dial.timed-out':
-      increment(c.dialFailures, 'timed-out');
-      s.dials.delete(e.random);
-      return;
     case 'dial.cancelled':
-      c.dialsCancelled++;
+      // Every way a dial ends forgets it; only the counters differ.
       s.dials.delete(e.random);
+      if (e.type === 'dial.established') c.dialsEstablished++;
+      else if (e.type === 'dial.cancelled') c.dialsCancelled++;
+      else increment(c.dialFailures, e.type === 'dial.failed' ? e.reason : 'timed-out');
       return;
     case 'conn.opened':
     case 'dial.endpoint-connected':
@@ -103,14 +97,11 @@ function apply(s: Draft, e: LifecycleEvent): void {
       });
       return;
     case 'conn.closed':
-      c.connectionsClosed++;
-      s.conns.delete(e.random);
-      addBytes(c.bytesByAgent, e.agentId, e.bytesToAgent, e.bytesFromAgent);
-      return;
     case 'conn.endpoint-closed':
       c.connectionsClosed++;
       s.conns.delete(e.random);
-      addBytes(c.bytesByServer, e.serverId, e.bytesToEndpoint, e.bytesFromEndpoint);
+      if (e.type === 'conn.closed') addBytes(c.bytesByAgent, e.agentId, e.bytesToAgent, e.bytesFromAgent);
+      else addBytes(c.bytesByServer, e.serverId, e.bytesToEndpoint, e.bytesFromEndpoint);
       return;
     case 'dial.endpoint-failed':
       increment(c.endpointDialFailures, e.reason);

@@ -40,22 +40,31 @@ export async function* readRecords(
       // Records before `fromSeq` in the first segment read are skipped without being decoded: after a
       // checkpoint that is most of a 32 MiB segment.
       if (fromSeq > 0 && seqOf(line.text) < fromSeq) continue;
-      const record = decodeRecord(line.text, line.complete);
-      if (!record.ok) {
-        opts.onMalformed?.({
-          source: `${segment.path}@${line.end}`,
-          problem: record.problem,
-          detail: record.detail,
-        });
-        continue;
-      }
-      // A seq at or below the last one is a batch rewritten after a failed write: already delivered.
-      if (record.seq <= lastSeq) continue;
-      lastSeq = record.seq;
-      yield { seq: record.seq, event: record.event };
+      const stored = decodeAfter(lastSeq, segment.path, line, opts);
+      if (stored === undefined) continue;
+      lastSeq = stored.seq;
+      yield stored;
     }
     if (end !== undefined) return;
   }
+}
+
+/**
+ * The record on a line, if it is one and comes after `lastSeq`; a malformed line is reported and skipped.
+ * A seq at or below the last one is a batch rewritten after a failed write: already delivered.
+ */
+function decodeAfter(
+  lastSeq: number,
+  path: string,
+  line: { readonly text: string; readonly end: number; readonly complete: boolean },
+  opts: ReadOptions,
+): StoredEvent | undefined {
+  const record = decodeRecord(line.text, line.complete);
+  if (!record.ok) {
+    opts.onMalformed?.({ source: `${path}@${line.end}`, problem: record.problem, detail: record.detail });
+    return undefined;
+  }
+  return record.seq <= lastSeq ? undefined : { seq: record.seq, event: record.event };
 }
 
 const SEQ_PREFIX = /^\{"seq":(\d+),/;
@@ -101,18 +110,10 @@ export async function* followRecords(
         current.offset = line.end;
         progressed = true;
         if (line.text === '') continue;
-        const record = decodeRecord(line.text);
-        if (!record.ok) {
-          opts.onMalformed?.({
-            source: `${current.path}@${line.end}`,
-            problem: record.problem,
-            detail: record.detail,
-          });
-          continue;
-        }
-        if (record.seq <= lastSeq) continue;
-        lastSeq = record.seq;
-        yield { seq: record.seq, event: record.event };
+        const stored = decodeAfter(lastSeq, current.path, line, opts);
+        if (stored === undefined) continue;
+        lastSeq = stored.seq;
+        yield stored;
       }
       const next = segments.find((s) => s.firstSeq > current!.firstSeq);
       if (!progressed && next !== undefined) {

@@ -1,18 +1,26 @@
 /**
  * The `agentidentifiers` metadata value: a URL query string such as
- * `host=node1&ipv4=10.0.0.5&ipv6=fd00::5&cidr=10.0.0.0/24&default-route=true`. Keys may repeat.
+ * `host=node1&ipv4=10.0.0.5&ipv6=fd00::5&cidr=10.0.0.0/24&default-route=true`. Keys may repeat. The one
+ * home of these words: the agent's flag (src/config), the server's routing (src/actors) and the events
+ * (src/events) all take the keys and the shape from here.
  */
+export const IDENTIFIER_KEYS = ['host', 'ipv4', 'ipv6', 'cidr', 'default-route'] as const;
+export type IdentifierKey = (typeof IDENTIFIER_KEYS)[number];
+
 export interface AgentIdentifiers {
   readonly host: readonly string[];
   readonly ipv4: readonly string[];
   readonly ipv6: readonly string[];
   readonly cidr: readonly string[];
   readonly defaultRoute: boolean;
-  /** Keys we did not recognise, kept for logs. */
+}
+
+/** What the server read from an agent's metadata: the identifiers, and the keys it did not recognise (for logs). */
+export interface AnnouncedIdentifiers extends AgentIdentifiers {
   readonly unknown: readonly string[];
 }
 
-export const NO_IDENTIFIERS: AgentIdentifiers = {
+export const NO_IDENTIFIERS: AnnouncedIdentifiers = {
   host: [],
   ipv4: [],
   ipv6: [],
@@ -21,7 +29,7 @@ export const NO_IDENTIFIERS: AgentIdentifiers = {
   unknown: [],
 };
 
-export function parseAgentIdentifiers(raw: string): AgentIdentifiers {
+export function parseAgentIdentifiers(raw: string): AnnouncedIdentifiers {
   const params = new URLSearchParams(raw);
   const host: string[] = [];
   const ipv4: string[] = [];

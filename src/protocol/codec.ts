@@ -43,7 +43,8 @@ function varintSize(v: bigint): number {
   return n;
 }
 
-function smallVarintSize(v: number): number {
+/** Bytes of a varint below 2^53 (lengths, tags), without the bigint arithmetic of varintSize. */
+export function smallVarintSize(v: number): number {
   let n = 1;
   while (v >= 0x80) {
     v = Math.floor(v / 128);

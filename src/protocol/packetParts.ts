@@ -4,7 +4,7 @@
  * are exactly `encodePacket(packet)`. The header comes from `encodePacket` of the same packet without its
  * payload, with the enclosing length fixed up, so the wire format has one definition (codec.ts).
  */
-import { encodePacket } from './codec';
+import { encodePacket, smallVarintSize } from './codec';
 import type { DataPacket, Packet } from './packet';
 
 const EMPTY = Buffer.alloc(0);
@@ -12,15 +12,6 @@ const EMPTY = Buffer.alloc(0);
 const DATA_FIELD_TAG = 0x1a;
 /** Encoded DATA packets start with `type = 4` (08 04) and the `data` oneof tag (field 4, LEN: 22). */
 const DATA_PREFIX_LENGTH = 3;
-
-function uvarintSize(v: number): number {
-  let n = 1;
-  while (v >= 0x80) {
-    v = Math.floor(v / 128);
-    n++;
-  }
-  return n;
-}
 
 function writeUvarint(buf: Buffer, pos: number, v: number): number {
   while (v >= 0x80) {
@@ -62,9 +53,9 @@ function dataHeader(packet: DataPacket, room: number): Buffer {
   const bare = encodePacket({ ...packet, data: EMPTY });
   const [bareInner, innerStart] = readUvarint(bare, DATA_PREFIX_LENGTH);
   const payload = packet.data.length;
-  const inner = bareInner + 1 + uvarintSize(payload) + payload;
+  const inner = bareInner + 1 + smallVarintSize(payload) + payload;
   const fields = bare.length - innerStart;
-  const size = room + DATA_PREFIX_LENGTH + uvarintSize(inner) + fields + 1 + uvarintSize(payload);
+  const size = room + DATA_PREFIX_LENGTH + smallVarintSize(inner) + fields + 1 + smallVarintSize(payload);
   const out = Buffer.allocUnsafe(size);
   bare.copy(out, room, 0, DATA_PREFIX_LENGTH);
   let pos = writeUvarint(out, room + DATA_PREFIX_LENGTH, inner);

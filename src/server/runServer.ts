@@ -7,7 +7,9 @@ import * as grpc from '@grpc/grpc-js';
 import { admitAgent, ProxyServer } from '../actors/server/proxyServer';
 import { GrpcFrontendSession } from '../actors/server/grpcFrontendSession';
 import { HttpConnectSession } from '../actors/server/httpConnectSession';
-import { PROXY_STRATEGIES, usableFor, type ProxyStrategy } from '../actors/server/strategies';
+import { usableFor } from '../actors/server/strategies';
+import type { FrontendMode } from '../protocol/frontendModes';
+import { PROXY_STRATEGIES, type ProxyStrategy } from '../protocol/proxyStrategies';
 import { startHealthAndAdmin, type RunningHttpServer } from '../observability/httpEndpoints';
 import type { Logger } from '../observability/logger';
 import { ServerMetrics } from '../observability/serverMetrics';
@@ -30,14 +32,14 @@ import { openServerLifecycleLog, type LifecycleLog } from '../persistence/lifecy
 import { registerLifetimeMetrics } from '../observability/lifetimeMetrics';
 import { eventFactory, type ServerEventFactory } from '../events';
 import { ProcessInspection } from '../inspector/processInspection';
-import { lifecycleLogOrNone, type EventLogConfig } from './eventLogConfig';
+import { lifecycleLogOrNone, type StartupLogConfig } from '../persistence/startupLog';
 import { serverLivenessTiming } from '../transport/livenessTiming';
 import { VERSION } from '../config/version';
 
 export interface ServerRuntimeConfig {
   serverId: string;
   serverCount: number;
-  mode: 'grpc' | 'http-connect';
+  mode: FrontendMode;
   frontend: { listen: Listen; tls?: ServerTlsFiles };
   agent: { listen: Listen; tls?: ServerTlsFiles };
   health: { host: string; port: number };
@@ -48,7 +50,7 @@ export interface ServerRuntimeConfig {
   keepaliveTimeMs: number;
   /** --frontend-keepalive-time: gRPC keepalive pings to frontends (0 = off). */
   frontendKeepaliveTimeMs: number;
-  eventLog: EventLogConfig;
+  eventLog: StartupLogConfig;
   /** Offer the credit extension to agents that offer it (docs/flow-control.md). */
   flowControl: boolean;
   /** --graceful-shutdown-timeout: how long open connections may finish after a shutdown starts (0: none). */

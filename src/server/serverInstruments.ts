@@ -1,5 +1,5 @@
 /** Adapts the reference-named ServerMetrics to what the server actors report. */
-import type { ServerInstruments } from '../actors/ports';
+import type { ServerInstruments } from '../actors/instruments';
 import type { ServerMetrics } from '../observability/serverMetrics';
 
 export function serverInstruments(metrics: ServerMetrics): ServerInstruments {

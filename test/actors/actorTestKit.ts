@@ -11,7 +11,7 @@ import { ServerMetrics } from '../../src/observability/serverMetrics';
 import { agentInstruments } from '../../src/agent/agentInstruments';
 import { serverInstruments } from '../../src/server/serverInstruments';
 import { parsePrometheusText, type Labels, type Metrics } from '../helpers/metrics';
-import type { AgentInstruments, ServerInstruments } from '../../src/actors/ports';
+import type { AgentInstruments, ServerInstruments } from '../../src/actors/instruments';
 
 export interface KeptLog {
   readonly log: Logger;

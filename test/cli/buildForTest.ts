@@ -10,20 +10,21 @@ import { dirname, join, relative } from 'node:path';
 
 const ROOT = join(__dirname, '..', '..');
 const PACKAGES = ['events', 'persistence', 'cli', 'protocol', 'actors', 'config', 'observability'];
+/** Files at the top of src/ that those packages import (the typed-error base). */
+const TOP_FILES = ['errors.ts'];
 
 export async function buildForTest(outDir: string): Promise<void> {
-  for (const pkg of PACKAGES) {
-    for (const file of await tsFiles(join(ROOT, 'src', pkg))) {
-      const { code } = await transformFile(file, {
-        jsc: { target: 'es2022', parser: { syntax: 'typescript' } },
-        module: { type: 'commonjs' },
-        swcrc: false,
-        configFile: false,
-      });
-      const target = join(outDir, 'dist', relative(join(ROOT, 'src'), file)).replace(/\.ts$/, '.js');
-      await mkdir(dirname(target), { recursive: true });
-      await writeFile(target, code);
-    }
+  const packageFiles = await Promise.all(PACKAGES.map((pkg) => tsFiles(join(ROOT, 'src', pkg))));
+  for (const file of [...TOP_FILES.map((f) => join(ROOT, 'src', f)), ...packageFiles.flat()]) {
+    const { code } = await transformFile(file, {
+      jsc: { target: 'es2022', parser: { syntax: 'typescript' } },
+      module: { type: 'commonjs' },
+      swcrc: false,
+      configFile: false,
+    });
+    const target = join(outDir, 'dist', relative(join(ROOT, 'src'), file)).replace(/\.ts$/, '.js');
+    await mkdir(dirname(target), { recursive: true });
+    await writeFile(target, code);
   }
   await mkdir(join(outDir, 'bin'), { recursive: true });
   await copyFile(join(ROOT, 'bin', 'konnectivity-events'), join(outDir, 'bin', 'konnectivity-events'));

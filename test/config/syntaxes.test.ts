@@ -1,6 +1,7 @@
 import { parseAllowedDestination, parseServerAddress } from '../../src/config/addresses';
-import { checkAgentIdentifiers, parseAgentIdentifiers } from '../../src/config/agentIdentifiers';
-import { checkEventLog, parseEventLog } from '../../src/config/eventLogFlags';
+import { checkAgentIdentifiers, parseAgentIdentifiersFlag } from '../../src/config/agentIdentifiers';
+import { checkEventLog } from '../../src/config/eventLogFlags';
+import { parseEventLogLocation } from '../../src/persistence/eventLogLocation';
 import { checkLabelPairs, checkLabelSelector } from '../../src/config/labelSelector';
 import { klogFlagSpecs } from '../../src/config/klogFlags';
 
@@ -66,7 +67,7 @@ describe('--agent-identifiers (url.ParseQuery plus the known keys)', () => {
     const raw =
       'host=localhost&host=node1.mydomain.com&cidr=127.0.0.1/16&ipv4=1.2.3.4&ipv4=5.6.7.8&ipv6=:::::&default-route=true';
     expect(checkAgentIdentifiers(raw)).toBeUndefined();
-    expect(parseAgentIdentifiers(raw)).toEqual({
+    expect(parseAgentIdentifiersFlag(raw)).toEqual({
       host: ['localhost', 'node1.mydomain.com'],
       cidr: ['127.0.0.1/16'],
       ipv4: ['1.2.3.4', '5.6.7.8'],
@@ -76,8 +77,8 @@ describe('--agent-identifiers (url.ParseQuery plus the known keys)', () => {
   });
 
   test('values are URL-decoded', () => {
-    expect(parseAgentIdentifiers('ipv6=fd00%3A%3A1&host=a+b').ipv6).toEqual(['fd00::1']);
-    expect(parseAgentIdentifiers('host=a+b').host).toEqual(['a b']);
+    expect(parseAgentIdentifiersFlag('ipv6=fd00%3A%3A1&host=a+b').ipv6).toEqual(['fd00::1']);
+    expect(parseAgentIdentifiersFlag('host=a+b').host).toEqual(['a b']);
   });
 
   test('empty input and empty segments are fine', () => {
@@ -86,8 +87,8 @@ describe('--agent-identifiers (url.ParseQuery plus the known keys)', () => {
   });
 
   test('default-route is only set by a true value', () => {
-    expect(parseAgentIdentifiers('default-route=false').defaultRoute).toBe(false);
-    expect(parseAgentIdentifiers('default-route=1').defaultRoute).toBe(true);
+    expect(parseAgentIdentifiersFlag('default-route=false').defaultRoute).toBe(false);
+    expect(parseAgentIdentifiersFlag('default-route=1').defaultRoute).toBe(true);
   });
 
   test.each([
@@ -124,7 +125,7 @@ describe('--event-log', () => {
   });
 
   test('empty means the embedded file log under --data-dir', () => {
-    expect(parseEventLog('', '/data')).toEqual({ kind: 'file', dir: '/data/events' });
+    expect(parseEventLogLocation('', '/data')).toEqual({ kind: 'file', dir: '/data/events' });
   });
 });
 

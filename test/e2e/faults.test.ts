@@ -133,7 +133,7 @@ describe.each(['grpc', 'http-connect'] as Mode[])('%s frontend', (mode) => {
       (await agentMetrics()).sum('konnectivity_network_proxy_agent_dial_duration_seconds_count');
     draining.process.signal('SIGTERM'); // first SIGTERM: DRAIN, keep serving
     await draining.process.waitForOutput(/draining/i);
-    await new Promise((r) => setTimeout(r, 300)); // the DRAIN packet reaches the server
+    await server.process.waitForOutput(/agent is draining/); // the DRAIN packet reached the server
     const before = await dials(() => draining.metrics());
     for (let i = 0; i < 20; i++)
       expect(await echoWorks(() => server.dial(`127.0.0.1:${echo.port}`))).toBe(true);

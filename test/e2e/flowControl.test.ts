@@ -90,6 +90,7 @@ describe.each(['grpc', 'http-connect'] as Mode[])('%s frontend', (mode) => {
 
     // Whatever the source offers, each side holds at most about one window for the stalled reader.
     for (let i = 0; i < 5; i++) {
+      // Deliberately lets time pass: the bound must hold however long the reader stays stalled.
       await new Promise((r) => setTimeout(r, 200));
       expect((await server.metrics()).value(BUFFERED) ?? 0).toBeLessThanOrEqual(2 * INITIAL_WINDOW_BYTES);
       expect((await agentMetrics()).value(BUFFERED) ?? 0).toBeLessThanOrEqual(2 * INITIAL_WINDOW_BYTES);
@@ -132,6 +133,7 @@ describe.each(['grpc', 'http-connect'] as Mode[])('%s frontend', (mode) => {
       const piece = await readExactly(tunnel, Math.min(3 * MiB, 24 * MiB - got), 30_000);
       chunks.push(piece);
       got += piece.length;
+      // Deliberately slow: a reader that takes its bytes in pauses is what the credits must pace.
       await new Promise((r) => setTimeout(r, 50));
     }
     expect(verifyPattern(Buffer.concat(chunks))).toBe(true);
@@ -163,6 +165,7 @@ describe('negotiation', () => {
     await waitFor(() => fake.received.filter((p) => p.type === 'DATA').length > 0, {
       description: 'DATA to agent',
     });
+    // Deliberately lets time pass: a CREDIT the server should not send has no event to wait for.
     await new Promise((r) => setTimeout(r, 300));
     expect(fake.received.filter((p) => p.type === 'CREDIT')).toEqual([]);
     tunnel.destroy();

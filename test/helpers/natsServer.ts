@@ -9,6 +9,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { waitFor } from './waitFor';
 
 export interface NatsServerHandle {
   readonly url: string;
@@ -74,14 +75,19 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
     };
     proc.stdout?.on('data', collect);
     proc.stderr?.on('data', collect);
-    const deadline = Date.now() + READY_TIMEOUT_MS;
-    while (!(output.includes('Server is ready') && (await accepts(port)))) {
-      if (proc.exitCode !== null) throw new Error(`nats-server exited (${proc.exitCode}): ${output}`);
-      if (Date.now() > deadline) {
-        proc.kill('SIGKILL');
-        throw new Error(`nats-server not ready on port ${port}: ${output}`);
-      }
-      await new Promise((r) => setTimeout(r, 25));
+    const exited = (): boolean => proc.exitCode !== null;
+    try {
+      await waitFor(
+        async () => {
+          if (exited()) throw new Error(`nats-server exited (${proc.exitCode}): ${output}`);
+          return output.includes('Server is ready') && (await accepts(port));
+        },
+        { timeoutMs: READY_TIMEOUT_MS, description: `nats-server ready on port ${port}`, failFast: exited },
+      );
+    } catch (err) {
+      if (exited()) throw err;
+      proc.kill('SIGKILL');
+      throw new Error(`nats-server not ready on port ${port}: ${output}`, { cause: err });
     }
     version = /Version:\s+(\S+)/.exec(output)?.[1] ?? null;
   };

@@ -13,20 +13,13 @@ import { createLogger, discardSink } from '../../src/observability/logger';
 import { runServer, type RunningServer } from '../../src/server/runServer';
 import { generateTlsMaterial, type TlsFiles } from '../../src/tools/certs';
 import type { InspectionEvent } from 'xstate';
+import { waitFor } from '../helpers/waitFor';
 
 const log = createLogger({
   verbosity: 0,
   component: 'test',
   sink: process.env.TEST_LOGS ? undefined : discardSink,
 });
-
-async function waitFor(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 function echoServer(): Promise<{ port: number; close(): void }> {
   const sockets = new Set<net.Socket>();
@@ -118,7 +111,9 @@ describe.each(['grpc', 'http-connect'] as const)(
         },
         log,
       );
-      await waitFor(() => server.proxy.isReady() && agent.clients.isReady(), 'agent connected');
+      await waitFor(() => server.proxy.isReady() && agent.clients.isReady(), {
+        description: 'agent connected',
+      });
     });
 
     afterAll(async () => {
@@ -127,6 +122,7 @@ describe.each(['grpc', 'http-connect'] as const)(
       echo?.close();
       rmSync(dir, { recursive: true, force: true });
       if (process.env.SHOW_HANDLES) {
+        // Deliberately lets time pass: a debugging aid that lists what is still open after close settles.
         await new Promise((r) => setTimeout(r, 500));
         const handles = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles();
         console.log(
@@ -155,8 +151,10 @@ describe.each(['grpc', 'http-connect'] as const)(
       const back = await roundTrip(conn, payload);
       expect(back.equals(payload)).toBe(true);
       conn.end();
-      await waitFor(() => agent.clients.openEndpointConnections === 0, 'endpoint closed');
-      await waitFor(() => server.proxy.actors.counts().connection === 0, 'server connection actor gone');
+      await waitFor(() => agent.clients.openEndpointConnections === 0, { description: 'endpoint closed' });
+      await waitFor(() => server.proxy.actors.counts().connection === 0, {
+        description: 'server connection actor gone',
+      });
     });
 
     it('lets an inspector observe every actor of both processes through the supervisors’ inspect hook', async () => {
@@ -174,7 +172,7 @@ describe.each(['grpc', 'http-connect'] as const)(
       const conn = await open(`127.0.0.1:${echo.port}`);
       await roundTrip(conn, Buffer.from('inspect me'));
       conn.end();
-      await waitFor(() => server.proxy.actors.counts().connection === 0, 'connection ended');
+      await waitFor(() => server.proxy.actors.counts().connection === 0, { description: 'connection ended' });
       stopServer();
       stopAgent();
       for (const key of ['server:dial', 'server:connection', 'agent:dial', 'agent:connection']) {

@@ -8,6 +8,7 @@ import {
 } from '../../src/observability/httpEndpoints';
 import { createLogger } from '../../src/observability/logger';
 import { ServerMetrics } from '../../src/observability/serverMetrics';
+import { waitFor } from '../helpers/waitFor';
 
 const HOST = '127.0.0.1';
 /** Long enough for a loaded CI box to tear sockets down, short enough to fail fast on a real leak. */
@@ -33,14 +34,6 @@ function get(port: number, path: string, agent?: http.Agent): Promise<Reply> {
   });
 }
 
-async function waitFor(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + DEADLINE_MS;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 const tcpHandles = (): number =>
   process.getActiveResourcesInfo().filter((r) => r === 'TCPServerWrap' || r === 'TCPSocketWrap').length;
 
@@ -57,7 +50,10 @@ beforeEach(() => {
 afterEach(async () => {
   await Promise.all(started.splice(0).map((s) => s.close()));
   // Every listener and socket a test opened must be gone: a leak here is a failure, not a warning.
-  await waitFor(() => tcpHandles() <= baselineHandles, 'TCP handles to return to the baseline');
+  await waitFor(() => tcpHandles() <= baselineHandles, {
+    description: 'TCP handles to return to the baseline',
+    timeoutMs: DEADLINE_MS,
+  });
 });
 
 async function health(isReady: () => boolean, notReadyStatus: 500 | 503 = 500, registry = new Registry()) {

@@ -2,6 +2,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { waitFor as pollUntil } from '../helpers/waitFor';
 import { eventFactory, monotonicUlid, type LifecycleEvent, type ServerEventFactory } from '../../src/events';
 import type { EventLogLogger, MalformedRecord } from '../../src/persistence/types';
 
@@ -72,17 +73,13 @@ export async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
   return out;
 }
 
-/** Polls `condition` until true or the deadline passes (then throws with `what`). */
+/** Polls `condition` until true or the deadline passes (then throws with `what`): test/helpers/waitFor.ts. */
 export async function waitFor(
   condition: () => boolean | Promise<boolean>,
   what: string,
   timeoutMs = 10_000,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  await pollUntil(condition, { description: what, timeoutMs });
 }
 
 /** A logger that records instead of printing. */

@@ -1,4 +1,5 @@
 import { WriteQueue } from '../../src/persistence/writeQueue';
+import { waitFor } from '../helpers/waitFor';
 
 function queue(
   sink: (batch: number[]) => Promise<void>,
@@ -41,7 +42,7 @@ describe('WriteQueue', () => {
     q.push(1);
     q.push(2);
     await expect(q.flush()).rejects.toThrow('disk full');
-    for (let i = 0; i < 100 && written.length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+    await waitFor(() => written.length >= 2, { description: 'the retried batch written' });
     expect(written).toEqual([1, 2]);
     expect(errors).toHaveLength(2);
     await q.flush();
@@ -77,7 +78,7 @@ describe('WriteQueue with a bounded number of attempts', () => {
       },
     );
     for (let i = 0; i < 15; i++) q.push(i);
-    for (let i = 0; i < 200 && givenUp.length < 15; i++) await new Promise((r) => setTimeout(r, 20));
+    await waitFor(() => givenUp.length >= 15, { description: 'every event given up' });
     expect(givenUp).toEqual([...Array(15).keys()]);
     expect(q.length).toBe(0);
 

@@ -12,7 +12,7 @@ import type { OpenedLink } from '../../transport/agentClient';
 import { ActorHost, type ActorCounter } from '../actorHost';
 import * as machines from '../machines';
 import type { SyncLoopPort } from '../machines';
-import type { ActorLogger, AgentInstruments } from '../ports';
+import type { ActorLogger, AgentInstruments } from '../instruments';
 import { ServerLink } from './serverLink';
 import type { DestinationPolicy } from './destinationPolicy';
 

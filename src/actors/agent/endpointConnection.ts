@@ -8,7 +8,7 @@ import * as net from 'net';
 import { packets } from '../../protocol/packet';
 import type { ActorFacts, ActorHost } from '../actorHost';
 import type { AgentEventFactory } from '../../events';
-import type { ActorLogger, AgentInstruments } from '../ports';
+import type { ActorLogger, AgentInstruments } from '../instruments';
 import type { Carrier } from '../connectionTable';
 import { DialedConnection } from '../dialedConnection';
 import type { DestinationPolicy } from './destinationPolicy';

@@ -12,7 +12,7 @@ import type { OpenedLink } from '../../transport/agentClient';
 import type { StreamEnd } from '../../transport/packetStream';
 import type { ActorHost } from '../actorHost';
 import type { AgentEventFactory } from '../../events';
-import type { ActorLogger, AgentInstruments } from '../ports';
+import type { ActorLogger, AgentInstruments } from '../instruments';
 import { EndpointConnection, type EndpointLink } from './endpointConnection';
 import type { DestinationPolicy } from './destinationPolicy';
 import { ConnectionTable } from '../connectionTable';

@@ -4,7 +4,8 @@
  * the oldest open stream represents the agent.
  */
 import type { AgentTunnel } from './agentTunnel';
-import { pickByStrategies, usableFor, type ProxyStrategy } from './strategies';
+import type { ProxyStrategy } from '../../protocol/proxyStrategies';
+import { pickByStrategies, usableFor } from './strategies';
 
 export class BackendRegistry {
   private readonly byAgent = new Map<string, AgentTunnel[]>();

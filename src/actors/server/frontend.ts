@@ -1,8 +1,9 @@
+import type { FrontendMode } from '../../protocol/frontendModes';
+
 /**
  * What the server needs from a frontend connection, whatever its transport. A gRPC Proxy stream and an
  * HTTP CONNECT socket both carry exactly one proxied connection.
  */
-export type FrontendMode = 'grpc' | 'http-connect';
 
 /** Why a dial failed, as the frontend must report it (it decides the HTTP status in http-connect mode). */
 export type DialFailureKind = 'no-agent' | 'agent-error' | 'timeout' | 'agent-lost' | 'bad-address';

@@ -4,7 +4,7 @@
  */
 import { describePacket, packets, type Packet } from '../../protocol/packet';
 import type { PacketStream, StreamEnd } from '../../transport/packetStream';
-import type { ActorLogger, ServerInstruments } from '../ports';
+import type { ActorLogger, ServerInstruments } from '../instruments';
 import { commonHandlers, packetReceiver, type PacketHandlers } from '../packetHandlers';
 import type { DialFailureKind, Frontend } from './frontend';
 import type { ProxiedConnection } from './proxiedConnection';

@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'crypto';
 import type { Duplex } from 'stream';
-import type { ActorLogger } from '../ports';
+import type { ActorLogger } from '../instruments';
 import type { DialFailureKind, Frontend } from './frontend';
 import { bodyForDialFailure, CONNECT_ESTABLISHED, errorResponse, statusForDialFailure } from './httpStatus';
 import type { ProxiedConnection } from './proxiedConnection';

@@ -8,7 +8,7 @@ import type { DialPort } from '../machines';
 import { packets } from '../../protocol/packet';
 import type { ActorFacts, ActorHost } from '../actorHost';
 import type { ServerEventFactory } from '../../events';
-import type { ActorLogger, ServerInstruments } from '../ports';
+import type { ActorLogger, ServerInstruments } from '../instruments';
 import type { Carrier } from '../connectionTable';
 import { DialedConnection } from '../dialedConnection';
 import type { Frontend } from './frontend';

@@ -6,13 +6,13 @@
 import { ActorHost, type ActorCounter } from '../actorHost';
 import { eventFactory, type ServerEventFactory } from '../../events';
 import { discarding } from '../recorder';
-import type { ActorLogger, ServerInstruments } from '../ports';
+import type { ActorLogger, ServerInstruments } from '../instruments';
 import { AgentTunnel } from './agentTunnel';
 import { NO_IDENTIFIERS, parseAgentIdentifiers } from '../../protocol/agentIdentifiers';
 import { BackendRegistry } from './backendRegistry';
 import type { Frontend } from './frontend';
 import type { ProxiedConnection } from './proxiedConnection';
-import type { ProxyStrategy } from './strategies';
+import type { ProxyStrategy } from '../../protocol/proxyStrategies';
 import type { PacketStream } from '../../transport/packetStream';
 import type { PeerLiveness } from '../../transport/liveness';
 import { dialAddressLengthError } from '../../protocol/dialAddress';

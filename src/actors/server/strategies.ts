@@ -1,10 +1,8 @@
 /**
  * Agent selection strategies of `--proxy-strategies`, tried in order (the reference's semantics: `default`, `destHost`, `defaultRoute`).
  */
+import type { ProxyStrategy } from '../../protocol/proxyStrategies';
 import type { AgentTunnel } from './agentTunnel';
-
-export const PROXY_STRATEGIES = ['default', 'destHost', 'defaultRoute'] as const;
-export type ProxyStrategy = (typeof PROXY_STRATEGIES)[number];
 
 type Candidate = Pick<AgentTunnel, 'draining' | 'identifiers'> & {
   /** Not heard from for the ping timeout (AgentTunnel.silent); absent = heard from. */

@@ -49,6 +49,31 @@ export interface FleetConnection {
   reason: string | null;
 }
 
+/** A connection as its dial request left it (or, when that was not seen, as it opened). */
+function dialing(
+  event: {
+    readonly serverId: string;
+    readonly random: string;
+    readonly destination: string;
+    readonly time: string;
+  },
+  agentId: string | null,
+): FleetConnection {
+  return {
+    key: `${event.serverId}/${event.random}`,
+    serverId: event.serverId,
+    agentId,
+    destination: event.destination,
+    state: 'dialing',
+    requestedAt: event.time,
+    openedAt: null,
+    closedAt: null,
+    bytesToAgent: null,
+    bytesFromAgent: null,
+    reason: null,
+  };
+}
+
 export interface FleetFailure {
   readonly time: string;
   readonly type: string;
@@ -178,19 +203,8 @@ export function applyFleetEvent(state: FleetState, event: LifecycleEvent): void 
       return;
     case 'dial.requested': {
       server(state, event.serverId).dials++;
-      state.connections.set(`${event.serverId}/${event.random}`, {
-        key: `${event.serverId}/${event.random}`,
-        serverId: event.serverId,
-        agentId: null,
-        destination: event.destination,
-        state: 'dialing',
-        requestedAt: event.time,
-        openedAt: null,
-        closedAt: null,
-        bytesToAgent: null,
-        bytesFromAgent: null,
-        reason: null,
-      });
+      const c = dialing(event, null);
+      state.connections.set(c.key, c);
       return;
     }
     case 'dial.established': {
@@ -227,19 +241,7 @@ export function applyFleetEvent(state: FleetState, event: LifecycleEvent): void 
     }
     case 'conn.opened': {
       const key = `${event.serverId}/${event.random}`;
-      const c = state.connections.get(key) ?? {
-        key,
-        serverId: event.serverId,
-        agentId: event.agentId,
-        destination: event.destination,
-        state: 'dialing' as const,
-        requestedAt: event.time,
-        openedAt: null,
-        closedAt: null,
-        bytesToAgent: null,
-        bytesFromAgent: null,
-        reason: null,
-      };
+      const c = state.connections.get(key) ?? dialing(event, event.agentId);
       state.connections.set(key, c);
       c.agentId = event.agentId;
       c.state = 'open';

@@ -1,6 +1,8 @@
 /**
- * The narrow interfaces actors need from the outside world (logging, metrics, the event log). Real
- * implementations live in src/observability and src/persistence; tests can pass recording ones.
+ * The instruments actors report through: a logger and the server's and agent's metrics, as narrow
+ * interfaces (not to be confused with a machine's port, src/actors/portedMachine.ts). Real implementations
+ * live in src/observability (wired by src/server/serverInstruments.ts and src/agent/agentInstruments.ts);
+ * tests can pass recording ones.
  */
 export type LogFields = Record<string, unknown>;
 

@@ -5,12 +5,11 @@
  * process (the operator asked for an audit trail), the default one is reported loudly and the tunnel runs
  * without a log, because refusing to proxy would be worse than missing an audit trail.
  */
-import { EVENT_LOG_OFF } from '../config/eventLogFlags';
 import type { Logger } from '../observability/logger';
-import type { NatsSecurityFiles } from '../persistence/natsSecurity';
-import type { EventLogLogger } from '../persistence/types';
+import { EVENT_LOG_OFF, type NatsSecurityFiles } from './eventLogLocation';
+import type { EventLogLogger } from './types';
 
-export interface EventLogConfig {
+export interface StartupLogConfig {
   /** `''` (embedded under dataDir), `file:<dir>`, or `nats://...`. */
   eventLog: string;
   dataDir: string;
@@ -31,7 +30,7 @@ export function eventLogLogger(log: Logger): EventLogLogger {
 }
 
 export async function lifecycleLogOrNone<T>(
-  config: EventLogConfig,
+  config: StartupLogConfig,
   log: Logger,
   open: (logger: EventLogLogger) => Promise<T>,
 ): Promise<T | null> {

@@ -1,0 +1,37 @@
+/**
+ * What both binaries do from argv to a running process: parse the flags (exiting as pflag would on a bad
+ * command line), build the klog logger, install the last-resort guard and route grpc-js's own log lines,
+ * log start-up warnings, start, and exit 1 with the reason when starting fails. Each binary keeps its own
+ * signal policy in `started`.
+ */
+import { parseOrExit, type ParseFn } from './config/cli';
+import { installLastResort } from './observability/lastResort';
+import { routeGrpcLogs } from './observability/grpcLogs';
+import { createLogger, type Logger } from './observability/logger';
+
+export interface Binary<TOptions extends { verbosity: number; warnings: readonly string[] }, TRunning> {
+  readonly name: string;
+  /** The logger's component, and the word in "konnectivity <component> failed to start". */
+  readonly component: 'server' | 'agent';
+  readonly parse: ParseFn<TOptions>;
+  readonly start: (options: TOptions, log: Logger) => Promise<TRunning>;
+  readonly started: (running: TRunning, log: Logger) => void;
+}
+
+export function startBinary<TOptions extends { verbosity: number; warnings: readonly string[] }, TRunning>(
+  binary: Binary<TOptions, TRunning>,
+  argv: string[],
+): void {
+  const options = parseOrExit(binary.parse, argv, process.env, binary.name);
+  const log = createLogger({ verbosity: options.verbosity, component: binary.component });
+  installLastResort(log);
+  routeGrpcLogs(log);
+  for (const warning of options.warnings) log.warn(warning);
+  binary.start(options, log).then(
+    (running) => binary.started(running, log),
+    (err: unknown) => {
+      log.error(`konnectivity ${binary.component} failed to start`, err);
+      process.exit(1);
+    },
+  );
+}
