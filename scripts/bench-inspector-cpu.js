@@ -16,12 +16,17 @@
  *   paced as at DIALS_PER_SECOND (a frame's summary every FRAME_INTERVAL_MS, the table page and the
  *   detail every second), so the figure is the whole cost of a page open at that churn, per lifecycle.
  *
- * `--quick` for fewer batches. Needs `npm run build` (it loads dist/).
+ * Then the per-tick passes alone, with PASS_LIVE live connections and a viewer: a frame's summary, the
+ * page's table request and one actor's detail (median of PASS_REPEATS), in milliseconds per pass.
+ *
+ * `--quick` for fewer batches. Needs `npm run build` (it loads dist/, or BENCH_DIST).
  */
 'use strict';
 const path = require('path');
 
-const dist = (p) => require(path.resolve(__dirname, '../dist', p));
+/** BENCH_DIST: another build to measure (an older commit's, for a before/after on the same machine). */
+const DIST = path.resolve(process.env.BENCH_DIST ?? path.resolve(__dirname, '../dist'));
+const dist = (p) => require(path.join(DIST, p));
 const { ActorHost } = dist('actors/actorHost');
 const machines = dist('actors/machines');
 const { LiveInspector } = dist('inspector/liveInspector');
@@ -114,6 +119,52 @@ function median(xs) {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
+const PASS_LIVE = [1000, 10_000];
+const PASS_REPEATS = 15;
+
+function passes() {
+  const lines = [];
+  for (const live of PASS_LIVE) {
+    const host = new ActorHost({ actorStarted: noop, actorStopped: noop });
+    const inspector = new LiveInspector(host, { kind: 'server', id: 'bench' }, new EventFeed());
+    const tunnel = host.start('agentTunnel', machines.agentTunnel.machine, {
+      input: { agentId: 'node-1', streamId: 'node-1#1' },
+      describe: () => ({ agent: 'node-1' }),
+    });
+    let last = null;
+    for (let i = 0; i < live; i++) {
+      last = host.start('connection', machines.connection.machine, {
+        bind: (a) => machines.connection.bind(a, connectionPort),
+        input: { connectID: String(i) },
+        describe: () => ({
+          agent: 'node-1',
+          destination: `10.0.${i % 250}.1:10250`,
+          owner: tunnel.sessionId,
+        }),
+      });
+    }
+    inspector.addViewer();
+    const time = (f) => {
+      const xs = [];
+      for (let r = 0; r < PASS_REPEATS; r++) {
+        const before = cpuUs();
+        f();
+        xs.push((cpuUs() - before) / 1000);
+      }
+      return median(xs).toFixed(2);
+    };
+    lines.push(
+      `  ${String(live).padStart(6)} live: summary ${time(() => inspector.summary())} ms, ` +
+        `table page ${time(() => inspector.actors(TABLE_QUERY))} ms, ` +
+        `one connection's detail ${time(() => inspector.actor(last.sessionId))} ms, ` +
+        `its tunnel's ${time(() => inspector.actor(tunnel.sessionId))} ms`,
+    );
+    host.stopAll();
+  }
+  console.log(`CPU per pass with a viewer (median of ${PASS_REPEATS}):`);
+  for (const line of lines) console.log(line);
+}
+
 function main() {
   const variants = ['off', 'idle', 'viewed'].map(makeVariant);
   for (const v of variants) for (let i = 0; i < PER_BATCH; i++) v.lifecycle(); // warm-up
@@ -134,6 +185,7 @@ function main() {
     console.log(`  ${v.name.padEnd(6)} ${us.toFixed(1)} us${vs}`);
   }
   for (const v of variants) v.host.stopAll();
+  passes();
 }
 
 main();
