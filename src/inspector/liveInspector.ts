@@ -30,6 +30,15 @@ export const MAX_OWNED_LISTED = 200;
 const OWNER_KINDS: readonly ActorKind[] = ['agentTunnel', 'serverLink'];
 const OWNED_KINDS: readonly ActorKind[] = ['dial', 'connection', 'endpointDial', 'endpointConnection'];
 
+/**
+ * Whether a query's order is the order the host keeps actors in (oldest first: by age from the oldest, or
+ * by id, which XState hands out in start order) and it filters on nothing that needs a look at each actor.
+ */
+function pagesInStartOrder(query: ActorQuery): boolean {
+  if (query.state || query.agent || query.destination || query.q) return false;
+  return (query.sort === 'age' && query.desc) || (query.sort === 'id' && !query.desc);
+}
+
 const PROCESS_MACHINES: Readonly<Record<ProcessIdentity['kind'], readonly MachineName[]>> = {
   server: ['agentTunnel', 'dial', 'connection'],
   agent: ['serverLink', 'syncLoop', 'dial', 'connection'],
@@ -172,17 +181,40 @@ export class LiveInspector {
     };
   }
 
-  /** Live actors of the kinds a query can match (a kind or machine filter skips the others), then ended ones. */
-  private *candidates(query: ActorQuery): Iterable<ActorCandidate> {
-    for (const [kind, machine] of Object.entries(KIND_MACHINE) as [ActorKind, MachineName][]) {
-      if ((query.kind && query.kind !== kind) || (query.machine && query.machine !== machine)) continue;
-      for (const entry of this.host.liveOfKind(kind)) yield { entry, endedAt: null };
+  /** The kinds a query can match (a kind or machine filter skips the others). */
+  private kindsOf(query: ActorQuery): ActorKind[] {
+    return (Object.entries(KIND_MACHINE) as [ActorKind, MachineName][])
+      .filter(
+        ([kind, machine]) =>
+          (!query.kind || query.kind === kind) && (!query.machine || query.machine === machine),
+      )
+      .map(([kind]) => kind);
+  }
+
+  /** Live actors of the kinds a query can match, at most `perKind` of each (oldest first), then ended ones. */
+  private *candidates(query: ActorQuery, perKind = Number.POSITIVE_INFINITY): Iterable<ActorCandidate> {
+    for (const kind of this.kindsOf(query)) {
+      let taken = 0;
+      for (const entry of this.host.liveOfKind(kind)) {
+        if (taken++ >= perKind) break;
+        yield { entry, endedAt: null };
+      }
     }
     if (query.ended) for (const ended of this.ended.sample.toArray()) yield ended;
   }
 
   actors(query: ActorQuery): ActorPage {
-    return queryActors(this.candidates(query), query, this.now());
+    if (!pagesInStartOrder(query)) return queryActors(this.candidates(query), query, this.now());
+    // The page's usual request: the host keeps each kind's actors oldest first, so the first
+    // offset + limit of each kind (and the ended sample) hold the page, and the total is a sum of sizes.
+    const page = queryActors(this.candidates(query, query.offset + query.limit), query, this.now());
+    const kinds = this.kindsOf(query);
+    const counts = this.host.counts();
+    let total = kinds.reduce((n, kind) => n + counts[kind], 0);
+    if (query.ended) {
+      total += this.ended.sample.toArray().filter((e) => kinds.includes(e.entry.kind)).length;
+    }
+    return { ...page, total };
   }
 
   /**
