@@ -34,6 +34,7 @@ const machines = dist('actors/machines');
 const { LiveInspector } = dist('inspector/liveInspector');
 const { EventFeed, feeding } = dist('inspector/eventFeed');
 const { eventFactory } = dist('events');
+const { discarding } = dist('actors/recorder');
 const { parseActorQuery } = dist('inspector/actorQuery');
 
 const QUICK = process.argv.includes('--quick');
@@ -55,11 +56,11 @@ function makeVariant(name) {
   const host = new ActorHost({ actorStarted: noop, actorStopped: noop });
   const inspector =
     name === 'off' ? null : new LiveInspector(host, { kind: 'server', id: 'bench' }, new EventFeed());
-  // As runServer wires it with --event-log=off: no events without the inspector, the feed's otherwise.
+  // As runServer wires it with --event-log=off: the actors call a discarding factory without the
+  // inspector (proxyServer.ts), the feed's otherwise.
+  const factory = eventFactory({ serverId: 'bench' });
   const events =
-    inspector === null
-      ? null
-      : feeding(inspector.feed, () => inspector.wanted, null, eventFactory({ serverId: 'bench' }));
+    inspector === null ? discarding(factory) : feeding(inspector.feed, () => inspector.wanted, null, factory);
   let tunnelId = 'x:0';
   const describe = (destination) => () => ({
     agent: 'node-1',
@@ -103,27 +104,25 @@ function makeVariant(name) {
     });
     conn.send({ type: 'CLOSE_REQUESTED', reason: 'done' });
     conn.send({ type: 'FAR_END_CLOSED', reason: 'done' });
-    if (events !== null) {
-      const key = { random: BigInt(n), destination, agentId: 'node-1' };
-      events.dialRequested({
-        random: key.random,
-        destination,
-        mode: 'http-connect',
-        protocol: 'tcp',
-        frontend: 'f',
-      });
-      events.dialEstablished({ ...key, connectID: BigInt(n), latencyMs: 1 });
-      events.connOpened({ ...key, connectID: BigInt(n), mode: 'http-connect' });
-      events.connClosed({
-        ...key,
-        connectID: BigInt(n),
-        bytesToAgent: 4,
-        bytesFromAgent: 4,
-        durationMs: 1,
-        closedBy: 'frontend',
-        reason: 'done',
-      });
-    }
+    const key = { random: BigInt(n), destination, agentId: 'node-1' };
+    events.dialRequested({
+      random: key.random,
+      destination,
+      mode: 'http-connect',
+      protocol: 'tcp',
+      frontend: 'f',
+    });
+    events.dialEstablished({ ...key, connectID: BigInt(n), latencyMs: 1 });
+    events.connOpened({ ...key, connectID: BigInt(n), mode: 'http-connect' });
+    events.connClosed({
+      ...key,
+      connectID: BigInt(n),
+      bytesToAgent: 4,
+      bytesFromAgent: 4,
+      durationMs: 1,
+      closedBy: 'frontend',
+      reason: 'done',
+    });
     n++;
     if (selected !== null) {
       // The page's per-second work, paced by the lifecycles as if they came at DIALS_PER_SECOND.
