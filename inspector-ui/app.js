@@ -54,7 +54,8 @@ async function startProcess(info) {
     closeStream = openStream(
       formParams(feedForm),
       (frame) => {
-        for (const m of frame.summary.machines) charts.get(m.machine)?.update(m.states, m.live);
+        for (const m of frame.summary.machines)
+          charts.get(m.machine)?.update(m.states, m.live, null, m.ended);
         feed.add(frame.events, frame.dropped);
         if (frame.skipped > 0) setStatus(`live (skipped ${frame.skipped} frames)`);
         // The table and the detail once a second: each asks the process to list its actors, which is the

@@ -51,8 +51,10 @@ function edgePath(from, to) {
 }
 
 /**
- * Draws one machine. Returns `{ element, update(counts, current) }`: counts is state path -> live actors,
- * current (optional) the set of state paths to highlight (one actor's current state).
+ * Draws one machine. Returns `{ element, update(counts, live, current, ended) }`: counts is state path ->
+ * live actors, current (optional) the set of state paths to highlight (one actor's current state), ended
+ * (optional) final state -> actors that ended in it while the page was open, shown on the final states
+ * (no live actor is ever in one).
  */
 export function drawChart(graph, options = {}) {
   const byId = new Map(graph.states.map((s) => [s.id, s]));
@@ -97,7 +99,8 @@ export function drawChart(graph, options = {}) {
       rx: 8,
       ry: 8,
     });
-    const title = svg('title', {}, [state.id, ...state.notes].join('\n'));
+    const endedNote = state.kind === 'final' ? ['count: actors that ended here while the page was open'] : [];
+    const title = svg('title', {}, [state.id, ...state.notes, ...endedNote].join('\n'));
     const compound = state.kind === 'compound' || state.kind === 'parallel';
     const name = svg(
       'text',
@@ -113,6 +116,7 @@ export function drawChart(graph, options = {}) {
       },
       '0',
     );
+    if (state.kind === 'final') count.classList.add('ended');
     group.append(title, rect, name, count);
     root.append(group);
     countNodes.set(state.id, count);
@@ -149,8 +153,12 @@ export function drawChart(graph, options = {}) {
   const total = figure.querySelector('.live-total');
   return {
     element: figure,
-    update(counts, live, current) {
+    update(counts, live, current, ended) {
       for (const [id, node] of countNodes) {
+        if (ended && byId.get(id).kind === 'final') {
+          node.textContent = String(ended[id] ?? 0);
+          continue;
+        }
         const n = counts?.[id] ?? 0;
         node.textContent = String(n);
         boxes.get(id).classList.toggle('occupied', n > 0);

@@ -94,7 +94,13 @@ export function createDetail({ section, title, body, close, graphs, onSelect }) 
       el('div', { class: 'detail-grid' }, facts, chart ? chart.element : null),
       el('h3', {}, 'Recent transitions'),
       detail.transitions.length === 0
-        ? el('p', { class: 'note' }, 'None recorded: transitions are recorded while an inspector is open.')
+        ? el(
+            'p',
+            { class: 'note' },
+            a.endedAt === null
+              ? 'None yet: transitions are recorded from when an actor is opened here, while it stays open.'
+              : 'None recorded: it was not open here while it ran.',
+          )
         : transitions,
       el('h3', {}, 'Owner'),
       detail.owner

@@ -1,5 +1,5 @@
 /**
- * Creates every actor of a process, so that one `inspect` hook sees all of them and the process always
+ * Creates every actor of a process, so that an inspector can see all of them and the process always
  * knows how many are alive per kind. Actors are standalone (not spawned children): in XState 5.x a parent
  * with thousands of spawned children copies its children map on every spawn, so a parent with thousands of spawned children degrades quadratically, and owners keep their own Maps.
  */
@@ -54,7 +54,12 @@ export class ActorHost {
     for (const observer of this.observers) observer(event);
   };
 
-  /** Registers an inspector (the live inspector, a test); returns the function that removes it. */
+  /**
+   * Registers an observer of every inspection event of the actors started from now on (a test, a
+   * debugger); returns the function that removes it. Only actors started while one is registered carry
+   * the hook: XState builds and copies an inspection event for every event, microstep, action and
+   * snapshot of an actor that has one, even when no one is listening.
+   */
   observe(observer: InspectObserver): () => void {
     this.observers.add(observer);
     return () => this.observers.delete(observer);
@@ -69,6 +74,11 @@ export class ActorHost {
   /** Every live actor (the inspector's table); iterated only when someone asks. */
   *liveActors(): IterableIterator<LiveActor> {
     for (const members of this.live.values()) yield* members.values();
+  }
+
+  /** The live actors of one kind, oldest first. */
+  liveOfKind(kind: ActorKind): IterableIterator<LiveActor> {
+    return (this.live.get(kind) ?? new Map<Actor<AnyActorLogic>, LiveActor>()).values();
   }
 
   /** The live actor with this id (XState's session id), if any. */
@@ -89,7 +99,7 @@ export class ActorHost {
   ): Actor<TLogic> {
     const actor: Actor<TLogic> = createActor(logic, {
       input: options.input,
-      inspect: this.inspect,
+      ...(this.observers.size > 0 ? { inspect: this.inspect } : {}),
       ...(options.id !== undefined ? { id: options.id } : {}),
     } as never);
     let members = this.live.get(kind);

@@ -1,8 +1,10 @@
 /**
  * The actor table's server-side filtering, sorting and paging: a page asks for one screenful, so ten
- * thousand connections cost the browser nothing more than ten.
+ * thousand connections cost the browser nothing more than ten, and the process builds a hundred rows.
  */
-import type { ActorRow } from './actorRecords';
+import type { ActorFacts, LiveActor } from '../actors/actorHost';
+import { KIND_MACHINE, rowOf, type ActorRow } from './actorRecords';
+import { stateKey } from './stateValue';
 
 export const SORT_FIELDS = [
   'id',
@@ -73,48 +75,86 @@ export function parseActorQuery(params: URLSearchParams): ActorQuery {
   };
 }
 
-function matches(row: ActorRow, query: ActorQuery): boolean {
-  if (query.kind && row.kind !== query.kind) return false;
-  if (query.machine && row.machine !== query.machine) return false;
-  if (query.state && !(row.state === query.state || row.state.startsWith(`${query.state}.`))) return false;
-  if (query.agent && !(row.agent ?? '').includes(query.agent)) return false;
-  if (query.destination && !(row.destination ?? '').includes(query.destination)) return false;
+/** An actor the table may list: live (`endedAt` null) or recently ended. */
+export interface ActorCandidate {
+  readonly entry: LiveActor;
+  readonly endedAt: number | null;
+}
+
+/** Sorts that need the actor's facts (its `describe()`); the others read only what the host keeps. */
+const FACT_SORTS: ReadonlySet<SortField> = new Set(['agent', 'server', 'destination', 'bytesOut', 'bytesIn']);
+
+interface Kept {
+  readonly candidate: ActorCandidate;
+  readonly facts: ActorFacts | undefined;
+  readonly key: string | number;
+}
+
+function factsMatch(id: string, facts: ActorFacts, query: ActorQuery): boolean {
+  if (query.agent && !(facts.agent ?? '').includes(query.agent)) return false;
+  if (query.destination && !(facts.destination ?? '').includes(query.destination)) return false;
   if (query.q) {
     const q = query.q;
-    const hay = [row.id, row.agent, row.server, row.destination];
-    if (!hay.some((h) => h !== null && h.includes(q))) return false;
+    const hay = [id, facts.agent, facts.server, facts.destination];
+    if (!hay.some((h) => h !== undefined && h.includes(q))) return false;
   }
   return true;
 }
 
-function sortKey(row: ActorRow, field: SortField, now: number): string | number {
+function sortKey(
+  c: ActorCandidate,
+  state: string,
+  facts: ActorFacts | undefined,
+  field: SortField,
+  now: number,
+): string | number {
   switch (field) {
     case 'age':
-      return (row.endedAt ?? now) - row.startedAt;
-    case 'bytesOut':
-      return row.bytesOut ?? -1;
-    case 'bytesIn':
-      return row.bytesIn ?? -1;
+      return (c.endedAt ?? now) - c.entry.startedAt;
     case 'id':
-      return Number.parseInt(row.id.replace(/^\D+/, ''), 10) || 0;
+      return Number.parseInt(c.entry.actor.sessionId.replace(/^\D+/, ''), 10) || 0;
+    case 'kind':
+      return c.entry.kind;
+    case 'state':
+      return state;
+    case 'bytesOut':
+      return facts?.bytesOut ?? -1;
+    case 'bytesIn':
+      return facts?.bytesIn ?? -1;
     default:
-      return row[field] ?? '';
+      return facts?.[field] ?? '';
   }
 }
 
-/** Filters, sorts and pages rows. Pure. */
-export function queryActors(rows: Iterable<ActorRow>, query: ActorQuery, now: number): ActorPage {
-  const kept: ActorRow[] = [];
-  for (const row of rows) if ((query.ended || row.endedAt === null) && matches(row, query)) kept.push(row);
+/**
+ * Filters, sorts and pages actors. An actor is asked to describe itself only when the query filters or
+ * sorts on what it describes, and rows are built for the page alone: the page's usual request (sorted by
+ * age, filtered by kind or state) reads only what the host keeps and each actor's state.
+ */
+export function queryActors(candidates: Iterable<ActorCandidate>, query: ActorQuery, now: number): ActorPage {
+  const needsFacts = Boolean(query.agent || query.destination || query.q) || FACT_SORTS.has(query.sort);
+  const kept: Kept[] = [];
+  for (const candidate of candidates) {
+    if (!query.ended && candidate.endedAt !== null) continue;
+    const { entry } = candidate;
+    if (query.kind && entry.kind !== query.kind) continue;
+    if (query.machine && KIND_MACHINE[entry.kind] !== query.machine) continue;
+    const state = stateKey(entry.actor.getSnapshot().value as never);
+    if (query.state && !(state === query.state || state.startsWith(`${query.state}.`))) continue;
+    let facts: ActorFacts | undefined;
+    if (needsFacts) {
+      facts = entry.describe?.() ?? {};
+      if (!factsMatch(entry.actor.sessionId, facts, query)) continue;
+    }
+    kept.push({ candidate, facts, key: sortKey(candidate, state, facts, query.sort, now) });
+  }
   const sign = query.desc ? -1 : 1;
-  kept.sort((a, b) => {
-    const x = sortKey(a, query.sort, now);
-    const y = sortKey(b, query.sort, now);
-    return x < y ? -sign : x > y ? sign : 0;
-  });
+  kept.sort((a, b) => (a.key < b.key ? -sign : a.key > b.key ? sign : 0));
   return {
     total: kept.length,
     offset: query.offset,
-    rows: kept.slice(query.offset, query.offset + query.limit),
+    rows: kept
+      .slice(query.offset, query.offset + query.limit)
+      .map((k) => rowOf(k.candidate.entry, k.candidate.endedAt, k.facts)),
   };
 }

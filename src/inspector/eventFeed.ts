@@ -7,6 +7,15 @@ import { Ring } from './ring';
 
 /** Recent events kept for the page's feed: a few minutes of a busy server, about 1 MiB of memory. */
 export const FEED_CAPACITY = 2000;
+/**
+ * Without an event log, events are made only for the page, and making one costs a few microseconds (an
+ * id, a timestamp, a copy of its fields): at 1,000 dials/s a server makes 4,000 a second. A viewer is sent
+ * at most 200 per frame, two frames a second, so beyond this rate events would be made only to be
+ * overwritten before any frame carries them; they are counted instead (`dropped`), not made.
+ */
+export const UNLOGGED_EVENTS_PER_SECOND = 500;
+/** The window UNLOGGED_EVENTS_PER_SECOND is counted over. */
+const ADMIT_WINDOW_MS = 1000;
 
 export interface FeedEntry {
   readonly seq: number;
@@ -24,7 +33,10 @@ export interface FeedSlice {
   readonly events: LifecycleEvent[];
   /** The sequence number of the last event considered; the next call passes it back. */
   readonly lastSeq: number;
-  /** Events after `afterSeq` that the ring had already overwritten, or that were cut by `max`. */
+  /**
+   * Events after `afterSeq` that the ring had already overwritten or that were never made (over
+   * UNLOGGED_EVENTS_PER_SECOND), whether or not they match the filter, plus matching ones cut by `max`.
+   */
   readonly dropped: number;
 }
 
@@ -47,9 +59,32 @@ export function matchesFeedFilter(event: LifecycleEvent, filter: FeedFilter): bo
 export class EventFeed {
   private readonly ring: Ring<FeedEntry>;
   private seq = 0;
+  private windowEnds = 0;
+  private admitted = 0;
 
-  constructor(capacity = FEED_CAPACITY) {
+  constructor(
+    capacity = FEED_CAPACITY,
+    private readonly now: () => number = Date.now,
+  ) {
     this.ring = new Ring(capacity);
+  }
+
+  /**
+   * Whether an event made only for the page may be made now (at most UNLOGGED_EVENTS_PER_SECOND); one
+   * that may not takes its sequence number anyway, so viewers learn they missed it.
+   */
+  admit(): boolean {
+    const now = this.now();
+    if (now >= this.windowEnds) {
+      this.windowEnds = now + ADMIT_WINDOW_MS;
+      this.admitted = 0;
+    }
+    if (this.admitted < UNLOGGED_EVENTS_PER_SECOND) {
+      this.admitted++;
+      return true;
+    }
+    this.seq++;
+    return false;
   }
 
   push(event: LifecycleEvent): void {
@@ -62,10 +97,10 @@ export class EventFeed {
 
   /** Matching events after `afterSeq`, oldest first, at most `max` of them (the newest are kept). */
   since(afterSeq: number, filter: FeedFilter, max: number): FeedSlice {
-    const entries = this.ring.toArray();
-    const oldest = entries[0]?.seq ?? this.seq + 1;
-    let dropped = Math.max(0, oldest - afterSeq - 1);
-    const matching = entries.filter((e) => e.seq > afterSeq && matchesFeedFilter(e.event, filter));
+    const held = this.ring.toArray().filter((e) => e.seq > afterSeq);
+    // Numbers after afterSeq that the ring does not hold: overwritten, or never made.
+    let dropped = Math.max(0, this.seq - afterSeq - held.length);
+    const matching = held.filter((e) => matchesFeedFilter(e.event, filter));
     if (matching.length > max) dropped += matching.length - max;
     return {
       events: matching.slice(-max).map((e) => e.event),
@@ -78,8 +113,8 @@ export class EventFeed {
 /**
  * Wraps a process's event factory so that every event it makes also reaches the feed. With a log
  * (`logged`, a recording factory) every event is made anyway and is only handed on. Without one, `raw`
- * makes events only while `wanted()` says someone is looking: a process with neither a log nor a viewer
- * builds no events at all, as before.
+ * makes events only while `wanted()` says someone is looking, and then at most
+ * UNLOGGED_EVENTS_PER_SECOND: a process with neither a log nor a viewer builds no events at all.
  */
 export function feeding<F extends object>(
   feed: EventFeed,
@@ -101,7 +136,7 @@ export function feeding<F extends object>(
           return event;
         }
       : (input: unknown): LifecycleEvent | undefined => {
-          if (!wanted()) return undefined;
+          if (!wanted() || !feed.admit()) return undefined;
           const event = make(input);
           if (event !== undefined) feed.push(event);
           return event;

@@ -1,13 +1,15 @@
 /**
  * The live inspector over a real ActorHost running the process's real (provided) machines: what it counts,
- * what it records and when, and that with no one looking it records nothing at all.
+ * what it records and when, that with no one looking it records nothing at all, and that with someone
+ * looking it records transitions only for the actors they have open.
  */
 import { ActorHost } from '../../src/actors/actorHost';
 import * as machines from '../../src/actors/machines';
 import { eventFactory } from '../../src/events';
 import { parseActorQuery } from '../../src/inspector/actorQuery';
-import { TRANSITIONS_PER_ACTOR } from '../../src/inspector/actorRecords';
-import { EventFeed, feeding } from '../../src/inspector/eventFeed';
+import { MAX_WATCHED, TRANSITIONS_PER_ACTOR, WATCH_IDLE_MS } from '../../src/inspector/actorWatch';
+import { RECENTLY_ENDED_SAMPLE } from '../../src/inspector/endedActors';
+import { EventFeed, feeding, UNLOGGED_EVENTS_PER_SECOND } from '../../src/inspector/eventFeed';
 import { API_ACTIVITY_MS, LiveInspector } from '../../src/inspector/liveInspector';
 
 /** Hosts a test started; every actor is stopped after the test (delayed transitions hold timers). */
@@ -45,50 +47,157 @@ function startConnection(host: ActorHost, owner?: string) {
 }
 
 describe('LiveInspector', () => {
-  it('records nothing while no one looks, and records transitions once a viewer is there', () => {
+  it('records nothing while no one looks, and with a viewer the transitions of the actors it opened', () => {
     const { host, inspector } = setup();
     const before = startConnection(host);
     before.send({ type: 'OVERFLOWED' });
     expect(inspector.recording).toBe(false);
 
     const leave = inspector.addViewer();
-    expect(inspector.actor(before.sessionId)!.transitions).toEqual([]); // nothing from before the viewer
+    // Opening it starts its record, from the state it is in.
+    expect(inspector.actor(before.sessionId)!.transitions).toEqual([]);
     before.send({ type: 'DRAINED' });
     expect(inspector.actor(before.sessionId)!.transitions).toEqual([
-      expect.objectContaining({ from: null, to: 'open.flowing', event: 'DRAINED' }),
+      expect.objectContaining({ from: 'open.overflowing', to: 'open.flowing', event: 'DRAINED' }),
     ]);
-    const after = startDial(host);
-    after.send({ type: 'DIAL_FAILED', error: '<b>no</b>' });
-    const ended = inspector.actor(after.sessionId)!;
+    const opened = startDial(host);
+    expect(inspector.actor(opened.sessionId)!.actor.state).toBe('pending.untimed');
+    opened.send({ type: 'DIAL_FAILED', error: '<b>no</b>' });
+    const ended = inspector.actor(opened.sessionId)!;
     expect(ended.actor).toMatchObject({ state: 'failed', endedAt: expect.any(Number) });
-    expect(ended.transitions.map((t) => [t.to, t.event, t.detail])).toEqual([
-      ['pending.untimed', 'xstate.init', undefined],
-      ['failed', 'DIAL_FAILED', '<b>no</b>'],
+    expect(ended.transitions.map((t) => [t.from, t.to, t.event, t.detail])).toEqual([
+      ['pending.untimed', 'failed', 'DIAL_FAILED', '<b>no</b>'],
     ]);
+    // One no one opened: its end is counted and sampled, its transitions were not recorded.
+    const unopened = startDial(host);
+    unopened.send({ type: 'DIAL_SUCCEEDED', connectID: '9' });
+    expect(inspector.actor(unopened.sessionId)).toMatchObject({
+      actor: { state: 'established', endedAt: expect.any(Number) },
+      transitions: [],
+    });
+    expect(inspector.summary().machines.find((m) => m.machine === 'dial')!.ended).toEqual({
+      failed: 1,
+      established: 1,
+    });
     leave();
   });
 
-  it('stops recording at the first inspection event after the last viewer left and the API went quiet', () => {
+  it('puts no inspection hook on an actor no one opened, with or without a viewer', () => {
+    const { host, inspector } = setup();
+    const idle = startConnection(host);
+    inspector.addViewer();
+    const viewed = startConnection(host);
+    const opened = startConnection(host);
+    inspector.actor(opened.sessionId);
+    // XState builds an inspection event per event, microstep, action and snapshot of an actor with a hook.
+    expect(idle.options.inspect).toBeUndefined();
+    expect(viewed.options.inspect).toBeUndefined();
+    expect(inspector.actor(viewed.sessionId)!.transitions).toEqual([]);
+  });
+
+  it('stops recording at the next frame or ended actor after the last viewer left and the API went quiet', () => {
     const { host, inspector, clock } = setup();
-    const conn = startConnection(host);
     const leave = inspector.addViewer();
     leave();
     inspector.touch();
-    conn.send({ type: 'OVERFLOWED' });
+    startDial(host).send({ type: 'CANCEL' });
     expect(inspector.recording).toBe(true);
     clock.t += API_ACTIVITY_MS;
-    conn.send({ type: 'DRAINED' });
+    startDial(host).send({ type: 'CANCEL' });
     expect(inspector.recording).toBe(false);
+    inspector.touch();
+    expect(inspector.recording).toBe(true);
+    clock.t += API_ACTIVITY_MS;
+    expect(inspector.summary().recording).toBe(false);
   });
 
-  it('bounds each actor’s transition ring', () => {
-    const { host, inspector } = setup();
+  it('bounds each actor’s transition ring, the actors watched and how long a watch lasts unasked', () => {
+    const { host, inspector, clock } = setup();
     inspector.addViewer();
     const conn = startConnection(host);
+    inspector.actor(conn.sessionId);
     for (let i = 0; i < 100; i++) conn.send({ type: i % 2 === 0 ? 'OVERFLOWED' : 'DRAINED' });
     const transitions = inspector.actor(conn.sessionId)!.transitions;
     expect(transitions).toHaveLength(TRANSITIONS_PER_ACTOR);
     expect(transitions.at(-1)).toMatchObject({ to: 'open.flowing', event: 'DRAINED' });
+
+    const many = Array.from({ length: MAX_WATCHED + 5 }, () => startConnection(host));
+    for (const c of many) inspector.actor(c.sessionId);
+    for (const c of many) c.send({ type: 'OVERFLOWED' });
+    const recorded = many.filter((c) => inspector.actor(c.sessionId)!.transitions.length > 0);
+    expect(recorded).toHaveLength(MAX_WATCHED - 1); // `conn` holds one watch
+
+    clock.t += WATCH_IDLE_MS;
+    inspector.summary(); // a frame: unasked watches end
+    conn.send({ type: 'OVERFLOWED' });
+    expect(inspector.actor(conn.sessionId)!.transitions).toEqual([]);
+  });
+
+  it('keeps a bounded sample of the actors that ended and counts all of them', () => {
+    const { host, inspector } = setup();
+    inspector.addViewer();
+    const n = RECENTLY_ENDED_SAMPLE + 50;
+    for (let i = 0; i < n; i++) startDial(host).send({ type: 'DIAL_FAILED', error: 'refused' });
+    const page = inspector.actors(parseActorQuery(new URLSearchParams('kind=dial&limit=500')));
+    expect(page.total).toBe(RECENTLY_ENDED_SAMPLE);
+    expect(page.rows.every((r) => r.state === 'failed' && r.endedAt !== null)).toBe(true);
+    expect(inspector.summary().machines.find((m) => m.machine === 'dial')!.ended).toEqual({ failed: n });
+  });
+
+  it('asks actors to describe themselves only for the page it returns when the query needs no more', () => {
+    const { host, inspector } = setup();
+    let described = 0;
+    for (let i = 0; i < 1000; i++) {
+      host.start('connection', machines.connection.machine, {
+        input: { connectID: String(i) },
+        describe: () => {
+          described++;
+          return { agent: 'node-1', destination: `d:${i}` };
+        },
+      });
+    }
+    const page = inspector.actors(parseActorQuery(new URLSearchParams('kind=connection&sort=age&dir=desc')));
+    expect(page.total).toBe(1000);
+    expect(page.rows).toHaveLength(100);
+    expect(described).toBe(100);
+    // Filtering on what they describe asks each of them.
+    described = 0;
+    expect(inspector.actors(parseActorQuery(new URLSearchParams('destination=d:99'))).total).toBe(11);
+    expect(described).toBe(1000); // once each: the page's rows reuse what they said
+  });
+
+  it('pages the default table (oldest first) from the host’s start order, touching a page per kind, not every actor', () => {
+    const { host, inspector } = setup();
+    inspector.addViewer();
+    for (let i = 0; i < 600; i++) startConnection(host);
+    for (let i = 0; i < 300; i++) startDial(host);
+    for (let i = 0; i < 30; i++) startDial(host).send({ type: 'DIAL_FAILED', error: 'refused' });
+    const liveOfKind = host.liveOfKind.bind(host);
+    let touched = 0;
+    host.liveOfKind = function* (kind) {
+      for (const entry of liveOfKind(kind)) {
+        touched++;
+        yield entry;
+      }
+    };
+    const page = (q: string) => inspector.actors(parseActorQuery(new URLSearchParams(q)));
+    for (const [q, kinds] of [
+      ['sort=age&dir=desc&offset=250', 900],
+      ['sort=id&kind=dial', 300],
+      ['sort=age&dir=desc&ended=false', 900],
+    ] as const) {
+      touched = 0;
+      const fast = page(q);
+      expect(touched).toBeLessThanOrEqual(2 * 351); // at most offset + limit of each of the two kinds
+      // The same page as the full pass (a text filter forces one; every id contains `x:`).
+      touched = 0;
+      expect(fast).toEqual(page(`${q}&q=x:`));
+      expect(touched).toBe(kinds);
+    }
+    expect(page('sort=age&dir=desc').total).toBe(600 + 300 + 30);
+    touched = 0;
+    expect(page('sort=age&dir=desc&state=open').total).toBe(600);
+    expect(touched).toBe(900);
   });
 
   it('counts live actors per state, a compound state counting its children', () => {
@@ -102,6 +211,7 @@ describe('LiveInspector', () => {
       machine: 'connection',
       live: 3,
       states: { open: 2, 'open.flowing': 1, 'open.overflowing': 1, closing: 1 },
+      ended: {},
     });
     expect(summary.machines.find((m) => m.machine === 'dial')!.states).toEqual({
       pending: 1,
@@ -172,5 +282,23 @@ describe('EventFeed', () => {
     looking = true;
     expect(events.agentDraining({ agentId: 'b' })).toMatchObject({ type: 'agent.draining', agentId: 'b' });
     expect(feed.lastSeq).toBe(1);
+  });
+
+  it('without an event log, makes at most UNLOGGED_EVENTS_PER_SECOND for a viewer and counts the rest as dropped', () => {
+    const t = { now: 0 };
+    const feed = new EventFeed(10_000, () => t.now);
+    const events = feeding(feed, () => true, null, server);
+    const made = (n: number): number => {
+      let count = 0;
+      for (let i = 0; i < n; i++) if (events.agentDraining({ agentId: `a${i}` }) !== undefined) count++;
+      return count;
+    };
+    expect(made(3 * UNLOGGED_EVENTS_PER_SECOND)).toBe(UNLOGGED_EVENTS_PER_SECOND);
+    const slice = feed.since(0, {}, 10_000);
+    expect(slice.events).toHaveLength(UNLOGGED_EVENTS_PER_SECOND);
+    expect(slice.dropped).toBe(2 * UNLOGGED_EVENTS_PER_SECOND);
+    t.now += 1000; // the next second
+    expect(made(10)).toBe(10);
+    expect(feed.since(slice.lastSeq, {}, 10_000)).toMatchObject({ dropped: 0, events: { length: 10 } });
   });
 });
