@@ -86,6 +86,8 @@ export class ClientCallSide implements CallSide {
 
   beforeFirstWrite(): void {}
 
+  wrote(): void {}
+
   finish(): void {
     if (!this.stream.writableEnded) this.stream.end();
   }

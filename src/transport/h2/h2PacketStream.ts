@@ -22,6 +22,8 @@ export interface CallSide {
   rejectFrame(error: GrpcFrameError): void;
   /** Called once before the first message is written (the server sends its headers here). */
   beforeFirstWrite(): void;
+  /** Called for every message written (the server's ping policy forgives a peer it sends data to). */
+  wrote(): void;
   /** How the peer's side ended, once the readable side is done: an EOF, a status, a reset. */
   peerEnd(): StreamEnd;
 }
@@ -89,6 +91,7 @@ export class H2PacketStream implements PacketStream {
       this.wroteAny = true;
       this.side.beforeFirstWrite();
     }
+    this.side.wrote();
     const parts = framePacket(packet);
     stream.cork();
     const last = parts.length - 1;

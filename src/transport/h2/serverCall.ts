@@ -28,7 +28,11 @@ export class ServerCallSide implements CallSide {
   private pendingHeaders: http2.OutgoingHttpHeaders = {};
   private resetAfterStatus = false;
 
-  constructor(private readonly stream: http2.ServerHttp2Stream) {
+  constructor(
+    private readonly stream: http2.ServerHttp2Stream,
+    /** Told when headers or data go out (the session's ping policy, keepalive.ts). */
+    private readonly onSend: () => void = () => {},
+  ) {
     stream.on('wantTrailers', () => {
       stream.sendTrailers(this.trailers);
       if (this.resetAfterStatus) this.resetQuietly();
@@ -47,6 +51,7 @@ export class ServerCallSide implements CallSide {
   sendHeaders(): void {
     if (this.headersSent || this.stream.destroyed || this.stream.headersSent) return;
     this.headersSent = true;
+    this.onSend();
     this.stream.respond(
       {
         [C.HTTP2_HEADER_STATUS]: 200,
@@ -71,6 +76,7 @@ export class ServerCallSide implements CallSide {
     if (!this.headersSent) {
       // Trailers-only: the status rides on the only HEADERS frame.
       this.headersSent = true;
+      this.onSend();
       this.stream.respond(
         {
           [C.HTTP2_HEADER_STATUS]: 200,
@@ -105,6 +111,10 @@ export class ServerCallSide implements CallSide {
     this.sendHeaders();
   }
 
+  wrote(): void {
+    this.onSend();
+  }
+
   finish(): void {
     this.sendStatus(GrpcStatus.OK, '');
   }
@@ -136,6 +146,8 @@ export interface H2ServerCall {
   readonly path: string;
   readonly metadata: IncomingMetadata;
   readonly peer: string;
+  /** The HTTP/2 session the call arrived on (shared with the client's other calls). */
+  readonly session: http2.ServerHttp2Session;
   /** The client's deadline (grpc-timeout), as a Date.now() value, when it sent one. */
   readonly deadline: number | undefined;
   /** Aborted when the client goes away before the call got its status (reset, session lost). */
@@ -155,11 +167,14 @@ export function makeServerCall(
     path: string;
     metadata: IncomingMetadata;
     peer: string;
+    session: http2.ServerHttp2Session;
     deadline: number | undefined;
     maxReceiveMessageBytes: number;
+    /** Told when headers or data go out on the call. */
+    onSend?: () => void;
   },
 ): H2ServerCall {
-  const side = new ServerCallSide(stream);
+  const side = new ServerCallSide(stream, init.onSend);
   const cancelled = new AbortController();
   // Only a call that ends without a status was given up by the client (a reset, a lost session).
   stream.once('close', () => {
@@ -181,7 +196,11 @@ export function makeServerCall(
     stream.once('close', () => clearTimeout(deadlineTimer));
   }
   return {
-    ...init,
+    path: init.path,
+    metadata: init.metadata,
+    peer: init.peer,
+    session: init.session,
+    deadline: init.deadline,
     signal: cancelled.signal,
     accept: (headers) => {
       if (headers) {
