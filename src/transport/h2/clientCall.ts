@@ -88,6 +88,11 @@ export class ClientCallSide implements CallSide {
 
   wrote(): void {}
 
+  settleEnd(decide: () => void): void {
+    // A server ends with its status in the same HEADERS frame as END_STREAM: nothing follows to wait for.
+    setImmediate(decide);
+  }
+
   finish(): void {
     if (!this.stream.writableEnded) this.stream.end();
   }
