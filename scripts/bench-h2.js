@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * Micro-benchmark of the two gRPC transports behind the PacketStream interface: grpc-js (what the binaries
- * use today, with its raised windows) against the node:http2 transport in dist/transport/h2/. Not a test:
+ * used before, now a plain grpc-js server) against the node:http2 transport in dist/transport/h2/. Not a test:
  * it prints figures for a person to judge. Run `npm run build` first.
  *
  *   node scripts/bench-h2.js [--rounds 5] [--mib 256] [--streams 1000] [--transports tls,uds] [--impls grpc-js,ours]
@@ -119,7 +119,6 @@ async function startGrpcJsServer(transport, tls) {
   const grpc = require('@grpc/grpc-js');
   const services = dist('transport/grpcServices.js');
   const { GrpcPacketStream } = dist('transport/grpcPacketStream.js');
-  const { bindGrpcServer, serverCredentials } = dist('transport/grpcServer.js');
   const server = new grpc.Server();
   server.addService(services.agentServiceDefinition, {
     Connect: (call) => {
@@ -133,16 +132,22 @@ async function startGrpcJsServer(transport, tls) {
   server.addService(services.proxyServiceDefinition, {
     Proxy: (call) => serveStream(new GrpcPacketStream(call, 'bench', 'server'), PROXY_PATH),
   });
-  const started = await bindGrpcServer(
-    server,
-    transport === 'uds'
-      ? { kind: 'uds', path: tls.socket, deleteExisting: true }
-      : { kind: 'tcp', host: '127.0.0.1', port: 0 },
+  // A plain grpc-js server (what the binaries ran before they moved to node:http2), without the private
+  // tweaks they had (raised windows, read-while-writing sessions): those are gone with that code.
+  if (transport === 'uds') fs.rmSync(tls.socket, { force: true });
+  const creds =
     transport === 'uds'
       ? grpc.ServerCredentials.createInsecure()
-      : serverCredentials({ cert: tls.serverCert, key: tls.serverKey }, 'cluster'),
+      : grpc.ServerCredentials.createSsl(
+          null,
+          [{ cert_chain: fs.readFileSync(tls.serverCert), private_key: fs.readFileSync(tls.serverKey) }],
+          false,
+        );
+  return new Promise((resolve, reject) =>
+    server.bindAsync(transport === 'uds' ? `unix://${tls.socket}` : '127.0.0.1:0', creds, (err, port) =>
+      err ? reject(err) : resolve(transport === 'uds' ? 0 : port),
+    ),
   );
-  return started.port;
 }
 
 async function runServer(impl, transport, tls) {

@@ -155,7 +155,7 @@ function requireDist() {
 }
 
 /**
- * Copies dist/ and bin/ into the temp dir and points every child at the copy: other work may rebuild
+ * Copies dist/, bin/ and inspector-ui/ into the temp dir and points every child at the copy: other work may rebuild
  * dist/ while the bench runs, and one run must measure one build. node_modules is linked, not copied.
  */
 function snapshotCode(dir) {
@@ -163,6 +163,8 @@ function snapshotCode(dir) {
   fs.mkdirSync(snap);
   fs.cpSync(path.join(ROOT, 'dist'), path.join(snap, 'dist'), { recursive: true });
   fs.cpSync(path.join(ROOT, 'bin'), path.join(snap, 'bin'), { recursive: true });
+  // The server serves the inspector page from here and refuses to start without it.
+  fs.cpSync(path.join(ROOT, 'inspector-ui'), path.join(snap, 'inspector-ui'), { recursive: true });
   fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(snap, 'node_modules'), 'dir');
   process.env[ROOT_ENV] = snap;
   return snap;

@@ -21,14 +21,14 @@ export const GRPC_CONTENT_TYPE = 'application/grpc+proto';
  */
 export const RESET_AFTER_STATUS_MS = 1_000;
 /**
- * How long a client's END_STREAM waits before it counts as an EOF rather than the first half of a cancel.
- * node:http2 clients (grpc-js, ours) cancel with END_STREAM then RST_STREAM CANCEL, written together but
- * possibly read apart (a socket read or a TLS record boundary between them): the reset then comes one
- * read later, well within this on any link. grpc-go clients cancel with the reset alone and are not
- * delayed; a client that half-closes to finish waits this much longer for our status, which nothing
- * measures in milliseconds.
+ * Event-loop turns a client's END_STREAM waits before it counts as an EOF rather than the first half of a
+ * cancel. node:http2 clients (grpc-js, ours) cancel with END_STREAM then RST_STREAM CANCEL, written together
+ * but possibly read apart (a socket read or a TLS record boundary between them): the reset is then already
+ * in the socket and is read in the next poll phase. Turns, not milliseconds: a client that half-closes to
+ * finish (and waits for our status) must not pay a timer per call. grpc-go clients cancel with the reset
+ * alone.
  */
-export const PEER_RESET_SETTLE_MS = 50;
+export const PEER_RESET_SETTLE_TURNS = 2;
 
 export class ServerCallSide implements CallSide {
   private headersSent = false;
@@ -142,21 +142,13 @@ export class ServerCallSide implements CallSide {
   }
 
   settleEnd(decide: () => void): void {
-    const stream = this.stream;
-    if (stream.closed || stream.destroyed) {
-      setImmediate(decide);
-      return;
-    }
-    const onClose = (): void => {
-      clearTimeout(timer);
-      decide();
+    // Each setImmediate runs after the poll phase of its turn has read what the socket holds.
+    let turns = PEER_RESET_SETTLE_TURNS;
+    const next = (): void => {
+      if (--turns <= 0 || this.stream.closed || this.stream.destroyed) decide();
+      else setImmediate(next);
     };
-    // Timers run before I/O in an event-loop turn: a reset already waiting in the socket is read first.
-    const timer = setTimeout(() => {
-      stream.off('close', onClose);
-      setImmediate(decide);
-    }, PEER_RESET_SETTLE_MS);
-    stream.once('close', onClose);
+    setImmediate(next);
   }
 
   peerEnd(): StreamEnd {
