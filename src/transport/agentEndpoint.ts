@@ -48,8 +48,6 @@ export interface AgentEndpointOptions {
   liveness?: LivenessTiming;
   /** Told when an agent stopped answering pings and its streams were ended. */
   onPeerSilent?: (peer: string, err: PeerSilentError) => void;
-  /** The reference's minimum interval between agent pings; shorter only in tests. */
-  minPingIntervalMs?: number;
   onConnect(call: AgentCall): void;
 }
 
@@ -63,7 +61,7 @@ export async function startAgentEndpoint(opts: AgentEndpointOptions): Promise<St
     backlog: backlog.requested,
     maxReceiveMessageBytes: opts.maxReceiveMessageBytes,
     pingPolicy: {
-      minIntervalMs: opts.minPingIntervalMs ?? MIN_PING_INTERVAL_MS,
+      minIntervalMs: MIN_PING_INTERVAL_MS,
       onViolation: (peer) => opts.onPingViolation?.(peer),
     },
     ...(opts.onFallback ? { onFallback: opts.onFallback } : {}),

@@ -130,9 +130,12 @@ describe('our gRPC server', () => {
 
 describe('our TLS gRPC server', () => {
   it('still admits a real client while more silent peers than handshake slots hold connections open', async () => {
+    const fallbacks: string[] = [];
     const started = await startH2Server({
       listen: { kind: 'tcp', host: '127.0.0.1', port: 0 },
       tls: readServerTls({ cert: tls().clusterCert, key: tls().clusterKey }, 'cluster'),
+      // Pacing and read-while-writing both hook Node's listeners by name: both must have found them.
+      onFallback: (why) => fallbacks.push(why),
       routes: {
         [PROXY_PATH]: (call) => {
           const stream = call.accept();
@@ -143,6 +146,7 @@ describe('our TLS gRPC server', () => {
       },
     });
     cleanups.push(() => started.close());
+    expect(fallbacks).toEqual([]);
     // Connected, never a ClientHello: each would hold a slot until Node's 120 s handshake timeout.
     const silent = await Promise.all(
       Array.from(
