@@ -1,6 +1,6 @@
 /**
  * Micro-benchmark of the two gRPC transports behind the PacketStream interface: grpc-js (what the binaries
- * use today, with its raised windows) against the node:http2 transport in src/transport/h2/. Not a test:
+ * used before, now a plain grpc-js server) against the node:http2 transport in src/transport/h2/. Not a test:
  * it prints figures for a person to judge.
  *
  *   npm run build:bench && node bench-build/bench/h2.js [--rounds 5] [--mib 256] [--streams 1000]
@@ -22,7 +22,6 @@ import { stopAllProcesses } from '../test/helpers/processes';
 import { makeTlsDir } from '../test/helpers/tls';
 import { packets, type DecodedPacket } from '../src/protocol/packet';
 import { GrpcPacketStream } from '../src/transport/grpcPacketStream';
-import { bindGrpcServer, serverCredentials } from '../src/transport/grpcServer';
 import {
   CONNECT_PATH,
   PROXY_PATH,
@@ -139,16 +138,22 @@ async function startGrpcJsServer(transport: Transport, tls: Files): Promise<numb
     Proxy: (call: grpc.ServerDuplexStream<unknown, unknown>) =>
       serveStream(new GrpcPacketStream(call, 'bench', 'server'), PROXY_PATH),
   });
-  const started = await bindGrpcServer(
-    server,
-    transport === 'uds'
-      ? { kind: 'uds', path: tls.socket, deleteExisting: true }
-      : { kind: 'tcp', host: '127.0.0.1', port: 0 },
+  // A plain grpc-js server (what the binaries ran before they moved to node:http2), without the private
+  // tweaks they had (raised windows, read-while-writing sessions): those are gone with that code.
+  if (transport === 'uds') fs.rmSync(tls.socket, { force: true });
+  const creds =
     transport === 'uds'
       ? grpc.ServerCredentials.createInsecure()
-      : serverCredentials({ cert: tls.serverCert, key: tls.serverKey }, 'cluster'),
+      : grpc.ServerCredentials.createSsl(
+          null,
+          [{ cert_chain: fs.readFileSync(tls.serverCert), private_key: fs.readFileSync(tls.serverKey) }],
+          false,
+        );
+  return new Promise((resolve, reject) =>
+    server.bindAsync(transport === 'uds' ? `unix://${tls.socket}` : '127.0.0.1:0', creds, (err, port) =>
+      err ? reject(err) : resolve(transport === 'uds' ? 0 : port),
+    ),
   );
-  return started.port;
 }
 
 async function runServer(impl: Impl, transport: Transport, tls: Files): Promise<void> {

@@ -3,7 +3,6 @@
  * HTTP CONNECT, on a Unix socket or TCP), the health and admin ports. The `konnectivity-server` binary and
  * the in-process tests both go through here.
  */
-import * as grpc from '@grpc/grpc-js';
 import { admitAgent, ProxyServer } from '../actors/server/proxyServer';
 import { GrpcFrontendSession } from '../actors/server/grpcFrontendSession';
 import { HttpConnectSession } from '../actors/server/httpConnectSession';
@@ -15,15 +14,11 @@ import type { Logger } from '../observability/logger';
 import { ServerMetrics } from '../observability/serverMetrics';
 import { startAgentEndpoint } from '../transport/agentEndpoint';
 import { startGrpcFrontend } from '../transport/grpcFrontendEndpoint';
-import {
-  checkSocketDirectory,
-  serverCredentials,
-  type Listen,
-  type StartedServer,
-} from '../transport/grpcServer';
+import { GrpcStatus } from '../transport/h2/grpcStatus';
+import { checkSocketDirectory, type Listen, type StartedServer } from '../transport/listen';
 import { startHttpConnectFrontend } from '../transport/httpConnectEndpoint';
 import { describeBacklog } from '../transport/listenBacklog';
-import type { ServerTlsFiles } from '../transport/tlsFiles';
+import { readServerTls, type ServerTlsFiles } from '../transport/tlsFiles';
 import { serverInstruments } from './serverInstruments';
 import { createAgentTokenAuthenticator, type AgentTokenAuthenticatorOptions } from '../auth';
 import { registerBufferMetric } from '../observability/bufferMetrics';
@@ -78,23 +73,13 @@ const GRACEFUL_POLL_MS = 50;
 /** Messages up to this size are accepted; DATA chunks are far smaller, but a peer may batch. */
 const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
-function grpcOptions(keepaliveMs: number): grpc.ServerOptions {
-  return {
-    'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
-    // channelz bookkeeping per session and call costs memory and CPU on every tunnel; nothing reads it.
-    'grpc.enable_channelz': 0,
-    'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
-    ...(keepaliveMs > 0 ? { 'grpc.keepalive_time_ms': keepaliveMs } : {}),
-  };
-}
-
 /**
  * What can be wrong with the configuration's files is found before anything starts (the event log's
  * recovery included), so a bad file is the one line a failed start prints.
  */
 function checkStartupFiles(config: ServerRuntimeConfig): void {
-  if (config.agent.tls) serverCredentials(config.agent.tls, 'cluster');
-  if (config.frontend.tls) serverCredentials(config.frontend.tls, 'server');
+  if (config.agent.tls) readServerTls(config.agent.tls, 'cluster');
+  if (config.frontend.tls) readServerTls(config.frontend.tls, 'server');
   checkSocketDirectory(config.frontend.listen);
 }
 
@@ -181,19 +166,18 @@ export async function runServer(config: ServerRuntimeConfig, log: Logger): Promi
     const agentEndpoint = await startAgentEndpoint({
       listen: config.agent.listen,
       ...(config.agent.tls ? { tls: config.agent.tls } : {}),
-      // Agents are pinged by the liveness watch (which can name why a tunnel ended), not by grpc-js.
-      grpcOptions: grpcOptions(0),
+      maxReceiveMessageBytes: MAX_MESSAGE_BYTES,
       liveness: serverLivenessTiming(config.keepaliveTimeMs),
       onPeerSilent: (peer, err) =>
         log.warn('agent stopped answering pings; closing its streams', { peer, reason: err.message }),
-      onWindowFallback: (why) => log.warn(why),
+      onFallback: (why) => log.warn(why),
       onPingViolation: (peer) =>
         log.warn('agent pinged more often than every 30s; closing its connection (too_many_pings)', { peer }),
       onConnect: (call) => {
         const admission = admitAgent(call.metadata);
         if (!admission.ok) {
           log.warn('refusing agent stream', { peer: call.peer, reason: admission.reason });
-          call.refuse(grpc.status.INVALID_ARGUMENT, admission.reason);
+          call.refuse(GrpcStatus.INVALID_ARGUMENT, admission.reason);
           return;
         }
         const accept = (): void => {
@@ -224,11 +208,11 @@ export async function runServer(config: ServerRuntimeConfig, log: Logger): Promi
               peer: call.peer,
               err: result.reason,
             });
-            call.refuse(grpc.status.UNKNOWN, result.reason);
+            call.refuse(GrpcStatus.UNKNOWN, result.reason);
           },
           (err: unknown) => {
             log.error('Client authentication failed', err, { agentID: admission.agentId, peer: call.peer });
-            call.refuse(grpc.status.UNKNOWN, 'authentication failed');
+            call.refuse(GrpcStatus.UNKNOWN, 'authentication failed');
           },
         );
       },
@@ -240,8 +224,9 @@ export async function runServer(config: ServerRuntimeConfig, log: Logger): Promi
         ? await startGrpcFrontend({
             listen: config.frontend.listen,
             ...(config.frontend.tls ? { tls: config.frontend.tls } : {}),
-            grpcOptions: grpcOptions(config.frontendKeepaliveTimeMs),
-            onWindowFallback: (why) => log.warn(why),
+            maxReceiveMessageBytes: MAX_MESSAGE_BYTES,
+            keepaliveMs: config.frontendKeepaliveTimeMs,
+            onFallback: (why) => log.warn(why),
             onStream: (stream) => {
               metrics.grpcConnectionOpened('Proxy');
               new GrpcFrontendSession(stream, proxy, frontendLog, instruments, () =>

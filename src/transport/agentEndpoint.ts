@@ -1,26 +1,21 @@
 /**
- * The agent-facing gRPC server (`/AgentService/Connect`). It hands each call to `onConnect` with its
- * metadata; the caller admits or refuses it and sends the serverid/servercount headers.
+ * The agent-facing gRPC server (`/AgentService/Connect`) on our node:http2 transport. It hands each call
+ * to `onConnect` with its metadata; the caller admits or refuses it and sends the serverid/servercount
+ * headers. Agents are pinged by the liveness watch (liveness.ts), which can name why a tunnel ended, and
+ * agents that ping us too often are sent GOAWAY too_many_pings, as the reference's gRPC server does.
  */
-import * as grpc from '@grpc/grpc-js';
-import type { Packet } from '../protocol/packet';
-import { GrpcPacketStream } from './grpcPacketStream';
-import { agentServiceDefinition } from './grpcServices';
-import {
-  bindGrpcServer,
-  metadataToRecord,
-  serverCredentials,
-  type Listen,
-  type StartedServer,
-} from './grpcServer';
-import type { PacketStream } from './packetStream';
-import type { ServerTlsFiles } from './tlsFiles';
-import { enforcePingPolicy } from './pingPolicy';
-import { serverCallSession } from './grpcSessions';
+import { startH2Server } from './h2/h2Server';
+import type { GrpcStatusCode } from './h2/grpcStatus';
+import { MIN_PING_INTERVAL_MS } from './h2/keepalive';
+import { CONNECT_PATH } from './grpcServices';
+import { prepareSocketPath, SOCKET_MODE, type Listen, type StartedServer } from './listen';
+import { listenBacklog } from './listenBacklog';
 import { watchPeer, type PeerLiveness, type PeerSilentError } from './liveness';
 import type { LivenessTiming } from './livenessTiming';
+import type { PacketStream } from './packetStream';
+import { readServerTls, type ServerTlsFiles } from './tlsFiles';
 
-/** An accepted agent stream and, when its session could be watched, the agent's liveness. */
+/** An accepted agent stream and, when it is watched, the agent's liveness. */
 export interface AcceptedAgent {
   readonly stream: PacketStream;
   readonly liveness: PeerLiveness | null;
@@ -37,16 +32,17 @@ export interface AgentCall {
    */
   accept(headers: Record<string, string>): AcceptedAgent;
   /** Refuses the call before any header or packet, with a gRPC status. */
-  refuse(code: grpc.status, details: string): void;
+  refuse(code: GrpcStatusCode, details: string): void;
 }
 
 export interface AgentEndpointOptions {
   listen: Listen;
   tls?: ServerTlsFiles;
-  grpcOptions?: grpc.ServerOptions;
-  /** Told when the HTTP/2 windows could not be raised (see grpcWindows.ts). */
-  onWindowFallback?: (why: string) => void;
-  /** Told when an agent pinged too often and its connection was closed (pingPolicy.ts). */
+  /** Largest message accepted from an agent. */
+  maxReceiveMessageBytes: number;
+  /** Told, as a sentence for a warning, what could not be applied (Node internals changed). */
+  onFallback?: (why: string) => void;
+  /** Told when an agent pinged too often and its connection was closed. */
   onPingViolation?: (peer: string) => void;
   /** How agents are pinged (livenessTiming.ts); absent = not watched. */
   liveness?: LivenessTiming;
@@ -56,57 +52,44 @@ export interface AgentEndpointOptions {
 }
 
 export async function startAgentEndpoint(opts: AgentEndpointOptions): Promise<StartedServer> {
-  const server = new grpc.Server(opts.grpcOptions);
-  let warnedUnwatched = false;
-  const watch = (
-    call: grpc.ServerDuplexStream<Packet, Packet>,
-    stream: PacketStream,
-    peer: string,
-  ): PeerLiveness | null => {
-    if (!opts.liveness) return null;
-    const session = serverCallSession(call);
-    if (!session) {
-      if (!warnedUnwatched) opts.onWindowFallback?.('grpc-js internals changed: agents are not pinged');
-      warnedUnwatched = true;
-      return null;
-    }
-    // The stream's owner releases the watch when the stream ends (the session may carry other calls).
-    return watchPeer(session, opts.liveness, (err) => {
-      opts.onPeerSilent?.(peer, err);
-      stream.abort(err.reason);
-    });
-  };
-  server.addService(agentServiceDefinition, {
-    Connect: (call: grpc.ServerDuplexStream<Packet, Packet>) => {
-      const peer = call.getPeer();
-      const cancelled = new AbortController();
-      call.once('cancelled', () => cancelled.abort());
-      opts.onConnect({
-        metadata: metadataToRecord(call.metadata),
-        peer,
-        signal: cancelled.signal,
-        accept: (headers) => {
-          const md = new grpc.Metadata();
-          for (const [k, v] of Object.entries(headers)) md.set(k, v);
-          call.sendMetadata(md);
-          const stream = new GrpcPacketStream(call, peer, 'server');
-          return { stream, liveness: watch(call, stream, peer) };
-        },
-        refuse: (code, details) => {
-          call.on('error', () => {});
-          call.emit('error', { code, details });
-        },
-      });
+  const backlog = listenBacklog();
+  prepareSocketPath(opts.listen);
+  const listen = opts.listen;
+  const server = await startH2Server({
+    listen: listen.kind === 'uds' ? { ...listen, mode: SOCKET_MODE } : listen,
+    ...(opts.tls ? { tls: readServerTls(opts.tls, 'cluster') } : {}),
+    backlog: backlog.requested,
+    maxReceiveMessageBytes: opts.maxReceiveMessageBytes,
+    pingPolicy: {
+      minIntervalMs: MIN_PING_INTERVAL_MS,
+      onViolation: (peer) => opts.onPingViolation?.(peer),
+    },
+    ...(opts.onFallback ? { onFallback: opts.onFallback } : {}),
+    routes: {
+      [CONNECT_PATH]: (call) => {
+        opts.onConnect({
+          metadata: call.metadata.text,
+          peer: call.peer,
+          signal: call.signal,
+          accept: (headers) => {
+            const stream = call.accept(headers);
+            if (!opts.liveness) return { stream, liveness: null };
+            // The stream's owner releases the watch when the stream ends (the session may carry others).
+            const liveness = watchPeer(call.session, opts.liveness, (err) => {
+              opts.onPeerSilent?.(call.peer, err);
+              stream.abort(err.reason);
+            });
+            return { stream, liveness };
+          },
+          refuse: (code, details) => call.refuse(code, details),
+        });
+      },
     },
   });
-  const started = await bindGrpcServer(
-    server,
-    opts.listen,
-    serverCredentials(opts.tls, 'cluster'),
-    opts.onWindowFallback,
-  );
-  if (!enforcePingPolicy(server, (peer) => opts.onPingViolation?.(peer))) {
-    opts.onWindowFallback?.('grpc-js internals changed: agent ping enforcement is off');
-  }
-  return started;
+  return {
+    port: server.port,
+    backlog,
+    stopAccepting: () => server.stopAccepting(),
+    close: () => server.close(),
+  };
 }

@@ -1,36 +1,47 @@
-/** The frontend-facing gRPC server (`/ProxyService/Proxy`), on a Unix socket or mTLS TCP. */
-import * as grpc from '@grpc/grpc-js';
-import type { Packet } from '../protocol/packet';
-import { GrpcPacketStream } from './grpcPacketStream';
-import { proxyServiceDefinition } from './grpcServices';
-import { bindGrpcServer, serverCredentials, type Listen, type StartedServer } from './grpcServer';
+/**
+ * The frontend-facing gRPC server (`/ProxyService/Proxy`) on our node:http2 transport, on a Unix socket
+ * (mode 0660) or mTLS TCP. With --frontend-keepalive-time the server pings each frontend connection and
+ * drops one that stops answering.
+ */
+import { startH2Server } from './h2/h2Server';
+import { DEFAULT_KEEPALIVE_TIMEOUT_MS } from './h2/keepalive';
+import { PROXY_PATH } from './grpcServices';
+import { prepareSocketPath, SOCKET_MODE, type Listen, type StartedServer } from './listen';
+import { listenBacklog } from './listenBacklog';
 import type { PacketStream } from './packetStream';
-import type { ServerTlsFiles } from './tlsFiles';
+import { readServerTls, type ServerTlsFiles } from './tlsFiles';
 
 export interface GrpcFrontendOptions {
   listen: Listen;
   tls?: ServerTlsFiles;
-  grpcOptions?: grpc.ServerOptions;
-  /** Told when the HTTP/2 windows could not be raised (see grpcWindows.ts). */
-  onWindowFallback?: (why: string) => void;
+  /** Largest message accepted from a frontend. */
+  maxReceiveMessageBytes: number;
+  /** Ping each frontend connection this often (0: never), as grpc-go's ServerParameters.Time. */
+  keepaliveMs: number;
+  /** Told, as a sentence for a warning, what could not be applied (Node internals changed). */
+  onFallback?: (why: string) => void;
   onStream(stream: PacketStream): void;
 }
 
 export async function startGrpcFrontend(opts: GrpcFrontendOptions): Promise<StartedServer> {
-  const server = new grpc.Server(opts.grpcOptions);
-  server.addService(proxyServiceDefinition, {
-    Proxy: (call: grpc.ServerDuplexStream<Packet, Packet>) => {
-      // grpc-js has no peer address for a Unix socket; name the socket instead.
-      const peer = opts.listen.kind === 'uds' ? `unix:${opts.listen.path}` : call.getPeer();
-      opts.onStream(new GrpcPacketStream(call, peer, 'server'));
-    },
+  const backlog = listenBacklog();
+  prepareSocketPath(opts.listen);
+  const listen = opts.listen;
+  const server = await startH2Server({
+    listen: listen.kind === 'uds' ? { ...listen, mode: SOCKET_MODE } : listen,
+    ...(listen.kind === 'tcp' && opts.tls ? { tls: readServerTls(opts.tls, 'server') } : {}),
+    backlog: backlog.requested,
+    maxReceiveMessageBytes: opts.maxReceiveMessageBytes,
+    ...(opts.keepaliveMs > 0
+      ? { keepalive: { intervalMs: opts.keepaliveMs, timeoutMs: DEFAULT_KEEPALIVE_TIMEOUT_MS } }
+      : {}),
+    ...(opts.onFallback ? { onFallback: opts.onFallback } : {}),
+    routes: { [PROXY_PATH]: (call) => opts.onStream(call.accept()) },
   });
-  return bindGrpcServer(
-    server,
-    opts.listen,
-    opts.listen.kind === 'uds'
-      ? grpc.ServerCredentials.createInsecure()
-      : serverCredentials(opts.tls, 'server'),
-    opts.onWindowFallback,
-  );
+  return {
+    port: server.port,
+    backlog,
+    stopAccepting: () => server.stopAccepting(),
+    close: () => server.close(),
+  };
 }

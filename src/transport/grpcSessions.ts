@@ -1,5 +1,6 @@
 /**
- * The HTTP/2 session under a grpc-js call. grpc-js has no public way to reach it, and its own keepalive
+ * The HTTP/2 session under a grpc-js client call (the agent's links; our servers run on node:http2 and
+ * hand the session over themselves). grpc-js has no public way to reach it, and its own keepalive
  * cannot say why a connection was dropped nor tell whether a peer is merely slow to answer, so liveness
  * (liveness.ts) pings on the session itself. This file is the only place that knows where grpc-js 1.14
  * keeps it: a few named fields, followed breadth-first so that an added interceptor or retry layer does
@@ -9,8 +10,6 @@ import type * as http2 from 'http2';
 import type * as grpc from '@grpc/grpc-js';
 import type { Packet } from '../protocol/packet';
 
-/** Server side: ServerDuplexStream.call -> (interceptors').nextCall -> stream -> session. */
-const SERVER_PATH_FIELDS = ['call', 'nextCall', 'stream', 'session'] as const;
 /**
  * Client side: ClientDuplexStream.call -> .call (resolving) -> .child (retrying) -> .underlyingCalls[].call
  * (load balancing) -> .child (subchannel call) -> .transport -> .session.
@@ -48,13 +47,6 @@ function findSession(root: unknown, fields: readonly string[]): http2.Http2Sessi
     frontier = next;
   }
   return undefined;
-}
-
-/** The session an agent's (or frontend's) call arrived on. */
-export function serverCallSession(
-  call: grpc.ServerDuplexStream<Packet, Packet>,
-): http2.ServerHttp2Session | undefined {
-  return findSession(call, SERVER_PATH_FIELDS) as http2.ServerHttp2Session | undefined;
 }
 
 /** The session a client call runs on; call it once the call has received its response headers. */

@@ -6,7 +6,7 @@ import * as http from 'http';
 import * as https from 'https';
 import type { Socket } from 'net';
 import type { Duplex } from 'stream';
-import { prepareSocketPath, restrictSocket, type Listen, type StartedServer } from './grpcServer';
+import { prepareSocketPath, restrictSocket, type Listen, type StartedServer } from './listen';
 import { readPem, tlsPolicyOptions, type ServerTlsFiles } from './tlsFiles';
 import { listenBacklog } from './listenBacklog';
 

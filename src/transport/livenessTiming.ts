@@ -5,7 +5,7 @@
  * within 30 s on the server and a silent server within 60 s on the agent; `--keepalive-time` remains the
  * knob, and can only make detection faster.
  */
-import { MIN_PING_INTERVAL_MS } from './pingPolicy';
+import { MIN_PING_INTERVAL_MS } from './h2/keepalive';
 
 export interface LivenessTiming {
   /** Ping when nothing has been heard from the peer for this long. */

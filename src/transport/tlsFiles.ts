@@ -84,3 +84,21 @@ export function tlsPolicyOptions(policy: TlsPolicy | undefined): {
     ...(policy.ciphers.length > 0 ? { ciphers: policy.ciphers.join(':') } : {}),
   };
 }
+
+/** A server's TLS material, read and checked (the flag names the files' flags: `cluster`, `server`). */
+export interface ServerTlsMaterial {
+  cert: Buffer;
+  key: Buffer;
+  ca?: Buffer;
+  minVersion?: TlsPolicy['minVersion'];
+  ciphers?: string;
+}
+
+export function readServerTls(tls: ServerTlsFiles, flagPrefix: string): ServerTlsMaterial {
+  return {
+    cert: readPem(tls.cert, `--${flagPrefix}-cert`, 'certificate'),
+    key: readPem(tls.key, `--${flagPrefix}-key`, 'key'),
+    ...(tls.ca ? { ca: readPem(tls.ca, `--${flagPrefix}-ca-cert`, 'certificate') } : {}),
+    ...tlsPolicyOptions(tls.policy),
+  };
+}

@@ -1,52 +1,45 @@
 /**
  * The agent's pings against a server that enforces a minimum ping interval the way the reference's gRPC
- * server does (pingPolicy.ts: GOAWAY too_many_pings after more than two early pings) and that never pings
- * the agent itself (the reference server pings only after an hour of silence). The intervals are scaled
- * down from 30 s; livenessTiming.test.ts holds the real values to the same rule.
+ * server does (GOAWAY too_many_pings after more than two early pings): our own node:http2 server with its
+ * ping policy, which never pings the agent itself (the reference server pings only after an hour of
+ * silence). The intervals are scaled down from 30 s; livenessTiming.test.ts holds the real values to the
+ * same rule.
  */
-import * as grpc from '@grpc/grpc-js';
-import type { Packet } from '../../src/protocol/packet';
 import { openAgentLink, type OpenedLink } from '../../src/transport/agentClient';
-import { agentServiceDefinition } from '../../src/transport/grpcServices';
-import { forEachNewSession } from '../../src/transport/grpcWindows';
+import { CONNECT_PATH } from '../../src/transport/grpcServices';
+import { startH2Server, type H2Server } from '../../src/transport/h2/h2Server';
 import type { LivenessTiming } from '../../src/transport/livenessTiming';
-import { enforcePingPolicy } from '../../src/transport/pingPolicy';
-import type { StreamEnd } from '../../src/transport/packetStream';
+import type { PacketStream, StreamEnd } from '../../src/transport/packetStream';
 import { waitFor } from '../helpers/waitFor';
 
 const MIN_INTERVAL_MS = 600;
 
-let server: grpc.Server;
+let server: H2Server;
 let port: number;
-let pings: number;
 let violations: string[];
 const links: OpenedLink[] = [];
+const serverStreams: PacketStream[] = [];
+const pings = (): number => server.stats().pingsReceived;
 
 beforeEach(async () => {
-  pings = 0;
   violations = [];
-  server = new grpc.Server();
-  server.addService(agentServiceDefinition, {
-    Connect: (call: grpc.ServerDuplexStream<Packet, Packet>) => {
-      const md = new grpc.Metadata();
-      md.set('serverid', 'strict');
-      md.set('servercount', '1');
-      call.sendMetadata(md);
-      call.on('data', () => {});
-      call.on('error', () => {});
+  server = await startH2Server({
+    listen: { kind: 'tcp', host: '127.0.0.1', port: 0 },
+    pingPolicy: { minIntervalMs: MIN_INTERVAL_MS, onViolation: (peer) => violations.push(peer) },
+    routes: {
+      [CONNECT_PATH]: (call) => {
+        const stream = call.accept({ serverid: 'strict', servercount: '1' });
+        stream.attach({ packet: () => {}, malformed: () => {}, drain: () => {}, end: () => {} });
+        serverStreams.push(stream);
+      },
     },
   });
-  port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) =>
-      err ? reject(err) : resolve(p),
-    ),
-  );
-  expect(forEachNewSession(server, (s) => s.on('ping', () => pings++))).toBe(true);
-  expect(enforcePingPolicy(server, (peer) => violations.push(peer), MIN_INTERVAL_MS)).toBe(true);
+  port = server.port;
 });
-afterEach(() => {
+afterEach(async () => {
   for (const link of links.splice(0)) link.close();
-  server.forceShutdown();
+  serverStreams.length = 0;
+  await server.close();
 });
 
 async function open(liveness: LivenessTiming): Promise<{ link: OpenedLink; ended: StreamEnd[] }> {
@@ -73,7 +66,7 @@ const eager = (minSpacingMs: number): LivenessTiming => ({
 
 it('keeps its pings at least the minimum interval apart, so the server never sends GOAWAY', async () => {
   const { ended } = await open(eager(MIN_INTERVAL_MS));
-  await waitFor(() => pings >= 5, { description: 'five pings from the agent' });
+  await waitFor(() => pings() >= 5, { description: 'five pings from the agent' });
   expect(violations).toEqual([]);
   expect(ended).toEqual([]);
 });

@@ -1,4 +1,4 @@
-import { MIN_PING_INTERVAL_MS } from '../../src/transport/pingPolicy';
+import { MIN_PING_INTERVAL_MS } from '../../src/transport/h2/keepalive';
 import {
   agentLivenessTiming,
   MIN_KEEPALIVE_MS,

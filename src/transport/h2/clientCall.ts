@@ -86,6 +86,13 @@ export class ClientCallSide implements CallSide {
 
   beforeFirstWrite(): void {}
 
+  wrote(): void {}
+
+  settleEnd(decide: () => void): void {
+    // A server ends with its status in the same HEADERS frame as END_STREAM: nothing follows to wait for.
+    setImmediate(decide);
+  }
+
   finish(): void {
     if (!this.stream.writableEnded) this.stream.end();
   }

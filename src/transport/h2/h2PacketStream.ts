@@ -22,8 +22,15 @@ export interface CallSide {
   rejectFrame(error: GrpcFrameError): void;
   /** Called once before the first message is written (the server sends its headers here). */
   beforeFirstWrite(): void;
+  /** Called for every message written (the server's ping policy forgives a peer it sends data to). */
+  wrote(): void;
   /** How the peer's side ended, once the readable side is done: an EOF, a status, a reset. */
   peerEnd(): StreamEnd;
+  /**
+   * The peer's END_STREAM was read: calls `decide` once whatever may follow it closely (a reset) has had
+   * the time to be read, so that `peerEnd` tells a cancel from an EOF.
+   */
+  settleEnd(decide: () => void): void;
 }
 
 function safeDecode(bytes: Buffer): DecodedPacket | MalformedPacketError {
@@ -68,8 +75,8 @@ export class H2PacketStream implements PacketStream {
     const stream = this.stream;
     stream.on('data', (chunk: Buffer) => this.onChunk(chunk));
     // node:http2 cancels a call by ending the writable side and then resetting (END_STREAM, RST_STREAM
-    // CANCEL, often in one read): decided one turn later, the reset is known and the end is a cancel.
-    stream.on('end', () => setImmediate(() => this.onPeerDone()));
+    // CANCEL): the side decides when the reset would have been read, and the end is then a cancel.
+    stream.on('end', () => this.side.settleEnd(() => this.onPeerDone()));
     stream.on('close', () => this.onPeerDone());
     stream.on('drain', () => {
       if (!this.needDrain) return;
@@ -89,6 +96,7 @@ export class H2PacketStream implements PacketStream {
       this.wroteAny = true;
       this.side.beforeFirstWrite();
     }
+    this.side.wrote();
     const parts = framePacket(packet);
     stream.cork();
     const last = parts.length - 1;

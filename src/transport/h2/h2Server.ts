@@ -7,10 +7,19 @@
 import { chmodSync, existsSync, unlinkSync } from 'fs';
 import * as http2 from 'http2';
 import type { AddressInfo } from 'net';
+import { ListenError } from '../listen';
 import { H2SessionError } from './errors';
 import { DEFAULT_MAX_RECEIVE_MESSAGE_BYTES } from './grpcFraming';
 import { encodeGrpcMessage, GrpcStatus, parseGrpcTimeout, type GrpcStatusCode } from './grpcStatus';
-import { enforcePings, startKeepalive, type Keepalive, type KeepaliveOptions } from './keepalive';
+import { paceHandshakes } from './handshakePacing';
+import { readWhileWriting } from './readWhileWriting';
+import {
+  enforcePings,
+  startKeepalive,
+  type Keepalive,
+  type KeepaliveOptions,
+  type PingStrikes,
+} from './keepalive';
 import { readMetadata } from './metadata';
 import { GRPC_CONTENT_TYPE, makeServerCall, type H2ServerCall } from './serverCall';
 import { LOCAL_SETTINGS, MAX_SESSION_MEMORY_MIB, raiseSessionWindow } from './settings';
@@ -42,6 +51,10 @@ export interface H2ServerOptions {
   pingPolicy?: { minIntervalMs?: number; now?: () => number; onViolation?: (peer: string) => void };
   /** Told about session-level failures (a client that sent garbage, a keepalive timeout). */
   onSessionError?: (peer: string, error: Error) => void;
+  /** The accept queue asked of the kernel (listenBacklog.ts); Node's default (511) when absent. */
+  backlog?: number;
+  /** Told, as a sentence for a warning, what could not be applied (Node internals changed). */
+  onFallback?: (why: string) => void;
 }
 
 export interface H2Server {
@@ -49,7 +62,10 @@ export interface H2Server {
   readonly port: number;
   /** Open sessions and streams, for tests and metrics. */
   stats(): { sessions: number; streams: number; pingsReceived: number; keepaliveAcks: number };
-  /** Refuses new connections; open ones go on. */
+  /**
+   * Refuses new connections, and new calls on open ones (GOAWAY); open calls go on. The start of a
+   * graceful shutdown.
+   */
   stopAccepting(): void;
   /**
    * Graceful close: GOAWAY to every session, wait up to `graceMs` for calls to finish, then end the rest
@@ -61,7 +77,9 @@ export interface H2Server {
 function peerOf(session: http2.Http2Session, listen: H2Listen): string {
   if (listen.kind === 'uds') return `unix:${listen.path}`;
   const s = session.socket as { remoteAddress?: string; remotePort?: number } | undefined;
-  return `${s?.remoteAddress ?? 'unknown'}:${s?.remotePort ?? 0}`;
+  const address = s?.remoteAddress ?? 'unknown';
+  // As grpc-js and Go write a peer: an IPv6 address in brackets, so the port stays readable.
+  return `${address.includes(':') ? `[${address}]` : address}:${s?.remotePort ?? 0}`;
 }
 
 function respondError(
@@ -136,11 +154,18 @@ export async function startH2Server(opts: H2ServerOptions): Promise<H2Server> {
         ...(opts.tls.ciphers ? { ciphers: opts.tls.ciphers } : {}),
       })
     : http2.createServer(common);
+  if (opts.tls && !paceHandshakes(server)) {
+    opts.onFallback?.('Node internals changed: TLS handshakes of a connection burst all start at once');
+  }
+  if (!readWhileWriting(server)) {
+    opts.onFallback?.('Node internals changed: HTTP/2 sessions stop reading while their writes wait');
+  }
   const maxReceive = opts.maxReceiveMessageBytes ?? DEFAULT_MAX_RECEIVE_MESSAGE_BYTES;
   const sessions = new Set<http2.ServerHttp2Session>();
   let streams = 0;
   let pingsReceived = 0;
   const keepalives = new Set<Keepalive>();
+  const strikesOf = new WeakMap<http2.Http2Session, PingStrikes>();
   let keepaliveAcksOfClosed = 0;
 
   server.on('session', (session: http2.ServerHttp2Session) => {
@@ -161,7 +186,10 @@ export async function startH2Server(opts: H2ServerOptions): Promise<H2Server> {
     }
     if (opts.pingPolicy) {
       const policy = opts.pingPolicy;
-      enforcePings(session, policy, () => policy.onViolation?.(peer));
+      strikesOf.set(
+        session,
+        enforcePings(session, policy, () => policy.onViolation?.(peer)),
+      );
     }
   });
   const onStream = (
@@ -181,13 +209,17 @@ export async function startH2Server(opts: H2ServerOptions): Promise<H2Server> {
       respondError(stream, 200, GrpcStatus.UNIMPLEMENTED, `The server does not implement the method ${path}`);
       return;
     }
+    const session = stream.session as http2.ServerHttp2Session;
+    const strikes = strikesOf.get(session);
     route(
       makeServerCall(stream, {
         path,
         metadata: readMetadata(rawHeaders),
-        peer: peerOf(stream.session!, opts.listen),
+        peer: peerOf(session, opts.listen),
+        session,
         deadline,
         maxReceiveMessageBytes: maxReceive,
+        ...(strikes ? { onSend: () => strikes.sent() } : {}),
       }),
     );
   };
@@ -200,14 +232,24 @@ export async function startH2Server(opts: H2ServerOptions): Promise<H2Server> {
 
   const listen = opts.listen;
   if (listen.kind === 'uds' && listen.deleteExisting && existsSync(listen.path)) unlinkSync(listen.path);
+  const backlog = opts.backlog !== undefined ? { backlog: opts.backlog } : {};
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    const failed = (err: Error): void => {
+      const where = listen.kind === 'uds' ? listen.path : `${listen.host}:${listen.port}`;
+      reject(new ListenError('bind-failed', `cannot listen on ${where}: ${err.message}`, { cause: err }));
+    };
+    server.once('error', failed);
     const done = (): void => {
-      server.off('error', reject);
+      server.off('error', failed);
       resolve();
     };
-    if (listen.kind === 'uds') server.listen(listen.path, done);
-    else server.listen(listen.port, listen.host === '' ? undefined : listen.host, done);
+    // An empty host is every interface, as in Go: Node listens on :: (dual-stack), or 0.0.0.0 without IPv6.
+    if (listen.kind === 'uds') server.listen({ path: listen.path, ...backlog }, done);
+    else
+      server.listen(
+        { port: listen.port, ...(listen.host === '' ? {} : { host: listen.host }), ...backlog },
+        done,
+      );
   });
   server.on('error', () => {});
   if (listen.kind === 'uds' && listen.mode !== undefined) chmodSync(listen.path, listen.mode);
@@ -224,6 +266,7 @@ export async function startH2Server(opts: H2ServerOptions): Promise<H2Server> {
     },
     stopAccepting: () => {
       if (server.listening) server.close();
+      for (const session of sessions) if (!session.closed) session.close();
     },
     close: (graceMs = 0) => {
       closing ??= (async () => {

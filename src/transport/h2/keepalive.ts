@@ -78,31 +78,51 @@ export const MAX_PING_STRIKES = 2;
 /** Time for the GOAWAY to reach a client that pinged too often before its connection is dropped. */
 export const PING_VIOLATION_CLOSE_MS = 1_000;
 
-/** Counts pings that came too soon after the previous one; pure apart from the injected clock. */
+/**
+ * Counts pings that came too soon after the previous one; pure apart from the injected clock. As in
+ * grpc-go's server (handlePing and resetPingStrikes), once the server has sent headers or data the next
+ * ping is not judged and the count starts over: a client pinging a busy call is not the abuse the policy
+ * is for.
+ */
 export class PingStrikes {
   private last = -Infinity;
   private strikes = 0;
+  private forgive = false;
 
   constructor(
     private readonly minIntervalMs = MIN_PING_INTERVAL_MS,
     private readonly now: () => number = Date.now,
   ) {}
 
+  /** The server sent headers or data on the session. */
+  sent(): void {
+    this.forgive = true;
+  }
+
   /** Records one ping; true when the peer has now pinged too often. */
   ping(): boolean {
     const at = this.now();
-    if (at - this.last < this.minIntervalMs) this.strikes++;
+    const since = at - this.last;
     this.last = at;
+    if (this.forgive) {
+      this.forgive = false;
+      this.strikes = 0;
+      return false;
+    }
+    if (since < this.minIntervalMs) this.strikes++;
     return this.strikes > MAX_PING_STRIKES;
   }
 }
 
-/** On a server session: GOAWAY ENHANCE_YOUR_CALM "too_many_pings" (as grpc-go) once the peer overdoes it. */
+/**
+ * On a server session: GOAWAY ENHANCE_YOUR_CALM "too_many_pings" (as grpc-go) once the peer overdoes it.
+ * Returns the session's strikes, to be told when the server sends headers or data.
+ */
 export function enforcePings(
   session: http2.ServerHttp2Session,
   policy: { minIntervalMs?: number; now?: () => number },
   onViolation: () => void,
-): void {
+): PingStrikes {
   const strikes = new PingStrikes(policy.minIntervalMs, policy.now);
   session.on('ping', () => {
     if (!strikes.ping() || session.closed || session.destroyed) return;
@@ -112,4 +132,5 @@ export function enforcePings(
     // grpc-go closes the connection outright; a client that ignores the GOAWAY is cut off shortly after.
     setTimeout(() => session.destroy(), PING_VIOLATION_CLOSE_MS).unref();
   });
+  return strikes;
 }

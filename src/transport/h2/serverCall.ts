@@ -20,6 +20,15 @@ export const GRPC_CONTENT_TYPE = 'application/grpc+proto';
  * cannot hold the stream.
  */
 export const RESET_AFTER_STATUS_MS = 1_000;
+/**
+ * Event-loop turns a client's END_STREAM waits before it counts as an EOF rather than the first half of a
+ * cancel. node:http2 clients (grpc-js, ours) cancel with END_STREAM then RST_STREAM CANCEL, written together
+ * but possibly read apart (a socket read or a TLS record boundary between them): the reset is then already
+ * in the socket and is read in the next poll phase. Turns, not milliseconds: a client that half-closes to
+ * finish (and waits for our status) must not pay a timer per call. grpc-go clients cancel with the reset
+ * alone.
+ */
+export const PEER_RESET_SETTLE_TURNS = 2;
 
 export class ServerCallSide implements CallSide {
   private headersSent = false;
@@ -28,7 +37,11 @@ export class ServerCallSide implements CallSide {
   private pendingHeaders: http2.OutgoingHttpHeaders = {};
   private resetAfterStatus = false;
 
-  constructor(private readonly stream: http2.ServerHttp2Stream) {
+  constructor(
+    private readonly stream: http2.ServerHttp2Stream,
+    /** Told when headers or data go out (the session's ping policy, keepalive.ts). */
+    private readonly onSend: () => void = () => {},
+  ) {
     stream.on('wantTrailers', () => {
       stream.sendTrailers(this.trailers);
       if (this.resetAfterStatus) this.resetQuietly();
@@ -47,6 +60,7 @@ export class ServerCallSide implements CallSide {
   sendHeaders(): void {
     if (this.headersSent || this.stream.destroyed || this.stream.headersSent) return;
     this.headersSent = true;
+    this.onSend();
     this.stream.respond(
       {
         [C.HTTP2_HEADER_STATUS]: 200,
@@ -71,6 +85,7 @@ export class ServerCallSide implements CallSide {
     if (!this.headersSent) {
       // Trailers-only: the status rides on the only HEADERS frame.
       this.headersSent = true;
+      this.onSend();
       this.stream.respond(
         {
           [C.HTTP2_HEADER_STATUS]: 200,
@@ -105,6 +120,10 @@ export class ServerCallSide implements CallSide {
     this.sendHeaders();
   }
 
+  wrote(): void {
+    this.onSend();
+  }
+
   finish(): void {
     this.sendStatus(GrpcStatus.OK, '');
   }
@@ -122,6 +141,16 @@ export class ServerCallSide implements CallSide {
     );
   }
 
+  settleEnd(decide: () => void): void {
+    // Each setImmediate runs after the poll phase of its turn has read what the socket holds.
+    let turns = PEER_RESET_SETTLE_TURNS;
+    const next = (): void => {
+      if (--turns <= 0 || this.stream.closed || this.stream.destroyed) decide();
+      else setImmediate(next);
+    };
+    setImmediate(next);
+  }
+
   peerEnd(): StreamEnd {
     // The client's END_STREAM ends the readable side; anything else that closes it is a reset or the
     // session going away, which grpc servers report as a cancelled call.
@@ -136,6 +165,8 @@ export interface H2ServerCall {
   readonly path: string;
   readonly metadata: IncomingMetadata;
   readonly peer: string;
+  /** The HTTP/2 session the call arrived on (shared with the client's other calls). */
+  readonly session: http2.ServerHttp2Session;
   /** The client's deadline (grpc-timeout), as a Date.now() value, when it sent one. */
   readonly deadline: number | undefined;
   /** Aborted when the client goes away before the call got its status (reset, session lost). */
@@ -155,11 +186,14 @@ export function makeServerCall(
     path: string;
     metadata: IncomingMetadata;
     peer: string;
+    session: http2.ServerHttp2Session;
     deadline: number | undefined;
     maxReceiveMessageBytes: number;
+    /** Told when headers or data go out on the call. */
+    onSend?: () => void;
   },
 ): H2ServerCall {
-  const side = new ServerCallSide(stream);
+  const side = new ServerCallSide(stream, init.onSend);
   const cancelled = new AbortController();
   // Only a call that ends without a status was given up by the client (a reset, a lost session).
   stream.once('close', () => {
@@ -181,7 +215,11 @@ export function makeServerCall(
     stream.once('close', () => clearTimeout(deadlineTimer));
   }
   return {
-    ...init,
+    path: init.path,
+    metadata: init.metadata,
+    peer: init.peer,
+    session: init.session,
+    deadline: init.deadline,
     signal: cancelled.signal,
     accept: (headers) => {
       if (headers) {

@@ -39,6 +39,22 @@ describe('PingStrikes', () => {
     });
     expect(early).toEqual([false, ...Array<boolean>(MAX_PING_STRIKES).fill(false), true]);
   });
+
+  it('forgives earlier strikes once the server has sent headers or data, as grpc-go does', () => {
+    let now = 0;
+    const strikes = new PingStrikes(30_000, () => now);
+    const early = (): boolean => {
+      now += 1_000;
+      return strikes.ping();
+    };
+    strikes.ping();
+    for (let i = 0; i < MAX_PING_STRIKES; i++) expect(early()).toBe(false);
+    // The server answered with data: the next ping is not judged, and the count starts over from it.
+    strikes.sent();
+    expect(early()).toBe(false);
+    for (let i = 0; i < MAX_PING_STRIKES; i++) expect(early()).toBe(false);
+    expect(early()).toBe(true);
+  });
 });
 
 describe('keepalive against grpc-js clients', () => {

@@ -1,27 +1,27 @@
 /**
- * Our grpc-js servers keep reading while their own output waits for the peer (readWhileWritingSocket.ts),
- * listen with a deep backlog, and the socket wrapper still holds a peer that stops reading.
+ * How our node:http2 gRPC server listens: a stream on which both sides write megabytes at once completes
+ * (sessions read while their writes wait), the accept queue, TLS handshake pacing.
  */
 import * as grpc from '@grpc/grpc-js';
 import { mkdtempSync, readFileSync, rmSync } from 'fs';
 import * as net from 'net';
 import { tmpdir } from 'os';
 import * as path from 'path';
-import { packets, type Packet } from '../../src/protocol/packet';
-import { HANDSHAKES_IN_FLIGHT } from '../../src/transport/grpcListeners';
-import { bindGrpcServer, serverCredentials, type StartedServer } from '../../src/transport/grpcServer';
+import { packets, type Packet } from '../../../src/protocol/packet';
 import {
   deserializeIncoming,
   PROXY_PATH,
-  proxyServiceDefinition,
   serializePacket,
   type Incoming,
-} from '../../src/transport/grpcServices';
-import { STREAM_WINDOW_BYTES } from '../../src/transport/grpcWindows';
-import { listenBacklog } from '../../src/transport/listenBacklog';
-import { ReadWhileWritingSocket } from '../../src/transport/readWhileWritingSocket';
-import { useTlsDir } from '../helpers/tls';
-import { waitFor } from '../helpers/waitFor';
+} from '../../../src/transport/grpcServices';
+import { STREAM_WINDOW_BYTES } from '../../../src/transport/grpcWindows';
+import { HANDSHAKES_IN_FLIGHT } from '../../../src/transport/h2/handshakePacing';
+import { startH2Server, type H2Server } from '../../../src/transport/h2/h2Server';
+import { listenBacklog } from '../../../src/transport/listenBacklog';
+import { readServerTls } from '../../../src/transport/tlsFiles';
+import { ReadWhileWritingSocket } from '../../../src/transport/h2/readWhileWritingSocket';
+import { useTlsDir } from '../../helpers/tls';
+import { waitFor } from '../../helpers/waitFor';
 
 /** Only stops a hung test. */
 jest.setTimeout(120_000);
@@ -49,30 +49,35 @@ function sendAll(write: (p: Packet) => boolean, drained: () => Promise<void>): P
   })();
 }
 
-describe('a gRPC server of ours', () => {
+describe('our gRPC server', () => {
   it('completes a stream on which both sides write megabytes at once (Node peers would both stop reading)', async () => {
     let serverReceived = 0;
-    const server = new grpc.Server();
-    server.addService(proxyServiceDefinition, {
-      Proxy: (call: grpc.ServerDuplexStream<Incoming, Packet>) => {
-        call.on('data', (p: Incoming) => {
-          if (!(p instanceof Error) && p.type === 'DATA') serverReceived += p.data.length;
-        });
-        const clientDone = new Promise<void>((resolve) => call.once('end', () => resolve()));
-        const sent = sendAll(
-          (p) => call.write(p),
-          () => new Promise((resolve) => call.once('drain', () => resolve())),
-        );
-        // The status ends the call for both sides: send it only once everything has crossed.
-        void Promise.all([sent, clientDone]).then(() => call.end());
+    const socketPath = path.join(dir, 'both-ways.sock');
+    const started: H2Server = await startH2Server({
+      listen: { kind: 'uds', path: socketPath },
+      routes: {
+        [PROXY_PATH]: (call) => {
+          const stream = call.accept();
+          let drained: () => void = () => {};
+          let clientDone: () => void = () => {};
+          const ended = new Promise<void>((resolve) => (clientDone = resolve));
+          stream.attach({
+            packet: (p) => {
+              if (p.type === 'DATA') serverReceived += p.data.length;
+            },
+            malformed: () => {},
+            drain: () => drained(),
+            end: () => clientDone(),
+          });
+          const sent = sendAll(
+            (p) => stream.send(p),
+            () => new Promise((resolve) => (drained = resolve)),
+          );
+          // The status ends the call for both sides: send it only once everything has crossed.
+          void Promise.all([sent, ended]).then(() => stream.close());
+        },
       },
     });
-    const socketPath = path.join(dir, 'both-ways.sock');
-    const started: StartedServer = await bindGrpcServer(
-      server,
-      { kind: 'uds', path: socketPath },
-      grpc.ServerCredentials.createInsecure(),
-    );
     cleanups.push(() => started.close());
 
     const client = new grpc.Client(`unix://${socketPath}`, grpc.credentials.createInsecure(), {
@@ -123,21 +128,25 @@ describe('a gRPC server of ours', () => {
   });
 });
 
-describe('a TLS gRPC server of ours', () => {
+describe('our TLS gRPC server', () => {
   it('still admits a real client while more silent peers than handshake slots hold connections open', async () => {
-    const server = new grpc.Server();
-    server.addService(proxyServiceDefinition, {
-      Proxy: (call: grpc.ServerDuplexStream<Incoming, Packet>) => {
-        call.write(packets.data(1n, Buffer.from('welcome')));
-        call.end();
+    const fallbacks: string[] = [];
+    const started = await startH2Server({
+      listen: { kind: 'tcp', host: '127.0.0.1', port: 0 },
+      tls: readServerTls({ cert: tls().clusterCert, key: tls().clusterKey }, 'cluster'),
+      // Pacing and read-while-writing both hook Node's listeners by name: both must have found them.
+      onFallback: (why) => fallbacks.push(why),
+      routes: {
+        [PROXY_PATH]: (call) => {
+          const stream = call.accept();
+          stream.attach({ packet: () => {}, malformed: () => {}, drain: () => {}, end: () => {} });
+          stream.send(packets.data(1n, Buffer.from('welcome')));
+          stream.close();
+        },
       },
     });
-    const started = await bindGrpcServer(
-      server,
-      { kind: 'tcp', host: '127.0.0.1', port: 0 },
-      serverCredentials({ cert: tls().clusterCert, key: tls().clusterKey }, 'cluster'),
-    );
     cleanups.push(() => started.close());
+    expect(fallbacks).toEqual([]);
     // Connected, never a ClientHello: each would hold a slot until Node's 120 s handshake timeout.
     const silent = await Promise.all(
       Array.from(
@@ -177,7 +186,6 @@ describe('a TLS gRPC server of ours', () => {
     call.end();
   });
 });
-
 describe('ReadWhileWritingSocket', () => {
   it('completes writes at once up to its limit, then only as a peer that stopped reading drains', async () => {
     const socketPath = path.join(dir, 'limit.sock');
