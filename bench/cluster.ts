@@ -71,9 +71,17 @@ export interface BenchServer {
 
 export async function startServer(
   c: BenchCluster,
-  o: { mode: Mode; name: string; extraArgs?: string[]; dataDir?: string; nodeOptions?: string },
+  o: {
+    mode: Mode;
+    name: string;
+    extraArgs?: string[];
+    dataDir?: string;
+    nodeOptions?: string;
+    /** Another build's bin/ (the per-dial tools compare builds); the snapshot's by default. */
+    binDir?: string;
+  },
 ): Promise<BenchServer> {
-  const bin = binDir();
+  const bin = o.binDir ?? binDir();
   const test = await startTestServer(c.tls, c.dir, {
     mode: o.mode,
     serverId: o.name,
@@ -117,9 +125,9 @@ export interface BenchAgent {
 export async function startAgent(
   c: BenchCluster,
   server: BenchServer,
-  o: { name: string; extraArgs?: string[]; nodeOptions?: string },
+  o: { name: string; extraArgs?: string[]; nodeOptions?: string; binDir?: string },
 ): Promise<BenchAgent> {
-  const bin = binDir();
+  const bin = o.binDir ?? binDir();
   const before = (await server.gauges())[READY_BACKENDS] ?? 0;
   const test = await startTestAgent(c.tls, c.dir, server.test, {
     agentId: o.name,

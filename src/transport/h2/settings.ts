@@ -10,7 +10,7 @@ export const STREAM_WINDOW_BYTES = 4 * 1024 * 1024;
 /** Per-session receive window: room for several busy streams at once. */
 export const SESSION_WINDOW_BYTES = 16 * 1024 * 1024;
 /**
- * Largest DATA frame we accept. 16 KiB is HTTP/2's default and minimum. Measured with scripts/bench-h2.js
+ * Largest DATA frame we accept. 16 KiB is HTTP/2's default and minimum. Measured with bench/h2.ts
  * (Unix socket, 64 KiB packets), 16 KiB / 64 KiB / 1 MiB frames cost about the same CPU per MiB (receiver
  * 2.1 / 2.0 / 2.0 ms): node reads the socket 64 KiB at a time whatever the frame size. 64 KiB holds one
  * packet per frame and keeps frames of different streams interleaving finely.
@@ -30,7 +30,7 @@ export const MAX_SESSION_MEMORY_MIB = 64;
  * Bytes a PacketStream lets queue in its HTTP/2 stream before `send()` returns false. node's own mark is
  * 16 KiB, less than one 64 KiB packet, which would make every DATA packet wait for a drain; 1 MiB is what
  * grpc-js's object-mode calls hold (16 messages of 64 KiB) and cost less CPU per MiB than 256 KiB in
- * scripts/bench-h2.js (fewer drain cycles).
+ * bench/h2.ts (fewer drain cycles).
  */
 export const SEND_HIGH_WATER_BYTES = 1024 * 1024;
 
