@@ -3,6 +3,7 @@
  * knows how many are alive per kind. Actors are standalone (not spawned children): in XState 5.x a parent
  * with thousands of spawned children copies its children map on every spawn, so a parent with thousands of spawned children degrades quadratically, and owners keep their own Maps.
  */
+import { ioFairClock } from './ioFairClock';
 import { createActor, type AnyActorLogic, type Actor, type InspectionEvent } from 'xstate';
 
 export type ActorKind =
@@ -99,6 +100,7 @@ export class ActorHost {
   ): Actor<TLogic> {
     const actor: Actor<TLogic> = createActor(logic, {
       input: options.input,
+      clock: ioFairClock,
       ...(this.observers.size > 0 ? { inspect: this.inspect } : {}),
       ...(options.id !== undefined ? { id: options.id } : {}),
     } as never);

@@ -7,14 +7,13 @@ import { ClientSet } from '../actors/agent/clientSet';
 import { AgentMetrics } from '../observability/agentMetrics';
 import { startHealthAndAdmin, type RunningHttpServer } from '../observability/httpEndpoints';
 import type { Logger } from '../observability/logger';
-import { openAgentLink, type AgentClientTls, type OpenedLink } from '../transport/agentClient';
+import type { AgentClientTls, OpenedLink, OpenLinkOptions } from '../transport/agentClient';
 import { openH2AgentLink } from '../transport/h2AgentLink';
 import { readPem } from '../transport/tlsFiles';
 import { agentInstruments } from './agentInstruments';
 import { DestinationPolicy } from '../actors/agent/destinationPolicy';
 import type { AllowedDestination } from '../config/addresses';
 import { registerBufferMetric } from '../observability/bufferMetrics';
-import { CLIENT_WINDOW_OPTIONS } from '../transport/grpcWindows';
 import { FLOW_CONTROL_HEADER, FLOW_CONTROL_VERSION } from '../protocol/flowControl';
 import { eventFactory, type AgentEventFactory } from '../events';
 import { ProcessInspection } from '../inspector/processInspection';
@@ -49,7 +48,7 @@ export interface AgentRuntimeConfig {
   flowControl: boolean;
   /** Serve the live inspector at /inspector/ on the admin port (default on; --inspector). */
   inspector?: boolean;
-  /** --link-transport: the gRPC client of the links to servers (grpc-js by default, or node:http2). */
+  /** --link-transport: the gRPC client of the links to servers (node:http2 by default, or grpc-js). */
   linkTransport?: LinkTransport;
   /** --alpn-proto: ALPN protocols offered to servers before `h2` (node:http2 links only). */
   alpnProtocols?: readonly string[];
@@ -124,7 +123,7 @@ export async function runAgent(config: AgentRuntimeConfig, log: Logger): Promise
         ? { policy: new DestinationPolicy(config.allowedDestinations) }
         : {}),
       open: (address): Promise<OpenedLink> =>
-        config.linkTransport === 'h2'
+        config.linkTransport !== 'grpc-js'
           ? openH2AgentLink({
               target: address,
               tls,
@@ -139,7 +138,7 @@ export async function runAgent(config: AgentRuntimeConfig, log: Logger): Promise
                   reason: err.message,
                 }),
             })
-          : openAgentLink({
+          : openGrpcJsLink({
               target: address,
               tls,
               metadata: metadata(),
@@ -148,7 +147,6 @@ export async function runAgent(config: AgentRuntimeConfig, log: Logger): Promise
                 'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
                 'grpc.enable_channelz': 0,
                 'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
-                ...CLIENT_WINDOW_OPTIONS,
               },
               // Servers are pinged by the liveness watch (which names why a link ended), not by grpc-js.
               liveness,
@@ -208,4 +206,16 @@ export async function runAgent(config: AgentRuntimeConfig, log: Logger): Promise
     await closeAll();
     throw err;
   }
+}
+
+/**
+ * The grpc-js link, loaded only when chosen: grpc-js is several megabytes of heap that an agent on the
+ * default node:http2 link never needs, and every node runs an agent.
+ */
+async function openGrpcJsLink(opts: OpenLinkOptions): Promise<OpenedLink> {
+  const [{ openAgentLink }, { CLIENT_WINDOW_OPTIONS }] = await Promise.all([
+    import('../transport/agentClient'),
+    import('../transport/grpcWindows'),
+  ]);
+  return openAgentLink({ ...opts, channelOptions: { ...opts.channelOptions, ...CLIENT_WINDOW_OPTIONS } });
 }

@@ -220,12 +220,12 @@ export const agentExtensionFlagSpecs: readonly FlagSpec[] = [
   {
     name: 'link-transport',
     kind: 'string',
-    default: 'grpc-js',
+    default: 'h2',
     check: (v: string) =>
       v === 'grpc-js' || v === 'h2' ? undefined : `${JSON.stringify(v)} is not grpc-js or h2`,
     help:
-      'The gRPC client of the links to proxy servers: grpc-js, or h2 (our node:http2 client: one HTTP/2 ' +
-      'connection per server, --alpn-proto honoured, grpc-js not loaded by the links).',
+      'The gRPC client of the links to proxy servers: h2 (our node:http2 client: one HTTP/2 connection per ' +
+      'server, --alpn-proto honoured, grpc-js not loaded), or grpc-js.',
   },
 ];
 

@@ -46,7 +46,7 @@ export interface AgentOptions extends CommonOptions {
   readonly allowedDestinationRules: readonly AllowedDestination[];
   /** Extra server addresses (host:port, [v6]:port) besides --proxy-server-host:--proxy-server-port. */
   readonly proxyServerAddresses: readonly string[];
-  /** --link-transport: grpc-js (default) or h2. */
+  /** --link-transport: h2 (default) or grpc-js. */
   readonly linkTransport: 'grpc-js' | 'h2';
   /** Notices to print at start-up (deprecated or ignored flags). */
   readonly warnings: readonly string[];
@@ -81,7 +81,7 @@ function buildAgentOptions(f: ParsedFlags, deps: ConfigDeps): AgentOptions {
     allowedDestinations: f.list('allowed-destinations'),
     allowedDestinationRules: parseAllWith(parseAllowedDestination, f.list('allowed-destinations')),
     proxyServerAddresses: f.list('proxy-server-addresses'),
-    linkTransport: f.string('link-transport') === 'h2' ? 'h2' : 'grpc-js',
+    linkTransport: f.string('link-transport') === 'grpc-js' ? 'grpc-js' : 'h2',
     warnings: f.warnings,
   };
 }

@@ -10,8 +10,7 @@ import type { EventLog } from './eventLogApi';
 import { parseEventLogLocation, type EventLogLocation, type NatsSecurityFiles } from './eventLogLocation';
 import { FileEventLog, type FileLogTuning } from './fileEventLog';
 import { promEventLogMetrics, type EventLogMetrics } from './metrics';
-import { NatsEventLog, type NatsLogTuning } from './natsEventLog';
-import { natsConnectSettings } from './natsSecurity';
+import type { NatsLogTuning } from './natsEventLog';
 import { RetryingOpenLog } from './retryingOpenLog';
 import { processToken } from './subjects';
 import { stderrLogger, type EventLogLogger, type EventProcess, type MalformedHandler } from './types';
@@ -90,6 +89,12 @@ async function openWith(spec: EventLogSpec, location: EventLogLocation, deps: De
   if (location.kind === 'file') return FileEventLog.open(location.dir, { ...deps, tuning: spec.file });
   if (spec.dataDir === '')
     throw new EventLogError('invalid-spec', 'the NATS event log needs --data-dir for its outbox');
+  // The NATS client is loaded only by a process that logs to NATS: the default embedded log never needs its
+  // modules (several megabytes of heap in every agent of a fleet).
+  const [{ NatsEventLog }, { natsConnectSettings }] = await Promise.all([
+    import('./natsEventLog'),
+    import('./natsSecurity'),
+  ]);
   // Before the outbox is opened: bad credentials or TLS files fail the start, naming flag and file.
   const connect = natsConnectSettings(location.servers, spec.natsSecurity);
   return NatsEventLog.open(connect, outboxDir(spec.dataDir, spec.process), spec.process, {

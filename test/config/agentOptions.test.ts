@@ -276,9 +276,9 @@ describe('parseAgentFlags: help', () => {
 });
 
 describe('runtime configuration', () => {
-  test('--link-transport: grpc-js by default, h2 on request, anything else refused', () => {
-    expect(runtimeConfig(parse([])).linkTransport).toBe('grpc-js');
-    expect(runtimeConfig(parse(['--link-transport=h2'])).linkTransport).toBe('h2');
+  test('--link-transport: h2 by default, grpc-js on request, anything else refused', () => {
+    expect(runtimeConfig(parse([])).linkTransport).toBe('h2');
+    expect(runtimeConfig(parse(['--link-transport=grpc-js'])).linkTransport).toBe('grpc-js');
     expect(rejection(['--link-transport=http3']).reason).toBe('invalid-argument');
   });
 
