@@ -4,8 +4,6 @@
  * the in-process tests both go through here.
  */
 import { admitAgent, ProxyServer } from '../actors/server/proxyServer';
-import { GrpcFrontendSession } from '../actors/server/grpcFrontendSession';
-import { HttpConnectSession } from '../actors/server/httpConnectSession';
 import { usableFor } from '../actors/server/strategies';
 import type { FrontendMode } from '../protocol/frontendModes';
 import { PROXY_STRATEGIES, type ProxyStrategy } from '../protocol/proxyStrategies';
@@ -114,6 +112,7 @@ export async function runServer(config: ServerRuntimeConfig, log: Logger): Promi
     },
     {
       log: log.child('proxy'),
+      frontendLog: log.child('frontend'),
       metrics: instruments,
       actorCounter: metrics,
       ...(events ? { events } : {}),
@@ -229,9 +228,7 @@ export async function runServer(config: ServerRuntimeConfig, log: Logger): Promi
             onFallback: (why) => log.warn(why),
             onStream: (stream) => {
               metrics.grpcConnectionOpened('Proxy');
-              new GrpcFrontendSession(stream, proxy, frontendLog, instruments, () =>
-                metrics.grpcConnectionClosed('Proxy'),
-              );
+              proxy.openGrpcFrontend(stream, () => metrics.grpcConnectionClosed('Proxy'));
             },
           })
         : await startHttpConnectFrontend({
@@ -240,7 +237,7 @@ export async function runServer(config: ServerRuntimeConfig, log: Logger): Promi
             onConnect: (req) => {
               metrics.httpConnectionOpened();
               req.socket.once('close', () => metrics.httpConnectionClosed());
-              new HttpConnectSession(req.socket, req.peer, req.authority, req.head, proxy, frontendLog);
+              proxy.openHttpConnect(req);
             },
             onBadRequest: (peer, reason) => frontendLog.info('bad frontend request', { peer, reason }),
           });

@@ -29,6 +29,7 @@ export class HttpConnectSession implements Frontend {
     head: Buffer,
     private readonly server: ProxyServer,
     private readonly log: ActorLogger,
+    private readonly onFinished: () => void = () => {},
   ) {
     // Nothing reaches the agent until the dial succeeds; bytes pipelined after the head wait here.
     socket.pause();
@@ -56,8 +57,10 @@ export class HttpConnectSession implements Frontend {
   dialFailed(kind: DialFailureKind, error: string): void {
     const status = statusForDialFailure(kind, error);
     this.log.info('CONNECT dial failed', { peer: this.peer, address: this.address, status, error });
-    if (!this.finished) this.socket.end(errorResponse(status, bodyForDialFailure(kind, error)));
+    if (this.finished) return;
+    this.socket.end(errorResponse(status, bodyForDialFailure(kind, error)));
     this.finished = true;
+    this.onFinished();
   }
 
   deliver(data: Buffer, taken: () => void): void {
@@ -90,6 +93,7 @@ export class HttpConnectSession implements Frontend {
   private finish(): void {
     if (this.finished) return;
     this.finished = true;
+    this.onFinished();
     if (!this.socket.destroyed) this.socket.end();
   }
 }

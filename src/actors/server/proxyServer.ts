@@ -11,8 +11,11 @@ import { AgentTunnel } from './agentTunnel';
 import { NO_IDENTIFIERS, parseAgentIdentifiers } from '../../protocol/agentIdentifiers';
 import { BackendRegistry } from './backendRegistry';
 import type { Frontend } from './frontend';
+import { GrpcFrontendSession } from './grpcFrontendSession';
+import { HttpConnectSession } from './httpConnectSession';
 import type { ProxiedConnection } from './proxiedConnection';
 import type { ProxyStrategy } from '../../protocol/proxyStrategies';
+import type { Duplex } from 'stream';
 import type { PacketStream } from '../../transport/packetStream';
 import type { PeerLiveness } from '../../transport/liveness';
 import { dialAddressLengthError } from '../../protocol/dialAddress';
@@ -30,6 +33,8 @@ export interface ProxyServerConfig {
 
 export interface ProxyServerDeps {
   log: ActorLogger;
+  /** The frontend sessions' logger (by default `log`). */
+  frontendLog?: ActorLogger;
   metrics: ServerInstruments;
   now?: () => number;
   random?: () => number;
@@ -40,6 +45,16 @@ export interface ProxyServerDeps {
   onTunnelClosed?: (tunnel: AgentTunnel) => void;
   /** Told whenever the set of agents changes (metrics of ready backends). */
   onAgentsChanged?: (server: ProxyServer) => void;
+}
+
+/** A CONNECT request whose head has been read: the destination, and the socket that carries the tunnel. */
+export interface ConnectRequestHead {
+  readonly socket: Duplex;
+  readonly peer: string;
+  /** The request-line authority (`host:port`). */
+  readonly authority: string;
+  /** Bytes that arrived after the head: they belong to the tunnel. */
+  readonly head: Buffer;
 }
 
 /** Validated `Connect` metadata, or the reason to refuse the stream. */
@@ -69,6 +84,11 @@ export class ProxyServer {
   private readonly now: () => number;
   readonly events: ServerEventFactory;
   private stopped = false;
+  /**
+   * Frontend sessions not finished yet. The server owns them, as it owns agent tunnels: shutdown ends the
+   * ones no tunnel reaches (a stream that has not dialed, a dial that failed but is still being answered).
+   */
+  private readonly frontends = new Set<Frontend>();
 
   constructor(
     readonly config: ProxyServerConfig,
@@ -172,6 +192,47 @@ export class ProxyServer {
     return started;
   }
 
+  /** Adopts a frontend's gRPC `Proxy` stream; `onFinished` runs once when the session is over. */
+  openGrpcFrontend(stream: PacketStream, onFinished?: () => void): GrpcFrontendSession {
+    return this.adopt(
+      (done) =>
+        new GrpcFrontendSession(stream, this, this.frontendLog, this.deps.metrics, () => {
+          done();
+          onFinished?.();
+        }),
+    );
+  }
+
+  /** Adopts an HTTP CONNECT tunnel whose request head has been read. */
+  openHttpConnect(req: ConnectRequestHead): HttpConnectSession {
+    return this.adopt(
+      (done) =>
+        new HttpConnectSession(req.socket, req.peer, req.authority, req.head, this, this.frontendLog, done),
+    );
+  }
+
+  /** Frontend sessions not finished yet. */
+  frontendSessions(): number {
+    return this.frontends.size;
+  }
+
+  private get frontendLog(): ActorLogger {
+    return this.deps.frontendLog ?? this.deps.log;
+  }
+
+  /** Keeps a session until it finishes, even when it finishes inside its own constructor. */
+  private adopt<T extends Frontend>(create: (done: () => void) => T): T {
+    let finished = false;
+    let session: T | null = null;
+    session = create(() => {
+      finished = true;
+      if (session) this.frontends.delete(session);
+    });
+    if (this.stopped && !finished) session.abort('server is shutting down');
+    else if (!finished) this.frontends.add(session);
+    return session;
+  }
+
   /** Dials pending and connections open, over every tunnel (what a graceful shutdown waits for). */
   activeConnections(): number {
     return this.backends.all().reduce((n, t) => n + t.pendingDialCount + t.connectionCount, 0);
@@ -190,6 +251,8 @@ export class ProxyServer {
   shutdown(reason = 'server shutting down'): void {
     this.stopped = true;
     for (const tunnel of this.backends.all()) tunnel.terminate(reason);
+    for (const frontend of [...this.frontends]) frontend.abort(reason);
+    this.frontends.clear();
     this.actors.stopAll();
   }
 }

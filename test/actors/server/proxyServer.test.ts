@@ -74,4 +74,25 @@ describe('ProxyServer routing', () => {
     const late = sut.addAgent('late');
     await waitFor(() => late.log.end !== null, { description: 'the late agent stream to end' });
   });
+
+  it('owns its frontend sessions: forgets the finished ones and ends the rest on shutdown', async () => {
+    sut = new ServerUnderTest();
+    // No agent: the dial fails at once, and the session is over.
+    const refused = sut.openFrontend();
+    refused.end.send(packets.dialRequest('10.0.0.5:10250', 1n));
+    await nth(refused, 'DIAL_RSP');
+    await waitFor(() => refused.finished(), { description: 'the refused session to finish' });
+    // A stream that has not dialed yet: no tunnel knows it, only the server.
+    const idle = sut.openFrontend();
+    expect(sut.server.frontendSessions()).toBe(1);
+    sut.shutdown();
+    expect(sut.server.frontendSessions()).toBe(0);
+    expect(idle.finished()).toBe(true);
+    await waitFor(() => idle.log.end !== null, { description: 'the idle frontend stream to end' });
+    expect(idle.log.end).toMatchObject({ kind: 'eof' });
+    // A stream that arrives during shutdown is ended at once.
+    const late = sut.openFrontend();
+    await waitFor(() => late.log.end !== null, { description: 'the late frontend stream to end' });
+    expect(sut.server.frontendSessions()).toBe(0);
+  });
 });

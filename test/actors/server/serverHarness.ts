@@ -4,7 +4,7 @@
  * CLOSE_REQ), and reads what the server sent each of them.
  */
 import { ProxyServer, type ProxyServerConfig } from '../../../src/actors/server/proxyServer';
-import { GrpcFrontendSession } from '../../../src/actors/server/grpcFrontendSession';
+import type { GrpcFrontendSession } from '../../../src/actors/server/grpcFrontendSession';
 import type { AgentTunnel } from '../../../src/actors/server/agentTunnel';
 import { packets, type DecodedPacket } from '../../../src/protocol/packet';
 import { MemoryPacketStream, PacketLog } from '../../helpers/memoryPacketStream';
@@ -69,13 +69,7 @@ export class ServerUnderTest {
     const [serverEnd, clientEnd] = MemoryPacketStream.pair(['server', 'frontend'], highWaterMark);
     const log = new PacketLog(clientEnd);
     let finished = false;
-    const session = new GrpcFrontendSession(
-      serverEnd,
-      this.server,
-      this.logs.log,
-      this.metrics.instruments,
-      () => (finished = true),
-    );
+    const session = this.server.openGrpcFrontend(serverEnd, () => (finished = true));
     return { end: clientEnd, log, session, finished: () => finished };
   }
 
