@@ -2,6 +2,7 @@
 // options extend them with its own.
 
 import {
+  EVENT_LOG_OFF,
   parseEventLogLocation,
   type EventLogLocation,
   type NatsSecurityFiles,
@@ -30,8 +31,8 @@ export interface CommonOptions {
   readonly eventLog: string;
   /** --event-log-max-bytes: the embedded log's size bound. */
   readonly eventLogMaxBytes: number;
-  /** --event-log resolved against --data-dir. */
-  readonly eventLogLocation: EventLogLocation;
+  /** --event-log resolved against --data-dir; null with --event-log=off. */
+  readonly eventLogLocation: EventLogLocation | null;
   /** --event-log-tls-* and --event-log-creds, checked. */
   readonly eventLogSecurity: NatsSecurityFiles;
   readonly dataDir: string;
@@ -55,7 +56,10 @@ export function commonOptions(f: ParsedFlags, deps: ConfigDeps): CommonOptions {
     verbosity: f.int('v'),
     eventLog: f.string('event-log'),
     eventLogMaxBytes: f.int('event-log-max-bytes'),
-    eventLogLocation: parseEventLogLocation(f.string('event-log'), dataDir),
+    eventLogLocation:
+      f.string('event-log').trim() === EVENT_LOG_OFF
+        ? null
+        : parseEventLogLocation(f.string('event-log'), dataDir),
     eventLogSecurity: eventLogSecurity(f, deps),
     dataDir,
     setFlags: [...f.changed],

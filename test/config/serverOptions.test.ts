@@ -127,6 +127,12 @@ describe('parseServerFlags: values', () => {
     });
   });
 
+  test('--event-log=off is accepted and selects no log location', () => {
+    const o = parse([...tcpArgs(), '--event-log=off']);
+    expect(o.eventLog).toBe('off');
+    expect(o.eventLogLocation).toBeNull();
+  });
+
   test("TLS below 1.2 is accepted with the reference's warning", () => {
     expect(parse([...tcpArgs(), '--tls-min-version=VersionTLS10']).warnings).toContain(
       '--tls-min-version=VersionTLS10 is below TLS 1.2 and is considered insecure (RFC 8996)',

@@ -105,3 +105,17 @@ describe.each(combos)('%s frontend over %s', (mode, transport) => {
     await server.process.stop();
   });
 });
+
+describe('--event-log=off', () => {
+  it('runs a server and an agent with no lifecycle log and carries a request', async () => {
+    const server = await startServer(tls(), work, { mode: 'http-connect', extraArgs: ['--event-log=off'] });
+    await startAgent(tls(), work, server, { agentId: 'node-no-log', extraArgs: ['--event-log=off'] });
+    await waitFor(async () => (await httpGet(server.healthUrl('/readyz'))).status === 200, {
+      description: 'server ready',
+    });
+    const tunnel = await server.dial(`127.0.0.1:${echo.port}`);
+    const reply = await sendAndReceive(tunnel, Buffer.from('no log, still a tunnel'), 22);
+    expect(reply.toString()).toBe('no log, still a tunnel');
+    tunnel.destroy();
+  });
+});
