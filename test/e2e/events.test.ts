@@ -97,12 +97,14 @@ describe('with NATS JetStream as the event log', () => {
     await waitFor(
       async () => {
         stored = await readStream(nats.url);
+        // Each process publishes on its own schedule: wait for every event asserted below, not just some.
         return (
           stored.some((m) => m.event.type === 'conn.endpoint-closed') &&
-          stored.some((m) => m.event.type === 'conn.closed')
+          stored.some((m) => m.event.type === 'conn.closed') &&
+          stored.some((m) => m.event.type === 'dial.failed')
         );
       },
-      { description: 'connection events in the stream', timeoutMs: 20_000 },
+      { description: 'connection and failed-dial events in the stream', timeoutMs: 20_000 },
     );
     const subjects = stored.map((m) => m.subject);
     expect(subjects).toContain(`konnectivity.events.${serverId}.server.${serverId}.started`);
