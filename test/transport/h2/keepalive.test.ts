@@ -102,7 +102,13 @@ describe('keepalive against grpc-js clients', () => {
     await waitFor(() => s.stats().keepaliveAcks >= 3, { description: 'pings answered by the live client' });
     expect(calls[0]!.got.ends).toHaveLength(0);
     child.signal('SIGSTOP');
-    await waitFor(() => calls[0]!.got.ends.length === 1, { description: 'the frozen client to be dropped' });
+    // The call's end and the session's error are reported by separate events: wait for both.
+    await waitFor(
+      () =>
+        calls[0]!.got.ends.length === 1 &&
+        sessionErrors.some((e) => (e as Error & { reason?: string }).reason === 'keepalive-timeout'),
+      { description: 'the frozen client to be dropped, with the session error' },
+    );
     expect(calls[0]!.got.ends).toEqual([{ kind: 'cancelled' }]);
     expect(sessionErrors.map((e) => (e as Error & { reason?: string }).reason)).toContain(
       'keepalive-timeout',
