@@ -1,12 +1,10 @@
 /**
  * What both binaries do from argv to a running process: parse the flags (exiting as pflag would on a bad
- * command line), build the klog logger, install the last-resort guard and route grpc-js's own log lines,
- * log start-up warnings, start, and exit 1 with the reason when starting fails. Each binary keeps its own
- * signal policy in `started`.
+ * command line), build the klog logger, install the last-resort guard, log start-up warnings, start, and
+ * exit 1 with the reason when starting fails. Each binary keeps its own signal policy in `started`.
  */
 import { parseOrExit, type ParseFn } from './config/cli';
 import { installLastResort } from './observability/lastResort';
-import { routeGrpcLogs } from './observability/grpcLogs';
 import { createLogger, type Logger } from './observability/logger';
 
 export interface Binary<TOptions extends { verbosity: number; warnings: readonly string[] }, TRunning> {
@@ -25,7 +23,6 @@ export function startBinary<TOptions extends { verbosity: number; warnings: read
   const options = parseOrExit(binary.parse, argv, process.env, binary.name);
   const log = createLogger({ verbosity: options.verbosity, component: binary.component });
   installLastResort(log);
-  routeGrpcLogs(log);
   for (const warning of options.warnings) log.warn(warning);
   binary.start(options, log).then(
     (running) => binary.started(running, log),

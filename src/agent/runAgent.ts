@@ -7,6 +7,7 @@ import { ClientSet } from '../actors/agent/clientSet';
 import { AgentMetrics } from '../observability/agentMetrics';
 import { startHealthAndAdmin, type RunningHttpServer } from '../observability/httpEndpoints';
 import type { Logger } from '../observability/logger';
+import { routeGrpcLogs } from '../observability/grpcLogs';
 import type { AgentClientTls, OpenedLink, OpenLinkOptions } from '../transport/agentClient';
 import { openH2AgentLink } from '../transport/h2AgentLink';
 import { readPem } from '../transport/tlsFiles';
@@ -138,28 +139,31 @@ export async function runAgent(config: AgentRuntimeConfig, log: Logger): Promise
                   reason: err.message,
                 }),
             })
-          : openGrpcJsLink({
-              target: address,
-              tls,
-              metadata: metadata(),
-              headerTimeoutMs: HEADER_TIMEOUT_MS,
-              channelOptions: {
-                'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
-                'grpc.enable_channelz': 0,
-                'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+          : openGrpcJsLink(
+              {
+                target: address,
+                tls,
+                metadata: metadata(),
+                headerTimeoutMs: HEADER_TIMEOUT_MS,
+                channelOptions: {
+                  'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
+                  'grpc.enable_channelz': 0,
+                  'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+                },
+                // Servers are pinged by the liveness watch (which names why a link ended), not by grpc-js.
+                liveness,
+                onPeerSilent: (err) =>
+                  log.warn('proxy server stopped answering pings; reconnecting', {
+                    address,
+                    reason: err.message,
+                  }),
+                onUnwatched: (why) => {
+                  if (!warnedUnwatched) log.warn(why);
+                  warnedUnwatched = true;
+                },
               },
-              // Servers are pinged by the liveness watch (which names why a link ended), not by grpc-js.
-              liveness,
-              onPeerSilent: (err) =>
-                log.warn('proxy server stopped answering pings; reconnecting', {
-                  address,
-                  reason: err.message,
-                }),
-              onUnwatched: (why) => {
-                if (!warnedUnwatched) log.warn(why);
-                warnedUnwatched = true;
-              },
-            }),
+              log,
+            ),
     },
   );
   registerBufferMetric(metrics.registry, () => clients.bufferedBytes());
@@ -212,10 +216,12 @@ export async function runAgent(config: AgentRuntimeConfig, log: Logger): Promise
  * The grpc-js link, loaded only when chosen: grpc-js is several megabytes of heap that an agent on the
  * default node:http2 link never needs, and every node runs an agent.
  */
-async function openGrpcJsLink(opts: OpenLinkOptions): Promise<OpenedLink> {
-  const [{ openAgentLink }, { CLIENT_WINDOW_OPTIONS }] = await Promise.all([
+async function openGrpcJsLink(opts: OpenLinkOptions, log: Logger): Promise<OpenedLink> {
+  const [grpc, { openAgentLink }, { CLIENT_WINDOW_OPTIONS }] = await Promise.all([
+    import('@grpc/grpc-js'),
     import('../transport/agentClient'),
     import('../transport/grpcWindows'),
   ]);
+  routeGrpcLogs(grpc, log);
   return openAgentLink({ ...opts, channelOptions: { ...opts.channelOptions, ...CLIENT_WINDOW_OPTIONS } });
 }

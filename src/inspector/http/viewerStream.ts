@@ -6,7 +6,7 @@
  * next frame it gets says how many it skipped, and the event feed says how many events it missed.
  */
 import type * as http from 'node:http';
-import { finalize, interval, share, type Observable } from 'rxjs';
+import type * as Rx from 'rxjs';
 
 /** Two frames a second: the charts update at least once a second, under the 4 updates/s budget. */
 export const FRAME_INTERVAL_MS = 500;
@@ -21,7 +21,19 @@ export interface Viewer {
   leave(): void;
 }
 
-const ticks: Observable<number> = interval(FRAME_INTERVAL_MS).pipe(share());
+/**
+ * RxJS is loaded with the first viewer, not with the process: it costs about 10 MB of memory that a process
+ * nobody watches (nearly every agent) never needs.
+ */
+let rx: { ticks: Rx.Observable<number>; finalize: typeof Rx.finalize } | undefined;
+function loadRx(): NonNullable<typeof rx> {
+  if (!rx) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use, see above
+    const { interval, share, finalize } = require('rxjs') as typeof Rx;
+    rx = { ticks: interval(FRAME_INTERVAL_MS).pipe(share()), finalize };
+  }
+  return rx;
+}
 let connected = 0;
 
 export function serveViewer(req: http.IncomingMessage, res: http.ServerResponse, viewer: Viewer): void {
@@ -47,6 +59,7 @@ export function serveViewer(req: http.IncomingMessage, res: http.ServerResponse,
     skipped = 0;
   };
   send();
+  const { ticks, finalize } = loadRx();
   const subscription = ticks
     .pipe(
       finalize(() => {

@@ -1,0 +1,101 @@
+/**
+ * What a running server and agent have loaded when nobody uses the optional parts: packages that cost
+ * megabytes (RxJS for inspector viewers, grpc-js for the agent's `--link-transport=grpc-js`, the YAML parser
+ * for kubeconfigs) must wait until they are used. An agent runs on every node, so each megabyte is paid
+ * thousands of times over. A tunnel carries a real dial first, so the data path is loaded too.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import * as path from 'path';
+import { stopAllProcesses } from '../helpers/processes';
+import { startEchoServer, type TargetServer } from '../helpers/targets';
+import { sendAndReceive } from '../helpers/tcpClient';
+import { useTlsDir } from '../helpers/tls';
+import { waitFor } from '../helpers/waitFor';
+import { startAgent, startServer, type RunningTestServer } from './cluster';
+
+jest.setTimeout(90_000);
+
+/** Packages that only optional features use, with the feature that loads them. */
+const LAZY_PACKAGES = ['rxjs', '@grpc/grpc-js', 'yaml'];
+
+const tls = useTlsDir();
+let work: string;
+let echo: TargetServer;
+beforeAll(async () => {
+  work = mkdtempSync(path.join(tmpdir(), 'knp-e2e-idle-modules-'));
+  echo = await startEchoServer();
+});
+afterAll(async () => {
+  await stopAllProcesses();
+  await echo.close();
+  rmSync(work, { recursive: true, force: true });
+});
+
+/**
+ * A preload that writes the packages the process has loaded to `<dir>/<pid>.json` on SIGUSR1 (the
+ * binaries leave SIGUSR1 alone; Node's default would start the inspector).
+ */
+function writePreload(dir: string): string {
+  const file = path.join(dir, 'loaded-packages.js');
+  writeFileSync(
+    file,
+    `process.on('SIGUSR1', () => {
+  const names = new Set();
+  for (const f of Object.keys(require.cache)) {
+    const m = /node_modules\\/((?:@[^/]+\\/)?[^/]+)\\//.exec(f);
+    if (m) names.add(m[1]);
+  }
+  require('fs').writeFileSync(${JSON.stringify(dir)} + '/' + process.pid + '.json', JSON.stringify([...names]));
+});
+`,
+  );
+  return file;
+}
+
+async function loadedPackages(pid: number, dir: string): Promise<string[]> {
+  const out = path.join(dir, `${pid}.json`);
+  process.kill(pid, 'SIGUSR1');
+  return waitFor(
+    () => {
+      try {
+        return JSON.parse(readFileSync(out, 'utf8')) as string[];
+      } catch {
+        return undefined;
+      }
+    },
+    { timeoutMs: 10_000, description: `process ${pid} to list its packages` },
+  );
+}
+
+describe.each(['grpc', 'http-connect'] as const)('%s mode', (mode) => {
+  let server: RunningTestServer;
+  let serverPid: number;
+  let agentPid: number;
+  beforeAll(async () => {
+    const env = { NODE_OPTIONS: `--require ${writePreload(work)}` };
+    server = await startServer(tls(), work, { mode, env });
+    const agent = await startAgent(tls(), work, server, { agentId: `idle-${mode}`, env });
+    serverPid = server.process.pid!;
+    agentPid = agent.process.pid!;
+    const conn = await waitFor(() => server.dial(`127.0.0.1:${echo.port}`).catch(() => undefined), {
+      timeoutMs: 20_000,
+      description: 'a tunnel through the agent',
+    });
+    expect((await sendAndReceive(conn, Buffer.from('ping'))).toString()).toBe('ping');
+    conn.destroy();
+  });
+  afterAll(() => stopAllProcesses());
+
+  it('the server has not loaded packages of features it does not use', async () => {
+    const loaded = await loadedPackages(serverPid, work);
+    expect(loaded).toContain('xstate');
+    expect(loaded.filter((p) => LAZY_PACKAGES.includes(p))).toEqual([]);
+  });
+
+  it('the agent has not loaded packages of features it does not use', async () => {
+    const loaded = await loadedPackages(agentPid, work);
+    expect(loaded).toContain('xstate');
+    expect(loaded.filter((p) => LAZY_PACKAGES.includes(p))).toEqual([]);
+  });
+});
