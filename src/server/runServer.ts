@@ -103,6 +103,7 @@ export async function runServer(config: ServerRuntimeConfig, log: Logger): Promi
   if (lifecycle) registerLifetimeMetrics(metrics.registry, lifecycle.state, 'agent');
   const inspection = new ProcessInspection<ServerEventFactory>(config.inspector ?? true);
   const events = inspection.events(lifecycle?.events ?? null, eventFactory({ serverId: config.serverId }));
+  const frontendLog = log.child('frontend');
   const proxy = new ProxyServer(
     {
       serverId: config.serverId,
@@ -112,7 +113,7 @@ export async function runServer(config: ServerRuntimeConfig, log: Logger): Promi
     },
     {
       log: log.child('proxy'),
-      frontendLog: log.child('frontend'),
+      frontendLog,
       metrics: instruments,
       actorCounter: metrics,
       ...(events ? { events } : {}),
@@ -217,7 +218,6 @@ export async function runServer(config: ServerRuntimeConfig, log: Logger): Promi
       },
     });
     started.push(agentEndpoint);
-    const frontendLog = log.child('frontend');
     const frontend =
       config.mode === 'grpc'
         ? await startGrpcFrontend({
