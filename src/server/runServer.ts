@@ -4,7 +4,6 @@
  * the in-process tests both go through here.
  */
 import { admitAgent, ProxyServer } from '../actors/server/proxyServer';
-import { usableFor } from '../actors/server/strategies';
 import type { FrontendMode } from '../protocol/frontendModes';
 import { PROXY_STRATEGIES, type ProxyStrategy } from '../protocol/proxyStrategies';
 import { startHealthAndAdmin, type RunningHttpServer } from '../observability/httpEndpoints';
@@ -119,13 +118,10 @@ export async function runServer(config: ServerRuntimeConfig, log: Logger): Promi
       ...(events ? { events } : {}),
       onTunnelClosed: () => metrics.grpcConnectionClosed('Connect'),
       onAgentsChanged: (p) => {
-        const agents = p.backends.representatives();
-        metrics.setReadyBackendConnections(agents.length);
+        metrics.setReadyBackendConnections(p.backends.agentCount);
         // One backend manager per configured strategy in the reference: count the agents each could use.
         for (const strategy of PROXY_STRATEGIES) {
-          const usable = config.strategies.includes(strategy)
-            ? agents.filter((a) => usableFor(strategy, a)).length
-            : 0;
+          const usable = config.strategies.includes(strategy) ? p.backends.usableCount(strategy) : 0;
           metrics.setReadyBackends(strategy, usable);
         }
       },

@@ -63,7 +63,18 @@ it('counts a connection and a failed dial under the reference names and labels',
     1,
   );
 
-  const a = await agent.metrics();
+  // The agent counts on its own schedule: the close and the refused dial reach it after the server is done.
+  const a = await waitFor(
+    async () => {
+      const m = await agent.metrics();
+      const settled =
+        m.value(`${P}agent_open_endpoint_connections`) === 0 &&
+        m.value(`${P}agent_endpoint_dial_failure_total`, { reason: 'unknown' }) === 1 &&
+        m.value(`${P}agent_endpoint_connection_close_total`, { reason: 'server_close' }) === 1;
+      return settled ? m : undefined;
+    },
+    { description: 'the agent to count the close and the refused dial' },
+  );
   expect(a.value(`${P}agent_open_server_connections`)).toBe(1);
   expect(a.value(`${P}agent_known_server_count`)).toBe(1);
   expect(a.value(`${P}agent_open_endpoint_connections`)).toBe(0);
