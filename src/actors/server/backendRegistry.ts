@@ -114,7 +114,11 @@ export class BackendRegistry {
   readyForFirstStrategy(): boolean {
     const first = this.strategies[0];
     if (!first) return false;
-    return this.representatives().some((t) => !t.silent && usableFor(first, t));
+    for (const id of this.byAgent.keys()) {
+      const t = this.representativeOf(id)!;
+      if (!t.silent && usableFor(first, t)) return true;
+    }
+    return false;
   }
 
   pick(address: string): AgentTunnel | undefined {
