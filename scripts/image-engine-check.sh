@@ -8,8 +8,8 @@
 #    with this machine's node and npm at /usr/local/bin, where the official image has them;
 # 2. `podman build` of the Dockerfile as it is (every stage, `npm ci` from the npm registry inside the
 #    build), with only BASE_IMAGE set when the stand-in is used;
-# 3. the image's metadata (non-root numeric user, ENTRYPOINT /proxy-server) and `--version` of every
-#    launcher, each run as its own container;
+# 3. the image's metadata (non-root numeric user, ENTRYPOINT /proxy-server); then every shell and
+#    /usr/bin/env deleted from it, and `--version` of every launcher, each run as its own container;
 # 4. /proxy-server and /proxy-agent as two containers (host network, the socket directory mounted as Kamaji
 #    mounts its emptyDir), and a gRPC request from bin/konnectivity-client through the socket to a web
 #    server on loopback.
@@ -22,6 +22,9 @@ cd "$(dirname "$0")/.."
 
 ENGINE="${ENGINE:-podman}"
 TAG="localhost/konnectivity-ts:engine-check"
+# The built image with every shell and /usr/bin/env deleted: the containers below run from it, so nothing
+# they do can need a shell.
+NOSHELL_TAG="localhost/konnectivity-ts:engine-check-noshell"
 STANDIN="localhost/konnectivity-ts-standin-base:node20-bookworm"
 OFFICIAL_BASE="docker.io/library/node:20-bookworm-slim"
 DEBIAN_MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
@@ -49,7 +52,7 @@ built_standin=""
 images_before="$("$ENGINE" images -aq --no-trunc | sort -u)"
 cleanup() {
   "$ENGINE" rm -f knp-check-server knp-check-agent >/dev/null 2>&1 || true
-  "$ENGINE" rmi -f "$TAG" >/dev/null 2>&1 || true
+  "$ENGINE" rmi -f "$NOSHELL_TAG" "$TAG" >/dev/null 2>&1 || true
   if [ -n "$built_standin" ] && [ -z "$KEEP_STANDIN" ]; then "$ENGINE" rmi -f "$STANDIN" >/dev/null 2>&1 || true; fi
   local keep
   keep="$("$ENGINE" image inspect --format '{{.Id}}' "$STANDIN" 2>/dev/null || true)"
@@ -105,10 +108,29 @@ echo "user=$user entrypoint=$entrypoint" >&2
 [[ "$user" =~ ^[1-9][0-9]*:[1-9][0-9]*$ ]] || fail "the image runs as '$user', not a numeric non-root user"
 [ "$entrypoint" = '["/proxy-server"]' ] || fail "ENTRYPOINT is $entrypoint, not [\"/proxy-server\"]"
 
+step "the image without a shell: /bin/sh, /bin/bash, /bin/dash and /usr/bin/env deleted"
+cid="$("$ENGINE" create "$TAG")"
+mnt="$("$ENGINE" mount "$cid")"
+# bookworm merges /bin into /usr/bin: resolve inside the image's tree, never on this machine.
+for f in usr/bin/sh usr/bin/bash usr/bin/dash usr/bin/env bin/sh bin/bash bin/dash; do
+  [ -L "$mnt/$(dirname "$f")" ] || rm -f "${mnt:?}/$f"
+done
+"$ENGINE" unmount "$cid" >/dev/null
+"$ENGINE" commit -q "$cid" "$NOSHELL_TAG" >/dev/null
+"$ENGINE" rm "$cid" >/dev/null
+if no_shell="$("$ENGINE" --runtime "$OCI_RUNTIME" run --rm "${LIMITS[@]}" --entrypoint /bin/sh "$NOSHELL_TAG" \
+  -c true 2>&1)"; then
+  fail "a shell still runs in $NOSHELL_TAG"
+fi
+echo "$no_shell" | grep -Eqi 'no such file|not found' || fail "/bin/sh did not fail as missing: $no_shell"
+echo "/bin/sh in the image: $(echo "$no_shell" | tail -n 1)" >&2
+[ "$("$ENGINE" image inspect --format '{{.Config.User}} {{json .Config.Entrypoint}}' "$NOSHELL_TAG")" = \
+  "$user $entrypoint" ] || fail "the shell-less image lost the user or the entrypoint"
+
 step "--version of every launcher, each in its own container"
 version="$(node -p 'require("./package.json").version')"
 for launcher in /proxy-server /proxy-agent /konnectivity-events /konnectivity-client /konnectivity-inspector; do
-  out="$("$ENGINE" --runtime "$OCI_RUNTIME" run --rm "${LIMITS[@]}" --entrypoint "$launcher" "$TAG" --version)"
+  out="$("$ENGINE" --runtime "$OCI_RUNTIME" run --rm "${LIMITS[@]}" --entrypoint "$launcher" "$NOSHELL_TAG" --version)"
   echo "$launcher: $out" >&2
   [[ "$out" == *" v$version (node "* ]] || fail "$launcher --version printed '$out'"
 done
@@ -131,14 +153,14 @@ node -e '
 web_pid=$!
 
 "$ENGINE" --runtime "$OCI_RUNTIME" run -d --name knp-check-server "${LIMITS[@]}" --network=host \
-  -v "$work/run:/run/konnectivity" -v "$work/tls:/etc/kubernetes/pki:ro" "$TAG" \
+  -v "$work/run:/run/konnectivity" -v "$work/tls:/etc/kubernetes/pki:ro" "$NOSHELL_TAG" \
   --mode=grpc --uds-name=/run/konnectivity/konnectivity-server.socket --server-port=0 \
   --cluster-cert=/etc/kubernetes/pki/cluster.crt --cluster-key=/etc/kubernetes/pki/cluster.key \
   --agent-port="$agent_port" --agent-bind-address=127.0.0.1 --admin-port="$admin_port" \
   --health-port="$health_port" --health-bind-address=127.0.0.1 --data-dir=/run/konnectivity/data >/dev/null
 "$ENGINE" --runtime "$OCI_RUNTIME" run -d --name knp-check-agent "${LIMITS[@]}" --network=host \
   --entrypoint /proxy-agent \
-  -v "$work/tls:/etc/konnectivity:ro" "$TAG" \
+  -v "$work/tls:/etc/konnectivity:ro" "$NOSHELL_TAG" \
   --ca-cert=/etc/konnectivity/ca.crt --proxy-server-host=127.0.0.1 --proxy-server-port="$agent_port" \
   --admin-server-port="$agent_admin" --health-server-port="$agent_health" --health-server-host=127.0.0.1 \
   --agent-id=engine-check --data-dir=/tmp/konnectivity-agent >/dev/null
