@@ -1,15 +1,19 @@
 # konnectivity-ts as a drop-in for registry.k8s.io/kas-network-proxy/proxy-server and proxy-agent:
-# one image, executables at /proxy-server and /proxy-agent (Kamaji's `Command`), plus /konnectivity-events
-# and /konnectivity-client. Tags: see "Deploy" in README.md (v0.<kubernetes minor>.0 aliases).
+# one image, executables at /proxy-server and /proxy-agent (Kamaji's `Command`), plus /konnectivity-events,
+# /konnectivity-client and /konnectivity-inspector (one launcher per package.json `bin`, in
+# deploy/image/rootfs). Tags: see "Deploy" in README.md (v0.<kubernetes minor>.0 aliases).
 #
 # scripts/image-tree.js assembles the final stage's file tree without a container engine by reading this
 # file; it accepts only the instructions used below, so keep the final stage to COPY/ENV/WORKDIR/USER/
 # ENTRYPOINT/LABEL/EXPOSE (test/packaging/imageTree.test.ts runs the binaries from that tree).
 
 ARG NODE_VERSION=20
+# Every stage's base: the official Node image. scripts/image-engine-check.sh sets it to a stand-in built on
+# the machine (Debian bookworm with that machine's node) where no container registry can be reached.
+ARG BASE_IMAGE=node:${NODE_VERSION}-bookworm-slim
 
 # Compile TypeScript with the full dev toolchain.
-FROM node:${NODE_VERSION}-bookworm-slim AS build
+FROM ${BASE_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -18,13 +22,13 @@ COPY src ./src
 RUN npm run build
 
 # Production dependencies only (no install scripts: none of them needs one).
-FROM node:${NODE_VERSION}-bookworm-slim AS deps
+FROM ${BASE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 
-# Runtime: node, the compiled code, production dependencies and four launchers; nothing runs a shell.
-FROM node:${NODE_VERSION}-bookworm-slim
+# Runtime: node, the compiled code, production dependencies and the launchers; nothing runs a shell.
+FROM ${BASE_IMAGE}
 LABEL org.opencontainers.image.title="konnectivity-ts" \
       org.opencontainers.image.description="Konnectivity server and agent, wire-compatible with apiserver-network-proxy" \
       org.opencontainers.image.licenses="Apache-2.0"

@@ -61,8 +61,10 @@ function parseDockerfile(text) {
     const instruction = (space === -1 ? line : line.slice(0, space)).toUpperCase();
     const rest = space === -1 ? '' : line.slice(space + 1).trim();
     if (instruction === 'ARG') {
-      const [name, value] = rest.split('=');
-      if (args[name] === undefined) args[name] = value ?? '';
+      // A default may name an earlier ARG (`ARG BASE_IMAGE=node:${NODE_VERSION}-bookworm-slim`), as in Docker.
+      const eq = rest.indexOf('=');
+      const name = eq === -1 ? rest : rest.slice(0, eq);
+      if (args[name] === undefined) args[name] = eq === -1 ? '' : substitute(rest.slice(eq + 1), args);
       continue;
     }
     if (instruction === 'FROM') {

@@ -83,6 +83,45 @@ describe('the manifests in deploy/', () => {
     expect(server.mounts.some((m) => uds.startsWith(`${m}/`))).toBe(true);
   });
 
+  it('let the server create TokenReviews: its identity bound to system:auth-delegator', () => {
+    const binding = manifests.find((m) => m.object['kind'] === 'ClusterRoleBinding')!.object as {
+      roleRef: { kind: string; name: string };
+      subjects: { kind: string; name: string }[];
+    };
+    expect(binding.roleRef).toMatchObject({ kind: 'ClusterRole', name: 'system:auth-delegator' });
+    expect(binding.subjects).toContainEqual(
+      expect.objectContaining({ kind: 'User', name: 'system:konnectivity-server' }),
+    );
+  });
+
+  it('probe each server and agent on the health port its flags set: /healthz alive, /readyz ready', () => {
+    const probes = containerCommandLines(manifests).map((line) => {
+      const flag = line.program === 'server' ? '--health-port=' : '--health-server-port=';
+      const port = Number(line.args.find((a) => a.startsWith(flag))?.slice(flag.length));
+      const pod = manifests.find((m) => line.source.startsWith(`${m.source} `))!.object as {
+        spec: { containers?: Probed[]; template?: { spec: { containers: Probed[] } } };
+      };
+      const container = (pod.spec.containers ?? pod.spec.template!.spec.containers).find((c) =>
+        line.source.endsWith(` container ${c.name}`),
+      )!;
+      return {
+        source: line.source,
+        port,
+        liveness: container.livenessProbe?.httpGet,
+        readiness: container.readinessProbe?.httpGet,
+      };
+    });
+    expect(probes).toHaveLength(2);
+    for (const p of probes) {
+      expect(p).toEqual({
+        source: p.source,
+        port: expect.any(Number) as number,
+        liveness: expect.objectContaining({ path: '/healthz', port: p.port }) as object,
+        readiness: expect.objectContaining({ path: '/readyz', port: p.port }) as object,
+      });
+    }
+  });
+
   it('run the agent with the audience the server authenticates for and its token mounted', () => {
     const agent = manifests.find((m) => m.object['kind'] === 'DaemonSet')!;
     const server = containerCommandLines(manifests).find((l) => l.program === 'server')!;
@@ -90,6 +129,12 @@ describe('the manifests in deploy/', () => {
     expect(JSON.stringify(agent.object)).toContain(`"audience":"${audience}"`);
   });
 });
+
+interface Probed {
+  name: string;
+  livenessProbe?: { httpGet?: { path: string; port: number | string } };
+  readinessProbe?: { httpGet?: { path: string; port: number | string } };
+}
 
 describe('the checks catch what they are for', () => {
   let dir: string;

@@ -1,6 +1,6 @@
 /**
  * bin/konnectivity-client against the real server and agent: a request printed like curl prints it, in
- * both frontend modes, over a Unix socket and over mTLS TCP; an https far end; --fail; --connect-only as a
+ * both frontend modes, each over a Unix socket and over mTLS TCP; an https far end; --fail; --connect-only as a
  * raw stream on stdin/stdout; a refused dial; and bad command lines. Needs the build.
  */
 import { spawn } from 'child_process';
@@ -23,6 +23,8 @@ const tls = useTlsDir();
 let work: string;
 let grpcUds: RunningTestServer;
 let connectMtls: RunningTestServer;
+let grpcMtls: RunningTestServer;
+let connectUds: RunningTestServer;
 let echo: TargetServer;
 let web: http.Server;
 let secureWeb: https.Server;
@@ -62,9 +64,9 @@ function runClient(args: readonly string[]): Promise<ClientRun> {
   });
 }
 
-const mtlsArgs = (): string[] => [
+const mtlsArgs = (server = connectMtls): string[] => [
   '--proxy-host=127.0.0.1',
-  `--proxy-port=${connectMtls.ports.frontend}`,
+  `--proxy-port=${server.ports.frontend}`,
   `--ca-cert=${tls().caCert}`,
   `--client-cert=${tls().frontendClientCert}`,
   `--client-key=${tls().frontendClientKey}`,
@@ -79,9 +81,13 @@ beforeAll(async () => {
   await Promise.all([listen(web), listen(secureWeb)]);
   grpcUds = await startServer(tls(), work, { mode: 'grpc' });
   connectMtls = await startServer(tls(), work, { mode: 'http-connect', transport: 'mtls' });
+  grpcMtls = await startServer(tls(), work, { mode: 'grpc', transport: 'mtls' });
+  connectUds = await startServer(tls(), work, { mode: 'http-connect' });
   await startAgent(tls(), work, grpcUds, { agentId: 'node-grpc' });
   await startAgent(tls(), work, connectMtls, { agentId: 'node-connect' });
-  for (const server of [grpcUds, connectMtls]) {
+  await startAgent(tls(), work, grpcMtls, { agentId: 'node-grpc-mtls' });
+  await startAgent(tls(), work, connectUds, { agentId: 'node-connect-uds' });
+  for (const server of [grpcUds, connectMtls, grpcMtls, connectUds]) {
     await waitFor(async () => (await server.metrics()).value(READY_BACKENDS) === 1, {
       description: `an agent on ${server.mode}`,
       timeoutMs: 15_000,
@@ -125,6 +131,25 @@ it('HTTP CONNECT over mTLS TCP', async () => {
     '--request-path=/over-mtls',
   ]);
   expect(run).toEqual({ code: 0, stdout: 'hello from the node, you asked for /over-mtls\n', stderr: '' });
+});
+
+it('the other two pairings: gRPC over mTLS TCP, HTTP CONNECT over the Unix socket', async () => {
+  const request = ['--request-host=127.0.0.1', `--request-port=${webPort()}`];
+  expect(
+    await runClient(['--mode=grpc', ...mtlsArgs(grpcMtls), ...request, '--request-path=/grpc-mtls']),
+  ).toEqual({
+    code: 0,
+    stdout: 'hello from the node, you asked for /grpc-mtls\n',
+    stderr: '',
+  });
+  expect(
+    await runClient([
+      '--mode=http-connect',
+      `--proxy-uds=${connectUds.socketPath}`,
+      ...request,
+      '--request-path=/connect-uds',
+    ]),
+  ).toEqual({ code: 0, stdout: 'hello from the node, you asked for /connect-uds\n', stderr: '' });
 });
 
 it('an https far end, verified with --request-ca-cert (TLS inside the tunnel)', async () => {

@@ -64,7 +64,9 @@ it("takes Kamaji's server and agent arguments verbatim, admits the agent by toke
     adminPort,
     healthPort,
     replicas: 1,
-    // What deploy/kamaji/tenant-control-plane.yaml adds: the event log on the writable emptyDir.
+    // The klog flags the issue lists among the sidecar's (Kamaji's builder today sets neither; as
+    // extraArgs they reach the server all the same), and what deploy/kamaji/tenant-control-plane.yaml adds:
+    // the event log on the writable emptyDir.
     extraArgs: ['--logtostderr=true', '--log-file-max-size=0', `--data-dir=${udsDir}/data`],
   });
   expect(serverArgs).toEqual([
@@ -115,6 +117,7 @@ it("takes Kamaji's server and agent arguments verbatim, admits the agent by toke
   ]);
   const agent = startProcess(AGENT_BIN, agentArgs, { name: 'kamaji-agent' });
   await agent.waitForHttp(`http://127.0.0.1:${agentHealth}/healthz`);
+  expect(await agent.waitForOutput(/konnectivity agent started/)).toContain(`version="${VERSION}"`);
   await waitFor(
     async () => (await scrapeMetrics(`http://127.0.0.1:${healthPort}/metrics`)).value(READY_BACKENDS) === 1,
     { description: 'the agent admitted', timeoutMs: 20_000 },

@@ -1,7 +1,9 @@
 /**
  * The npm package as a user gets it: `npm pack` (its prepack builds dist/) on a copy of this checkout, then
  * `npm install --omit=dev --engine-strict <tarball>` into an empty directory, then every binary from that
- * install: --version for each, and the installed server, agent and client carrying a request together.
+ * install: --version and --help for each, and the installed server, agent and client carrying a request
+ * together, on this machine's Node and again on the oldest Node that `engines` admits (a real binary of that
+ * version, see test/helpers/oldestNode.ts), so the stated range is one the code really runs on.
  *
  * The pack runs on a copy because prepack rebuilds dist/, which the end-to-end tests running beside this
  * one are executing.
@@ -14,12 +16,13 @@ import { tmpdir } from 'os';
 import * as path from 'path';
 import { generateTlsMaterial, type TlsFiles } from '../../src/tools/certs';
 import { scrapeMetrics } from '../helpers/metrics';
+import { enginesFloor, oldestNode } from '../helpers/oldestNode';
 import { freePorts } from '../helpers/ports';
 import { startProcess, stopAllProcesses } from '../helpers/processes';
 import { waitFor } from '../helpers/waitFor';
 import { READY_BACKENDS } from '../e2e/cluster';
 
-// A TypeScript build and an npm install: minutes on a busy machine.
+// A TypeScript build, an npm install and (once per machine) fetching the oldest Node: minutes on a busy machine.
 jest.setTimeout(10 * 60_000);
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -61,6 +64,8 @@ let files: string[];
 let installed: string;
 let tls: TlsFiles;
 let web: http.Server;
+let floorNode: string;
+const FLOOR = enginesFloor();
 
 beforeAll(async () => {
   work = mkdtempSync(path.join(tmpdir(), 'knp-npm-pack-'));
@@ -83,6 +88,7 @@ beforeAll(async () => {
     ['install', '--omit=dev', '--engine-strict', '--no-audit', '--no-fund', '--no-package-lock', tarball],
     installed,
   );
+  floorNode = oldestNode();
   tls = await generateTlsMaterial(path.join(work, 'tls'));
   web = http.createServer((req, res) => res.end(`installed tunnel reached ${req.url}\n`));
   await new Promise<void>((resolve) => web.listen(0, '127.0.0.1', resolve));
@@ -95,6 +101,37 @@ afterAll(async () => {
 });
 
 const bin = (name: string): string => path.join(installed, 'node_modules', '.bin', name);
+
+/** A flag only that binary has, so each --help is shown to be its own binary's. */
+const HELP_TEXT: Readonly<Record<string, RegExp>> = {
+  'konnectivity-server': /--agent-namespace\b/,
+  'konnectivity-agent': /--proxy-server-host\b/,
+  'konnectivity-events': /usage: konnectivity-events/,
+  'konnectivity-client': /--connect-only\b/,
+  'konnectivity-inspector': /--listen\b/,
+};
+
+/** How each Node runs an installed binary: this one through the launcher's own `#!/usr/bin/env node`. */
+interface Runtime {
+  readonly label: string;
+  readonly version: () => string;
+  command(name: string, args: readonly string[]): [string, string[]];
+}
+const RUNTIMES: readonly Runtime[] = [
+  {
+    label: 'this Node',
+    version: () => process.version,
+    command: (name, args) => [bin(name), [...args]],
+  },
+  {
+    label: `Node ${FLOOR} (the oldest engines admits)`,
+    version: () => `v${FLOOR}`,
+    command: (name, args) => [floorNode, [bin(name), ...args]],
+  },
+];
+const eachRuntimeAndBin = RUNTIMES.flatMap((r) =>
+  Object.keys(pkg.bin).map((name) => [r.label, name, r] as const),
+);
 
 it('packs the compiled code, the launchers and the license, and no sources, tests, benchmark or source maps', () => {
   expect(files).toEqual(
@@ -119,65 +156,80 @@ it('installs with production dependencies only, every engines range satisfied by
   for (const dev of ['typescript', 'jest', 'eslint', '@swc', 'prettier']) expect(modules).not.toContain(dev);
 });
 
-it.each(Object.keys(pkg.bin))('the installed %s runs: --version', async (name) => {
-  const result = await run(bin(name), ['--version'], installed);
+it.each(eachRuntimeAndBin)('on %s the installed %s runs: --version', async (_label, name, runtime) => {
+  const result = await run(...runtime.command(name, ['--version']), installed);
   expect(result).toEqual({
     code: 0,
-    stdout: `${name} v${pkg.version} (node ${process.version})\n`,
+    stdout: `${name} v${pkg.version} (node ${runtime.version()})\n`,
     stderr: '',
   });
 });
 
-it('the installed server, agent and client carry a request through the tunnel', async () => {
-  const [agentPort, adminPort, healthPort, agentAdmin, agentHealth] = await freePorts(5);
-  const socket = path.join(work, 'server.sock');
-  const server = startProcess(bin('konnectivity-server'), [
-    '--mode=http-connect',
-    `--uds-name=${socket}`,
-    '--server-port=0',
-    `--cluster-cert=${tls.clusterCert}`,
-    `--cluster-key=${tls.clusterKey}`,
-    `--agent-port=${agentPort}`,
-    '--agent-bind-address=127.0.0.1',
-    `--admin-port=${adminPort}`,
-    `--health-port=${healthPort}`,
-    '--health-bind-address=127.0.0.1',
-    `--data-dir=${path.join(work, 'server-data')}`,
-  ]);
-  await server.waitForHttp(`http://127.0.0.1:${healthPort}/healthz`, { timeoutMs: 30_000 });
-  const agent = startProcess(bin('konnectivity-agent'), [
-    `--ca-cert=${tls.caCert}`,
-    '--proxy-server-host=127.0.0.1',
-    `--proxy-server-port=${agentPort}`,
-    `--admin-server-port=${agentAdmin}`,
-    `--health-server-port=${agentHealth}`,
-    '--health-server-host=127.0.0.1',
-    `--data-dir=${path.join(work, 'agent-data')}`,
-  ]);
-  await agent.waitForHttp(`http://127.0.0.1:${agentHealth}/healthz`, { timeoutMs: 30_000 });
-  await waitFor(
-    async () => (await scrapeMetrics(`http://127.0.0.1:${healthPort}/metrics`)).value(READY_BACKENDS) === 1,
-    { description: 'the agent connected', timeoutMs: 20_000 },
-  );
-  const result = await run(
-    bin('konnectivity-client'),
-    [
-      '--mode=http-connect',
-      `--proxy-uds=${socket}`,
-      '--request-host=127.0.0.1',
-      `--request-port=${(web.address() as AddressInfo).port}`,
-      '--request-path=/via-npm',
-    ],
-    installed,
-  );
-  expect(result).toEqual({ code: 0, stdout: 'installed tunnel reached /via-npm\n', stderr: '' });
-  await agent.stop();
-  await server.stop();
-  const events = await run(
-    bin('konnectivity-events'),
-    ['tail', `--data-dir=${path.join(work, 'server-data')}`],
-    installed,
-  );
-  expect(events.code).toBe(0);
-  expect(events.stdout).toMatch(/dial\.established/);
+it.each(eachRuntimeAndBin)('on %s the installed %s runs: --help', async (_label, name, runtime) => {
+  const result = await run(...runtime.command(name, ['--help']), installed);
+  expect(result).toMatchObject({ code: 0, stderr: '' });
+  expect(result.stdout).toMatch(HELP_TEXT[name] ?? /no --help text known for this binary/);
 });
+
+it.each(RUNTIMES.map((r) => [r.label, r] as const))(
+  'on %s the installed server, agent and client carry a request through the tunnel',
+  async (_label, runtime) => {
+    const [agentPort, adminPort, healthPort, agentAdmin, agentHealth] = await freePorts(5);
+    const dir = mkdtempSync(path.join(work, 'tunnel-'));
+    const socket = path.join(dir, 'server.sock');
+    const server = startProcess(
+      ...runtime.command('konnectivity-server', [
+        '--mode=http-connect',
+        `--uds-name=${socket}`,
+        '--server-port=0',
+        `--cluster-cert=${tls.clusterCert}`,
+        `--cluster-key=${tls.clusterKey}`,
+        `--agent-port=${agentPort}`,
+        '--agent-bind-address=127.0.0.1',
+        `--admin-port=${adminPort}`,
+        `--health-port=${healthPort}`,
+        '--health-bind-address=127.0.0.1',
+        `--data-dir=${path.join(dir, 'server-data')}`,
+      ]),
+      { name: 'installed server' },
+    );
+    await server.waitForHttp(`http://127.0.0.1:${healthPort}/healthz`, { timeoutMs: 30_000 });
+    expect(await server.waitForOutput(/konnectivity server started/)).toContain(`version="${pkg.version}"`);
+    const agent = startProcess(
+      ...runtime.command('konnectivity-agent', [
+        `--ca-cert=${tls.caCert}`,
+        '--proxy-server-host=127.0.0.1',
+        `--proxy-server-port=${agentPort}`,
+        `--admin-server-port=${agentAdmin}`,
+        `--health-server-port=${agentHealth}`,
+        '--health-server-host=127.0.0.1',
+        `--data-dir=${path.join(dir, 'agent-data')}`,
+      ]),
+      { name: 'installed agent' },
+    );
+    await agent.waitForHttp(`http://127.0.0.1:${agentHealth}/healthz`, { timeoutMs: 30_000 });
+    await waitFor(
+      async () => (await scrapeMetrics(`http://127.0.0.1:${healthPort}/metrics`)).value(READY_BACKENDS) === 1,
+      { description: 'the agent connected', timeoutMs: 20_000 },
+    );
+    const result = await run(
+      ...runtime.command('konnectivity-client', [
+        '--mode=http-connect',
+        `--proxy-uds=${socket}`,
+        '--request-host=127.0.0.1',
+        `--request-port=${(web.address() as AddressInfo).port}`,
+        '--request-path=/via-npm',
+      ]),
+      installed,
+    );
+    expect(result).toEqual({ code: 0, stdout: 'installed tunnel reached /via-npm\n', stderr: '' });
+    await agent.stop();
+    await server.stop();
+    const events = await run(
+      ...runtime.command('konnectivity-events', ['tail', `--data-dir=${path.join(dir, 'server-data')}`]),
+      installed,
+    );
+    expect(events.code).toBe(0);
+    expect(events.stdout).toMatch(/dial\.established/);
+  },
+);
