@@ -22,20 +22,24 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-it('connects to 127.0.0.1 (an IP SAN of the test certificate) without a DEP0123 warning', async () => {
-  const server = await startServer(tls(), work, { mode: 'grpc' });
-  const agent = await startAgent(tls(), work, server, {
-    agentId: 'ip-host-agent',
-    extraArgs: ['--proxy-server-host=127.0.0.1'], // the last one wins over the helper's localhost
-  });
-  await waitFor(async () => (await agent.metrics()).value(OPEN_SERVER_CONNECTIONS) === 1, {
-    description: 'agent connected',
-  });
-  await waitFor(async () => (await server.metrics()).value(READY_BACKENDS) === 1, {
-    description: 'server sees it',
-  });
-  expect(agent.process.output()).not.toMatch(/DEP0123|TLS ServerName to an IP/);
-});
+it.each(['h2', 'grpc-js'])(
+  'connects to 127.0.0.1 (an IP SAN of the test certificate) without a DEP0123 warning, link on %s',
+  async (link) => {
+    const server = await startServer(tls(), work, { mode: 'grpc' });
+    const agent = await startAgent(tls(), work, server, {
+      agentId: `ip-host-agent-${link}`,
+      // The last --proxy-server-host wins over the helper's localhost.
+      extraArgs: ['--proxy-server-host=127.0.0.1', `--link-transport=${link}`],
+    });
+    await waitFor(async () => (await agent.metrics()).value(OPEN_SERVER_CONNECTIONS) === 1, {
+      description: 'agent connected',
+    });
+    await waitFor(async () => (await server.metrics()).value(READY_BACKENDS) === 1, {
+      description: 'server sees it',
+    });
+    expect(agent.process.output()).not.toMatch(/DEP0123|TLS ServerName to an IP/);
+  },
+);
 
 it('still verifies the certificate against the IP: 127.0.0.2 is not in it, so the agent is refused', async () => {
   const server = await startServer(tls(), work, {

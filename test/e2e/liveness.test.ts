@@ -30,6 +30,8 @@ const PENDING_DIALS = 'konnectivity_network_proxy_server_pending_backend_dials';
 const AGENT_DIALS = 'konnectivity_network_proxy_agent_dial_duration_seconds_count';
 /** Generous: detection itself takes seconds; the machine running the tests may be busy. */
 const DETECTION_DEADLINE_MS = 60_000;
+/** Only stops a hung test: agents connecting over TLS on a loaded machine can take more than waitFor's 5 s. */
+const CONNECT_DEADLINE_MS = 30_000;
 
 const tls = useTlsDir();
 let work: string;
@@ -92,6 +94,7 @@ describe.each(['grpc', 'http-connect'] as Mode[])('%s frontend', (mode) => {
     });
     const other = await startAgent(tls(), work, server, { agentId: `other-${mode}` });
     await waitFor(async () => (await server.metrics()).value(READY_BACKENDS) === 2, {
+      timeoutMs: CONNECT_DEADLINE_MS,
       description: 'both agents up',
     });
     const target = `localhost:${echo.port}`;
@@ -151,6 +154,7 @@ it('makes the agent drop a frozen server, redial, and serve again after SIGCONT'
     extraArgs: ['--keepalive-time=5s'],
   });
   await waitFor(async () => (await agent.metrics()).value(OPEN_SERVER_CONNECTIONS) === 1, {
+    timeoutMs: CONNECT_DEADLINE_MS,
     description: 'agent connected',
   });
 
@@ -168,6 +172,7 @@ it('makes the agent drop a frozen server, redial, and serve again after SIGCONT'
     description: 'the agent reconnected',
   });
   await waitFor(async () => (await server.metrics()).value(READY_BACKENDS) === 1, {
+    timeoutMs: CONNECT_DEADLINE_MS,
     description: 'the server counts the agent again',
   });
   const tunnel = await server.dial(`127.0.0.1:${echo.port}`);
@@ -183,6 +188,7 @@ it('with the default keepalive, stops routing to a frozen agent, then ends it (t
   const node = await startAgent(tls(), work, server, { agentId: 'defaults', identifiers: 'host=localhost' });
   const other = await startAgent(tls(), work, server, { agentId: 'defaults-other' });
   await waitFor(async () => (await server.metrics()).value(READY_BACKENDS) === 2, {
+    timeoutMs: CONNECT_DEADLINE_MS,
     description: 'both agents up',
   });
   const target = `localhost:${echo.port}`;

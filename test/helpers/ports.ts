@@ -29,7 +29,12 @@ function ephemeralStart(): number {
 const sliceSize = Math.floor((ephemeralStart() - FIRST_PORT) / SLICES);
 const worker = Number.parseInt(process.env['JEST_WORKER_ID'] ?? '1', 10) || 1;
 const sliceStart = FIRST_PORT + ((worker - 1) % SLICES) * sliceSize;
-let next = 0;
+/**
+ * Where in the slice this process starts: its pid. Two test runs on one machine (several checkouts tested
+ * at once) would otherwise hand out the same ports in the same order and race each other's binaries for
+ * them, which a check for a free port cannot prevent.
+ */
+let next = process.pid % sliceSize;
 
 function nextCandidate(): number {
   const port = sliceStart + next;

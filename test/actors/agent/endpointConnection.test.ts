@@ -14,6 +14,8 @@ import { startEchoServer, TARGET_HOST, type TargetServer } from '../../helpers/t
 import { waitFor } from '../../helpers/waitFor';
 import { agentEvents, agentMetricsKit, keptLog } from '../actorTestKit';
 
+const ENDPOINT_DIAL_FAILURES = 'konnectivity_network_proxy_agent_endpoint_dial_failure_total';
+
 class TestCarrier implements Carrier<DialedConnection> {
   readonly actorId = 'link-under-test';
   readonly credits = false;
@@ -148,6 +150,8 @@ describe('EndpointConnection', () => {
       'error',
       'not-allowed',
     ]);
+    // The reference's label for both: its dialer failed for a reason other than a timeout.
+    expect(await metrics.value(ENDPOINT_DIAL_FAILURES, { reason: 'unknown' })).toBe(2);
     expect(carrier.table.pendingDialCount).toBe(0);
   });
 
@@ -161,5 +165,10 @@ describe('EndpointConnection', () => {
     expect(open.flow).not.toBeNull();
     expect(pending.flow).toBeNull();
     expect(host.counts().endpointConnection).toBe(0);
+    // The pending dial failed because its server went, not because its endpoint refused it.
+    expect(recorded.events.filter((e) => e.type === 'dial.endpoint-failed').map((e) => e.reason)).toEqual([
+      'server-lost',
+    ]);
+    expect((await metrics.read()).sum(ENDPOINT_DIAL_FAILURES)).toBe(0);
   });
 });

@@ -36,4 +36,25 @@ describe('freePorts', () => {
       await close(squatter);
     }
   });
+
+  it('starts at a different place for each process, so concurrent test runs do not race for the same ports', async () => {
+    const firstPortOf = async (pid: number): Promise<number> => {
+      const real = Object.getOwnPropertyDescriptor(process, 'pid')!;
+      let ports: typeof import('../../helpers/ports') | undefined;
+      Object.defineProperty(process, 'pid', { ...real, value: pid });
+      try {
+        await jest.isolateModulesAsync(async () => {
+          ports = await import('../../helpers/ports');
+        });
+      } finally {
+        Object.defineProperty(process, 'pid', real);
+      }
+      return ports!.freePort();
+    };
+    // One after the other: the first port is free again when the second process looks.
+    const a = await firstPortOf(4000);
+    const b = await firstPortOf(4001);
+    // Consecutive pids (two runs started one after the other) start on neighbouring ports, not the same.
+    expect(b).not.toBe(a);
+  });
 });
