@@ -406,7 +406,7 @@ describe('text from the network', () => {
   });
 });
 
-it('serves nothing at /inspector/ with --inspector=false, and /metrics as before', async () => {
+it('serves nothing at /inspector/ with --inspector=false on a server and an agent, and /metrics as before', async () => {
   const off = await startServer(tls(), work, {
     mode: 'grpc',
     serverId: 'cp-off',
@@ -415,4 +415,12 @@ it('serves nothing at /inspector/ with --inspector=false, and /metrics as before
   expect((await httpGet(`http://127.0.0.1:${off.ports.admin}/inspector/`)).status).toBe(404);
   expect((await httpGet(`http://127.0.0.1:${off.ports.admin}/inspector/api/summary`)).status).toBe(404);
   expect((await httpGet(`http://127.0.0.1:${off.ports.admin}/metrics`)).status).toBe(200);
+  const agentOff = await startAgent(tls(), work, off, {
+    agentId: 'node-off',
+    extraArgs: ['--inspector=false'],
+  });
+  const agentAdmin = `http://127.0.0.1:${agentOff.adminPort}`;
+  expect((await httpGet(`${agentAdmin}/inspector/`)).status).toBe(404);
+  expect((await httpGet(`${agentAdmin}/inspector/api/summary`)).status).toBe(404);
+  expect((await httpGet(`${agentAdmin}/metrics`)).status).toBe(200);
 });
