@@ -250,6 +250,57 @@ it('shows a dial through a real tunnel in the table, open and then closed, with 
   expectClean(watched);
 });
 
+it('shows a dial through a real tunnel pending while the agent is held, then established, its connection open and then closed', async () => {
+  const watched = await open(server.ports.admin);
+  const { page } = watched;
+  await filterTable(page, { kind: 'dial', destination: echo.address });
+  // On loopback a real agent answers a dial within milliseconds, faster than a frame: stopping the agent
+  // process holds the dial pending long enough to see it (well inside the server's 10 s + 20 s liveness).
+  const agentPid = agent.process.pid!;
+  process.kill(agentPid, 'SIGSTOP');
+  let dialing: Promise<TunnelConnection>;
+  try {
+    dialing = server.dial(echo.address, 60_000) as Promise<TunnelConnection>;
+    dialing.catch(() => undefined);
+    await waitForRowState(page, 'pending.untimed', 'the dial pending while the agent is stopped');
+    await page.locator('#actors-table tbody tr').filter({ hasText: 'pending.untimed' }).first().click();
+    await page.waitForSelector('#detail-body svg g.state.current[data-state="pending.untimed"]', {
+      timeout: PAGE_TIMEOUT_MS,
+    });
+  } finally {
+    process.kill(agentPid, 'SIGCONT');
+  }
+  const tunnel = await dialing;
+  tunnels.push(tunnel);
+  await waitFor(
+    async () => {
+      const from = await page.locator('#detail-body .transitions tbody tr td.t-from').allTextContents();
+      const to = await page.locator('#detail-body .transitions tbody tr td.t-to').allTextContents();
+      return from[0] === 'pending.untimed' && to.at(-1) === 'established';
+    },
+    { description: 'the dial pending.untimed -> established in its detail', timeoutMs: PAGE_TIMEOUT_MS },
+  );
+  expect(await page.locator('#detail-body .transitions td.t-event').allTextContents()).toContain(
+    'DIAL_SUCCEEDED',
+  );
+
+  await filterTable(page, { kind: 'connection', destination: echo.address });
+  await waitForRowState(page, 'open.flowing', 'its connection open');
+  const id = await page
+    .locator('#actors-table tbody tr')
+    .filter({ hasText: 'open.flowing' })
+    .first()
+    .getAttribute('data-id');
+  await tunnel.close();
+  await waitFor(
+    async () =>
+      (await page.locator(`#actors-table tbody tr[data-id="${id}"] td.c-state`).allTextContents()).join() ===
+      'closed',
+    { description: 'its connection closed', timeoutMs: PAGE_TIMEOUT_MS, intervalMs: 100 },
+  );
+  expectClean(watched);
+});
+
 it('shows on its charts the live actor counts /metrics reports, on the server and on the agent', async () => {
   const three = await Promise.all(
     [1, 2, 3].map(async () => (await server.dial(echo.address)) as TunnelConnection),
