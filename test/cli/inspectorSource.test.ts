@@ -1,6 +1,7 @@
 /**
  * The fleet inspector names its event log on the page and in its API: with the URL's password replaced,
- * even while it cannot read the log (before any reader has been opened to redact it).
+ * even while it cannot read the log (before any reader has been opened to redact it); and what no retry
+ * could fix (a missing TLS file, a location that is not one) stops its start.
  */
 import { startFleetInspector, type RunningInspector } from '../../src/cli/inspector';
 import { createLogger } from '../../src/observability/logger';
@@ -41,4 +42,22 @@ it('shows the location of a log it cannot read without the password in it', asyn
   expect(info.source.location).toBe(`nats://konnectivity:***@127.0.0.1:${closed}`);
   expect(info.body).not.toContain(SECRET);
   expect(lines.join('\n')).not.toContain(SECRET);
+});
+
+it('refuses to start on a TLS file that does not exist or a location that is not one, naming them', async () => {
+  const options = {
+    host: '127.0.0.1',
+    port: 0,
+    eventLog: 'tls://127.0.0.1:4222',
+    dataDir: '',
+    verbosity: 0,
+    natsSecurity: { tlsCa: '/nonexistent/ca.crt' },
+  };
+  const log = createLogger({ verbosity: 0, component: 'test', sink: () => undefined });
+  await expect(startFleetInspector(options, log)).rejects.toThrow(
+    /cannot read --event-log-tls-ca \/nonexistent\/ca\.crt/,
+  );
+  await expect(
+    startFleetInspector({ ...options, eventLog: 'http://x:1', natsSecurity: {} }, log),
+  ).rejects.toThrow('--event-log: "http://x:1" is not file:<dir> or nats://host:port');
 });
