@@ -5,6 +5,8 @@
 import { svg, el, clear } from './dom.js';
 
 const HEADER_Y = 17;
+/** A transition label's line height (10 px text). */
+const LABEL_LINE = 12;
 
 function anchor(box, side) {
   const h = Math.min(box.height, 40);
@@ -123,6 +125,9 @@ export function drawChart(graph, options = {}) {
     boxes.set(state.id, group);
   }
   const rootTransitions = [];
+  // Edges between the same two states (an event and a timeout, say) share a midpoint: their labels are
+  // stacked one under the other instead of drawn over each other.
+  const labelsAt = new Map();
   for (const t of graph.transitions) {
     const from = byId.get(t.source);
     const to = byId.get(t.target);
@@ -133,13 +138,16 @@ export function drawChart(graph, options = {}) {
     }
     if (from === to) continue;
     const { d, mid } = edgePath(from, to);
+    const at = `${Math.round(mid[0])},${Math.round(mid[1])}`;
+    const stacked = labelsAt.get(at) ?? 0;
+    labelsAt.set(at, stacked + 1);
     root.append(
       svg(
         'g',
         { class: 'edge' },
         svg('title', {}, `${t.source} \u2192 ${t.target}: ${t.label}`),
         svg('path', { d, 'marker-end': `url(#${markerId})` }),
-        svg('text', { x: mid[0], y: mid[1] - 3, class: 'trigger' }, t.trigger),
+        svg('text', { x: mid[0], y: mid[1] - 3 + stacked * LABEL_LINE, class: 'trigger' }, t.trigger),
       ),
     );
   }

@@ -2,7 +2,7 @@
 // process, at the end of the log ("live") or after any number of events (the time control).
 'use strict';
 
-import { getJson, openStream } from './api.js';
+import { getJson, openStream, formParams } from './api.js';
 import { el, clear, text, formatBytes } from './dom.js';
 import { eventItem } from './feed.js';
 
@@ -32,7 +32,7 @@ export async function startFleet(info, setStatus) {
   let inFlight = false;
   let again = false;
 
-  const render = (view) => {
+  const render = (view, filtered) => {
     const p = view.position;
     total = p.total;
     slider.max = String(p.total);
@@ -66,7 +66,7 @@ export async function startFleet(info, setStatus) {
         ['a-failed num', a.failedDials],
       ]),
     );
-    $('fleet-conn-total').textContent = `${view.connections.open} open`;
+    $('fleet-conn-total').textContent = `${view.connections.open} open` + (filtered ? ' (filtered)' : '');
     fill(
       $('fleet-connections'),
       view.connections.listed.map((c) => [
@@ -107,10 +107,12 @@ export async function startFleet(info, setStatus) {
     }
     inFlight = true;
     try {
-      const view = await getJson('fleet', live ? {} : { at });
+      // The agent and destination filters narrow the connections (applied by the inspector process).
+      const filters = formParams($('fleet-filters'));
+      const view = await getJson('fleet', live ? filters : { ...filters, at });
       if (view) {
         if (live) at = view.position.at;
-        render(view);
+        render(view, Object.keys(filters).length > 0);
       }
     } catch (err) {
       setStatus(`error: ${err.message}`);
@@ -132,6 +134,8 @@ export async function startFleet(info, setStatus) {
   $('fleet-first').addEventListener('click', () => goTo(0));
   $('fleet-back').addEventListener('click', () => goTo(at - 1));
   $('fleet-forward').addEventListener('click', () => goTo(at + 1));
+  $('fleet-filters').addEventListener('input', () => void refresh());
+  $('fleet-filters').addEventListener('submit', (e) => e.preventDefault());
   $('fleet-live').addEventListener('click', () => {
     live = true;
     void refresh();

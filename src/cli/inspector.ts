@@ -5,7 +5,14 @@
  * past moment. Read-only: it never writes to the log.
  */
 import { errorText } from '../persistence/errors';
+import {
+  NATS_SECURITY_FLAGS,
+  parseEventLogLocation,
+  type NatsSecurityFiles,
+} from '../persistence/eventLogLocation';
 import { openEventReader, type EventReader } from '../persistence/eventReader';
+import { natsConnectSettings } from '../persistence/natsSecurity';
+import { redactCredentials } from '../observability/redact';
 import { createLogger, type Logger } from '../observability/logger';
 import { startHandlerServer, type RunningHttpServer } from '../observability/httpEndpoints';
 import { inspectorHandler } from '../inspector/http/inspectorHandler';
@@ -24,6 +31,9 @@ Serves the fleet inspector at http://HOST:PORT/inspector/, folded from the lifec
   --listen=HOST:PORT   where to serve the page (default 127.0.0.1:8099)
   --event-log=SPEC     nats://host:port (comma-separated for a cluster) or file:DIR
   --data-dir=DIR       a process's data directory: its embedded event log
+  --event-log-tls-ca=FILE, --event-log-tls-cert=FILE, --event-log-tls-key=FILE, --event-log-creds=FILE
+                       NATS over TLS (tls://) with a private CA and a client certificate, and a .creds
+                       file, as the server and the agent take them (user:password@ goes in the URL)
   -v=N                 log verbosity
   --help               this text
 `;
@@ -39,13 +49,23 @@ export interface InspectorOptions {
   readonly eventLog: string;
   readonly dataDir: string;
   readonly verbosity: number;
+  /** --event-log-tls-ca, --event-log-tls-cert, --event-log-tls-key, --event-log-creds. */
+  readonly natsSecurity: NatsSecurityFiles;
 }
+
+const SECURITY_FIELD_OF_FLAG: ReadonlyMap<string, keyof NatsSecurityFiles> = new Map(
+  (Object.entries(NATS_SECURITY_FLAGS) as [keyof NatsSecurityFiles, string][]).map(([field, flag]) => [
+    flag,
+    field,
+  ]),
+);
 
 export function parseInspectorArgs(argv: readonly string[]): InspectorOptions | 'help' {
   let listen = '127.0.0.1:8099';
   let eventLog = '';
   let dataDir = '';
   let verbosity = 0;
+  const natsSecurity: Partial<Record<keyof NatsSecurityFiles, string>> = {};
   for (const arg of argv) {
     if (arg === '--help' || arg === '-h') return 'help';
     const m = /^--?([a-z-]+|v)=(.*)$/.exec(arg);
@@ -55,7 +75,11 @@ export function parseInspectorArgs(argv: readonly string[]): InspectorOptions | 
     else if (name === 'event-log') eventLog = value;
     else if (name === 'data-dir') dataDir = value;
     else if (name === 'v') verbosity = Number.parseInt(value, 10) || 0;
-    else throw new InspectorUsageError(`unknown flag --${name}`);
+    else {
+      const field = name === undefined ? undefined : SECURITY_FIELD_OF_FLAG.get(name);
+      if (field === undefined) throw new InspectorUsageError(`unknown flag --${name}`);
+      if (value !== '') natsSecurity[field] = value;
+    }
   }
   const hp = /^(\[[^\]]+\]|[^:]*):(\d+)$/.exec(listen);
   const port = hp ? Number(hp[2]) : NaN;
@@ -63,7 +87,21 @@ export function parseInspectorArgs(argv: readonly string[]): InspectorOptions | 
     throw new InspectorUsageError(`--listen: ${JSON.stringify(listen)} is not HOST:PORT`);
   }
   if (eventLog === '' && dataDir === '') throw new InspectorUsageError('give --event-log or --data-dir');
-  return { host: (hp[1] ?? '').replace(/^\[|\]$/g, ''), port, eventLog, dataDir, verbosity };
+  for (const field of Object.keys(natsSecurity) as (keyof NatsSecurityFiles)[]) {
+    if (!/^(nats|tls):\/\//.test(eventLog.trim())) {
+      throw new InspectorUsageError(
+        `--${NATS_SECURITY_FLAGS[field]} is only for a NATS event log (--event-log=nats://...)`,
+      );
+    }
+  }
+  return {
+    host: (hp[1] ?? '').replace(/^\[|\]$/g, ''),
+    port,
+    eventLog,
+    dataDir,
+    verbosity,
+    natsSecurity,
+  };
 }
 
 export interface RunningInspector {
@@ -74,9 +112,14 @@ export interface RunningInspector {
 
 /** Starts reading the log and serving the page; reading goes on (and retries) until `close()`. */
 export async function startFleetInspector(options: InspectorOptions, log: Logger): Promise<RunningInspector> {
+  // A bad location or a missing or malformed TLS or .creds file stops the start, naming the flag: retrying
+  // could never fix it.
+  const location = parseEventLogLocation(options.eventLog, options.dataDir);
+  if (location.kind === 'nats') natsConnectSettings(location.servers, options.natsSecurity);
   const store = new FleetStore();
   const status: { location: string; error: string | null } = {
-    location: options.eventLog || options.dataDir,
+    // Shown on the page and in logs: the URL's password never is.
+    location: redactCredentials(options.eventLog || options.dataDir),
     error: null,
   };
   const stop = new AbortController();
@@ -87,6 +130,7 @@ export async function startFleetInspector(options: InspectorOptions, log: Logger
         reader = await openEventReader({
           eventLog: options.eventLog,
           dataDir: options.dataDir,
+          natsSecurity: options.natsSecurity,
           onMalformed: (r) => log.warn('skipped a malformed record', { problem: r.problem, at: r.source }),
         });
         status.location = reader.location;
@@ -98,7 +142,7 @@ export async function startFleetInspector(options: InspectorOptions, log: Logger
         }
       } catch (err) {
         if (stop.signal.aborted) break;
-        status.error = errorText(err);
+        status.error = redactCredentials(errorText(err));
         log.warn('cannot read the event log; retrying', { location: status.location, error: status.error });
       } finally {
         await reader?.close().catch(() => undefined);
@@ -152,7 +196,7 @@ export function main(argv: readonly string[] = process.argv.slice(2)): void {
   try {
     options = parseInspectorArgs(argv);
   } catch (err) {
-    process.stderr.write(`${NAME}: ${errorText(err)} (see --help)\n`);
+    process.stderr.write(`${NAME}: ${redactCredentials(errorText(err))} (see --help)\n`);
     process.exitCode = 2;
     return;
   }
@@ -171,7 +215,7 @@ export function main(argv: readonly string[] = process.argv.slice(2)): void {
       process.once('SIGTERM', shutdown);
     },
     (err: unknown) => {
-      process.stderr.write(`${NAME}: ${errorText(err)}\n`);
+      process.stderr.write(`${NAME}: ${redactCredentials(errorText(err))}\n`);
       process.exitCode = 1;
     },
   );

@@ -61,7 +61,8 @@ export interface MachineGraph {
 
 const BOX_WIDTH = 150;
 const BOX_HEIGHT = 40;
-const GAP_X = 70;
+/** Room between columns for a transition's label (`CLOSE_REQUESTED`, `after overflowGrace`: ~110 px at 10 px). */
+const GAP_X = 130;
 const GAP_Y = 24;
 /** Room for a compound state's own name above its children. */
 const HEADER = 26;

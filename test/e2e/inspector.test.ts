@@ -92,6 +92,23 @@ async function filterTable(
   await page.fill('#actor-filters input[name="agent"]', filters.agent ?? '');
 }
 
+async function filterFeed(
+  page: Page,
+  filters: { type?: string; agent?: string; destination?: string },
+): Promise<void> {
+  await page.selectOption('#feed-filters select[name="type"]', filters.type ?? '');
+  await page.fill('#feed-filters input[name="agent"]', filters.agent ?? '');
+  await page.fill('#feed-filters input[name="destination"]', filters.destination ?? '');
+}
+
+/** The feed's entries right now, read in one go (the page replaces them when a filter changes). */
+async function feedItems(page: Page): Promise<{ type: string; text: string }[]> {
+  // A string, not a function: the test project is compiled without the DOM's types.
+  return page.evaluate(
+    "[...document.querySelectorAll('#feed li')].map((li) => ({ type: li.getAttribute('data-type'), text: li.textContent }))",
+  );
+}
+
 /** The state cells of the table's rows right now. */
 async function rowStates(page: Page): Promise<string[]> {
   return page.locator('#actors-table tbody tr td.c-state').allTextContents();
@@ -123,7 +140,7 @@ async function chartCount(page: Page, machine: string, state: string): Promise<n
   return Number(text);
 }
 
-it('shows a dial through a real tunnel in the table, open and then closed, with its transitions and owner', async () => {
+it('shows a dial through a real tunnel in the table, open and then closed, with its transitions, its owner and what the owner owns, and the feed filtered by type, agent and destination', async () => {
   const watched = await open(server.ports.admin);
   const { page } = watched;
   await filterTable(page, { kind: 'connection', destination: echo.address });
@@ -134,6 +151,7 @@ it('shows a dial through a real tunnel in the table, open and then closed, with 
   const row = page.locator('#actors-table tbody tr').filter({ hasText: 'open.flowing' }).first();
   expect(await row.locator('td.c-agent').textContent()).toBe('node-a');
   expect(await row.locator('td.c-destination').textContent()).toBe(echo.address);
+  const connectionId = await row.getAttribute('data-id');
 
   // Its detail: the chart with the current state highlighted and the owning tunnel. Opening it starts
   // the record of its transitions.
@@ -164,6 +182,14 @@ it('shows a dial through a real tunnel in the table, open and then closed, with 
   });
   await page.screenshot({ path: path.join(shots, 'live-connection-detail.png'), fullPage: true });
 
+  // Its owner, the agent's tunnel, lists what it owns: this connection among them, ended.
+  await page.locator('#detail-body ul.owner button').click();
+  await page.waitForSelector(`#detail-body ul.owns button[data-id="${connectionId}"]`, {
+    timeout: PAGE_TIMEOUT_MS,
+  });
+  expect(await page.locator('#detail-title').textContent()).toMatch(/^agentTunnel /);
+  expect(await page.locator('#detail-body dd.f-agent').textContent()).toBe('node-a');
+
   // The dial before it ended established (the agent answered with DIAL_RSP): in the recently ended
   // sample, with its owner; no one had it open while it ran, so no transitions were recorded.
   await filterTable(page, { kind: 'dial', destination: echo.address });
@@ -184,6 +210,93 @@ it('shows a dial through a real tunnel in the table, open and then closed, with 
       (await page.locator('#feed li[data-type="conn.closed"]').count()) > 0 &&
       (await page.locator('#feed li[data-type="dial.established"]').count()) > 0,
     { description: 'the feed shows the dial and the close', timeoutMs: PAGE_TIMEOUT_MS },
+  );
+
+  // The feed filtered by the process: by type, then by agent and destination, then by one nothing matches.
+  await filterFeed(page, { type: 'conn.closed' });
+  await waitFor(
+    async () => {
+      const items = await feedItems(page);
+      return items.length > 0 && items.every((i) => i.type === 'conn.closed');
+    },
+    { description: 'only conn.closed in the feed', timeoutMs: PAGE_TIMEOUT_MS, intervalMs: 100 },
+  );
+  await filterFeed(page, { agent: 'node-a', destination: echo.address });
+  await waitFor(
+    async () => {
+      const items = await feedItems(page);
+      const types = new Set(items.map((i) => i.type));
+      return (
+        types.has('dial.established') &&
+        types.has('conn.closed') &&
+        items.every(
+          (i) => i.text.includes('agentId=node-a') && i.text.includes(`destination=${echo.address}`),
+        )
+      );
+    },
+    { description: 'the dial and the close of node-a to the echo server', timeoutMs: PAGE_TIMEOUT_MS },
+  );
+  await filterFeed(page, { agent: 'node-a', destination: '192.0.2.1:9' });
+  await waitFor(async () => (await feedItems(page)).length === 0, {
+    description: 'the feed emptied for a destination nothing went to',
+    timeoutMs: PAGE_TIMEOUT_MS,
+  });
+  const frameBefore = await page.locator('body').getAttribute('data-frame');
+  await waitFor(async () => (await page.locator('body').getAttribute('data-frame')) !== frameBefore, {
+    description: 'a frame of the filtered stream',
+    timeoutMs: PAGE_TIMEOUT_MS,
+  });
+  expect(await feedItems(page)).toEqual([]);
+  expectClean(watched);
+});
+
+it('shows a dial through a real tunnel pending while the agent is held, then established, its connection open and then closed', async () => {
+  const watched = await open(server.ports.admin);
+  const { page } = watched;
+  await filterTable(page, { kind: 'dial', destination: echo.address });
+  // On loopback a real agent answers a dial within milliseconds, faster than a frame: stopping the agent
+  // process holds the dial pending long enough to see it (well inside the server's 10 s + 20 s liveness).
+  const agentPid = agent.process.pid!;
+  process.kill(agentPid, 'SIGSTOP');
+  let dialing: Promise<TunnelConnection>;
+  try {
+    dialing = server.dial(echo.address, 60_000) as Promise<TunnelConnection>;
+    dialing.catch(() => undefined);
+    await waitForRowState(page, 'pending.untimed', 'the dial pending while the agent is stopped');
+    await page.locator('#actors-table tbody tr').filter({ hasText: 'pending.untimed' }).first().click();
+    await page.waitForSelector('#detail-body svg g.state.current[data-state="pending.untimed"]', {
+      timeout: PAGE_TIMEOUT_MS,
+    });
+  } finally {
+    process.kill(agentPid, 'SIGCONT');
+  }
+  const tunnel = await dialing;
+  tunnels.push(tunnel);
+  await waitFor(
+    async () => {
+      const from = await page.locator('#detail-body .transitions tbody tr td.t-from').allTextContents();
+      const to = await page.locator('#detail-body .transitions tbody tr td.t-to').allTextContents();
+      return from[0] === 'pending.untimed' && to.at(-1) === 'established';
+    },
+    { description: 'the dial pending.untimed -> established in its detail', timeoutMs: PAGE_TIMEOUT_MS },
+  );
+  expect(await page.locator('#detail-body .transitions td.t-event').allTextContents()).toContain(
+    'DIAL_SUCCEEDED',
+  );
+
+  await filterTable(page, { kind: 'connection', destination: echo.address });
+  await waitForRowState(page, 'open.flowing', 'its connection open');
+  const id = await page
+    .locator('#actors-table tbody tr')
+    .filter({ hasText: 'open.flowing' })
+    .first()
+    .getAttribute('data-id');
+  await tunnel.close();
+  await waitFor(
+    async () =>
+      (await page.locator(`#actors-table tbody tr[data-id="${id}"] td.c-state`).allTextContents()).join() ===
+      'closed',
+    { description: 'its connection closed', timeoutMs: PAGE_TIMEOUT_MS, intervalMs: 100 },
   );
   expectClean(watched);
 });
@@ -344,7 +457,7 @@ describe('text from the network', () => {
   });
 });
 
-it('serves nothing at /inspector/ with --inspector=false, and /metrics as before', async () => {
+it('serves nothing at /inspector/ with --inspector=false on a server and an agent, and /metrics as before', async () => {
   const off = await startServer(tls(), work, {
     mode: 'grpc',
     serverId: 'cp-off',
@@ -353,4 +466,12 @@ it('serves nothing at /inspector/ with --inspector=false, and /metrics as before
   expect((await httpGet(`http://127.0.0.1:${off.ports.admin}/inspector/`)).status).toBe(404);
   expect((await httpGet(`http://127.0.0.1:${off.ports.admin}/inspector/api/summary`)).status).toBe(404);
   expect((await httpGet(`http://127.0.0.1:${off.ports.admin}/metrics`)).status).toBe(200);
+  const agentOff = await startAgent(tls(), work, off, {
+    agentId: 'node-off',
+    extraArgs: ['--inspector=false'],
+  });
+  const agentAdmin = `http://127.0.0.1:${agentOff.adminPort}`;
+  expect((await httpGet(`${agentAdmin}/inspector/`)).status).toBe(404);
+  expect((await httpGet(`${agentAdmin}/inspector/api/summary`)).status).toBe(404);
+  expect((await httpGet(`${agentAdmin}/metrics`)).status).toBe(200);
 });

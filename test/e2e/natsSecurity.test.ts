@@ -10,7 +10,8 @@ import * as path from 'path';
 import { validateEvent } from '../../src/events';
 import { httpGet } from '../helpers/http';
 import { startNatsServer, type NatsServerHandle } from '../helpers/natsServer';
-import { stopAllProcesses } from '../helpers/processes';
+import { freePorts } from '../helpers/ports';
+import { startProcess, stopAllProcesses } from '../helpers/processes';
 import { startEchoServer, type TargetServer } from '../helpers/targets';
 import { sendAndReceive } from '../helpers/tcpClient';
 import { useTlsDir } from '../helpers/tls';
@@ -20,6 +21,7 @@ import { READY_BACKENDS, startAgent, startServer } from './cluster';
 jest.setTimeout(120_000);
 
 const EVENTS_BIN = path.join(__dirname, '..', '..', 'bin', 'konnectivity-events');
+const INSPECTOR_BIN = path.join(__dirname, '..', '..', 'bin', 'konnectivity-inspector');
 const PASSWORD = 'pw-e2e-5a4b3c2d1e';
 const tls = useTlsDir();
 let work: string;
@@ -52,7 +54,7 @@ function runEvents(args: string[]): Promise<{ code: number; stdout: string; stde
   });
 }
 
-it('server, agent and konnectivity-events use NATS over mTLS with a password they never print', async () => {
+it('server, agent, konnectivity-events and konnectivity-inspector use NATS over mTLS with a password they never print', async () => {
   const eventLog = `tls://konnectivity:${PASSWORD}@127.0.0.1:${nats.port}`;
   const security = [
     `--event-log-tls-ca=${tls().caCert}`,
@@ -103,6 +105,43 @@ it('server, agent and konnectivity-events use NATS over mTLS with a password the
   expect(wrong.code).toBe(1);
   expect(wrong.stderr).toMatch(/konnectivity:\*\*\*@127\.0\.0\.1/);
 
+  // The fleet inspector reads the same log with the same flags.
+  const [inspectorPort = 0, wrongPort = 0] = await freePorts(2);
+  const inspector = startProcess(
+    INSPECTOR_BIN,
+    [`--listen=127.0.0.1:${inspectorPort}`, `--event-log=${eventLog}`, ...security],
+    { name: 'inspector' },
+  );
+  const api = (port: number, route: string) => `http://127.0.0.1:${port}/inspector/api/${route}`;
+  await inspector.waitForHttp(api(inspectorPort, 'info'));
+  const fleet = await waitFor(
+    async () => {
+      const body = (await httpGet(api(inspectorPort, 'fleet'))).body;
+      const view = JSON.parse(body) as { servers: { id: string; agents: string[] }[] };
+      return view.servers.some((s) => s.id === serverId && s.agents.includes('secure-agent')) ? body : false;
+    },
+    { description: 'the fleet inspector folding the secured log', timeoutMs: 30_000 },
+  );
+  // With the wrong password it shows why, naming the account but not the password.
+  const wrongInspector = startProcess(
+    INSPECTOR_BIN,
+    [
+      `--listen=127.0.0.1:${wrongPort}`,
+      `--event-log=tls://konnectivity:not-${PASSWORD}@127.0.0.1:${nats.port}`,
+      ...security,
+    ],
+    { name: 'inspector-wrong-password' },
+  );
+  await wrongInspector.waitForHttp(api(wrongPort, 'info'));
+  const wrongInfo = await waitFor(
+    async () => {
+      const body = (await httpGet(api(wrongPort, 'info'))).body;
+      return (JSON.parse(body) as { source: { error: string | null } }).source.error !== null ? body : false;
+    },
+    { description: 'the read error on the wrong-password inspector', timeoutMs: 30_000 },
+  );
+  expect(wrongInfo).toMatch(/konnectivity:\*\*\*@127\.0\.0\.1/);
+
   const printed = [
     server.process.output(),
     agent.process.output(),
@@ -112,6 +151,11 @@ it('server, agent and konnectivity-events use NATS over mTLS with a password the
     tail.stderr,
     wrong.stdout,
     wrong.stderr,
+    fleet,
+    (await httpGet(api(inspectorPort, 'info'))).body,
+    inspector.output(),
+    wrongInfo,
+    wrongInspector.output(),
   ].join('\n');
   expect(printed).not.toContain(PASSWORD);
 });
