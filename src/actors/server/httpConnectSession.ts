@@ -5,9 +5,14 @@
 import { randomBytes } from 'crypto';
 import type { Duplex } from 'stream';
 import type { ActorLogger } from '../instruments';
-import type { DialFailureKind, Frontend } from './frontend';
-import { bodyForDialFailure, CONNECT_ESTABLISHED, errorResponse, statusForDialFailure } from './httpStatus';
-import type { ProxiedConnection } from './proxiedConnection';
+import type { DialFailureKind, Frontend, FrontendDial } from './frontend';
+import {
+  bodyForDialFailure,
+  CONNECT_ESTABLISHED,
+  errorResponse,
+  headersForDialFailure,
+  statusForDialFailure,
+} from './httpStatus';
 import type { ProxyServer } from './proxyServer';
 
 /** A uniform random int64 in [1, 2^63), like the reference's rand.Int63(). */
@@ -18,7 +23,7 @@ export function randomInt64(): bigint {
 
 export class HttpConnectSession implements Frontend {
   readonly mode = 'http-connect' as const;
-  private conn: ProxiedConnection | null = null;
+  private conn: FrontendDial | null = null;
   private established = false;
   private finished = false;
 
@@ -58,7 +63,7 @@ export class HttpConnectSession implements Frontend {
     const status = statusForDialFailure(kind, error);
     this.log.info('CONNECT dial failed', { peer: this.peer, address: this.address, status, error });
     if (this.finished) return;
-    this.socket.end(errorResponse(status, bodyForDialFailure(kind, error)));
+    this.socket.end(errorResponse(status, bodyForDialFailure(kind, error), headersForDialFailure(kind)));
     this.finished = true;
     this.onFinished();
   }
