@@ -14,9 +14,11 @@ import { GrpcDialError, HttpConnectError } from '../../src/client/errors';
 import type { TunnelConnection } from '../../src/client/tunnelConnection';
 import { packets, type Packet } from '../../src/protocol/packet';
 import { stopAllProcesses } from '../helpers/processes';
+import { startEchoServer, type TargetServer } from '../helpers/targets';
+import { sendAndReceive } from '../helpers/tcpClient';
 import { useTlsDir } from '../helpers/tls';
 import { waitFor } from '../helpers/waitFor';
-import { READY_BACKENDS, startServer, type Mode, type RunningTestServer } from './cluster';
+import { READY_BACKENDS, startAgent, startServer, type Mode, type RunningTestServer } from './cluster';
 import { rawAgent, rawFrontend, type RawCall } from './rawPeers';
 
 jest.setTimeout(120_000);
@@ -27,11 +29,14 @@ const REFUSAL = 'too many dials waiting (3): try again';
 
 const tls = useTlsDir();
 let work: string;
-beforeAll(() => {
+let echo: TargetServer;
+beforeAll(async () => {
   work = mkdtempSync(path.join(tmpdir(), 'knp-e2e-admission-'));
+  echo = await startEchoServer();
 });
 afterAll(async () => {
   await stopAllProcesses();
+  await echo.close();
   rmSync(work, { recursive: true, force: true });
 });
 
@@ -163,5 +168,38 @@ it.each(['grpc', 'http-connect'] as Mode[])(
       for (const t of opened) t.destroy();
       agent.close();
     }
+  },
+);
+
+it.each(['grpc', 'http-connect'] as Mode[])(
+  '%s: with the real agent, a burst of 200 echoes through 2 dial slots all complete, none refused',
+  async (mode) => {
+    const server = await startServer(tls(), work, {
+      mode,
+      extraArgs: ['--max-dials-in-flight=2', '--max-dials-waiting=1000', '-v=2'],
+    });
+    const agent = await startAgent(tls(), work, server, { agentId: `burst-${mode}` });
+    await waitFor(async () => (await server.metrics()).value(READY_BACKENDS) === 1, {
+      description: 'agent connected',
+    });
+    const accepted = echo.accepted;
+    const results = await Promise.all(
+      Array.from({ length: 200 }, async (_, i) => {
+        const tunnel = await server.dial(`127.0.0.1:${echo.port}`, 60_000);
+        const payload = Buffer.from(`echo ${i} `.repeat(20));
+        const reply = await sendAndReceive(tunnel, payload, payload.length, 60_000);
+        tunnel.destroy();
+        return reply.equals(payload);
+      }),
+    );
+    expect(results.every(Boolean)).toBe(true);
+    expect(echo.accepted - accepted).toBe(200);
+    expect(server.process.output()).toContain('dial waits for admission');
+    const m = await server.metrics();
+    expect(m.value(DIAL_FAILURES, { reason: 'too_many_dials' }) ?? 0).toBe(0);
+    expect(m.value(WAITING)).toBe(0);
+    // Each dial reached the agent exactly once.
+    const a = await agent.metrics();
+    expect(a.value('konnectivity_network_proxy_agent_dial_duration_seconds_count')).toBe(200);
   },
 );
