@@ -76,6 +76,8 @@ export class ProxyServer {
   readonly events: ServerEventFactory;
   /** Bounds the dials pending at agents, server-wide; the rest wait or are refused (dialAdmission.ts). */
   readonly admission: DialAdmission;
+  /** Refusing since the last dial that was admitted or queued: one info line per spell, not per dial. */
+  private refusing = false;
   private stopped = false;
   /**
    * Frontend sessions not finished yet. The server owns them, as it owns agent tunnels: shutdown ends the
@@ -185,6 +187,7 @@ export class ProxyServer {
       send: (ticket) => this.sendDial(random, address, frontend, protocol, ticket),
     });
     const admission = this.admission.request(queued, this.config.backendDialTimeoutMs);
+    if (admission.kind !== 'refused') this.refusing = false;
     switch (admission.kind) {
       case 'admitted':
         return this.sendDial(
@@ -209,7 +212,10 @@ export class ProxyServer {
         this.deps.metrics.dialFailed('too_many_dials');
         this.events.dialRequested(requested);
         this.events.dialFailed({ ...key, reason: 'too-many-dials', error, latencyMs: 0 });
-        this.deps.log.info('dial refused: admission queue full', { address, random, mode: frontend.mode });
+        const fields = { address, random, mode: frontend.mode, ...this.admission.limits };
+        if (this.refusing) this.deps.log.debug(2, 'dial refused: admission queue full', fields);
+        else this.deps.log.warn('admission queue full: refusing dials until it has room', fields);
+        this.refusing = true;
         frontend.dialFailed('too-many-dials', error);
         return null;
       }

@@ -71,7 +71,11 @@ describe('dial admission (gRPC frontend)', () => {
       packets.dialResponse(3n, 0n, 'too many dials waiting (1): try again'),
     );
     await waitFor(() => c.finished(), { description: 'the refused session to finish' });
-    expect(await sut.dialFailures('too_many_dials')).toBe(1);
+    const d = dialFrom(4n);
+    expect((await nth(d, 'DIAL_RSP')).error).toBe('too many dials waiting (1): try again');
+    expect(await sut.dialFailures('too_many_dials')).toBe(2);
+    // One warning for the spell of refusals, not one per refused dial.
+    expect(sut.logs.with('admission queue full: refusing dials')).toHaveLength(1);
     expect(sut.recorded.events.find((e) => e.type === 'dial.failed')).toMatchObject({
       random: '3',
       reason: 'too-many-dials',
@@ -85,7 +89,7 @@ describe('dial admission (gRPC frontend)', () => {
     expect(dialReqs(agent)).toEqual([1n, 2n]);
     expect(sut.server.waitingDials()).toBe(0);
     // dial.requested once per dial, the queued one included.
-    expect(sut.recorded.events.filter((e) => e.type === 'dial.requested')).toHaveLength(3);
+    expect(sut.recorded.events.filter((e) => e.type === 'dial.requested')).toHaveLength(4);
   });
 
   it.each([
