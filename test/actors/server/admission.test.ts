@@ -239,7 +239,7 @@ describe('dial admission (HTTP CONNECT frontend)', () => {
     return { socket, received: () => Buffer.concat(chunks).toString('latin1'), closed: () => closed };
   }
 
-  it('refuses beyond the queue with 503, Retry-After and the bound; a waiting client that leaves never reaches the agent', async () => {
+  it('refuses beyond the queue with 503, Retry-After and the bound; a waiting client that leaves (after pipelined bytes) never reaches the agent', async () => {
     serverWith(1, 1);
     const agent = sut.addAgent();
     await connectClient('10.0.0.1:10250');
@@ -253,7 +253,8 @@ describe('dial admission (HTTP CONNECT frontend)', () => {
     expect(reply).toContain('\r\nRetry-After: 1\r\n');
     expect(reply.endsWith('\r\n\r\ntoo many dials waiting (1): try again\n')).toBe(true);
 
-    waiting.socket.end();
+    // It pipelined bytes before going away: its EOF behind them is noticed all the same.
+    waiting.socket.end('bytes sent before the 200');
     await waitingCount(0);
     expect(sut.recorded.events.find((e) => e.type === 'dial.cancelled')).toMatchObject({
       destination: '10.0.0.2:10250',
