@@ -17,17 +17,15 @@ import {
   type AdmissionClock,
   type AdmissionLimits,
 } from './dialAdmission';
-import { QueuedDial } from './queuedDial';
+import { DialDispatcher, NO_AGENT_AVAILABLE } from './dialDispatcher';
 import { GrpcFrontendSession } from './grpcFrontendSession';
 import { HttpConnectSession } from './httpConnectSession';
-import type { DialTicket } from './proxiedConnection';
 import type { ProxyStrategy } from '../../protocol/proxyStrategies';
 import type { Duplex } from 'stream';
 import type { PacketStream } from '../../transport/packetStream';
 import type { PeerLiveness } from '../../transport/liveness';
-import { dialAddressLengthError } from '../../protocol/dialAddress';
 
-export const NO_AGENT_AVAILABLE = 'No agent available';
+export { NO_AGENT_AVAILABLE } from './dialDispatcher';
 
 export interface ProxyServerConfig {
   serverId: string;
@@ -76,8 +74,7 @@ export class ProxyServer {
   readonly events: ServerEventFactory;
   /** Bounds the dials pending at agents, server-wide; the rest wait or are refused (dialAdmission.ts). */
   readonly admission: DialAdmission;
-  /** Refusing since the last dial that was admitted or queued: one info line per spell, not per dial. */
-  private refusing = false;
+  private readonly dispatcher: DialDispatcher;
   private stopped = false;
   /**
    * Frontend sessions not finished yet. The server owns them, as it owns agent tunnels: shutdown ends the
@@ -94,6 +91,16 @@ export class ProxyServer {
     this.actors = new ActorHost(deps.actorCounter);
     this.backends = new BackendRegistry(config.strategies, deps.random);
     this.admission = new DialAdmission(config.admission ?? DEFAULT_ADMISSION_LIMITS, deps.admissionClock);
+    this.dispatcher = new DialDispatcher({
+      backends: this.backends,
+      admission: this.admission,
+      events: this.events,
+      log: deps.log,
+      metrics: deps.metrics,
+      now: this.now,
+      dialTimeoutMs: config.backendDialTimeoutMs,
+      stopped: () => this.stopped,
+    });
   }
 
   /** Adopts an agent stream whose metadata was admitted and whose headers were sent. */
@@ -155,122 +162,16 @@ export class ProxyServer {
   }
 
   /**
-   * Starts a dial for a frontend. Returns what the frontend holds for it, or null after telling the
-   * frontend why not. A dial goes to an agent when admission gives it a slot, at once or after waiting in
-   * the queue; with the queue full it is refused at once (dialAdmission.ts).
-   * `protocol` goes to the agent as the frontend sent it, as the reference server forwards the DIAL_REQ
-   * unchanged: the agent decides what it can dial (ours refuses anything but tcp in Go's wording).
+   * Starts a dial for a frontend (admission, then an agent: dialDispatcher.ts). Returns what the frontend
+   * holds for it, or null after telling the frontend why not.
    */
   dial(random: bigint, address: string, frontend: Frontend, protocol = 'tcp'): FrontendDial | null {
-    const key = { random, destination: address }; // the factory keeps a bounded prefix
-    const requested = { ...key, mode: frontend.mode, protocol, frontend: frontend.peer };
-    const tooLong = dialAddressLengthError(address);
-    if (tooLong) {
-      this.events.dialRequested(requested);
-      this.events.dialFailed({ ...key, reason: 'bad-address', error: tooLong, latencyMs: 0 });
-      this.deps.log.info('dial refused: address too long', { address, random, mode: frontend.mode });
-      frontend.dialFailed('bad-address', tooLong);
-      return null;
-    }
-    const tunnel = this.stopped ? undefined : this.backends.pick(address);
-    if (!tunnel) {
-      this.events.dialRequested(requested);
-      this.noAgent(random, address, frontend);
-      return null;
-    }
-    const queued = new QueuedDial(random, address, frontend, {
-      log: this.deps.log,
-      metrics: this.deps.metrics,
-      events: this.events,
-      now: this.now,
-      dialTimeoutMs: this.config.backendDialTimeoutMs,
-      send: (ticket) => this.sendDial(random, address, frontend, protocol, ticket),
-    });
-    const admission = this.admission.request(queued, this.config.backendDialTimeoutMs);
-    if (admission.kind !== 'refused') this.refusing = false;
-    switch (admission.kind) {
-      case 'admitted':
-        return this.sendDial(
-          random,
-          address,
-          frontend,
-          protocol,
-          { slot: admission.slot, timeoutMs: this.config.backendDialTimeoutMs, queued: false, waitedMs: 0 },
-          tunnel,
-        );
-      case 'waiting':
-        this.events.dialRequested(requested);
-        queued.waitAt(admission.place);
-        this.deps.log.debug(2, 'dial waits for admission', {
-          address,
-          random,
-          waiting: this.admission.waitingCount,
-        });
-        return queued;
-      case 'refused': {
-        const error = admission.error.message;
-        this.deps.metrics.dialFailed('too_many_dials');
-        this.events.dialRequested(requested);
-        this.events.dialFailed({ ...key, reason: 'too-many-dials', error, latencyMs: 0 });
-        const fields = { address, random, mode: frontend.mode, ...this.admission.limits };
-        if (this.refusing) this.deps.log.debug(2, 'dial refused: admission queue full', fields);
-        else this.deps.log.warn('admission queue full: refusing dials until it has room', fields);
-        this.refusing = true;
-        frontend.dialFailed('too-many-dials', error);
-        return null;
-      }
-      default: {
-        const _exhaustive: never = admission;
-        return _exhaustive;
-      }
-    }
+    return this.dispatcher.dial(random, address, frontend, protocol);
   }
 
   /** Dials that wait for admission (the konnectivity_ts_waiting_dials gauge). */
   waitingDials(): number {
     return this.admission.waitingCount;
-  }
-
-  /**
-   * Sends an admitted dial to `chosen`, or to an agent chosen now when it waited (the agents may have
-   * changed meanwhile); the ticket's slot is given back however the dial ends.
-   */
-  private sendDial(
-    random: bigint,
-    address: string,
-    frontend: Frontend,
-    protocol: string,
-    ticket: DialTicket,
-    chosen?: AgentTunnel,
-  ): FrontendDial | null {
-    const tunnel = chosen ?? (this.stopped ? undefined : this.backends.pick(address));
-    if (!tunnel) {
-      ticket.slot.release();
-      // Its agents went away while it waited: dial.requested is recorded already.
-      this.noAgent(random, address, frontend);
-      return null;
-    }
-    const started = tunnel.dial(random, address, frontend, protocol, ticket);
-    if ('duplicate' in started) {
-      ticket.slot.release();
-      frontend.dialFailed('agent-error', `a dial with random ${random} is already pending`);
-      return null;
-    }
-    this.deps.log.debug(2, 'dial forwarded to agent', { address, random, agentID: tunnel.agentId });
-    return started;
-  }
-
-  private noAgent(random: bigint, address: string, frontend: Frontend): void {
-    this.deps.metrics.dialFailed('no_agent');
-    this.events.dialFailed({
-      random,
-      destination: address,
-      reason: 'no-agent',
-      error: NO_AGENT_AVAILABLE,
-      latencyMs: 0,
-    });
-    this.deps.log.info('no agent available for dial', { address, random, mode: frontend.mode });
-    frontend.dialFailed('no-agent', NO_AGENT_AVAILABLE);
   }
 
   /** Adopts a frontend's gRPC `Proxy` stream; `onFinished` runs once when the session is over. */
