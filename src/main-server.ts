@@ -35,6 +35,7 @@ export function runtimeConfig(o: ServerOptions): ServerRuntimeConfig {
     admin: { host: o.adminBindAddress, port: o.adminPort },
     strategies: o.proxyStrategies,
     backendDialTimeoutMs: o.backendDialTimeoutMs,
+    admission: { maxInFlight: o.maxDialsInFlight, maxWaiting: o.maxDialsWaiting },
     keepaliveTimeMs: o.keepaliveTimeMs,
     frontendKeepaliveTimeMs: o.frontendKeepaliveTimeMs,
     flowControl: o.flowControl,

@@ -21,7 +21,9 @@ export type DialFailureReason =
   | 'send_rsp'
   | 'backend_close'
   | 'backend_dial_timeout'
-  | 'frontend_close';
+  | 'frontend_close'
+  /** Ours: the admission queue was full (docs/bursts.md, "Admission"). */
+  | 'too_many_dials';
 
 export interface ServerInstruments {
   dialFailed(reason: DialFailureReason): void;

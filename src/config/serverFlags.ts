@@ -1,6 +1,7 @@
 // The proxy-server flag set: every flag of the reference's cmd/server/app/options (names, types,
 // defaults and help texts copied from it), then klog's, then ours.
 
+import { admissionFlagSpecs } from './admissionFlags';
 import { DEFAULT_SERVER_DATA_DIR, eventLogFlagSpecs } from './eventLogFlags';
 import type { FlagSpec } from './flagSpec';
 import { klogFlagSpecs } from './klogFlags';
@@ -203,4 +204,5 @@ export const serverFlagSpecs: readonly FlagSpec[] = [
   ...klogFlagSpecs,
   ...eventLogFlagSpecs(DEFAULT_SERVER_DATA_DIR),
   ...extensionFlagSpecs,
+  ...admissionFlagSpecs,
 ];

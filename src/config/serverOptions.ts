@@ -61,6 +61,9 @@ export interface ServerOptions extends CommonOptions {
   readonly gracefulShutdownTimeoutMs: number;
   /** 0 = no server-side dial timeout. */
   readonly backendDialTimeoutMs: number;
+  /** Dials pending at agents at once (--max-dials-in-flight), and waiting for that (--max-dials-waiting). */
+  readonly maxDialsInFlight: number;
+  readonly maxDialsWaiting: number;
   /** Notices to print at start-up (deprecated or ignored flags, insecure choices). */
   readonly warnings: readonly string[];
 }
@@ -107,6 +110,8 @@ function buildServerOptions(f: ParsedFlags, deps: ConfigDeps, warnings: readonly
     enableLeaseController: f.bool('enable-lease-controller'),
     gracefulShutdownTimeoutMs: f.duration('graceful-shutdown-timeout'),
     backendDialTimeoutMs: f.duration('backend-dial-timeout'),
+    maxDialsInFlight: f.int('max-dials-in-flight'),
+    maxDialsWaiting: f.int('max-dials-waiting'),
     warnings,
   };
 }

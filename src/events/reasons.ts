@@ -26,6 +26,7 @@ export const REASONS = {
       'the agent answered DIAL_RSP with an error, in `error` (refused, unknown host, not allowed)',
     'agent-lost': "the agent's stream ended before it answered",
     'server-restart': 'the server crashed while the dial was pending',
+    'too-many-dials': 'refused at once: the admission queue was full (`--max-dials-waiting`)',
   },
   'dial.cancelled': {
     'dial-cls': 'the frontend sent DIAL_CLS',

@@ -1,6 +1,7 @@
 /**
- * How many bytes a process holds for sinks that have not taken them (frontends on the server, endpoint
- * sockets on the agent). Flow control bounds it per connection; a value that grows with traffic is a bug.
+ * What a process holds back, read when scraped. Bytes held for sinks that have not taken them (frontends
+ * on the server, endpoint sockets on the agent): flow control bounds it per connection, and a value that
+ * grows with traffic is a bug. Dials waiting for admission on the server: bounded by --max-dials-waiting.
  */
 import { Gauge, type Registry } from 'prom-client';
 import { TS_PREFIX } from './commonMetrics';
@@ -14,6 +15,20 @@ export function registerBufferMetric(registry: Registry, bufferedBytes: () => nu
     registers: [registry],
     collect() {
       this.set(bufferedBytes());
+    },
+  });
+}
+
+/** Dials waiting for admission on the server (src/actors/server/dialAdmission.ts, docs/bursts.md). */
+export function registerWaitingDialsMetric(registry: Registry, waitingDials: () => number): void {
+  new Gauge({
+    name: `${TS_PREFIX}_waiting_dials`,
+    help:
+      'konnectivity-ts only: dials waiting for one of --max-dials-in-flight before they are sent to an agent ' +
+      '(at most --max-dials-waiting; beyond it dials are refused).',
+    registers: [registry],
+    collect() {
+      this.set(waitingDials());
     },
   });
 }

@@ -33,6 +33,7 @@ export const SERVER_DIAL_FAILURE_REASONS = [
   'backend_close', // the agent sent DIAL_CLS (or went away) before the dial completed
   'backend_dial_timeout', // --backend-dial-timeout expired while the dial was pending
   'frontend_close', // the frontend sent DIAL_CLS (or went away) before the dial completed
+  'too_many_dials', // ours: refused at once, the admission queue was full (--max-dials-waiting)
 ] as const;
 export type ServerDialFailureReason = (typeof SERVER_DIAL_FAILURE_REASONS)[number];
 

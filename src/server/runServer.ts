@@ -18,7 +18,8 @@ import { describeBacklog } from '../transport/listenBacklog';
 import { readServerTls, type ServerTlsFiles } from '../transport/tlsFiles';
 import { serverInstruments } from './serverInstruments';
 import { createAgentTokenAuthenticator, type AgentTokenAuthenticatorOptions } from '../auth';
-import { registerBufferMetric } from '../observability/bufferMetrics';
+import { registerBufferMetric, registerWaitingDialsMetric } from '../observability/bufferMetrics';
+import type { AdmissionLimits } from '../actors/server/dialAdmission';
 import { FLOW_CONTROL_HEADER, FLOW_CONTROL_VERSION } from '../protocol/flowControl';
 import { openServerLifecycleLog, type LifecycleLog } from '../persistence/lifecycleLog';
 import { registerLifetimeMetrics } from '../observability/lifetimeMetrics';
@@ -38,6 +39,8 @@ export interface ServerRuntimeConfig {
   admin: { host: string; port: number };
   strategies: readonly ProxyStrategy[];
   backendDialTimeoutMs: number;
+  /** --max-dials-in-flight, --max-dials-waiting (dialAdmission.ts); the defaults when absent. */
+  admission?: AdmissionLimits;
   /** --keepalive-time: caps the interval of the server's pings to agents (livenessTiming.ts). */
   keepaliveTimeMs: number;
   /** --frontend-keepalive-time: gRPC keepalive pings to frontends (0 = off). */
@@ -109,6 +112,7 @@ export async function runServer(config: ServerRuntimeConfig, log: Logger): Promi
       serverCount: config.serverCount,
       strategies: config.strategies,
       backendDialTimeoutMs: config.backendDialTimeoutMs,
+      ...(config.admission ? { admission: config.admission } : {}),
     },
     {
       log: log.child('proxy'),
@@ -128,6 +132,7 @@ export async function runServer(config: ServerRuntimeConfig, log: Logger): Promi
     },
   );
   registerBufferMetric(metrics.registry, () => proxy.bufferedBytes());
+  registerWaitingDialsMetric(metrics.registry, () => proxy.waitingDials());
   // Built before any port opens, so a bad kubeconfig fails the start, as in the reference.
   const authenticator = config.agentAuth
     ? createAgentTokenAuthenticator({ ...config.agentAuth, logger: log.child('auth') })

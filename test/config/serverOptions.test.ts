@@ -120,6 +120,24 @@ describe('parseServerFlags: values', () => {
     expect(o.dataDir).toBe('/tmp/k');
   });
 
+  test('dial admission: 4,096 in flight and 65,536 waiting by default, set by our two flags', () => {
+    const defaults = parse(tcpArgs());
+    expect(defaults.maxDialsInFlight).toBe(4096);
+    expect(defaults.maxDialsWaiting).toBe(65_536);
+    const set = parse([...tcpArgs(), '--max-dials-in-flight=2', '--max-dials-waiting', '0']);
+    expect(set.maxDialsInFlight).toBe(2);
+    expect(set.maxDialsWaiting).toBe(0);
+  });
+
+  test.each([
+    ['--max-dials-in-flight=0', 'invalid argument "0" for "--max-dials-in-flight" flag: must be at least 1'],
+    ['--max-dials-waiting=-1', 'invalid argument "-1" for "--max-dials-waiting" flag: must be at least 0'],
+  ])('%s is refused', (arg, message) => {
+    const e = rejection([...tcpArgs(), arg]);
+    expect(e.reason).toBe('invalid-argument');
+    expect(e.message).toBe(message);
+  });
+
   test('--event-log=file:<dir> selects a file log in that directory', () => {
     expect(parse([...tcpArgs(), '--event-log=file:/srv/events']).eventLogLocation).toEqual({
       kind: 'file',

@@ -52,6 +52,17 @@ describe.each([
   });
 });
 
+it('the server documents its dial admission flags in --help and exits 2 on a bound below its minimum', () => {
+  const help = spawnSync(SERVER_BIN, ['--help'], { encoding: 'utf8' });
+  expect(help.stdout).toMatch(/--max-dials-in-flight int +.*\(default 4096\)/);
+  expect(help.stdout).toMatch(/--max-dials-waiting int +.*\(default 65536\)/);
+  const r = spawnSync(SERVER_BIN, ['--max-dials-in-flight=0'], { encoding: 'utf8' });
+  expect(r.status).toBe(2);
+  expect(r.stderr.trim()).toBe(
+    'konnectivity-server: invalid argument "0" for "--max-dials-in-flight" flag: must be at least 1',
+  );
+});
+
 it('the agent runs with every reference agent flag given a value, as the reference test harness passes them', async () => {
   const server = await startServer(tls(), work, { mode: 'grpc' });
   const [health, admin] = await freePorts(2);

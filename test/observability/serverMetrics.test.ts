@@ -210,7 +210,7 @@ describe('ServerMetrics exposition', () => {
     );
   });
 
-  it('knows every dial failure reason of the protocol, including backend_dial_timeout', () => {
+  it('knows every dial failure reason of the protocol, including backend_dial_timeout, and our too_many_dials', () => {
     expect([...SERVER_DIAL_FAILURE_REASONS].sort()).toEqual(
       [
         'no_agent',
@@ -220,6 +220,7 @@ describe('ServerMetrics exposition', () => {
         'backend_close',
         'backend_dial_timeout',
         'frontend_close',
+        'too_many_dials',
       ].sort(),
     );
   });

@@ -15,7 +15,12 @@ import type { Frontend } from './frontend';
 import { ConnectionTable } from '../connectionTable';
 import { carrierHandlers, packetReceiver, streamEndReason, type PacketHandlers } from '../packetHandlers';
 import type { StreamPeer } from '../packetHandlers';
-import { ProxiedConnection, type ProxiedConnectionDeps, type TunnelLink } from './proxiedConnection';
+import {
+  ProxiedConnection,
+  type DialTicket,
+  type ProxiedConnectionDeps,
+  type TunnelLink,
+} from './proxiedConnection';
 
 export interface AgentTunnelDeps extends ProxiedConnectionDeps {
   onClosed(tunnel: AgentTunnel, reason: string): void;
@@ -114,9 +119,10 @@ export class AgentTunnel implements TunnelLink {
     address: string,
     frontend: Frontend,
     protocol = 'tcp',
+    ticket: DialTicket | null = null,
   ): ProxiedConnection | { duplicate: true } {
     if (this.table.dialsFor(random).length > 0) return { duplicate: true };
-    const conn = new ProxiedConnection(random, address, frontend, this, this.deps, protocol);
+    const conn = new ProxiedConnection(random, address, frontend, this, this.deps, protocol, ticket);
     this.table.addDial(conn);
     conn.start();
     return conn;

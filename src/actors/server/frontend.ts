@@ -5,8 +5,28 @@ import type { FrontendMode } from '../../protocol/frontendModes';
  * HTTP CONNECT socket both carry exactly one proxied connection.
  */
 
-/** Why a dial failed, as the frontend must report it (it decides the HTTP status in http-connect mode). */
-export type DialFailureKind = 'no-agent' | 'agent-error' | 'timeout' | 'agent-lost' | 'bad-address';
+/**
+ * Why a dial failed, as the frontend must report it (it decides the HTTP status in http-connect mode).
+ * `too-many-dials`: the server's admission queue was full (dialAdmission.ts); the frontend may retry.
+ */
+export type DialFailureKind =
+  'no-agent' | 'agent-error' | 'timeout' | 'agent-lost' | 'bad-address' | 'too-many-dials';
+
+/**
+ * What a frontend holds for its one dial: a dial waiting for admission (QueuedDial), then the dial and
+ * connection through an agent (ProxiedConnection). The frontend talks to it the same way throughout.
+ */
+export interface FrontendDial {
+  readonly phase: 'waiting' | 'dialing' | 'open' | 'done';
+  /** DATA from the frontend (dropped until the connection is open). */
+  sendData(data: Buffer): void;
+  /** CLOSE_REQ from the frontend. */
+  requestClose(reason: string): void;
+  /** DIAL_CLS from the frontend. */
+  cancelDial(): void;
+  /** The frontend stream or socket ended (EOF, cancel, error). */
+  frontendGone(reason: string): void;
+}
 
 export interface Frontend {
   readonly mode: FrontendMode;

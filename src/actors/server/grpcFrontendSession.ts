@@ -6,15 +6,14 @@ import { describePacket, packets, type Packet } from '../../protocol/packet';
 import type { PacketStream, StreamEnd } from '../../transport/packetStream';
 import type { ActorLogger, ServerInstruments } from '../instruments';
 import { commonHandlers, packetReceiver, type PacketHandlers } from '../packetHandlers';
-import type { DialFailureKind, Frontend } from './frontend';
-import type { ProxiedConnection } from './proxiedConnection';
+import type { DialFailureKind, Frontend, FrontendDial } from './frontend';
 import type { ProxyServer } from './proxyServer';
 
 export const BACKEND_NOT_INITIALIZED = 'backend not initialized';
 
 export class GrpcFrontendSession implements Frontend {
   readonly mode = 'grpc' as const;
-  private conn: ProxiedConnection | null = null;
+  private conn: FrontendDial | null = null;
   private random: bigint | null = null;
   private connectID: bigint | null = null;
   private finished = false;

@@ -5,9 +5,14 @@
 import { randomBytes } from 'crypto';
 import type { Duplex } from 'stream';
 import type { ActorLogger } from '../instruments';
-import type { DialFailureKind, Frontend } from './frontend';
-import { bodyForDialFailure, CONNECT_ESTABLISHED, errorResponse, statusForDialFailure } from './httpStatus';
-import type { ProxiedConnection } from './proxiedConnection';
+import type { DialFailureKind, Frontend, FrontendDial } from './frontend';
+import {
+  bodyForDialFailure,
+  CONNECT_ESTABLISHED,
+  errorResponse,
+  headersForDialFailure,
+  statusForDialFailure,
+} from './httpStatus';
 import type { ProxyServer } from './proxyServer';
 
 /** A uniform random int64 in [1, 2^63), like the reference's rand.Int63(). */
@@ -18,9 +23,12 @@ export function randomInt64(): bigint {
 
 export class HttpConnectSession implements Frontend {
   readonly mode = 'http-connect' as const;
-  private conn: ProxiedConnection | null = null;
+  private conn: FrontendDial | null = null;
   private established = false;
   private finished = false;
+  /** Bytes the client sent before its tunnel was established: they go to the agent after the 200. */
+  private early: Buffer[] = [];
+  private earlyBytes = 0;
 
   constructor(
     private readonly socket: Duplex,
@@ -31,9 +39,15 @@ export class HttpConnectSession implements Frontend {
     private readonly log: ActorLogger,
     private readonly onFinished: () => void = () => {},
   ) {
-    // Nothing reaches the agent until the dial succeeds; bytes pipelined after the head wait here.
-    socket.pause();
-    if (head.length > 0) socket.unshift(head);
+    // Nothing reaches the agent until the dial succeeds; bytes pipelined after the head wait here. The
+    // socket keeps reading meanwhile (up to what a paused socket would buffer anyway), so that a client
+    // that goes away while its dial waits for admission is noticed at once: a paused socket would not
+    // report its EOF behind unread bytes.
+    if (head.length > 0) this.hold(head);
+    socket.on('data', (chunk: Buffer) => {
+      if (this.established) this.conn?.sendData(chunk);
+      else this.hold(chunk);
+    });
     socket.on('error', (err) => this.gone(`frontend socket error: ${err.message}`));
     socket.on('end', () => this.gone('frontend EOF'));
     socket.on('close', () => this.gone('frontend socket closed'));
@@ -46,19 +60,30 @@ export class HttpConnectSession implements Frontend {
     if (this.conn?.phase !== 'open') this.finish();
   }
 
+  private hold(chunk: Buffer): void {
+    this.early.push(chunk);
+    this.earlyBytes += chunk.length;
+    if (this.earlyBytes >= this.socket.readableHighWaterMark) this.socket.pause();
+  }
+
   dialSucceeded(): void {
     if (this.finished) return;
     this.established = true;
     this.socket.write(CONNECT_ESTABLISHED);
-    this.socket.on('data', (chunk: Buffer) => this.conn?.sendData(chunk));
+    // Resumed first: its next bytes come on a later tick, after the early ones, and a pause that the
+    // early ones cause (a full agent stream) holds.
     this.socket.resume();
+    const early = this.early;
+    this.early = [];
+    this.earlyBytes = 0;
+    for (const chunk of early) this.conn?.sendData(chunk);
   }
 
   dialFailed(kind: DialFailureKind, error: string): void {
     const status = statusForDialFailure(kind, error);
     this.log.info('CONNECT dial failed', { peer: this.peer, address: this.address, status, error });
     if (this.finished) return;
-    this.socket.end(errorResponse(status, bodyForDialFailure(kind, error)));
+    this.socket.end(errorResponse(status, bodyForDialFailure(kind, error), headersForDialFailure(kind)));
     this.finished = true;
     this.onFinished();
   }

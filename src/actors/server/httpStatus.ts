@@ -25,6 +25,8 @@ export function statusForDialFailure(kind: DialFailureKind, error: string): numb
       return 504;
     case 'agent-lost':
       return 502;
+    case 'too-many-dials':
+      return 503;
     case 'agent-error':
       if (/timeout|i\/o timeout|deadline exceeded/.test(error)) return 504;
       if (error.includes('too many open files')) return 503;
@@ -41,13 +43,29 @@ export function bodyForDialFailure(kind: DialFailureKind, error: string): string
   return kind === 'no-agent' ? `currently no tunnels available: ${error}` : error;
 }
 
+/**
+ * Headers beyond Go's http.Error ones: a dial refused by admission says when to try again (1 s: the
+ * queue moves as fast as agents answer dials, and a client that retries sooner only adds to the burst).
+ */
+export function headersForDialFailure(kind: DialFailureKind): Readonly<Record<string, string>> {
+  return kind === 'too-many-dials' ? { 'Retry-After': '1' } : {};
+}
+
 /** A complete error response in the shape of Go's http.Error (text/plain, nosniff, trailing newline). */
-export function errorResponse(status: number, body: string): string {
+export function errorResponse(
+  status: number,
+  body: string,
+  headers: Readonly<Record<string, string>> = {},
+): string {
   const text = `${body}\n`;
+  const extra = Object.entries(headers)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('');
   return (
     `HTTP/1.1 ${status} ${REASON_PHRASES[status] ?? 'Error'}\r\n` +
     'Content-Type: text/plain; charset=utf-8\r\n' +
     'X-Content-Type-Options: nosniff\r\n' +
+    extra +
     `Content-Length: ${Buffer.byteLength(text)}\r\n` +
     'Connection: close\r\n\r\n' +
     text

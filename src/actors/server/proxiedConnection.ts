@@ -11,7 +11,8 @@ import type { ServerEventFactory } from '../../events';
 import type { ActorLogger, ServerInstruments } from '../instruments';
 import type { Carrier } from '../connectionTable';
 import { DialedConnection } from '../dialedConnection';
-import type { Frontend } from './frontend';
+import type { Frontend, FrontendDial } from './frontend';
+import type { DialSlot } from './dialAdmission';
 import { SERVER_DIAL_FAILURES, serverDialErrorText, type DialFailure } from '../dialOutcomes';
 import { boundPeerText } from '../../protocol/peerText';
 
@@ -29,7 +30,19 @@ export interface ProxiedConnectionDeps {
   events: ServerEventFactory;
 }
 
-export class ProxiedConnection extends DialedConnection {
+/** How a dial came through admission (dialAdmission.ts): its slot and what is left of its timeout. */
+export interface DialTicket {
+  /** Given back once the dial has an outcome, whichever. */
+  readonly slot: DialSlot;
+  /** What is left of the dial timeout after waiting for the slot (0: none). */
+  readonly timeoutMs: number;
+  /** Whether it waited in the queue: its dial.requested was recorded when it started waiting. */
+  readonly queued: boolean;
+  /** Milliseconds it waited for its slot; they count in its latency. */
+  readonly waitedMs: number;
+}
+
+export class ProxiedConnection extends DialedConnection implements FrontendDial {
   connectID: bigint | null = null;
   /** Why the frontend side ended the dial or connection, for the event. */
   private cancelReason = 'dial-cls';
@@ -42,8 +55,14 @@ export class ProxiedConnection extends DialedConnection {
     private readonly deps: ProxiedConnectionDeps,
     /** As the frontend sent it; forwarded unchanged, as the reference does. */
     readonly protocol = 'tcp',
+    private readonly ticket: DialTicket | null = null,
   ) {
     super(random, address, tunnel, deps, 'stream');
+  }
+
+  /** Milliseconds since the frontend asked, its wait for admission included. */
+  private latency(): number {
+    return this.sinceStart() + (this.ticket?.waitedMs ?? 0);
   }
 
   protected whose(): ActorFacts {
@@ -60,12 +79,14 @@ export class ProxiedConnection extends DialedConnection {
     const { deps, tunnel, frontend } = this;
     deps.metrics.pendingDials(1);
     const key = { random: this.random, destination: this.address };
-    deps.events.dialRequested({
-      ...key,
-      mode: frontend.mode,
-      protocol: this.protocol,
-      frontend: frontend.peer,
-    });
+    if (!this.ticket?.queued) {
+      deps.events.dialRequested({
+        ...key,
+        mode: frontend.mode,
+        protocol: this.protocol,
+        frontend: frontend.peer,
+      });
+    }
     const fail = (outcome: DialFailure, recorded: string | null): void => {
       const facts = SERVER_DIAL_FAILURES[outcome];
       const error = serverDialErrorText(outcome, recorded);
@@ -78,7 +99,7 @@ export class ProxiedConnection extends DialedConnection {
           agentId: tunnel.agentId,
           reason: facts.event.reason,
           error,
-          latencyMs: this.sinceStart(),
+          latencyMs: this.latency(),
         });
       frontend.dialFailed(facts.frontend, error);
     };
@@ -88,12 +109,12 @@ export class ProxiedConnection extends DialedConnection {
       },
       reportEstablished: ({ context }) => {
         this.connectID = BigInt(context.connectID ?? '0');
-        deps.metrics.dialSucceeded(this.sinceStart() / 1000);
+        deps.metrics.dialSucceeded(this.latency() / 1000);
         deps.events.dialEstablished({
           ...key,
           agentId: tunnel.agentId,
           connectID: this.connectID,
-          latencyMs: this.sinceStart(),
+          latencyMs: this.latency(),
         });
         this.open();
         frontend.dialSucceeded(this.connectID);
@@ -106,7 +127,7 @@ export class ProxiedConnection extends DialedConnection {
           ...key,
           agentId: tunnel.agentId,
           reason: this.cancelReason,
-          latencyMs: this.sinceStart(),
+          latencyMs: this.latency(),
         });
       },
       // Better than the reference: the agent learns the dial is no longer wanted.
@@ -114,7 +135,11 @@ export class ProxiedConnection extends DialedConnection {
         tunnel.send(packets.closeDial(this.random));
       },
     };
-    this.startDial('dial', deps.dialTimeoutMs, port, () => deps.metrics.pendingDials(-1));
+    const timeoutMs = this.ticket ? this.ticket.timeoutMs : deps.dialTimeoutMs;
+    this.startDial('dial', timeoutMs, port, () => {
+      deps.metrics.pendingDials(-1);
+      this.ticket?.slot.release();
+    });
   }
 
   private open(): void {

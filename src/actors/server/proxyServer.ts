@@ -10,18 +10,22 @@ import type { ActorLogger, ServerInstruments } from '../instruments';
 import { AgentTunnel } from './agentTunnel';
 import { NO_IDENTIFIERS, parseAgentIdentifiers } from '../../protocol/agentIdentifiers';
 import { BackendRegistry } from './backendRegistry';
-import type { Frontend } from './frontend';
+import type { Frontend, FrontendDial } from './frontend';
+import {
+  DEFAULT_ADMISSION_LIMITS,
+  DialAdmission,
+  type AdmissionClock,
+  type AdmissionLimits,
+} from './dialAdmission';
+import { DialDispatcher, NO_AGENT_AVAILABLE } from './dialDispatcher';
 import { GrpcFrontendSession } from './grpcFrontendSession';
 import { HttpConnectSession } from './httpConnectSession';
-import type { ProxiedConnection } from './proxiedConnection';
 import type { ProxyStrategy } from '../../protocol/proxyStrategies';
 import type { Duplex } from 'stream';
 import type { PacketStream } from '../../transport/packetStream';
 import type { PeerLiveness } from '../../transport/liveness';
-import { dialAddressLengthError } from '../../protocol/dialAddress';
-import { PEER_TEXT_LIMIT } from '../../protocol/peerText';
 
-export const NO_AGENT_AVAILABLE = 'No agent available';
+export { NO_AGENT_AVAILABLE } from './dialDispatcher';
 
 export interface ProxyServerConfig {
   serverId: string;
@@ -29,6 +33,8 @@ export interface ProxyServerConfig {
   strategies: readonly ProxyStrategy[];
   /** 0 = no server-side dial timeout (the agent's own 5 s timeout still applies). */
   backendDialTimeoutMs: number;
+  /** Dials pending at agents at once, and dials waiting for that (--max-dials-in-flight, --max-dials-waiting). */
+  admission?: AdmissionLimits;
 }
 
 export interface ProxyServerDeps {
@@ -45,6 +51,8 @@ export interface ProxyServerDeps {
   onTunnelClosed?: (tunnel: AgentTunnel) => void;
   /** Told whenever the set of agents changes (metrics of ready backends). */
   onAgentsChanged?: (server: ProxyServer) => void;
+  /** The admission queue's clock (tests move it by hand). */
+  admissionClock?: AdmissionClock;
 }
 
 /** A CONNECT request whose head has been read: the destination, and the socket that carries the tunnel. */
@@ -57,32 +65,16 @@ export interface ConnectRequestHead {
   readonly head: Buffer;
 }
 
-/** Validated `Connect` metadata, or the reason to refuse the stream. */
-export type AgentAdmission =
-  { ok: true; agentId: string; identifiers: string } | { ok: false; reason: string };
-
-export function admitAgent(metadata: Record<string, readonly string[]>): AgentAdmission {
-  const ids = metadata['agentid'] ?? [];
-  if (ids.length !== 1 || !ids[0]) {
-    return { ok: false, reason: `expected exactly one agentid header, got ${ids.length}` };
-  }
-  // Ids name the agent in logs, events and event subjects, where peer strings are cut to a bounded prefix:
-  // a longer id could not be told apart from another with the same prefix. Real ids are host names or UUIDs.
-  if (ids[0].length > PEER_TEXT_LIMIT) {
-    return { ok: false, reason: `agentid of ${ids[0].length} characters is longer than ${PEER_TEXT_LIMIT}` };
-  }
-  const identifiers = metadata['agentidentifiers'] ?? [];
-  if (identifiers.length > 1) {
-    return { ok: false, reason: `expected at most one agentidentifiers header, got ${identifiers.length}` };
-  }
-  return { ok: true, agentId: ids[0], identifiers: identifiers[0] ?? '' };
-}
+export { admitAgent, type AgentAdmission } from './agentAdmission';
 
 export class ProxyServer {
   readonly actors: ActorHost;
   readonly backends: BackendRegistry;
   private readonly now: () => number;
   readonly events: ServerEventFactory;
+  /** Bounds the dials pending at agents, server-wide; the rest wait or are refused (dialAdmission.ts). */
+  readonly admission: DialAdmission;
+  private readonly dispatcher: DialDispatcher;
   private stopped = false;
   /**
    * Frontend sessions not finished yet. The server owns them, as it owns agent tunnels: shutdown ends the
@@ -98,6 +90,17 @@ export class ProxyServer {
     this.events = deps.events ?? discarding(eventFactory({ serverId: config.serverId }));
     this.actors = new ActorHost(deps.actorCounter);
     this.backends = new BackendRegistry(config.strategies, deps.random);
+    this.admission = new DialAdmission(config.admission ?? DEFAULT_ADMISSION_LIMITS, deps.admissionClock);
+    this.dispatcher = new DialDispatcher({
+      backends: this.backends,
+      admission: this.admission,
+      events: this.events,
+      log: deps.log,
+      metrics: deps.metrics,
+      now: this.now,
+      dialTimeoutMs: config.backendDialTimeoutMs,
+      stopped: () => this.stopped,
+    });
   }
 
   /** Adopts an agent stream whose metadata was admitted and whose headers were sent. */
@@ -159,37 +162,16 @@ export class ProxyServer {
   }
 
   /**
-   * Starts a dial for a frontend. Returns the connection, or null after telling the frontend why not.
-   * `protocol` goes to the agent as the frontend sent it, as the reference server forwards the DIAL_REQ
-   * unchanged: the agent decides what it can dial (ours refuses anything but tcp in Go's wording).
+   * Starts a dial for a frontend (admission, then an agent: dialDispatcher.ts). Returns what the frontend
+   * holds for it, or null after telling the frontend why not.
    */
-  dial(random: bigint, address: string, frontend: Frontend, protocol = 'tcp'): ProxiedConnection | null {
-    const tooLong = dialAddressLengthError(address);
-    if (tooLong) {
-      const key = { random, destination: address }; // the factory keeps a bounded prefix
-      this.events.dialRequested({ ...key, mode: frontend.mode, protocol, frontend: frontend.peer });
-      this.events.dialFailed({ ...key, reason: 'bad-address', error: tooLong, latencyMs: 0 });
-      this.deps.log.info('dial refused: address too long', { address, random, mode: frontend.mode });
-      frontend.dialFailed('bad-address', tooLong);
-      return null;
-    }
-    const tunnel = this.stopped ? undefined : this.backends.pick(address);
-    if (!tunnel) {
-      this.deps.metrics.dialFailed('no_agent');
-      const key = { random, destination: address };
-      this.events.dialRequested({ ...key, mode: frontend.mode, protocol, frontend: frontend.peer });
-      this.events.dialFailed({ ...key, reason: 'no-agent', error: NO_AGENT_AVAILABLE, latencyMs: 0 });
-      this.deps.log.info('no agent available for dial', { address, random, mode: frontend.mode });
-      frontend.dialFailed('no-agent', NO_AGENT_AVAILABLE);
-      return null;
-    }
-    const started = tunnel.dial(random, address, frontend, protocol);
-    if ('duplicate' in started) {
-      frontend.dialFailed('agent-error', `a dial with random ${random} is already pending`);
-      return null;
-    }
-    this.deps.log.debug(2, 'dial forwarded to agent', { address, random, agentID: tunnel.agentId });
-    return started;
+  dial(random: bigint, address: string, frontend: Frontend, protocol = 'tcp'): FrontendDial | null {
+    return this.dispatcher.dial(random, address, frontend, protocol);
+  }
+
+  /** Dials that wait for admission (the konnectivity_ts_waiting_dials gauge). */
+  waitingDials(): number {
+    return this.admission.waitingCount;
   }
 
   /** Adopts a frontend's gRPC `Proxy` stream; `onFinished` runs once when the session is over. */
@@ -233,9 +215,10 @@ export class ProxyServer {
     return session;
   }
 
-  /** Dials pending and connections open, over every tunnel (what a graceful shutdown waits for). */
+  /** Dials waiting and pending, and connections open, over every tunnel (what a graceful shutdown waits for). */
   activeConnections(): number {
-    return this.backends.all().reduce((n, t) => n + t.pendingDialCount + t.connectionCount, 0);
+    const carried = this.backends.all().reduce((n, t) => n + t.pendingDialCount + t.connectionCount, 0);
+    return carried + this.admission.waitingCount;
   }
 
   /** Bytes held for frontends across every connection (bounded per connection by flow control). */
@@ -250,6 +233,7 @@ export class ProxyServer {
   /** Ends every tunnel (and so every dial and connection). Safe to call more than once. */
   shutdown(reason = 'server shutting down'): void {
     this.stopped = true;
+    this.admission.close(NO_AGENT_AVAILABLE);
     for (const tunnel of this.backends.all()) tunnel.terminate(reason);
     for (const frontend of [...this.frontends]) frontend.abort(reason);
     this.frontends.clear();

@@ -3,7 +3,11 @@
  * of each and speaks for the agent (DIAL_RSP, DATA, CLOSE_RSP) or for kube-apiserver (DIAL_REQ, DATA,
  * CLOSE_REQ), and reads what the server sent each of them.
  */
-import { ProxyServer, type ProxyServerConfig } from '../../../src/actors/server/proxyServer';
+import {
+  ProxyServer,
+  type ProxyServerConfig,
+  type ProxyServerDeps,
+} from '../../../src/actors/server/proxyServer';
 import type { GrpcFrontendSession } from '../../../src/actors/server/grpcFrontendSession';
 import type { AgentTunnel } from '../../../src/actors/server/agentTunnel';
 import { packets, type DecodedPacket } from '../../../src/protocol/packet';
@@ -35,7 +39,7 @@ export class ServerUnderTest {
   readonly closedTunnels: AgentTunnel[] = [];
   readonly server: ProxyServer;
 
-  constructor(config: Partial<ProxyServerConfig> = {}) {
+  constructor(config: Partial<ProxyServerConfig> = {}, deps: Pick<ProxyServerDeps, 'admissionClock'> = {}) {
     this.server = new ProxyServer(
       {
         serverId: 'server-under-test',
@@ -50,6 +54,7 @@ export class ServerUnderTest {
         events: this.recorded.factory,
         random: () => 0,
         onTunnelClosed: (t) => this.closedTunnels.push(t),
+        ...deps,
       },
     );
   }
