@@ -69,6 +69,14 @@ export function buildRows(results: Results, cfg: RowConfig): Row[] {
     target: string,
     pass: boolean | undefined,
   ): void => void rows.push({ scenario, mode, ours, direct, ratio: r, target, result: verdict(pass) });
+  /** A row with no target: both figures in one format, and their ratio. */
+  const measured = (
+    scenario: string,
+    mode: string,
+    format: (v: unknown) => string,
+    ours: unknown,
+    direct: unknown,
+  ): void => add(scenario, mode, format(ours), format(direct), fmt.ratio(ratio(ours, direct)), '', undefined);
 
   const modes: [string, ModeResults][] = Object.entries(results.modes ?? {}).map(([k, v]) => [
     k,
@@ -114,15 +122,7 @@ export function buildRows(results: Results, cfg: RowConfig): Row[] {
       `<= ${t.dialEchoP50VsDirect}x direct`,
       r <= t.dialEchoP50VsDirect,
     );
-    add(
-      'dial+echo p99',
-      mode,
-      fmt.ms(o?.dialEcho.p99),
-      fmt.ms(b?.dialEcho.p99),
-      fmt.ratio(ratio(o?.dialEcho.p99, b?.dialEcho.p99)),
-      '',
-      undefined,
-    );
+    measured('dial+echo p99', mode, fmt.ms, o?.dialEcho.p99, b?.dialEcho.p99);
     const perDial = o ? sum(o.cpuMsPerCycle.server, o.cpuMsPerCycle.agent) : NaN;
     add(
       'CPU per dial (dial+echo+close), server + agent',
@@ -191,14 +191,12 @@ export function buildRows(results: Results, cfg: RowConfig): Row[] {
         );
         const cpu = ratio(o.openCpuMs.agent, o.ok);
         const bcpu = b ? ratio(b.openCpuMs.target, b.ok) : NaN;
-        add(
+        measured(
           `agent CPU per stream opened, ${n.toLocaleString('en-US')} streams`,
           mode,
-          fmt.ms(cpu),
-          fmt.ms(bcpu),
-          fmt.ratio(ratio(cpu, bcpu)),
-          '',
-          undefined,
+          fmt.ms,
+          cpu,
+          bcpu,
         );
       }
     }
@@ -219,26 +217,10 @@ export function buildRows(results: Results, cfg: RowConfig): Row[] {
     );
     const cpu = o ? sum(o.cpuPerDialMs.server, o.cpuPerDialMs.agent) : NaN;
     const bcpu = b?.cpuPerDialMs.target;
-    add(
-      'burst: CPU per dial, server + agent',
-      mode,
-      fmt.ms(cpu),
-      fmt.ms(bcpu),
-      fmt.ratio(ratio(cpu, bcpu)),
-      '',
-      undefined,
-    );
+    measured('burst: CPU per dial, server + agent', mode, fmt.ms, cpu, bcpu);
     const rss = o ? sum(o.atPeak.memory.server?.rss, o.atPeak.memory.agent?.rss) : NaN;
     const brss = b?.atPeak.memory.target?.rss;
-    add(
-      'burst: RSS with all open, server + agent',
-      mode,
-      fmt.mb(rss),
-      fmt.mb(brss),
-      fmt.ratio(ratio(rss, brss)),
-      '',
-      undefined,
-    );
+    measured('burst: RSS with all open, server + agent', mode, fmt.mb, rss, brss);
   }
   for (const [mode, m] of modes) {
     const o = ok(m.stall);
@@ -259,15 +241,7 @@ export function buildRows(results: Results, cfg: RowConfig): Row[] {
     for (const proc of ['server', 'agent']) {
       const o = m.peakRss?.[proc];
       const b = d.peakRss?.target;
-      add(
-        `peak RSS ${proc} (whole run)`,
-        mode,
-        fmt.mib(o),
-        fmt.mib(b),
-        fmt.ratio(ratio(o, b)),
-        '',
-        undefined,
-      );
+      measured(`peak RSS ${proc} (whole run)`, mode, fmt.mib, o, b);
     }
   }
   for (const [mode, m] of modes) {
