@@ -5,20 +5,17 @@
  * once; a waiting dial given up by its frontend never reaches the agent; the wait counts against the dial
  * timeout. The queue's clock is moved by hand; the dial machines' own timers are real.
  */
-import * as net from 'net';
 import type { AdmissionClock } from '../../../src/actors/server/dialAdmission';
-import { HttpConnectSession } from '../../../src/actors/server/httpConnectSession';
 import type { ProxyServerConfig } from '../../../src/actors/server/proxyServer';
 import { packets } from '../../../src/protocol/packet';
 import { ManualClock } from '../../auth/manualClock';
-import { TARGET_HOST } from '../../helpers/targets';
 import { waitFor } from '../../helpers/waitFor';
+import { HttpConnectClients, type ConnectClient } from './httpConnectClients';
 import { nth, ServerUnderTest, type AgentPeer, type FrontendPeer } from './serverHarness';
 
 let sut: ServerUnderTest;
 let manual: ManualClock;
-const sockets: net.Socket[] = [];
-let listener: net.Server | null = null;
+const clients = new HttpConnectClients();
 
 /** Deadlines on the manual clock; admission deferred to the event loop, as in production. */
 function queueClock(): AdmissionClock {
@@ -41,9 +38,7 @@ function serverWith(maxInFlight: number, maxWaiting: number, config: Partial<Pro
 
 afterEach(async () => {
   sut.shutdown();
-  for (const s of sockets.splice(0)) s.destroy();
-  if (listener) await new Promise<void>((resolve) => listener!.close(() => resolve()));
-  listener = null;
+  await clients.close();
 });
 
 function dialFrom(random: bigint, address = '10.0.0.5:10250'): FrontendPeer {
@@ -214,30 +209,7 @@ describe('dial admission (gRPC frontend)', () => {
 });
 
 describe('dial admission (HTTP CONNECT frontend)', () => {
-  interface Client {
-    readonly socket: net.Socket;
-    received(): string;
-    readonly closed: () => boolean;
-  }
-
-  async function connectClient(address: string): Promise<Client> {
-    if (!listener) {
-      listener = net.createServer();
-      await new Promise<void>((resolve) => listener!.listen(0, TARGET_HOST, resolve));
-    }
-    const accepted = new Promise<net.Socket>((resolve) => listener!.once('connection', resolve));
-    const socket = net.connect((listener.address() as net.AddressInfo).port, TARGET_HOST);
-    sockets.push(socket);
-    const chunks: Buffer[] = [];
-    let closed = false;
-    socket.on('data', (c: Buffer) => chunks.push(c));
-    socket.on('close', () => (closed = true));
-    socket.on('error', () => undefined);
-    const serverSide = await accepted;
-    sockets.push(serverSide);
-    new HttpConnectSession(serverSide, 'test-client', address, Buffer.alloc(0), sut.server, sut.logs.log);
-    return { socket, received: () => Buffer.concat(chunks).toString('latin1'), closed: () => closed };
-  }
+  const connectClient = (address: string): Promise<ConnectClient> => clients.open(sut, address);
 
   it('refuses beyond the queue with 503, Retry-After and the bound; a waiting client that leaves (after pipelined bytes) never reaches the agent', async () => {
     serverWith(1, 1);

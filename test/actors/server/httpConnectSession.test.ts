@@ -2,48 +2,24 @@
  * HttpConnectSession over a real loopback TCP connection (the test holds the client socket, as
  * kube-apiserver would) and an in-memory agent stream.
  */
-import * as net from 'net';
-import { HttpConnectSession } from '../../../src/actors/server/httpConnectSession';
 import { CONNECT_ESTABLISHED } from '../../../src/actors/server/httpStatus';
 import { packets } from '../../../src/protocol/packet';
-import { TARGET_HOST } from '../../helpers/targets';
 import { waitFor } from '../../helpers/waitFor';
+import { HttpConnectClients, type ConnectClient } from './httpConnectClients';
 import { nth, ServerUnderTest } from './serverHarness';
 
 let sut: ServerUnderTest;
-let listener: net.Server;
-const clients: net.Socket[] = [];
+const clients = new HttpConnectClients();
 
-interface Client {
-  readonly socket: net.Socket;
-  received(): string;
-  readonly closed: () => boolean;
-}
+const openSession = (address: string, head?: Buffer): Promise<ConnectClient> =>
+  clients.open(sut, address, head);
 
-/** A client connected to a fresh session for `address`, with `head` already read past the request head. */
-async function openSession(address: string, head = Buffer.alloc(0)): Promise<Client> {
-  const accepted = new Promise<net.Socket>((resolve) => listener.once('connection', resolve));
-  const socket = net.connect((listener.address() as net.AddressInfo).port, TARGET_HOST);
-  clients.push(socket);
-  const chunks: Buffer[] = [];
-  let closed = false;
-  socket.on('data', (c: Buffer) => chunks.push(c));
-  socket.on('close', () => (closed = true));
-  socket.on('error', () => undefined);
-  const serverSide = await accepted;
-  new HttpConnectSession(serverSide, 'test-client', address, head, sut.server, sut.logs.log);
-  return { socket, received: () => Buffer.concat(chunks).toString('latin1'), closed: () => closed };
-}
-
-beforeEach(async () => {
+beforeEach(() => {
   sut = new ServerUnderTest();
-  listener = net.createServer();
-  await new Promise<void>((resolve) => listener.listen(0, TARGET_HOST, resolve));
 });
 afterEach(async () => {
   sut.shutdown();
-  for (const c of clients.splice(0)) c.destroy();
-  await new Promise<void>((resolve) => listener.close(() => resolve()));
+  await clients.close();
 });
 
 describe('HttpConnectSession', () => {
