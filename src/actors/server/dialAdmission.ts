@@ -8,6 +8,7 @@
  * place in the queue, or a refusal; a place is admitted (given a slot), expires at its deadline, or is
  * left by its owner. Every slot is released exactly once, whatever the dial's outcome.
  */
+import { systemAuthClock, type AuthClock } from '../../auth/clock';
 import { ReasonedError } from '../../errors';
 import { DEFAULT_MAX_DIALS_IN_FLIGHT, DEFAULT_MAX_DIALS_WAITING } from '../../config/admissionFlags';
 
@@ -58,21 +59,14 @@ export type Admission =
   | { readonly kind: 'waiting'; readonly place: QueuePlace }
   | { readonly kind: 'refused'; readonly error: DialAdmissionError };
 
-/** Time and scheduling, injected so that tests move them by hand. */
-export interface AdmissionClock {
-  now(): number;
-  /** Runs `fn` after `ms`; the returned function cancels it (safe to call after it ran). */
-  setTimer(fn: () => void, ms: number): () => void;
+/** Time and scheduling, injected so that tests move them by hand: the auth code's clock, plus a deferral. */
+export interface AdmissionClock extends AuthClock {
   /** Runs `fn` soon, outside the caller's stack. */
   defer(fn: () => void): void;
 }
 
 export const systemAdmissionClock: AdmissionClock = {
-  now: () => Date.now(),
-  setTimer: (fn, ms) => {
-    const t = setTimeout(fn, ms);
-    return () => clearTimeout(t);
-  },
+  ...systemAuthClock,
   defer: (fn) => {
     setImmediate(fn);
   },
