@@ -6,29 +6,35 @@
 import { Gauge, type Registry } from 'prom-client';
 import { TS_PREFIX } from './commonMetrics';
 
-export function registerBufferMetric(registry: Registry, bufferedBytes: () => number): void {
+/** A gauge whose value is read from the process when /metrics is scraped. */
+function scrapedGauge(registry: Registry, name: string, help: string, read: () => number): void {
   new Gauge({
-    name: `${TS_PREFIX}_connection_buffered_bytes`,
-    help:
-      'konnectivity-ts only: bytes held for frontends (server) or endpoints (agent) that have not taken them ' +
-      'yet, summed over connections. Flow control bounds it per connection (docs/flow-control.md).',
+    name,
+    help,
     registers: [registry],
     collect() {
-      this.set(bufferedBytes());
+      this.set(read());
     },
   });
 }
 
+export function registerBufferMetric(registry: Registry, bufferedBytes: () => number): void {
+  scrapedGauge(
+    registry,
+    `${TS_PREFIX}_connection_buffered_bytes`,
+    'konnectivity-ts only: bytes held for frontends (server) or endpoints (agent) that have not taken them ' +
+      'yet, summed over connections. Flow control bounds it per connection (docs/flow-control.md).',
+    bufferedBytes,
+  );
+}
+
 /** Dials waiting for admission on the server (src/actors/server/dialAdmission.ts, docs/bursts.md). */
 export function registerWaitingDialsMetric(registry: Registry, waitingDials: () => number): void {
-  new Gauge({
-    name: `${TS_PREFIX}_waiting_dials`,
-    help:
-      'konnectivity-ts only: dials waiting for one of --max-dials-in-flight before they are sent to an agent ' +
+  scrapedGauge(
+    registry,
+    `${TS_PREFIX}_waiting_dials`,
+    'konnectivity-ts only: dials waiting for one of --max-dials-in-flight before they are sent to an agent ' +
       '(at most --max-dials-waiting; beyond it dials are refused).',
-    registers: [registry],
-    collect() {
-      this.set(waitingDials());
-    },
-  });
+    waitingDials,
+  );
 }
