@@ -21,6 +21,12 @@ async function zombieOwner(): Promise<{ pid: number; parent: ChildProcess }> {
     parent.stdout.once('data', (chunk: Buffer) => resolve(Number.parseInt(chunk.toString(), 10)));
     parent.once('error', reject);
   });
+  // Until `sh` has exec'd, it may still reap its background child itself (dash does when SIGCHLD
+  // arrives before the exec): kill only once the parent is the `sleep` that never waits.
+  await waitFor(
+    async () => (await readFile(`/proc/${parent.pid}/comm`, 'utf8')).trim() === 'sleep',
+    `process ${parent.pid} to exec into sleep`,
+  );
   process.kill(pid, 'SIGKILL');
   await waitFor(
     async () => (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]?.startsWith('Z') === true,
