@@ -111,8 +111,9 @@ export class ProxyServer {
       onClosed: (t, reason) => {
         this.backends.remove(t);
         this.events.agentDisconnected({ agentId: t.agentId, streamId: t.streamId, reason });
-        // Verbosity 2 for the reason "agent connected" is (addAgent); the event carries the reason.
-        deps.log.debug(2, 'agent disconnected', { agentID: t.agentId, stream: t.streamId, reason });
+        // At the default verbosity, unlike "agent connected": why an agent went away is what an operator
+        // looks for (a keepalive timeout, a malformed packet), and it is off the path of admitting agents.
+        deps.log.info('agent disconnected', { agentID: t.agentId, stream: t.streamId, reason });
         deps.onTunnelClosed?.(t);
         deps.onAgentsChanged?.(this);
       },
