@@ -44,8 +44,15 @@ export interface SwarmRun {
  * measure the server's RSS after a GC, connect the rest while counting the server's CPU, wait until the
  * server counts them all (its ready-backends gauge when it has one), wait `settleMs`, measure again.
  */
-async function agentSwarm(
-  ctx: { pid: number | undefined; prefix: string; log: (m: string) => void; ready?: () => Promise<number> },
+export async function agentSwarm(
+  ctx: {
+    pid: number | undefined;
+    prefix: string;
+    log: (m: string) => void;
+    ready?: () => Promise<number>;
+    /** Runs while every agent is held, after the second RSS reading (a heap snapshot). */
+    whileHeld?: () => Promise<void>;
+  },
   o: {
     target: string;
     ca: string;
@@ -92,6 +99,7 @@ async function agentSwarm(
     await sleep(o.settleMs);
     const after = await gcMemory(ctx.pid);
     if (ready) gauge = await ready();
+    await ctx.whileHeld?.();
     const added = Number(r.total) - Number(w.total);
     const perAgent =
       after?.rss != null && before?.rss != null && added > 0 ? (after.rss - before.rss) / added : null;

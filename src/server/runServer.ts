@@ -164,6 +164,9 @@ export async function runServer(config: ServerRuntimeConfig, log: Logger): Promi
     }
   };
   try {
+    // The same two objects for every agent: the transport encodes each once (serverCall.ts).
+    const agentHeaders = { serverid: config.serverId, servercount: String(config.serverCount) };
+    const creditHeaders = { ...agentHeaders, [FLOW_CONTROL_HEADER]: FLOW_CONTROL_VERSION };
     const agentEndpoint = await startAgentEndpoint({
       listen: config.agent.listen,
       ...(config.agent.tls ? { tls: config.agent.tls } : {}),
@@ -185,11 +188,7 @@ export async function runServer(config: ServerRuntimeConfig, log: Logger): Promi
           metrics.grpcConnectionOpened('Connect');
           const credits =
             config.flowControl && call.metadata[FLOW_CONTROL_HEADER]?.[0] === FLOW_CONTROL_VERSION;
-          const { stream, liveness } = call.accept({
-            serverid: config.serverId,
-            servercount: String(config.serverCount),
-            ...(credits ? { [FLOW_CONTROL_HEADER]: FLOW_CONTROL_VERSION } : {}),
-          });
+          const { stream, liveness } = call.accept(credits ? creditHeaders : agentHeaders);
           proxy.addAgent(stream, admission.agentId, admission.identifiers, credits, liveness);
         };
         if (!authenticator) {

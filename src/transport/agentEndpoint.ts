@@ -70,7 +70,10 @@ export async function startAgentEndpoint(opts: AgentEndpointOptions): Promise<St
         opts.onConnect({
           metadata: call.metadata.text,
           peer: call.peer,
-          signal: call.signal,
+          // Read through, not copied: the call makes its signal only when asked (token authentication).
+          get signal(): AbortSignal {
+            return call.signal;
+          },
           accept: (headers) => {
             const stream = call.accept(headers);
             if (!opts.liveness) return { stream, liveness: null };

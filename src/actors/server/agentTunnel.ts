@@ -38,7 +38,8 @@ export class AgentTunnel implements TunnelLink {
   private readonly actor: Actor<typeof agentTunnelMachine>;
   /** Pending dials by random, connections by connectID (ours: ProxiedConnections only). */
   readonly table: ConnectionTable<ProxiedConnection>;
-  private readonly recentlyClosed = new Set<bigint>();
+  /** Made on the first close: most tunnels of a large fleet carry no connection at a given time. */
+  private recentlyClosed: Set<bigint> | null = null;
   private closeReason: string | null = null;
 
   constructor(
@@ -158,7 +159,7 @@ export class AgentTunnel implements TunnelLink {
         const conn = this.table.connection(p.connectID);
         if (conn) {
           conn.onAgentData(p.data);
-        } else if (p.connectID !== 0n && !this.recentlyClosed.has(p.connectID)) {
+        } else if (p.connectID !== 0n && !this.recentlyClosed?.has(p.connectID)) {
           this.deps.log.info('DATA from agent for an unknown connection; asking the agent to close it', {
             agentID: this.agentId,
             connectionID: p.connectID,
@@ -204,10 +205,11 @@ export class AgentTunnel implements TunnelLink {
   }
 
   private rememberClosed(connectID: bigint): void {
-    this.recentlyClosed.add(connectID);
-    if (this.recentlyClosed.size > RECENTLY_CLOSED_LIMIT) {
-      const oldest = this.recentlyClosed.values().next().value;
-      if (oldest !== undefined) this.recentlyClosed.delete(oldest);
+    const closed = (this.recentlyClosed ??= new Set<bigint>());
+    closed.add(connectID);
+    if (closed.size > RECENTLY_CLOSED_LIMIT) {
+      const oldest = closed.values().next().value;
+      if (oldest !== undefined) closed.delete(oldest);
     }
   }
 }

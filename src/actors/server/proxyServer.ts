@@ -7,7 +7,7 @@ import { ActorHost, type ActorCounter } from '../actorHost';
 import { eventFactory, type ServerEventFactory } from '../../events';
 import { discarding } from '../recorder';
 import type { ActorLogger, ServerInstruments } from '../instruments';
-import { AgentTunnel } from './agentTunnel';
+import { AgentTunnel, type AgentTunnelDeps } from './agentTunnel';
 import { NO_IDENTIFIERS, parseAgentIdentifiers } from '../../protocol/agentIdentifiers';
 import { BackendRegistry } from './backendRegistry';
 import type { Frontend, FrontendDial } from './frontend';
@@ -101,7 +101,32 @@ export class ProxyServer {
       dialTimeoutMs: config.backendDialTimeoutMs,
       stopped: () => this.stopped,
     });
+    this.tunnelDeps = {
+      host: this.actors,
+      log: deps.log,
+      metrics: deps.metrics,
+      now: this.now,
+      dialTimeoutMs: config.backendDialTimeoutMs,
+      events: this.events,
+      onClosed: (t, reason) => {
+        this.backends.remove(t);
+        this.events.agentDisconnected({ agentId: t.agentId, streamId: t.streamId, reason });
+        // At the default verbosity, unlike "agent connected": why an agent went away is what an operator
+        // looks for (a keepalive timeout, a malformed packet), and it is off the path of admitting agents.
+        deps.log.info('agent disconnected', { agentID: t.agentId, stream: t.streamId, reason });
+        deps.onTunnelClosed?.(t);
+        deps.onAgentsChanged?.(this);
+      },
+      onDraining: (t) => {
+        this.events.agentDraining({ agentId: t.agentId, streamId: t.streamId });
+        deps.log.info('agent is draining', { agentID: t.agentId, stream: t.streamId });
+        deps.onAgentsChanged?.(this);
+      },
+    };
   }
+
+  /** What every tunnel is given: one object (and one pair of callbacks) per server, not per agent stream. */
+  private readonly tunnelDeps: AgentTunnelDeps;
 
   /** Adopts an agent stream whose metadata was admitted and whose headers were sent. */
   addAgent(
@@ -118,33 +143,7 @@ export class ProxyServer {
         keys: identifiers.unknown,
       });
     }
-    const tunnel = new AgentTunnel(
-      agentId,
-      identifiers,
-      credits,
-      stream,
-      {
-        host: this.actors,
-        log: this.deps.log,
-        metrics: this.deps.metrics,
-        now: this.now,
-        dialTimeoutMs: this.config.backendDialTimeoutMs,
-        events: this.events,
-        onClosed: (t, reason) => {
-          this.backends.remove(t);
-          this.events.agentDisconnected({ agentId: t.agentId, streamId: t.streamId, reason });
-          this.deps.log.info('agent disconnected', { agentID: t.agentId, stream: t.streamId, reason });
-          this.deps.onTunnelClosed?.(t);
-          this.deps.onAgentsChanged?.(this);
-        },
-        onDraining: (t) => {
-          this.events.agentDraining({ agentId: t.agentId, streamId: t.streamId });
-          this.deps.log.info('agent is draining', { agentID: t.agentId, stream: t.streamId });
-          this.deps.onAgentsChanged?.(this);
-        },
-      },
-      liveness,
-    );
+    const tunnel = new AgentTunnel(agentId, identifiers, credits, stream, this.tunnelDeps, liveness);
     if (this.stopped) {
       tunnel.terminate('server is shutting down');
       return tunnel;
@@ -156,7 +155,14 @@ export class ProxyServer {
       identifiers: rawIdentifiers,
       remoteAddress: stream.peer,
     });
-    this.deps.log.info('agent connected', { agentID: agentId, stream: tunnel.streamId, peer: stream.peer });
+    // Verbosity 2, as the reference's "Connect request from agent": a line per agent at the default
+    // verbosity cost more CPU than the rest of accepting an agent stream on one connection (a blocking
+    // write to stderr); the agent.connected event records the same facts.
+    this.deps.log.debug(2, 'agent connected', {
+      agentID: agentId,
+      stream: tunnel.streamId,
+      peer: stream.peer,
+    });
     this.deps.onAgentsChanged?.(this);
     return tunnel;
   }

@@ -82,6 +82,9 @@ function peerOf(session: http2.Http2Session, listen: H2Listen): string {
   return `${address.includes(':') ? `[${address}]` : address}:${s?.remotePort ?? 0}`;
 }
 
+/** A reset or a dead session ends the call through 'close'; the stream's 'error' adds nothing. */
+const ignoreStreamError = (): void => {};
+
 function respondError(
   stream: http2.ServerHttp2Stream,
   httpStatus: number,
@@ -168,10 +171,13 @@ export async function startH2Server(opts: H2ServerOptions): Promise<H2Server> {
   const strikesOf = new WeakMap<http2.Http2Session, PingStrikes>();
   let keepaliveAcksOfClosed = 0;
 
+  // A session's peer, written once per connection rather than once per call on it.
+  const peers = new WeakMap<http2.Http2Session, string>();
   server.on('session', (session: http2.ServerHttp2Session) => {
     sessions.add(session);
     session.on('ping', () => pingsReceived++);
     const peer = peerOf(session, opts.listen);
+    peers.set(session, peer);
     session.on('error', (err: Error) => opts.onSessionError?.(peer, err));
     session.once('close', () => sessions.delete(session));
     raiseSessionWindow(session);
@@ -192,15 +198,18 @@ export async function startH2Server(opts: H2ServerOptions): Promise<H2Server> {
       );
     }
   });
+  const streamClosed = (): void => {
+    streams--;
+  };
   const onStream = (
     stream: http2.ServerHttp2Stream,
     headers: http2.IncomingHttpHeaders,
     _flags: number,
     rawHeaders: string[],
   ): void => {
-    stream.on('error', () => {}); // a reset or a dead session ends the call through 'close'
+    stream.on('error', ignoreStreamError);
     streams++;
-    stream.once('close', () => streams--);
+    stream.once('close', streamClosed);
     const deadline = admit(stream, headers);
     if (deadline === null) return;
     const path = String(headers[C.HTTP2_HEADER_PATH]);
@@ -215,7 +224,7 @@ export async function startH2Server(opts: H2ServerOptions): Promise<H2Server> {
       makeServerCall(stream, {
         path,
         metadata: readMetadata(rawHeaders),
-        peer: peerOf(session, opts.listen),
+        peer: peers.get(session) ?? peerOf(session, opts.listen),
         session,
         deadline,
         maxReceiveMessageBytes: maxReceive,

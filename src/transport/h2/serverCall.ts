@@ -30,23 +30,46 @@ export const RESET_AFTER_STATUS_MS = 1_000;
  */
 export const PEER_RESET_SETTLE_TURNS = 2;
 
+const noop = (): void => {};
+
+/**
+ * Response headers (`:status`, content-type and the metadata) for metadata objects a caller passes again
+ * and again: the agent endpoint answers every agent with the same serverid/servercount, so the headers
+ * are encoded once per server instead of once per agent stream. node:http2 copies what `respond` is given.
+ */
+const responseHeadersOf = new WeakMap<OutgoingMetadata, http2.OutgoingHttpHeaders>();
+
+function responseHeaders(metadata: OutgoingMetadata): http2.OutgoingHttpHeaders {
+  let headers = responseHeadersOf.get(metadata);
+  if (!headers) {
+    headers = {
+      [C.HTTP2_HEADER_STATUS]: 200,
+      [C.HTTP2_HEADER_CONTENT_TYPE]: GRPC_CONTENT_TYPE,
+      ...metadataHeaders(metadata),
+    };
+    responseHeadersOf.set(metadata, headers);
+  }
+  return headers;
+}
+
+const PLAIN_RESPONSE_HEADERS: http2.OutgoingHttpHeaders = {
+  [C.HTTP2_HEADER_STATUS]: 200,
+  [C.HTTP2_HEADER_CONTENT_TYPE]: GRPC_CONTENT_TYPE,
+};
+
 export class ServerCallSide implements CallSide {
   private headersSent = false;
   private statusSent = false;
-  private trailers: http2.OutgoingHttpHeaders = {};
-  private pendingHeaders: http2.OutgoingHttpHeaders = {};
+  private trailers: http2.OutgoingHttpHeaders | undefined;
+  /** The response headers once metadata was added (shared between calls that add the same object). */
+  private responseHeaders = PLAIN_RESPONSE_HEADERS;
   private resetAfterStatus = false;
 
   constructor(
     private readonly stream: http2.ServerHttp2Stream,
     /** Told when headers or data go out (the session's ping policy, keepalive.ts). */
-    private readonly onSend: () => void = () => {},
-  ) {
-    stream.on('wantTrailers', () => {
-      stream.sendTrailers(this.trailers);
-      if (this.resetAfterStatus) this.resetQuietly();
-    });
-  }
+    private readonly onSend: () => void = noop,
+  ) {}
 
   get sentStatus(): boolean {
     return this.statusSent;
@@ -54,22 +77,25 @@ export class ServerCallSide implements CallSide {
 
   /** Headers to send with the response headers, whenever those go out. */
   addHeaders(metadata: OutgoingMetadata): void {
-    Object.assign(this.pendingHeaders, metadataHeaders(metadata));
+    this.responseHeaders =
+      this.responseHeaders === PLAIN_RESPONSE_HEADERS
+        ? responseHeaders(metadata)
+        : { ...this.responseHeaders, ...metadataHeaders(metadata) };
   }
 
   sendHeaders(): void {
     if (this.headersSent || this.stream.destroyed || this.stream.headersSent) return;
     this.headersSent = true;
     this.onSend();
-    this.stream.respond(
-      {
-        [C.HTTP2_HEADER_STATUS]: 200,
-        [C.HTTP2_HEADER_CONTENT_TYPE]: GRPC_CONTENT_TYPE,
-        ...this.pendingHeaders,
-      },
-      { waitForTrailers: true },
-    );
+    // Listened for only by calls that send their headers first: a trailers-only call never waits for it.
+    this.stream.once('wantTrailers', this.onWantTrailers);
+    this.stream.respond(this.responseHeaders, { waitForTrailers: true });
   }
+
+  private readonly onWantTrailers = (): void => {
+    this.stream.sendTrailers(this.trailers ?? {});
+    if (this.resetAfterStatus) this.resetQuietly();
+  };
 
   /**
    * Ends the call with a status. With `thenReset`, the client is also told to stop sending
@@ -86,15 +112,7 @@ export class ServerCallSide implements CallSide {
       // Trailers-only: the status rides on the only HEADERS frame.
       this.headersSent = true;
       this.onSend();
-      this.stream.respond(
-        {
-          [C.HTTP2_HEADER_STATUS]: 200,
-          [C.HTTP2_HEADER_CONTENT_TYPE]: GRPC_CONTENT_TYPE,
-          ...this.pendingHeaders,
-          ...status,
-        },
-        { endStream: true },
-      );
+      this.stream.respond({ ...this.responseHeaders, ...status }, { endStream: true });
       if (thenReset) this.resetQuietly();
       return;
     }
@@ -194,13 +212,19 @@ export function makeServerCall(
   },
 ): H2ServerCall {
   const side = new ServerCallSide(stream, init.onSend);
-  const cancelled = new AbortController();
-  // Only a call that ends without a status was given up by the client (a reset, a lost session).
-  stream.once('close', () => {
-    if (!side.sentStatus) cancelled.abort();
-  });
+  // The signal is made only when someone asks for it (token authentication): most agent streams are
+  // never asked, and an AbortController with its signal is a few hundred bytes and microseconds each.
+  let cancelled: AbortController | undefined;
+  let givenUp = false;
   let packets: H2PacketStream | undefined;
   let deadlineTimer: NodeJS.Timeout | undefined;
+  stream.once('close', () => {
+    if (deadlineTimer) clearTimeout(deadlineTimer);
+    // Only a call that ends without a status was given up by the client (a reset, a lost session).
+    if (side.sentStatus) return;
+    givenUp = true;
+    cancelled?.abort();
+  });
   if (init.deadline !== undefined) {
     deadlineTimer = setTimeout(
       () => {
@@ -212,7 +236,6 @@ export function makeServerCall(
       Math.max(0, init.deadline - Date.now()),
     );
     deadlineTimer.unref();
-    stream.once('close', () => clearTimeout(deadlineTimer));
   }
   return {
     path: init.path,
@@ -220,7 +243,13 @@ export function makeServerCall(
     peer: init.peer,
     session: init.session,
     deadline: init.deadline,
-    signal: cancelled.signal,
+    get signal(): AbortSignal {
+      if (!cancelled) {
+        cancelled = new AbortController();
+        if (givenUp) cancelled.abort();
+      }
+      return cancelled.signal;
+    },
     accept: (headers) => {
       if (headers) {
         side.addHeaders(headers);

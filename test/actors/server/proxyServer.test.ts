@@ -2,6 +2,10 @@
 import { packets } from '../../../src/protocol/packet';
 import { waitFor } from '../../helpers/waitFor';
 import { nth, ServerUnderTest } from './serverHarness';
+import { ProxyServer } from '../../../src/actors/server/proxyServer';
+import { createLogger } from '../../../src/observability/logger';
+import { MemoryPacketStream } from '../../helpers/memoryPacketStream';
+import { serverEvents, serverMetricsKit } from '../actorTestKit';
 
 let sut: ServerUnderTest;
 
@@ -94,5 +98,33 @@ describe('ProxyServer routing', () => {
     const late = sut.openFrontend();
     await waitFor(() => late.log.end !== null, { description: 'the late frontend stream to end' });
     expect(sut.server.frontendSessions()).toBe(0);
+  });
+});
+
+describe('ProxyServer agent arrivals in the log', () => {
+  // A line per arriving agent at the default verbosity was a blocking stderr write per agent stream (the
+  // reference logs "Connect request from agent" only at verbosity 2 and above too); the event keeps the
+  // facts. Why an agent went away stays at the default verbosity.
+  it.each([
+    [0, ['"agent disconnected"']],
+    [2, ['"agent connected"', '"agent disconnected"']],
+  ])('at verbosity %d writes %j, and records both events either way', async (verbosity, expected) => {
+    const lines: string[] = [];
+    const log = createLogger({ verbosity, component: 'proxy', sink: (l) => lines.push(l) });
+    const recorded = serverEvents();
+    const server = new ProxyServer(
+      { serverId: 's', serverCount: 1, strategies: ['default'], backendDialTimeoutMs: 0 },
+      { log, metrics: serverMetricsKit().instruments, events: recorded.factory },
+    );
+    try {
+      const [serverEnd, agentEnd] = MemoryPacketStream.pair(['server', 'agent-1']);
+      server.addAgent(serverEnd, 'agent-1', '');
+      agentEnd.abort('gone');
+      await waitFor(() => server.backends.agentCount === 0, { description: 'the agent to be gone' });
+      expect(lines.map((l) => /"[^"]+"/.exec(l)?.[0])).toEqual(expected);
+      expect(recorded.events.map((e) => e.type)).toEqual(['agent.connected', 'agent.disconnected']);
+    } finally {
+      server.shutdown('test over');
+    }
   });
 });

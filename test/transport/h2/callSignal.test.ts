@@ -60,3 +60,14 @@ it.each(['refuse', 'finish'] as const)(
     expect(calls[0]!.signal.aborted).toBe(false);
   },
 );
+
+it('is aborted when first asked for after the client gave the call up (the signal is made on demand)', async () => {
+  mode = 'hold';
+  const c = grpcJsCall(client, CONNECT_PATH);
+  await waitFor(() => calls[0], { description: 'the call to reach the server' });
+  c.call.cancel();
+  await waitFor(() => server.stats().streams === 0, { description: 'the stream to close on the server' });
+  const signal = calls[0]!.signal;
+  expect(signal.aborted).toBe(true);
+  expect(calls[0]!.signal).toBe(signal);
+});
