@@ -127,6 +127,11 @@ export class ActorHost {
       id?: string;
       bind?: (actor: Actor<TLogic>) => void;
       describe?: () => ActorFacts;
+      /**
+       * Told once the actor reaches a final state, after the host has forgotten it: the owner's hook
+       * rides on the host's one observer instead of subscribing a second.
+       */
+      done?: (actor: Actor<TLogic>) => void;
     },
   ): Actor<TLogic> {
     // An inspected actor keeps a system of its own, so that only actors started while someone observes
@@ -155,7 +160,16 @@ export class ActorHost {
     const forget = (): void => {
       if (set.delete(entry.actor)) this.ended(entry);
     };
-    actor.subscribe({ complete: forget, error: forget });
+    const done = options.done;
+    actor.subscribe({
+      complete: done
+        ? () => {
+            forget();
+            done(actor);
+          }
+        : forget,
+      error: forget,
+    });
     options.bind?.(actor);
     actor.start();
     return actor;

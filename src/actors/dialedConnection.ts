@@ -83,14 +83,11 @@ export abstract class DialedConnection implements CarriedConnection {
    * `ended` runs first (the server counts its pending dials down there).
    */
   protected startDial(kind: ActorKind, timeoutMs: number, port: DialPort, ended?: () => void): void {
-    const dial = this.base.host.start(kind, machines.dial.machine, {
+    this.dial = this.base.host.start(kind, machines.dial.machine, {
       bind: (actor) => machines.dial.bind(actor, port),
       input: { random: this.random.toString(), address: this.address, timeoutMs },
       describe: this.facts,
-    });
-    this.dial = dial;
-    dial.subscribe({
-      complete: () => {
+      done: (dial) => {
         ended?.();
         this.dial = null;
         if (dial.getSnapshot().context.outcome !== 'established') this.finish();
@@ -120,6 +117,10 @@ export abstract class DialedConnection implements CarriedConnection {
       bind: (actor) => machines.connection.bind(actor, port),
       input: { connectID: connectID.toString() },
       describe: this.facts,
+      done: () => {
+        closed(conn.getSnapshot().context);
+        this.finish();
+      },
     });
     this.conn = conn;
     this.openedAt = this.base.now();
@@ -131,12 +132,6 @@ export abstract class DialedConnection implements CarriedConnection {
       resumeSource: () => source.resume(),
       overflowed: () => conn.send({ type: 'OVERFLOWED' }),
       drained: () => conn.send({ type: 'DRAINED' }),
-    });
-    conn.subscribe({
-      complete: () => {
-        closed(conn.getSnapshot().context);
-        this.finish();
-      },
     });
     return conn;
   }
