@@ -64,6 +64,40 @@ export interface LiveActor {
   readonly describe: (() => ActorFacts) | undefined;
 }
 
+/** Told once an actor it started reaches a final state, after the host has forgotten the actor. */
+export interface ActorOwner {
+  actorDone(actor: Actor<AnyActorLogic>): void;
+}
+
+/**
+ * A live actor's entry, which is also the host's one observer of it: methods rather than closures, since
+ * every connection carries one for as long as it lives.
+ */
+class Member implements LiveActor {
+  constructor(
+    readonly kind: ActorKind,
+    readonly actor: Actor<AnyActorLogic>,
+    readonly startedAt: number,
+    readonly describe: (() => ActorFacts) | undefined,
+    private readonly members: Map<Actor<AnyActorLogic>, LiveActor>,
+    private readonly ended: (entry: LiveActor) => void,
+    private readonly owner: ActorOwner | undefined,
+  ) {}
+
+  complete(): void {
+    this.forget();
+    this.owner?.actorDone(this.actor);
+  }
+
+  error(): void {
+    this.forget();
+  }
+
+  private forget(): void {
+    if (this.members.delete(this.actor)) this.ended(this);
+  }
+}
+
 /** Told when an actor ends, with its last snapshot still readable (the inspector's recently-ended list). */
 export type EndObserver = (ended: LiveActor, endedAt: number) => void;
 
@@ -127,11 +161,8 @@ export class ActorHost {
       id?: string;
       bind?: (actor: Actor<TLogic>) => void;
       describe?: () => ActorFacts;
-      /**
-       * Told once the actor reaches a final state, after the host has forgotten it: the owner's hook
-       * rides on the host's one observer instead of subscribing a second.
-       */
-      done?: (actor: Actor<TLogic>) => void;
+      /** Told when the actor is done: rides on the host's one observer instead of subscribing a second. */
+      owner?: ActorOwner;
     },
   ): Actor<TLogic> {
     // An inspected actor keeps a system of its own, so that only actors started while someone observes
@@ -148,28 +179,18 @@ export class ActorHost {
       members = new Map();
       this.live.set(kind, members);
     }
-    const entry: LiveActor = {
+    const entry = new Member(
       kind,
-      actor: actor as Actor<AnyActorLogic>,
-      startedAt: Date.now(),
-      describe: options.describe,
-    };
-    const set = members;
-    set.set(entry.actor, entry);
+      actor as Actor<AnyActorLogic>,
+      Date.now(),
+      options.describe,
+      members,
+      this.endedEntry,
+      options.owner,
+    );
+    members.set(entry.actor, entry);
     this.counter?.actorStarted(kind);
-    const forget = (): void => {
-      if (set.delete(entry.actor)) this.ended(entry);
-    };
-    const done = options.done;
-    actor.subscribe({
-      complete: done
-        ? () => {
-            forget();
-            done(actor);
-          }
-        : forget,
-      error: forget,
-    });
+    actor.subscribe(entry);
     options.bind?.(actor);
     actor.start();
     return actor;
@@ -200,6 +221,8 @@ export class ActorHost {
     for (const [kind, set] of this.live) out[kind] = set.size;
     return out;
   }
+
+  private readonly endedEntry = (entry: LiveActor): void => this.ended(entry);
 
   private ended(entry: LiveActor): void {
     this.counter?.actorStopped(entry.kind);

@@ -7,12 +7,12 @@
  */
 import * as machines from './machines';
 import type { ConnectionArgs, DialArgs } from './machines';
-import type { Actor } from 'xstate';
+import type { Actor, AnyActorLogic } from 'xstate';
 import type { ConnectionContext } from '../machines/connection.machine';
 import type { connectionMachine } from '../machines/connection.machine';
 import type { dialMachine } from '../machines/dial.machine';
 import { packets } from '../protocol/packet';
-import type { ActorFacts, ActorHost, ActorKind } from './actorHost';
+import type { ActorFacts, ActorHost, ActorKind, ActorOwner } from './actorHost';
 import { ConnectionFlow, type FlowPort } from './flow/connectionFlow';
 import type { CarriedConnection, Carrier } from './connectionTable';
 
@@ -27,7 +27,7 @@ export interface DialedConnectionDeps {
  * connection's heap). Each side implements what differs; holding the stream and the flow's signals to the
  * connection machine are the same on both sides and live here.
  */
-export abstract class DialedConnection implements CarriedConnection, FlowPort {
+export abstract class DialedConnection implements CarriedConnection, FlowPort, ActorOwner {
   /** Payload bytes sent on the stream, and received from it, for this connection. */
   protected bytesSent = 0;
   protected bytesReceived = 0;
@@ -112,11 +112,7 @@ export abstract class DialedConnection implements CarriedConnection, FlowPort {
       bind: (actor) => machines.dial.bind(actor, this),
       input: { random: this.random.toString(), address: this.address, timeoutMs },
       describe: this.facts,
-      done: (dial) => {
-        this.dialEnded();
-        this.dial = null;
-        if (dial.getSnapshot().context.outcome !== 'established') this.finish();
-      },
+      owner: this,
     });
   }
 
@@ -129,15 +125,25 @@ export abstract class DialedConnection implements CarriedConnection, FlowPort {
       bind: (actor) => machines.connection.bind(actor, this),
       input: { connectID: this.connectID!.toString() },
       describe: this.facts,
-      done: (conn) => {
-        this.connectionClosed(conn.getSnapshot().context);
-        this.finish();
-      },
+      owner: this,
     });
     this.openedAt = this.base.now();
     this.connectionOpened();
     this.carrier.table.established(this);
     this.flow = new ConnectionFlow(this.carrier.credits, this);
+  }
+
+  /** The dial or the connection actor has reached its final state. */
+  actorDone(actor: Actor<AnyActorLogic>): void {
+    const dial = this.dial;
+    if (dial && actor === dial) {
+      this.dialEnded();
+      this.dial = null;
+      if (dial.getSnapshot().context.outcome !== 'established') this.finish();
+    } else if (actor === this.conn) {
+      this.connectionClosed(this.conn.getSnapshot().context);
+      this.finish();
+    }
   }
 
   // Effects both sides share: the connection machine's hold on the stream, and the flow's signals.

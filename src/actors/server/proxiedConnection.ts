@@ -56,14 +56,19 @@ export class ProxiedConnection extends DialedConnection implements FrontendDial 
     private readonly deps: ProxiedConnectionDeps,
     /** As the frontend sent it; forwarded unchanged, as the reference does. */
     readonly protocol = 'tcp',
-    private readonly ticket: DialTicket | null = null,
+    /** Dropped once the dial has an outcome: an open connection has no use for its slot. */
+    private ticket: DialTicket | null = null,
   ) {
     super(random, address, tunnel, deps, 'stream');
+    this.waitedMs = ticket?.waitedMs ?? 0;
   }
+
+  /** Milliseconds the dial waited for its admission slot. */
+  private readonly waitedMs: number;
 
   /** Milliseconds since the frontend asked, its wait for admission included. */
   private latency(): number {
-    return this.sinceStart() + (this.ticket?.waitedMs ?? 0);
+    return this.sinceStart() + this.waitedMs;
   }
 
   protected whose(): ActorFacts {
@@ -142,6 +147,7 @@ export class ProxiedConnection extends DialedConnection implements FrontendDial 
   protected override dialEnded(): void {
     this.deps.metrics.pendingDials(-1);
     this.ticket?.slot.release();
+    this.ticket = null;
   }
 
   private fail(outcome: DialFailure, recorded: string | null): void {
