@@ -1,7 +1,9 @@
 /**
  * Creates every actor of a process, so that an inspector can see all of them and the process always
- * knows how many are alive per kind. Actors are standalone (not spawned children): in XState 5.x a parent
- * with thousands of spawned children copies its children map on every spawn, so a parent with thousands of spawned children degrades quadratically, and owners keep their own Maps.
+ * knows how many are alive per kind. Actors are never spawned children: in XState 5.x a parent with
+ * thousands of spawned children copies its children map on every spawn and degrades quadratically, so
+ * owners keep their own Maps. An actor only joins the system of a shared root (ACTORS_PER_SYSTEM), which
+ * lists no children and is never told anything but their ends.
  */
 import { ioFairClock } from './ioFairClock';
 import {
@@ -18,7 +20,9 @@ import {
  * a system of its own (maps, a scheduler, about twenty closures): 8 us of CPU and over 1 KiB of heap per
  * actor, twice per dial on each side. Sharing is bounded because XState stops an actor by scanning every
  * scheduled event of its system (`cancelAll`): with one system for all, stopping an actor would cost as
- * much as the dials pending with a timeout, and a burst of them would turn quadratic.
+ * much as the dials pending with a timeout, and a burst of them would turn quadratic. The bound also
+ * limits what a watch costs: the inspector watches one actor through its system's inspection hook
+ * (src/inspector/actorWatch.ts), so while it lasts the actor's system-mates build inspection events too.
  */
 export const ACTORS_PER_SYSTEM = 32;
 
