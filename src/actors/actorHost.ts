@@ -1,10 +1,42 @@
 /**
  * Creates every actor of a process, so that an inspector can see all of them and the process always
- * knows how many are alive per kind. Actors are standalone (not spawned children): in XState 5.x a parent
- * with thousands of spawned children copies its children map on every spawn, so a parent with thousands of spawned children degrades quadratically, and owners keep their own Maps.
+ * knows how many are alive per kind. Actors are never spawned children: in XState 5.x a parent with
+ * thousands of spawned children copies its children map on every spawn and degrades quadratically, so
+ * owners keep their own Maps. An actor only joins the system of a shared root (ACTORS_PER_SYSTEM), which
+ * lists no children and is never told anything but their ends.
  */
 import { ioFairClock } from './ioFairClock';
-import { createActor, type AnyActorLogic, type Actor, type InspectionEvent } from 'xstate';
+import {
+  createActor,
+  fromCallback,
+  type AnyActorLogic,
+  type AnyActorRef,
+  type Actor,
+  type InspectionEvent,
+} from 'xstate';
+
+/**
+ * Actors started without an inspection hook share an XState system, this many to one. A root actor builds
+ * a system of its own (maps, a scheduler, about twenty closures): 8 us of CPU and over 1 KiB of heap per
+ * actor, twice per dial on each side. Sharing is bounded because XState stops an actor by scanning every
+ * scheduled event of its system (`cancelAll`): with one system for all, stopping an actor would cost as
+ * much as the dials pending with a timeout, and a burst of them would turn quadratic. The bound also
+ * limits what a watch costs: the inspector watches one actor through its system's inspection hook
+ * (src/inspector/actorWatch.ts), so while it lasts the actor's system-mates build inspection events too.
+ */
+export const ACTORS_PER_SYSTEM = 32;
+
+/** The root of one shared system: its children's done and error events reach it and are dropped. */
+const systemRoot = fromCallback(() => {});
+
+/**
+ * Stops an actor whether it roots its own system or shares one: XState's `stop()` refuses an actor with a
+ * parent, and stops one through `_stop()` (as its own `stopChild` does), which ends it the same way.
+ */
+function stopActor(actor: Actor<AnyActorLogic>): void {
+  if (actor._parent) (actor as unknown as { _stop(): void })._stop();
+  else actor.stop();
+}
 
 export type ActorKind =
   'agentTunnel' | 'dial' | 'connection' | 'serverLink' | 'syncLoop' | 'endpointDial' | 'endpointConnection';
@@ -36,6 +68,40 @@ export interface LiveActor {
   readonly describe: (() => ActorFacts) | undefined;
 }
 
+/** Told once an actor it started reaches a final state, after the host has forgotten the actor. */
+export interface ActorOwner {
+  actorDone(actor: Actor<AnyActorLogic>): void;
+}
+
+/**
+ * A live actor's entry, which is also the host's one observer of it: methods rather than closures, since
+ * every connection carries one for as long as it lives.
+ */
+class Member implements LiveActor {
+  constructor(
+    readonly kind: ActorKind,
+    readonly actor: Actor<AnyActorLogic>,
+    readonly startedAt: number,
+    readonly describe: (() => ActorFacts) | undefined,
+    private readonly members: Map<Actor<AnyActorLogic>, LiveActor>,
+    private readonly ended: (entry: LiveActor) => void,
+    private readonly owner: ActorOwner | undefined,
+  ) {}
+
+  complete(): void {
+    this.forget();
+    this.owner?.actorDone(this.actor);
+  }
+
+  error(): void {
+    this.forget();
+  }
+
+  private forget(): void {
+    if (this.members.delete(this.actor)) this.ended(this);
+  }
+}
+
 /** Told when an actor ends, with its last snapshot still readable (the inspector's recently-ended list). */
 export type EndObserver = (ended: LiveActor, endedAt: number) => void;
 
@@ -54,6 +120,9 @@ export class ActorHost {
   private readonly inspect = (event: InspectionEvent): void => {
     for (const observer of this.observers) observer(event);
   };
+  /** The shared system actors join now (see ACTORS_PER_SYSTEM), and how many have joined it. */
+  private systemRoot: AnyActorRef | null = null;
+  private systemMembers = 0;
 
   /**
    * Registers an observer of every inspection event of the actors started from now on (a test, a
@@ -96,12 +165,17 @@ export class ActorHost {
       id?: string;
       bind?: (actor: Actor<TLogic>) => void;
       describe?: () => ActorFacts;
+      /** Told when the actor is done: rides on the host's one observer instead of subscribing a second. */
+      owner?: ActorOwner;
     },
   ): Actor<TLogic> {
+    // An inspected actor keeps a system of its own, so that only actors started while someone observes
+    // carry the hook.
+    const inspected = this.observers.size > 0;
     const actor: Actor<TLogic> = createActor(logic, {
       input: options.input,
       clock: ioFairClock,
-      ...(this.observers.size > 0 ? { inspect: this.inspect } : {}),
+      ...(inspected ? { inspect: this.inspect } : { parent: this.sharedSystem() }),
       ...(options.id !== undefined ? { id: options.id } : {}),
     } as never);
     let members = this.live.get(kind);
@@ -109,22 +183,32 @@ export class ActorHost {
       members = new Map();
       this.live.set(kind, members);
     }
-    const entry: LiveActor = {
+    const entry = new Member(
       kind,
-      actor: actor as Actor<AnyActorLogic>,
-      startedAt: Date.now(),
-      describe: options.describe,
-    };
-    const set = members;
-    set.set(entry.actor, entry);
+      actor as Actor<AnyActorLogic>,
+      Date.now(),
+      options.describe,
+      members,
+      this.endedEntry,
+      options.owner,
+    );
+    members.set(entry.actor, entry);
     this.counter?.actorStarted(kind);
-    const forget = (): void => {
-      if (set.delete(entry.actor)) this.ended(entry);
-    };
-    actor.subscribe({ complete: forget, error: forget });
+    actor.subscribe(entry);
     options.bind?.(actor);
     actor.start();
     return actor;
+  }
+
+  /** The root whose system the next uninspected actor joins; a full one is left to its members. */
+  private sharedSystem(): AnyActorRef {
+    if (this.systemRoot === null || this.systemMembers >= ACTORS_PER_SYSTEM) {
+      // The system's scheduler runs every delay of its members on the root's clock.
+      this.systemRoot = createActor(systemRoot, { clock: ioFairClock }).start();
+      this.systemMembers = 0;
+    }
+    this.systemMembers++;
+    return this.systemRoot;
   }
 
   /** Actors alive right now, per kind (a leak shows here). */
@@ -142,6 +226,8 @@ export class ActorHost {
     return out;
   }
 
+  private readonly endedEntry = (entry: LiveActor): void => this.ended(entry);
+
   private ended(entry: LiveActor): void {
     this.counter?.actorStopped(entry.kind);
     if (this.endObservers.size === 0) return;
@@ -153,7 +239,7 @@ export class ActorHost {
   stopAll(): void {
     for (const set of this.live.values()) {
       for (const entry of [...set.values()]) {
-        entry.actor.stop();
+        stopActor(entry.actor);
         if (set.delete(entry.actor)) this.ended(entry);
       }
     }

@@ -6,31 +6,28 @@
  * effects they give the machines and in where their bytes come from and go; that is all they define.
  */
 import * as machines from './machines';
-import type { ConnectionPort, DialPort } from './machines';
-import type { Actor } from 'xstate';
+import type { ConnectionArgs, DialArgs } from './machines';
+import type { Actor, AnyActorLogic } from 'xstate';
 import type { ConnectionContext } from '../machines/connection.machine';
-import { connectionMachine } from '../machines/connection.machine';
-import { dialMachine } from '../machines/dial.machine';
+import type { connectionMachine } from '../machines/connection.machine';
+import type { dialMachine } from '../machines/dial.machine';
 import { packets } from '../protocol/packet';
-import type { ActorFacts, ActorHost, ActorKind } from './actorHost';
-import { ConnectionFlow } from './flow/connectionFlow';
+import type { ActorFacts, ActorHost, ActorKind, ActorOwner } from './actorHost';
+import { ConnectionFlow, type FlowPort } from './flow/connectionFlow';
 import type { CarriedConnection, Carrier } from './connectionTable';
-
-/** The connection machine's effects a side provides; holding the stream is the same on both sides. */
-export type ConnectionEffects = Omit<ConnectionPort, 'holdTunnel' | 'releaseTunnel'>;
-
-/** The local end of the connection's bytes: what feeds the stream (paused under back-pressure). */
-export interface LocalSource {
-  pause(): void;
-  resume(): void;
-}
 
 export interface DialedConnectionDeps {
   host: ActorHost;
   now: () => number;
 }
 
-export abstract class DialedConnection implements CarriedConnection {
+/**
+ * The instance is its own port for both machines and for its flow: the effects are methods, so an open
+ * connection holds no closure per effect (fifteen of them, with their contexts, were about 1 KiB of each
+ * connection's heap). Each side implements what differs; holding the stream and the flow's signals to the
+ * connection machine are the same on both sides and live here.
+ */
+export abstract class DialedConnection implements CarriedConnection, FlowPort, ActorOwner {
   /** Payload bytes sent on the stream, and received from it, for this connection. */
   protected bytesSent = 0;
   protected bytesReceived = 0;
@@ -61,6 +58,34 @@ export abstract class DialedConnection implements CarriedConnection {
   /** Who this connection belongs to, for an inspector: `{ agent }` on the server, `{ server }` on the agent. */
   protected abstract whose(): ActorFacts;
 
+  // The dial machine's effects (see dial.machine.ts), each side's own.
+  abstract startDial(args: DialArgs): void;
+  abstract reportEstablished(args: DialArgs): void;
+  abstract reportRefused(args: DialArgs): void;
+  abstract reportTimedOut(args: DialArgs): void;
+  abstract reportPeerLost(args: DialArgs): void;
+  abstract reportCancelled(args: DialArgs): void;
+  abstract abandonDial(args: DialArgs): void;
+
+  // The connection machine's effects (see connection.machine.ts) that differ per side.
+  abstract requestFarClose(args: ConnectionArgs): void;
+  abstract notifyNearClosed(args: ConnectionArgs): void;
+  abstract abortBoth(args: ConnectionArgs): void;
+  abstract evict(args: ConnectionArgs): void;
+
+  /** The local end of the connection's bytes, which feeds the stream: paused under back-pressure. */
+  abstract pauseSource(): void;
+  abstract resumeSource(): void;
+
+  /** The dial has an outcome, whichever (the server counts its pending dials down here). */
+  protected dialEnded(): void {}
+
+  /** The connection actor has started: record the fact. */
+  protected abstract connectionOpened(): void;
+
+  /** The connection has ended: record how, before it leaves the table. */
+  protected abstract connectionClosed(context: ConnectionContext): void;
+
   /** What an inspector shows for this connection's dial and connection actors. */
   protected readonly facts = (): ActorFacts => {
     const toStream = this.farEnd === 'stream';
@@ -80,65 +105,66 @@ export abstract class DialedConnection implements CarriedConnection {
 
   /**
    * Starts the dial actor. When it ends with any outcome but `established`, this connection is over;
-   * `ended` runs first (the server counts its pending dials down there).
+   * `dialEnded` runs first.
    */
-  protected startDial(kind: ActorKind, timeoutMs: number, port: DialPort, ended?: () => void): void {
-    const dial = this.base.host.start(kind, machines.dial.machine, {
-      bind: (actor) => machines.dial.bind(actor, port),
+  protected runDial(kind: ActorKind, timeoutMs: number): void {
+    this.dial = this.base.host.start(kind, machines.dial.machine, {
+      bind: (actor) => machines.dial.bind(actor, this),
       input: { random: this.random.toString(), address: this.address, timeoutMs },
       describe: this.facts,
-    });
-    this.dial = dial;
-    dial.subscribe({
-      complete: () => {
-        ended?.();
-        this.dial = null;
-        if (dial.getSnapshot().context.outcome !== 'established') this.finish();
-      },
+      owner: this,
     });
   }
 
   /**
-   * Starts the connection actor for the established dial and its back-pressure, after `opened` has
-   * recorded the fact; `closed` records how it ended, before the connection leaves the table.
+   * Starts the connection actor for the established dial and its back-pressure, after `connectionOpened`
+   * has recorded the fact.
    */
-  protected openConnection(
-    kind: ActorKind,
-    effects: ConnectionEffects,
-    source: LocalSource,
-    opened: () => void,
-    closed: (context: ConnectionContext) => void,
-  ): Actor<typeof connectionMachine> {
-    const { carrier } = this;
-    const connectID = this.connectID!;
-    const port: ConnectionPort = {
-      ...effects,
-      holdTunnel: () => carrier.table.hold(this),
-      releaseTunnel: () => carrier.table.release(this),
-    };
-    const conn = this.base.host.start(kind, machines.connection.machine, {
-      bind: (actor) => machines.connection.bind(actor, port),
-      input: { connectID: connectID.toString() },
+  protected openConnection(kind: ActorKind): void {
+    this.conn = this.base.host.start(kind, machines.connection.machine, {
+      bind: (actor) => machines.connection.bind(actor, this),
+      input: { connectID: this.connectID!.toString() },
       describe: this.facts,
+      owner: this,
     });
-    this.conn = conn;
     this.openedAt = this.base.now();
-    opened();
-    carrier.table.established(this);
-    this.flow = new ConnectionFlow(carrier.credits, {
-      grantCredit: (n) => carrier.send(packets.credit(connectID, n)),
-      pauseSource: () => source.pause(),
-      resumeSource: () => source.resume(),
-      overflowed: () => conn.send({ type: 'OVERFLOWED' }),
-      drained: () => conn.send({ type: 'DRAINED' }),
-    });
-    conn.subscribe({
-      complete: () => {
-        closed(conn.getSnapshot().context);
-        this.finish();
-      },
-    });
-    return conn;
+    this.connectionOpened();
+    this.carrier.table.established(this);
+    this.flow = new ConnectionFlow(this.carrier.credits, this);
+  }
+
+  /** The dial or the connection actor has reached its final state. */
+  actorDone(actor: Actor<AnyActorLogic>): void {
+    const dial = this.dial;
+    if (dial && actor === dial) {
+      this.dialEnded();
+      this.dial = null;
+      if (dial.getSnapshot().context.outcome !== 'established') this.finish();
+    } else if (actor === this.conn) {
+      this.connectionClosed(this.conn.getSnapshot().context);
+      this.finish();
+    }
+  }
+
+  // Effects both sides share: the connection machine's hold on the stream, and the flow's signals.
+  holdTunnel(): void {
+    this.carrier.table.hold(this);
+  }
+
+  releaseTunnel(): void {
+    this.carrier.table.release(this);
+  }
+
+  grantCredit(bytes: number): void {
+    this.carrier.send(packets.credit(this.connectID!, bytes));
+  }
+
+  overflowed(): void {
+    this.conn?.send({ type: 'OVERFLOWED' });
+  }
+
+  drained(): void {
+    this.conn?.send({ type: 'DRAINED' });
   }
 
   /** Milliseconds the connection has been open. */

@@ -11,9 +11,13 @@ import { ported, type PortOf } from './portedMachine';
 
 export const dial = ported(dialMachine, dialEffects);
 export type DialPort = PortOf<typeof dial>;
+/** What each of the dial machine's effects is given. */
+export type DialArgs = Parameters<DialPort['startDial']>[0];
 
 export const connection = ported(connectionMachine, connectionEffects);
 export type ConnectionPort = PortOf<typeof connection>;
+/** What each of the connection machine's effects is given. */
+export type ConnectionArgs = Parameters<ConnectionPort['requestFarClose']>[0];
 
 export const agentTunnel = ported(agentTunnelMachine, agentTunnelEffects);
 export type AgentTunnelPort = PortOf<typeof agentTunnel>;

@@ -3,7 +3,8 @@
  * connection actor carrying bytes between the endpoint socket and the server until either side closes
  * (the dial-then-connection hand-off both sides share is DialedConnection).
  */
-import type { DialPort } from '../machines';
+import type { DialArgs } from '../machines';
+import type { ConnectionContext } from '../../machines/connection.machine';
 import * as net from 'net';
 import { packets } from '../../protocol/packet';
 import type { ActorFacts, ActorHost } from '../actorHost';
@@ -57,41 +58,62 @@ export class EndpointConnection extends DialedConnection {
   }
 
   start(): void {
-    const { deps, link } = this;
-    const key = { random: this.random, destination: this.address, serverId: deps.serverId };
-    const fail = (outcome: DialFailure, recorded: string | null): void => {
-      const facts = agentDialFailure(outcome, this.denied);
-      const error = agentDialErrorText(outcome, this.address, recorded);
-      if (facts.metric) deps.metrics.dialFailed(facts.metric);
-      deps.log.info('endpoint dial failed', { address: this.address, random: this.random, error });
-      deps.events.endpointDialFailed({
-        ...key,
-        reason: facts.eventReason,
-        error,
-        latencyMs: this.sinceStart(),
-      });
-      // The reference sends a failed DIAL_RSP without a connectID.
-      if (facts.answersServer) link.send(packets.dialResponse(this.random, 0n, error));
-    };
-    const port: DialPort = {
-      startDial: () => this.connectSocket(),
-      reportEstablished: () => {
-        deps.metrics.dialSucceeded(this.sinceStart() / 1000);
-        deps.events.endpointDialConnected({
-          ...key,
-          connectID: this.connectID,
-          latencyMs: this.sinceStart(),
-        });
-        this.open();
-        link.send(packets.dialResponse(this.random, this.connectID));
-      },
-      reportRefused: ({ context }) => fail('refused', context.error),
-      reportTimedOut: ({ context }) => fail('timedOut', context.error),
-      reportPeerLost: ({ context }) => fail('peerLost', context.error),
-      reportCancelled: () => {},
-      abandonDial: () => this.socket?.destroy(),
-    };
-    this.startDial('endpointDial', deps.dialTimeoutMs ?? ENDPOINT_DIAL_TIMEOUT_MS, port);
+    this.runDial('endpointDial', this.deps.dialTimeoutMs ?? ENDPOINT_DIAL_TIMEOUT_MS);
+  }
+
+  // ------------------------------------------------------------------- the dial machine's effects
+  startDial(): void {
+    this.connectSocket();
+  }
+
+  reportEstablished(): void {
+    const { deps } = this;
+    deps.metrics.dialSucceeded(this.sinceStart() / 1000);
+    deps.events.endpointDialConnected({
+      random: this.random,
+      destination: this.address,
+      serverId: deps.serverId,
+      connectID: this.connectID,
+      latencyMs: this.sinceStart(),
+    });
+    this.open();
+    this.link.send(packets.dialResponse(this.random, this.connectID));
+  }
+
+  reportRefused({ context }: DialArgs): void {
+    this.fail('refused', context.error);
+  }
+
+  reportTimedOut({ context }: DialArgs): void {
+    this.fail('timedOut', context.error);
+  }
+
+  reportPeerLost({ context }: DialArgs): void {
+    this.fail('peerLost', context.error);
+  }
+
+  reportCancelled(): void {}
+
+  abandonDial(): void {
+    this.socket?.destroy();
+  }
+
+  private fail(outcome: DialFailure, recorded: string | null): void {
+    const { deps } = this;
+    const facts = agentDialFailure(outcome, this.denied);
+    const error = agentDialErrorText(outcome, this.address, recorded);
+    if (facts.metric) deps.metrics.dialFailed(facts.metric);
+    deps.log.info('endpoint dial failed', { address: this.address, random: this.random, error });
+    deps.events.endpointDialFailed({
+      random: this.random,
+      destination: this.address,
+      serverId: deps.serverId,
+      reason: facts.eventReason,
+      error,
+      latencyMs: this.sinceStart(),
+    });
+    // The reference sends a failed DIAL_RSP without a connectID.
+    if (facts.answersServer) this.link.send(packets.dialResponse(this.random, 0n, error));
   }
 
   private connectSocket(): void {
@@ -142,57 +164,68 @@ export class EndpointConnection extends DialedConnection {
   }
 
   private open(): void {
-    const { deps, link } = this;
     const socket = this.socket!;
-    this.openConnection(
-      'endpointConnection',
-      {
-        // Let queued bytes reach the endpoint, then close: the frontend's last write must arrive.
-        requestFarClose: () => {
-          socket.end(() => socket.destroy());
-        },
-        notifyNearClosed: () => {
-          link.send(packets.closeResponse(this.connectID));
-        },
-        abortBoth: () => socket.destroy(),
-        evict: () => {
-          deps.log.warn('closing an endpoint connection that stopped reading: its buffer overflowed', {
-            connectionID: this.connectID,
-            destination: this.address,
-            bufferedBytes: socket.writableLength,
-          });
-          socket.destroy();
-          link.send(packets.closeResponse(this.connectID, 'buffer overflow: the endpoint stopped reading'));
-        },
-      },
-      {
-        pause: () => socket.pause(),
-        resume: () => {
-          if (!this.done) socket.resume();
-        },
-      },
-      () => deps.metrics.endpointConnectionOpened(),
-      ({ closedBy, reason }) => {
-        deps.metrics.endpointConnectionClosed(
-          closedBy === 'near' ? 'server_close' : closedBy === 'lost' ? 'agent_shutdown' : 'endpoint_close',
-        );
-        deps.events.endpointConnClosed({
-          random: this.random,
-          destination: this.address,
-          serverId: deps.serverId,
-          connectID: this.connectID,
-          bytesToEndpoint: this.bytesReceived,
-          bytesFromEndpoint: this.bytesSent,
-          durationMs: this.openFor(),
-          closedBy: closedBy === 'far' || closedBy === 'evicted' ? 'endpoint' : 'server',
-          reason: reason ?? 'unknown',
-        });
-        socket.destroy();
-      },
-    );
+    this.openConnection('endpointConnection');
     socket.on('data', (chunk: Buffer) => this.sendOnStream(chunk));
     socket.on('close', () => this.conn?.send({ type: 'FAR_END_CLOSED', reason: 'endpoint closed' }));
     socket.resume();
+  }
+
+  // ------------------------------------------------------------------- the connection machine's effects
+  // Let queued bytes reach the endpoint, then close: the frontend's last write must arrive.
+  requestFarClose(): void {
+    const socket = this.socket!;
+    socket.end(() => socket.destroy());
+  }
+
+  notifyNearClosed(): void {
+    this.link.send(packets.closeResponse(this.connectID));
+  }
+
+  abortBoth(): void {
+    this.socket!.destroy();
+  }
+
+  evict(): void {
+    const socket = this.socket!;
+    this.deps.log.warn('closing an endpoint connection that stopped reading: its buffer overflowed', {
+      connectionID: this.connectID,
+      destination: this.address,
+      bufferedBytes: socket.writableLength,
+    });
+    socket.destroy();
+    this.link.send(packets.closeResponse(this.connectID, 'buffer overflow: the endpoint stopped reading'));
+  }
+
+  pauseSource(): void {
+    this.socket!.pause();
+  }
+
+  resumeSource(): void {
+    if (!this.done) this.socket!.resume();
+  }
+
+  protected connectionOpened(): void {
+    this.deps.metrics.endpointConnectionOpened();
+  }
+
+  protected connectionClosed({ closedBy, reason }: ConnectionContext): void {
+    const { deps } = this;
+    deps.metrics.endpointConnectionClosed(
+      closedBy === 'near' ? 'server_close' : closedBy === 'lost' ? 'agent_shutdown' : 'endpoint_close',
+    );
+    deps.events.endpointConnClosed({
+      random: this.random,
+      destination: this.address,
+      serverId: deps.serverId,
+      connectID: this.connectID,
+      bytesToEndpoint: this.bytesReceived,
+      bytesFromEndpoint: this.bytesSent,
+      durationMs: this.openFor(),
+      closedBy: closedBy === 'far' || closedBy === 'evicted' ? 'endpoint' : 'server',
+      reason: reason ?? 'unknown',
+    });
+    this.socket!.destroy();
   }
 
   // ------------------------------------------------------------------- from the server

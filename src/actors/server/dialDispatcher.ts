@@ -59,6 +59,12 @@ export class DialDispatcher {
       this.noAgent(random, address, frontend);
       return null;
     }
+    const slot = this.deps.admission.admitNow();
+    if (slot) {
+      this.refusing = false;
+      const ticket = { slot, timeoutMs: this.deps.dialTimeoutMs, queued: false, waitedMs: 0 };
+      return this.sendDial(random, address, frontend, protocol, ticket, tunnel);
+    }
     const queued = new QueuedDial(random, address, frontend, {
       ...this.deps,
       send: (ticket) => this.sendDial(random, address, frontend, protocol, ticket),

@@ -15,9 +15,22 @@ import {
 } from './httpStatus';
 import type { ProxyServer } from './proxyServer';
 
+/**
+ * Random bytes for dial ids are drawn this many at a time: `randomBytes(8)` per dial was a call into
+ * OpenSSL each (17 us of a dial's CPU under the profiler). 1,024 dials per draw.
+ */
+const RANDOM_POOL_BYTES = 8192;
+let randomPool = Buffer.alloc(0);
+let randomPoolOffset = 0;
+
 /** A uniform random int64 in [1, 2^63), like the reference's rand.Int63(). */
 export function randomInt64(): bigint {
-  const v = randomBytes(8).readBigUInt64BE() & 0x7fffffffffffffffn;
+  if (randomPoolOffset + 8 > randomPool.length) {
+    randomPool = randomBytes(RANDOM_POOL_BYTES);
+    randomPoolOffset = 0;
+  }
+  const v = randomPool.readBigUInt64BE(randomPoolOffset) & 0x7fffffffffffffffn;
+  randomPoolOffset += 8;
   return v === 0n ? 1n : v;
 }
 

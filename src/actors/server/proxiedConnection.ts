@@ -4,7 +4,8 @@
  * the frontend and the tunnel; the machines decide what happens, this class only performs the effects
  * (the dial-then-connection hand-off both sides share is DialedConnection).
  */
-import type { DialPort } from '../machines';
+import type { ConnectionArgs, DialArgs } from '../machines';
+import type { ConnectionContext } from '../../machines/connection.machine';
 import { packets } from '../../protocol/packet';
 import type { ActorFacts, ActorHost } from '../actorHost';
 import type { ServerEventFactory } from '../../events';
@@ -55,14 +56,19 @@ export class ProxiedConnection extends DialedConnection implements FrontendDial 
     private readonly deps: ProxiedConnectionDeps,
     /** As the frontend sent it; forwarded unchanged, as the reference does. */
     readonly protocol = 'tcp',
-    private readonly ticket: DialTicket | null = null,
+    /** Dropped once the dial has an outcome: an open connection has no use for its slot. */
+    private ticket: DialTicket | null = null,
   ) {
     super(random, address, tunnel, deps, 'stream');
+    this.waitedMs = ticket?.waitedMs ?? 0;
   }
+
+  /** Milliseconds the dial waited for its admission slot. */
+  private readonly waitedMs: number;
 
   /** Milliseconds since the frontend asked, its wait for admission included. */
   private latency(): number {
-    return this.sinceStart() + (this.ticket?.waitedMs ?? 0);
+    return this.sinceStart() + this.waitedMs;
   }
 
   protected whose(): ActorFacts {
@@ -76,116 +82,148 @@ export class ProxiedConnection extends DialedConnection implements FrontendDial 
 
   /** Sends DIAL_REQ to the agent and waits, as the dial machine says. */
   start(): void {
-    const { deps, tunnel, frontend } = this;
+    const { deps, frontend } = this;
     deps.metrics.pendingDials(1);
-    const key = { random: this.random, destination: this.address };
     if (!this.ticket?.queued) {
       deps.events.dialRequested({
-        ...key,
+        random: this.random,
+        destination: this.address,
         mode: frontend.mode,
         protocol: this.protocol,
         frontend: frontend.peer,
       });
     }
-    const fail = (outcome: DialFailure, recorded: string | null): void => {
-      const facts = SERVER_DIAL_FAILURES[outcome];
-      const error = serverDialErrorText(outcome, recorded);
-      deps.metrics.dialFailed(facts.metric);
-      if (facts.event.type === 'dial.timed-out')
-        deps.events.dialTimedOut({ ...key, agentId: tunnel.agentId, timeoutMs: deps.dialTimeoutMs });
-      else
-        deps.events.dialFailed({
-          ...key,
-          agentId: tunnel.agentId,
-          reason: facts.event.reason,
-          error,
-          latencyMs: this.latency(),
-        });
-      frontend.dialFailed(facts.frontend, error);
-    };
-    const port: DialPort = {
-      startDial: () => {
-        tunnel.send(packets.dialRequest(this.address, this.random, this.protocol));
-      },
-      reportEstablished: ({ context }) => {
-        this.connectID = BigInt(context.connectID ?? '0');
-        deps.metrics.dialSucceeded(this.latency() / 1000);
-        deps.events.dialEstablished({
-          ...key,
-          agentId: tunnel.agentId,
-          connectID: this.connectID,
-          latencyMs: this.latency(),
-        });
-        this.open();
-        frontend.dialSucceeded(this.connectID);
-      },
-      reportRefused: ({ context }) => fail('refused', context.error),
-      reportTimedOut: ({ context }) => fail('timedOut', context.error),
-      reportPeerLost: ({ context }) => fail('peerLost', context.error),
-      reportCancelled: () => {
-        deps.events.dialCancelled({
-          ...key,
-          agentId: tunnel.agentId,
-          reason: this.cancelReason,
-          latencyMs: this.latency(),
-        });
-      },
-      // Better than the reference: the agent learns the dial is no longer wanted.
-      abandonDial: () => {
-        tunnel.send(packets.closeDial(this.random));
-      },
-    };
-    const timeoutMs = this.ticket ? this.ticket.timeoutMs : deps.dialTimeoutMs;
-    this.startDial('dial', timeoutMs, port, () => {
-      deps.metrics.pendingDials(-1);
-      this.ticket?.slot.release();
+    this.runDial('dial', this.ticket ? this.ticket.timeoutMs : deps.dialTimeoutMs);
+  }
+
+  // ------------------------------------------------------------------- the dial machine's effects
+  startDial(): void {
+    this.tunnel.send(packets.dialRequest(this.address, this.random, this.protocol));
+  }
+
+  reportEstablished({ context }: DialArgs): void {
+    const { deps, tunnel } = this;
+    const connectID = BigInt(context.connectID ?? '0');
+    this.connectID = connectID;
+    deps.metrics.dialSucceeded(this.latency() / 1000);
+    deps.events.dialEstablished({
+      random: this.random,
+      destination: this.address,
+      agentId: tunnel.agentId,
+      connectID,
+      latencyMs: this.latency(),
+    });
+    this.openConnection('connection');
+    this.frontend.dialSucceeded(connectID);
+  }
+
+  reportRefused({ context }: DialArgs): void {
+    this.fail('refused', context.error);
+  }
+
+  reportTimedOut({ context }: DialArgs): void {
+    this.fail('timedOut', context.error);
+  }
+
+  reportPeerLost({ context }: DialArgs): void {
+    this.fail('peerLost', context.error);
+  }
+
+  reportCancelled(): void {
+    this.deps.events.dialCancelled({
+      random: this.random,
+      destination: this.address,
+      agentId: this.tunnel.agentId,
+      reason: this.cancelReason,
+      latencyMs: this.latency(),
     });
   }
 
-  private open(): void {
-    const { deps, tunnel, frontend } = this;
+  // Better than the reference: the agent learns the dial is no longer wanted.
+  abandonDial(): void {
+    this.tunnel.send(packets.closeDial(this.random));
+  }
+
+  protected override dialEnded(): void {
+    this.deps.metrics.pendingDials(-1);
+    this.ticket?.slot.release();
+    this.ticket = null;
+  }
+
+  private fail(outcome: DialFailure, recorded: string | null): void {
+    const { deps, tunnel } = this;
+    const facts = SERVER_DIAL_FAILURES[outcome];
+    const error = serverDialErrorText(outcome, recorded);
+    deps.metrics.dialFailed(facts.metric);
+    const key = { random: this.random, destination: this.address, agentId: tunnel.agentId };
+    if (facts.event.type === 'dial.timed-out')
+      deps.events.dialTimedOut({ ...key, timeoutMs: deps.dialTimeoutMs });
+    else deps.events.dialFailed({ ...key, reason: facts.event.reason, error, latencyMs: this.latency() });
+    this.frontend.dialFailed(facts.frontend, error);
+  }
+
+  // ------------------------------------------------------------------- the connection machine's effects
+  requestFarClose(): void {
+    this.tunnel.send(packets.closeRequest(this.connectID!));
+  }
+
+  notifyNearClosed(): void {
+    this.frontend.closed();
+  }
+
+  abortBoth({ context }: ConnectionArgs): void {
+    this.frontend.abort(context.reason ?? 'tunnel lost');
+  }
+
+  evict(): void {
     const connectID = this.connectID!;
-    const key = { random: this.random, destination: this.address, agentId: tunnel.agentId, connectID };
-    this.openConnection(
-      'connection',
-      {
-        requestFarClose: () => {
-          tunnel.send(packets.closeRequest(connectID));
-        },
-        notifyNearClosed: () => frontend.closed(),
-        abortBoth: ({ context }) => frontend.abort(context.reason ?? 'tunnel lost'),
-        evict: () => {
-          deps.log.warn('closing a connection whose frontend stopped reading: its buffer overflowed', {
-            agentID: tunnel.agentId,
-            connectionID: connectID,
-            destination: this.address,
-            bufferedBytes: this.flow?.bufferedBytes,
-          });
-          tunnel.send(packets.closeRequest(connectID));
-          frontend.abort('buffer overflow: the frontend stopped reading');
-        },
-      },
-      frontend,
-      () => {
-        deps.metrics.establishedConnections(1);
-        deps.events.connOpened({ ...key, mode: frontend.mode });
-      },
-      ({ closedBy, reason }) => {
-        deps.metrics.establishedConnections(-1);
-        deps.metrics.connectionClosed(
-          closedBy === 'near' ? 'frontend_close' : closedBy === 'far' ? 'backend_close' : 'stream_shutdown',
-          this.openFor() / 1000,
-        );
-        deps.events.connClosed({
-          ...key,
-          bytesToAgent: this.bytesSent,
-          bytesFromAgent: this.bytesReceived,
-          durationMs: this.openFor(),
-          closedBy: closedBy === 'near' ? 'frontend' : closedBy === 'far' ? 'agent' : 'server',
-          reason: reason ?? 'unknown',
-        });
-      },
+    this.deps.log.warn('closing a connection whose frontend stopped reading: its buffer overflowed', {
+      agentID: this.tunnel.agentId,
+      connectionID: connectID,
+      destination: this.address,
+      bufferedBytes: this.flow?.bufferedBytes,
+    });
+    this.tunnel.send(packets.closeRequest(connectID));
+    this.frontend.abort('buffer overflow: the frontend stopped reading');
+  }
+
+  pauseSource(): void {
+    this.frontend.pause();
+  }
+
+  resumeSource(): void {
+    this.frontend.resume();
+  }
+
+  protected connectionOpened(): void {
+    this.deps.metrics.establishedConnections(1);
+    this.deps.events.connOpened({ ...this.connKey(), mode: this.frontend.mode });
+  }
+
+  protected connectionClosed({ closedBy, reason }: ConnectionContext): void {
+    const { deps } = this;
+    deps.metrics.establishedConnections(-1);
+    deps.metrics.connectionClosed(
+      closedBy === 'near' ? 'frontend_close' : closedBy === 'far' ? 'backend_close' : 'stream_shutdown',
+      this.openFor() / 1000,
     );
+    deps.events.connClosed({
+      ...this.connKey(),
+      bytesToAgent: this.bytesSent,
+      bytesFromAgent: this.bytesReceived,
+      durationMs: this.openFor(),
+      closedBy: closedBy === 'near' ? 'frontend' : closedBy === 'far' ? 'agent' : 'server',
+      reason: reason ?? 'unknown',
+    });
+  }
+
+  private connKey(): { random: bigint; destination: string; agentId: string; connectID: bigint } {
+    return {
+      random: this.random,
+      destination: this.address,
+      agentId: this.tunnel.agentId,
+      connectID: this.connectID!,
+    };
   }
 
   // ------------------------------------------------------------------- from the agent

@@ -217,3 +217,29 @@ describe('DialAdmission', () => {
     expect(g.request(new Recorder('c', order), 0).kind).toBe('refused');
   });
 });
+
+describe('admitNow (the fast path of a dial admitted at once)', () => {
+  it('gives a slot only while one is free and nobody waits, and refuses nothing by itself', () => {
+    const admission = gate(1, 1);
+    const first = admission.admitNow();
+    expect(first).not.toBeNull();
+    expect(admission.admitNow()).toBeNull(); // every slot taken
+
+    const waiter = new Recorder('waiter', order);
+    expect(admission.request(waiter, 0).kind).toBe('waiting');
+    first!.release();
+    expect(admission.admitNow()).toBeNull(); // a slot is free, but the waiter came first
+    clock.flush();
+    expect(order).toEqual(['waiter']);
+
+    waiter.slot!.release();
+    clock.flush();
+    expect(admission.admitNow()).not.toBeNull();
+  });
+
+  it('gives nothing once closed', () => {
+    const admission = gate(4, 4);
+    admission.close('shutting down');
+    expect(admission.admitNow()).toBeNull();
+  });
+});

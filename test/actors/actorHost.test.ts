@@ -1,0 +1,76 @@
+import type { InspectionEvent } from 'xstate';
+import { ACTORS_PER_SYSTEM, ActorHost } from '../../src/actors/actorHost';
+import * as machines from '../../src/actors/machines';
+import type { ConnectionPort } from '../../src/actors/machines';
+
+const noop = (): void => {};
+const port: ConnectionPort = {
+  requestFarClose: noop,
+  notifyNearClosed: noop,
+  abortBoth: noop,
+  holdTunnel: noop,
+  releaseTunnel: noop,
+  evict: noop,
+};
+
+function startConnection(host: ActorHost, connectID: string) {
+  return host.start('connection', machines.connection.machine, {
+    bind: (actor) => machines.connection.bind(actor, port),
+    input: { connectID },
+  });
+}
+
+describe('ActorHost', () => {
+  it('runs actors in shared systems, a bounded number to each', () => {
+    const host = new ActorHost();
+    const actors = Array.from({ length: ACTORS_PER_SYSTEM + 1 }, (_, i) => startConnection(host, String(i)));
+    expect(actors[1]!.system).toBe(actors[0]!.system);
+    expect(actors[ACTORS_PER_SYSTEM - 1]!.system).toBe(actors[0]!.system);
+    expect(actors[ACTORS_PER_SYSTEM]!.system).not.toBe(actors[0]!.system);
+    expect(new Set(actors.map((a) => a.sessionId)).size).toBe(actors.length);
+    host.stopAll();
+  });
+
+  it('stops every actor, shared system or not, and counts them down (stopAll)', () => {
+    const host = new ActorHost();
+    const ended: string[] = [];
+    host.observeEnds((entry) => ended.push(entry.actor.sessionId));
+    const plain = [startConnection(host, '1'), startConnection(host, '2')];
+    const stopObserving = host.observe(noop);
+    const inspected = startConnection(host, '3');
+    stopObserving();
+    const completed: string[] = [];
+    for (const a of [...plain, inspected]) a.subscribe({ complete: () => completed.push(a.sessionId) });
+
+    expect(() => host.stopAll()).not.toThrow();
+    expect(host.counts().connection).toBe(0);
+    expect(completed.sort()).toEqual([...plain, inspected].map((a) => a.sessionId).sort());
+    expect(ended.sort()).toEqual(completed);
+    host.stopAll();
+  });
+
+  it('lets the observer see only actors started while it observes, with their transitions', () => {
+    const host = new ActorHost();
+    const seen = new Set<string>();
+    const before = startConnection(host, 'before');
+    const stop = host.observe((event: InspectionEvent) => {
+      if (event.type === '@xstate.snapshot') seen.add(event.actorRef.sessionId);
+    });
+    const during = startConnection(host, 'during');
+    before.send({ type: 'CLOSE_REQUESTED', reason: 'test' });
+    during.send({ type: 'CLOSE_REQUESTED', reason: 'test' });
+    stop();
+
+    expect(seen.has(during.sessionId)).toBe(true);
+    expect(seen.has(before.sessionId)).toBe(false);
+    host.stopAll();
+  });
+
+  it('forgets an actor that reaches its final state in a shared system', () => {
+    const host = new ActorHost();
+    const actor = startConnection(host, '1');
+    actor.send({ type: 'FAR_END_CLOSED', reason: 'test' });
+    expect(actor.getSnapshot().status).toBe('done');
+    expect(host.counts().connection).toBe(0);
+  });
+});
