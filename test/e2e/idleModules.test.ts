@@ -16,8 +16,12 @@ import { startAgent, startServer, type RunningTestServer } from './cluster';
 
 jest.setTimeout(90_000);
 
-/** Packages that only optional features use, with the feature that loads them. */
-const LAZY_PACKAGES = ['rxjs', '@grpc/grpc-js', 'yaml'];
+/**
+ * Packages that only optional features use: RxJS (inspector viewers), grpc-js (`--link-transport=grpc-js`),
+ * the YAML parser (kubeconfigs), and OpenTelemetry, which prom-client's index and its CPU metric load for
+ * exemplars we never enable.
+ */
+const LAZY_PACKAGES = ['rxjs', '@grpc/grpc-js', 'yaml', '@opentelemetry/api'];
 
 const tls = useTlsDir();
 let work: string;
