@@ -20,7 +20,7 @@ describe('registerProcessMetrics', () => {
   it('counts CPU time: user + system equals the total, and each grows with work', async () => {
     const registry = new Registry();
     registerProcessMetrics(registry);
-    const read = async (): Promise<Record<string, number>> => {
+    const read = async (): Promise<{ user: number; system: number; total: number }> => {
       const values = new Map<string, number>();
       for (const m of await registry.getMetricsAsJSON()) values.set(m.name, m.values[0]?.value ?? NaN);
       return {
