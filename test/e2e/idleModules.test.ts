@@ -42,6 +42,9 @@ afterAll(async () => {
  */
 const LAZY_FILES = ['inspector/liveInspector.js', 'inspector/machineGraph.js', 'tools/diagrams.js'];
 
+/** Agent token authentication: loaded only by a server started with it (--agent-namespace ...). */
+const TOKEN_AUTH_FILE = 'auth/agentTokenAuthenticator.js';
+
 interface Loaded {
   /** Packages under node_modules. */
   readonly packages: string[];
@@ -108,9 +111,11 @@ describe.each(['grpc', 'http-connect'] as const)('%s mode', (mode) => {
   afterAll(() => stopAllProcesses());
 
   it('the server has not loaded packages of features it does not use', async () => {
-    const { packages } = await loadedModules(serverPid, work);
+    const { packages, files } = await loadedModules(serverPid, work);
     expect(packages).toContain('xstate');
     expect(packages.filter((p) => LAZY_PACKAGES.includes(p))).toEqual([]);
+    expect(files).toContain('server/runServer.js');
+    expect(files).not.toContain(TOKEN_AUTH_FILE);
   });
 
   it('the agent has not loaded packages of features it does not use', async () => {
