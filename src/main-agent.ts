@@ -2,11 +2,13 @@
  * `konnectivity-agent`: parse the reference's flags and keep tunnels to the server(s). The first SIGTERM
  * sends DRAIN and keeps serving (as the reference does); a second one, or SIGINT, exits.
  */
-import { runAgent, type AgentRuntimeConfig, type RunningAgent } from './agent/runAgent';
+import type * as Run from './agent/runAgent';
+import type { AgentRuntimeConfig, RunningAgent } from './agent/runAgent';
 import { parseAgentFlags, AGENT_BINARY_NAME, type AgentOptions } from './config/agentOptions';
 import { startupLogConfig } from './config/commonOptions';
 import type { Logger } from './observability/logger';
 import { startBinary } from './startBinary';
+import { holdYoungGeneration } from './startupHeap';
 
 function hostPort(host: string, port: number): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
@@ -62,6 +64,10 @@ function drainThenStopOnSignals(agent: RunningAgent, log: Logger): void {
 }
 
 export function main(argv: string[]): void {
+  // The agent's code is loaded under the start-up hold (startupHeap.ts), which startBinary releases.
+  holdYoungGeneration();
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded under the hold, see above
+  const { runAgent } = require('./agent/runAgent') as typeof Run;
   startBinary(
     {
       name: AGENT_BINARY_NAME,

@@ -4,8 +4,10 @@
 import { startupLogConfig } from './config/commonOptions';
 import { parseServerFlags, SERVER_BINARY_NAME, type ServerOptions } from './config/serverOptions';
 import type { Logger } from './observability/logger';
-import { runServer, type RunningServer, type ServerRuntimeConfig } from './server/runServer';
+import type * as Run from './server/runServer';
+import type { RunningServer, ServerRuntimeConfig } from './server/runServer';
 import { startBinary } from './startBinary';
+import { holdYoungGeneration } from './startupHeap';
 import type { ServerTlsFiles, TlsPolicy } from './transport/tlsFiles';
 
 function tlsFiles(cert: string, key: string, ca: string, policy: TlsPolicy): ServerTlsFiles | undefined {
@@ -76,6 +78,10 @@ function stopOnSignals(server: RunningServer, log: Logger): void {
 }
 
 export function main(argv: string[]): void {
+  // The server's code is loaded under the start-up hold (startupHeap.ts), which startBinary releases.
+  holdYoungGeneration();
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded under the hold, see above
+  const { runServer } = require('./server/runServer') as typeof Run;
   startBinary(
     {
       name: SERVER_BINARY_NAME,

@@ -1,11 +1,13 @@
 /**
  * What both binaries do from argv to a running process: parse the flags (exiting as pflag would on a bad
  * command line), build the klog logger, install the last-resort guard, log start-up warnings, start, and
- * exit 1 with the reason when starting fails. Each binary keeps its own signal policy in `started`.
+ * exit 1 with the reason when starting fails. Once started, the young generation may grow again
+ * (startupHeap.ts). Each binary keeps its own signal policy in `started`.
  */
 import { parseOrExit, type ParseFn } from './config/cli';
 import { installLastResort } from './observability/lastResort';
 import { createLogger, type Logger } from './observability/logger';
+import { releaseYoungGeneration } from './startupHeap';
 
 export interface Binary<TOptions extends { verbosity: number; warnings: readonly string[] }, TRunning> {
   readonly name: string;
@@ -25,7 +27,10 @@ export function startBinary<TOptions extends { verbosity: number; warnings: read
   installLastResort(log);
   for (const warning of options.warnings) log.warn(warning);
   binary.start(options, log).then(
-    (running) => binary.started(running, log),
+    (running) => {
+      releaseYoungGeneration();
+      binary.started(running, log);
+    },
     (err: unknown) => {
       log.error(`konnectivity ${binary.component} failed to start`, err);
       process.exit(1);

@@ -3,7 +3,8 @@
  * on the server, endpoint sockets on the agent): flow control bounds it per connection, and a value that
  * grows with traffic is a bug. Dials waiting for admission on the server: bounded by --max-dials-waiting.
  */
-import { Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { Gauge } from './promClient';
 import { TS_PREFIX } from './commonMetrics';
 
 /** A gauge whose value is read from the process when /metrics is scraped. */

@@ -2,7 +2,8 @@
  * Metrics and label values shared by server and agent, mirroring the reference's
  * konnectivity-client/pkg/common/metrics so that dashboards built for the Go binaries work unchanged.
  */
-import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { registerProcessMetrics } from './processMetrics';
+import { Histogram, Registry } from './promClient';
 import { CountingCounter, TrackingGauge, type CounterChild } from './countingMetrics';
 import type { PacketTypeName } from '../protocol/packet';
 
@@ -124,7 +125,7 @@ export abstract class ProcessMetrics implements StreamMetrics, ActorMetrics {
   ) {
     this.stream = registerStreamMetrics(this.registry, subsystem);
     this.actors = registerActorMetrics(this.registry);
-    if (options.processMetrics) collectDefaultMetrics({ register: this.registry });
+    if (options.processMetrics) registerProcessMetrics(this.registry);
     this.dialDuration = new Histogram({
       name: `${NAMESPACE}_${subsystem}_dial_duration_seconds`,
       help: 'Latency of dial to the remote endpoint in seconds',

@@ -5,7 +5,8 @@
  * label set gets a child once, whose `inc`/`dec`/`set` is plain arithmetic; prom-client is handed the
  * totals when the registry is read (its `collect` hook), so the exposition is the same as before.
  */
-import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { Counter, Gauge } from './promClient';
 
 export type LabelValues<L extends string> = Readonly<Record<L, string>>;
 

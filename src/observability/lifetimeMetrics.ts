@@ -2,7 +2,8 @@
  * Cumulative totals kept in the lifecycle log, exposed as metrics. Unlike the reference's counters they
  * survive restarts: recovery folds the previous runs, and every new event adds to them.
  */
-import { Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { Gauge } from './promClient';
 import type { RecoveryState } from '../persistence/recoveryState';
 import { TS_PREFIX } from './commonMetrics';
 

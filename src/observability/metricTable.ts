@@ -3,7 +3,8 @@
  * gets them built in one registry. Counters and gauges are the counting kind (countingMetrics.ts), cheap
  * to update on the dial path; histograms are prom-client's own.
  */
-import { Histogram, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { Histogram } from './promClient';
 import { CountingCounter, TrackingGauge } from './countingMetrics';
 
 interface Spec<K extends string, L extends string> {

@@ -3,7 +3,7 @@
  * and wires metrics, logging and malformed-record reporting into it.
  */
 import { join } from 'node:path';
-import { Registry } from 'prom-client';
+import { Registry } from '../observability/promClient';
 import { dropReporter, type DropReporter } from './dropReporter';
 import { EventLogError, errorText } from './errors';
 import type { EventLog } from './eventLogApi';

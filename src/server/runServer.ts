@@ -17,7 +17,8 @@ import { startHttpConnectFrontend } from '../transport/httpConnectEndpoint';
 import { describeBacklog } from '../transport/listenBacklog';
 import { readServerTls, type ServerTlsFiles } from '../transport/tlsFiles';
 import { serverInstruments } from './serverInstruments';
-import { createAgentTokenAuthenticator, type AgentTokenAuthenticatorOptions } from '../auth';
+import type * as TokenAuth from '../auth/agentTokenAuthenticator';
+import type { AgentTokenAuthenticatorOptions } from '../auth/agentTokenAuthenticator';
 import { registerBufferMetric, registerWaitingDialsMetric } from '../observability/bufferMetrics';
 import type { AdmissionLimits } from '../actors/server/dialAdmission';
 import { FLOW_CONTROL_HEADER, FLOW_CONTROL_VERSION } from '../protocol/flowControl';
@@ -133,9 +134,15 @@ export async function runServer(config: ServerRuntimeConfig, log: Logger): Promi
   );
   registerBufferMetric(metrics.registry, () => proxy.bufferedBytes());
   registerWaitingDialsMetric(metrics.registry, () => proxy.waitingDials());
-  // Built before any port opens, so a bad kubeconfig fails the start, as in the reference.
+  // Built before any port opens, so a bad kubeconfig fails the start, as in the reference. Loaded only
+  // then: token authentication (TokenReview client, kubeconfig, rate limiter) is a dozen modules that a
+  // server without --agent-namespace never runs.
   const authenticator = config.agentAuth
-    ? createAgentTokenAuthenticator({ ...config.agentAuth, logger: log.child('auth') })
+    ? // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when configured, see above
+      (require('../auth/agentTokenAuthenticator') as typeof TokenAuth).createAgentTokenAuthenticator({
+        ...config.agentAuth,
+        logger: log.child('auth'),
+      })
     : null;
   const started: Array<StartedServer | RunningHttpServer> = [];
   let frontendServer: StartedServer | null = null;

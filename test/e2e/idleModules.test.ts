@@ -16,8 +16,12 @@ import { startAgent, startServer, type RunningTestServer } from './cluster';
 
 jest.setTimeout(90_000);
 
-/** Packages that only optional features use, with the feature that loads them. */
-const LAZY_PACKAGES = ['rxjs', '@grpc/grpc-js', 'yaml'];
+/**
+ * Packages that only optional features use: RxJS (inspector viewers), grpc-js (`--link-transport=grpc-js`),
+ * the YAML parser (kubeconfigs), and OpenTelemetry, which prom-client's index and its CPU metric load for
+ * exemplars we never enable.
+ */
+const LAZY_PACKAGES = ['rxjs', '@grpc/grpc-js', 'yaml', '@opentelemetry/api'];
 
 const tls = useTlsDir();
 let work: string;
@@ -33,38 +37,57 @@ afterAll(async () => {
 });
 
 /**
- * A preload that writes the packages the process has loaded to `<dir>/<pid>.json` on SIGUSR1 (the
- * binaries leave SIGUSR1 alone; Node's default would start the inspector).
+ * Files of ours that only the live inspector uses: loaded with the first request under /inspector/, since
+ * until someone looks the inspector does nothing.
+ */
+const LAZY_FILES = ['inspector/liveInspector.js', 'inspector/machineGraph.js', 'tools/diagrams.js'];
+
+/** Agent token authentication: loaded only by a server started with it (--agent-namespace ...). */
+const TOKEN_AUTH_FILE = 'auth/agentTokenAuthenticator.js';
+
+interface Loaded {
+  /** Packages under node_modules. */
+  readonly packages: string[];
+  /** Our compiled files, relative to dist/. */
+  readonly files: string[];
+}
+
+/**
+ * A preload that writes what the process has loaded to `<dir>/<pid>.json` on SIGUSR1 (the binaries leave
+ * SIGUSR1 alone; Node's default would start the inspector).
  */
 function writePreload(dir: string): string {
-  const file = path.join(dir, 'loaded-packages.js');
+  const file = path.join(dir, 'loaded-modules.js');
   writeFileSync(
     file,
     `process.on('SIGUSR1', () => {
-  const names = new Set();
+  const packages = new Set();
+  const files = [];
   for (const f of Object.keys(require.cache)) {
     const m = /node_modules\\/((?:@[^/]+\\/)?[^/]+)\\//.exec(f);
-    if (m) names.add(m[1]);
+    if (m) packages.add(m[1]);
+    else if (f.includes('/dist/')) files.push(f.slice(f.lastIndexOf('/dist/') + 6));
   }
-  require('fs').writeFileSync(${JSON.stringify(dir)} + '/' + process.pid + '.json', JSON.stringify([...names]));
+  require('fs').writeFileSync(${JSON.stringify(dir)} + '/' + process.pid + '.json', JSON.stringify({ packages: [...packages], files }));
 });
 `,
   );
   return file;
 }
 
-async function loadedPackages(pid: number, dir: string): Promise<string[]> {
+async function loadedModules(pid: number, dir: string): Promise<Loaded> {
   const out = path.join(dir, `${pid}.json`);
+  rmSync(out, { force: true });
   process.kill(pid, 'SIGUSR1');
   return waitFor(
     () => {
       try {
-        return JSON.parse(readFileSync(out, 'utf8')) as string[];
+        return JSON.parse(readFileSync(out, 'utf8')) as Loaded;
       } catch {
         return undefined;
       }
     },
-    { timeoutMs: 10_000, description: `process ${pid} to list its packages` },
+    { timeoutMs: 10_000, description: `process ${pid} to list its modules` },
   );
 }
 
@@ -88,14 +111,28 @@ describe.each(['grpc', 'http-connect'] as const)('%s mode', (mode) => {
   afterAll(() => stopAllProcesses());
 
   it('the server has not loaded packages of features it does not use', async () => {
-    const loaded = await loadedPackages(serverPid, work);
-    expect(loaded).toContain('xstate');
-    expect(loaded.filter((p) => LAZY_PACKAGES.includes(p))).toEqual([]);
+    const { packages, files } = await loadedModules(serverPid, work);
+    expect(packages).toContain('xstate');
+    expect(packages.filter((p) => LAZY_PACKAGES.includes(p))).toEqual([]);
+    expect(files).toContain('server/runServer.js');
+    expect(files).not.toContain(TOKEN_AUTH_FILE);
   });
 
   it('the agent has not loaded packages of features it does not use', async () => {
-    const loaded = await loadedPackages(agentPid, work);
-    expect(loaded).toContain('xstate');
-    expect(loaded.filter((p) => LAZY_PACKAGES.includes(p))).toEqual([]);
+    const { packages } = await loadedModules(agentPid, work);
+    expect(packages).toContain('xstate');
+    expect(packages.filter((p) => LAZY_PACKAGES.includes(p))).toEqual([]);
+  });
+
+  it('neither has loaded the live inspector until someone looks, and both load it when asked', async () => {
+    for (const pid of [serverPid, agentPid]) {
+      const { files } = await loadedModules(pid, work);
+      expect(files).toContain('inspector/processInspection.js');
+      expect(files.filter((f) => LAZY_FILES.includes(f))).toEqual([]);
+    }
+    const res = await fetch(`http://127.0.0.1:${server.ports.admin}/inspector/api/machines`);
+    expect(res.status).toBe(200);
+    expect(Object.keys((await res.json()) as object).length).toBeGreaterThan(0);
+    expect((await loadedModules(serverPid, work)).files).toEqual(expect.arrayContaining(LAZY_FILES));
   });
 });

@@ -7,10 +7,11 @@
  */
 import type * as http from 'node:http';
 import type { PrefixHandler } from '../../observability/httpEndpoints';
+import { INSPECTOR_PREFIX } from './prefix';
 import { loadAssets, type Asset } from './staticAssets';
 import { serveViewer, type Viewer } from './viewerStream';
 
-export const INSPECTOR_PREFIX = '/inspector';
+export { INSPECTOR_PREFIX };
 
 export const CONTENT_SECURITY_POLICY = [
   "default-src 'none'",
