@@ -6,6 +6,7 @@
  * agent's RSS (measured with the bench's start-up), paid by every agent on every node. Every file of ours
  * that needs a prom-client value imports it from here; types may still come from 'prom-client' itself (a
  * type-only import loads nothing).
+ * The version is pinned in package.json because these are the package's internal paths, not its API.
  */
 import type * as Prom from 'prom-client';
 
