@@ -6,6 +6,9 @@
  */
 import { MalformedPacketError } from './errors';
 import { PACKET_TYPE_NUMBER, type DecodedPacket, type Packet, type PacketTypeName } from './packet';
+import { PAYLOAD_FIELD } from './packetEncoding';
+
+export { encodePacket, smallVarintSize } from './packetEncoding';
 
 const WIRE_VARINT = 0;
 const WIRE_FIXED64 = 1;
@@ -16,161 +19,9 @@ const TYPE_BY_NUMBER: ReadonlyMap<number, PacketTypeName> = new Map(
   Object.entries(PACKET_TYPE_NUMBER).map(([name, n]) => [n, name as PacketTypeName]),
 );
 
-/** The Packet field number that carries each type's payload. */
-const PAYLOAD_FIELD: Record<PacketTypeName, number> = {
-  DIAL_REQ: 2,
-  DIAL_RSP: 3,
-  DATA: 4,
-  CLOSE_REQ: 5,
-  CLOSE_RSP: 6,
-  DIAL_CLS: 7,
-  DRAIN: 8,
-  CREDIT: 64,
-};
 const TYPE_BY_PAYLOAD_FIELD: ReadonlyMap<number, PacketTypeName> = new Map(
   Object.entries(PAYLOAD_FIELD).map(([name, n]) => [n, name as PacketTypeName]),
 );
-
-// ---------------------------------------------------------------------------------------------- encoding
-
-function varintSize(v: bigint): number {
-  let u = BigInt.asUintN(64, v);
-  let n = 1;
-  while (u >= 0x80n) {
-    u >>= 7n;
-    n++;
-  }
-  return n;
-}
-
-/** Bytes of a varint below 2^53 (lengths, tags), without the bigint arithmetic of varintSize. */
-export function smallVarintSize(v: number): number {
-  let n = 1;
-  while (v >= 0x80) {
-    v = Math.floor(v / 128);
-    n++;
-  }
-  return n;
-}
-
-class Writer {
-  pos = 0;
-  constructor(readonly buf: Buffer) {}
-
-  tag(field: number, wire: number): void {
-    this.uvarint((field << 3) | wire);
-  }
-
-  uvarint(v: number): void {
-    while (v >= 0x80) {
-      this.buf[this.pos++] = (v & 0x7f) | 0x80;
-      v = Math.floor(v / 128);
-    }
-    this.buf[this.pos++] = v;
-  }
-
-  int64(v: bigint): void {
-    let u = BigInt.asUintN(64, v);
-    if (u < 0x20000000000000n) {
-      this.uvarint(Number(u));
-      return;
-    }
-    while (u >= 0x80n) {
-      this.buf[this.pos++] = Number(u & 0x7fn) | 0x80;
-      u >>= 7n;
-    }
-    this.buf[this.pos++] = Number(u);
-  }
-
-  bytes(b: Uint8Array): void {
-    this.uvarint(b.length);
-    this.buf.set(b, this.pos);
-    this.pos += b.length;
-  }
-}
-
-/** Field list of an inner message: [fieldNumber, value] in field-number order; defaults are skipped. */
-type InnerField = readonly [number, bigint] | readonly [number, Buffer];
-
-function innerFields(p: Packet): InnerField[] {
-  const f: InnerField[] = [];
-  const str = (n: number, s: string): void => {
-    if (s.length > 0) f.push([n, Buffer.from(s, 'utf8')]);
-  };
-  const i64 = (n: number, v: bigint): void => {
-    if (v !== 0n) f.push([n, v]);
-  };
-  switch (p.type) {
-    case 'DIAL_REQ':
-      str(1, p.protocol);
-      str(2, p.address);
-      i64(3, p.random);
-      break;
-    case 'DIAL_RSP':
-      str(1, p.error);
-      i64(2, p.connectID);
-      i64(3, p.random);
-      break;
-    case 'CLOSE_REQ':
-      i64(1, p.connectID);
-      break;
-    case 'CLOSE_RSP':
-      str(1, p.error);
-      i64(2, p.connectID);
-      break;
-    case 'DATA':
-      i64(1, p.connectID);
-      str(2, p.error);
-      if (p.data.length > 0) f.push([3, p.data]);
-      break;
-    case 'DIAL_CLS':
-      i64(1, p.random);
-      break;
-    case 'DRAIN':
-      break;
-    case 'CREDIT':
-      i64(1, p.connectID);
-      i64(2, p.bytes);
-      break;
-    default: {
-      const _exhaustive: never = p;
-      throw new Error(`cannot encode ${String(_exhaustive)}`);
-    }
-  }
-  return f;
-}
-
-function fieldSize([n, v]: InnerField): number {
-  const tagSize = smallVarintSize(n << 3);
-  return typeof v === 'bigint' ? tagSize + varintSize(v) : tagSize + smallVarintSize(v.length) + v.length;
-}
-
-export function encodePacket(p: Packet): Buffer {
-  const typeNumber = PACKET_TYPE_NUMBER[p.type];
-  const fields = innerFields(p);
-  let innerSize = 0;
-  for (const field of fields) innerSize += fieldSize(field);
-  const payloadField = PAYLOAD_FIELD[p.type];
-  const size =
-    (typeNumber !== 0 ? 2 : 0) + smallVarintSize(payloadField << 3) + smallVarintSize(innerSize) + innerSize;
-  const w = new Writer(Buffer.allocUnsafe(size));
-  if (typeNumber !== 0) {
-    w.tag(1, WIRE_VARINT);
-    w.uvarint(typeNumber);
-  }
-  w.tag(payloadField, WIRE_LEN);
-  w.uvarint(innerSize);
-  for (const [n, v] of fields) {
-    if (typeof v === 'bigint') {
-      w.tag(n, WIRE_VARINT);
-      w.int64(v);
-    } else {
-      w.tag(n, WIRE_LEN);
-      w.bytes(v);
-    }
-  }
-  return w.buf;
-}
 
 // ---------------------------------------------------------------------------------------------- decoding
 
@@ -268,34 +119,55 @@ function expectWire(field: number, got: number, want: number): void {
   }
 }
 
-/** Fields of any inner message, by number; the last occurrence wins as in proto3. */
-interface InnerValues {
-  ints: Map<number, bigint>;
-  ranges: Map<number, [number, number]>;
+/** Highest field number of any inner message we read; higher ones are unknown fields, skipped. */
+const MAX_INNER_FIELD = 3;
+
+/**
+ * Fields 1..MAX_INNER_FIELD of the inner message being decoded, by number; the last occurrence wins as in
+ * proto3. One instance, reset per packet: decoding runs once per DATA chunk and is never re-entered.
+ */
+class InnerValues {
+  readonly ints: (bigint | undefined)[] = new Array<bigint | undefined>(MAX_INNER_FIELD + 1).fill(undefined);
+  readonly starts = new Int32Array(MAX_INNER_FIELD + 1).fill(-1);
+  readonly ends = new Int32Array(MAX_INNER_FIELD + 1);
+
+  reset(): this {
+    this.ints.fill(undefined);
+    this.starts.fill(-1);
+    return this;
+  }
 }
 
+const inner = new InnerValues();
+
 function readInner(buf: Buffer, start: number, end: number): InnerValues {
+  const v = inner.reset();
   const r = new Reader(buf, start, end);
-  const ints = new Map<number, bigint>();
-  const ranges = new Map<number, [number, number]>();
   while (!r.done) {
     const tag = r.uvarint32();
     const field = tag >>> 3;
     const wire = tag & 7;
     if (field === 0) throw new MalformedPacketError('bad-wire-type', 'field number 0');
-    if (wire === WIRE_VARINT) ints.set(field, r.int64());
-    else if (wire === WIRE_LEN) ranges.set(field, r.lengthDelimited());
-    else r.skip(wire);
+    if (wire === WIRE_VARINT) {
+      const value = r.int64();
+      if (field <= MAX_INNER_FIELD) v.ints[field] = value;
+    } else if (wire === WIRE_LEN) {
+      const [s, e] = r.lengthDelimited();
+      if (field <= MAX_INNER_FIELD) {
+        v.starts[field] = s;
+        v.ends[field] = e;
+      }
+    } else r.skip(wire);
   }
-  return { ints, ranges };
+  return v;
 }
 
 function str(buf: Buffer, v: InnerValues, field: number): string {
-  const range = v.ranges.get(field);
-  return range ? buf.toString('utf8', range[0], range[1]) : '';
+  const s = v.starts[field]!;
+  return s >= 0 ? buf.toString('utf8', s, v.ends[field]) : '';
 }
 function i64(v: InnerValues, field: number): bigint {
-  return v.ints.get(field) ?? 0n;
+  return v.ints[field] ?? 0n;
 }
 
 function buildPacket(type: PacketTypeName, buf: Buffer, v: InnerValues): Packet {
@@ -309,13 +181,13 @@ function buildPacket(type: PacketTypeName, buf: Buffer, v: InnerValues): Packet 
     case 'CLOSE_RSP':
       return { type, error: str(buf, v, 1), connectID: i64(v, 2) };
     case 'DATA': {
-      const range = v.ranges.get(3);
+      const start = v.starts[3]!;
       return {
         type,
         connectID: i64(v, 1),
         error: str(buf, v, 2),
         // A view, not a copy: the gRPC frame buffer stays alive as long as the chunk does.
-        data: range ? buf.subarray(range[0], range[1]) : Buffer.alloc(0),
+        data: start >= 0 ? buf.subarray(start, v.ends[3]) : Buffer.alloc(0),
       };
     }
     case 'DIAL_CLS':
@@ -330,8 +202,6 @@ function buildPacket(type: PacketTypeName, buf: Buffer, v: InnerValues): Packet 
     }
   }
 }
-
-const NO_FIELDS: InnerValues = { ints: new Map(), ranges: new Map() };
 
 /**
  * Decodes one Packet. A missing payload decodes as the empty message of its type (what Go's nil-safe
@@ -368,6 +238,6 @@ export function decodePacket(buf: Buffer): DecodedPacket {
       `packet type ${type} carries the payload of ${TYPE_BY_PAYLOAD_FIELD.get(payloadField)}`,
     );
   }
-  const values = payloadRange ? readInner(buf, payloadRange[0], payloadRange[1]) : NO_FIELDS;
+  const values = payloadRange ? readInner(buf, payloadRange[0], payloadRange[1]) : inner.reset();
   return buildPacket(type, buf, values);
 }

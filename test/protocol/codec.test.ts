@@ -95,7 +95,22 @@ describe('codec against protobufjs loading proto/*.proto', () => {
     packets.data(1n << 40n, pattern(65536)),
     packets.closeResponse(-1n, 'Unknown connectID'),
     packets.closeDial(9007199254740993n),
+    packets.dialRequest('nœud-ü.example:10250', 127n, 'tcp'),
+    packets.data(-5n, pattern(200), 'read: connection reset ✗'),
   ];
+
+  it('CREDIT (our extension, which protobufjs is not given) has its fixed bytes and round-trips', () => {
+    const wire = encodePacket(packets.credit(7n, 300_000));
+    expect(wire.toString('hex')).toBe('0840820406080710e0a712');
+    expect(decodePacket(wire)).toEqual(packets.credit(7n, 300_000));
+  });
+
+  it.each(samples.map((s) => [s.type, s] as const))(
+    '%s: we write the bytes protobufjs writes',
+    (_t, sample) => {
+      expect(encodePacket(sample).toString('hex')).toBe(encodeWithProtobufjs(Packet, sample));
+    },
+  );
 
   it.each(samples.map((s) => [s.type, s] as const))('%s: protobufjs reads what we write', (_t, sample) => {
     const decoded = Packet.toObject(Packet.decode(encodePacket(sample)), { longs: String, defaults: false });

@@ -10,6 +10,7 @@ import type { DecodedPacket, Packet } from '../../protocol/packet';
 import type { PacketStream, PacketStreamHandlers, StreamEnd } from '../packetStream';
 import { GrpcCallError, type GrpcFrameError } from './errors';
 import { framePacket, MessageDecoder } from './grpcFraming';
+import { nudgeOf, type ReadNudge } from './readNudge';
 import { SEND_HIGH_WATER_BYTES } from './settings';
 
 /** What differs between the server's and the client's view of a call. */
@@ -54,6 +55,8 @@ export class H2PacketStream implements PacketStream {
   private finished = false;
   private wroteAny = false;
   private needDrain = false;
+  /** The server's nudge of the session under this call (readNudge.ts); none on a client. */
+  private readonly nudge: ReadNudge | undefined;
 
   constructor(
     private readonly stream: http2.Http2Stream,
@@ -62,6 +65,7 @@ export class H2PacketStream implements PacketStream {
     maxReceiveMessageBytes?: number,
   ) {
     this.decoder = new MessageDecoder(maxReceiveMessageBytes);
+    this.nudge = nudgeOf(stream.session);
     // Errors arrive again as 'close' with a reset code or a session error; the side reads them there.
     stream.on('error', () => {});
   }
@@ -97,6 +101,7 @@ export class H2PacketStream implements PacketStream {
       this.side.beforeFirstWrite();
     }
     this.side.wrote();
+    this.nudge?.poke();
     const parts = framePacket(packet);
     stream.cork();
     const last = parts.length - 1;
@@ -148,6 +153,7 @@ export class H2PacketStream implements PacketStream {
 
   private onChunk(chunk: Buffer): void {
     if (this.ended) return;
+    this.nudge?.poke();
     const out = this.scratch;
     const error = this.decoder.push(chunk, out);
     if (!this.paused && this.queue.length === 0) {

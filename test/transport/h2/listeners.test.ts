@@ -19,6 +19,7 @@ import { HANDSHAKES_IN_FLIGHT } from '../../../src/transport/h2/handshakePacing'
 import { startH2Server, type H2Server } from '../../../src/transport/h2/h2Server';
 import { listenBacklog } from '../../../src/transport/listenBacklog';
 import { readServerTls } from '../../../src/transport/tlsFiles';
+import { readNudgeStats } from '../../../src/transport/h2/readNudge';
 import { ReadWhileWritingSocket } from '../../../src/transport/h2/readWhileWritingSocket';
 import { useTlsDir } from '../../helpers/tls';
 import { waitFor } from '../../helpers/waitFor';
@@ -51,10 +52,13 @@ function sendAll(write: (p: Packet) => boolean, drained: () => Promise<void>): P
 
 describe('our gRPC server', () => {
   it('completes a stream on which both sides write megabytes at once (Node peers would both stop reading)', async () => {
+    const nudgesBefore = readNudgeStats().nudges;
     let serverReceived = 0;
+    const fallbacks: string[] = [];
     const socketPath = path.join(dir, 'both-ways.sock');
     const started: H2Server = await startH2Server({
       listen: { kind: 'uds', path: socketPath },
+      onFallback: (why) => fallbacks.push(why),
       routes: {
         [PROXY_PATH]: (call) => {
           const stream = call.accept();
@@ -107,6 +111,12 @@ describe('our gRPC server', () => {
       description: 'all bytes both ways',
       timeoutMs: 60_000,
     });
+    // The session ran on its native socket and was nudged (readNudge.ts); the wrapper is the fallback.
+    expect(fallbacks).toEqual([]);
+    expect(readNudgeStats().nudges).toBeGreaterThan(nudgesBefore);
+    for (const c of cleanups.splice(0).reverse()) await c();
+    // Nothing of the nudge outlives its session (no timer, no place in the sweep).
+    await waitFor(() => readNudgeStats().live === 0, { description: 'no nudge left after the close' });
   });
 
   it('asks the kernel for a backlog of thousands and reports what somaxconn grants', () => {
