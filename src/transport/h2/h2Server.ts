@@ -232,7 +232,7 @@ export async function startH2Server(opts: H2ServerOptions): Promise<H2Server> {
         session,
         deadline,
         maxReceiveMessageBytes: maxReceive,
-        ...(strikes ? { onSend: () => strikes.sent() } : {}),
+        ...(strikes ? { sends: strikes } : {}),
       }),
     );
   };
