@@ -105,12 +105,17 @@ export async function agentSwarm(
       after?.rss != null && before?.rss != null && added > 0 ? (after.rss - before.rss) / added : null;
     const cpuMsPerAgent = cpu0 !== null && cpu1 !== null && added > 0 ? (cpu1 - cpu0) / added : null;
     const mib = (m: GcMemory | null): string => (m?.rss != null ? (m.rss / MiB).toFixed(0) : '?');
+    // The JS heap's share of the RSS per agent: what is left is native (TLS, nghttp2, socket buffers).
+    const heapPerAgent =
+      after?.heapUsed != null && before?.heapUsed != null && added > 0
+        ? ((after.heapUsed - before.heapUsed) / added / 1024).toFixed(1)
+        : '?';
     ctx.log(
       `${String(r.total)}/${o.n} agents ${o.shared ? 'on one connection' : 'each on its own connection'} ` +
         `(${Number(r.failed) + Number(w.failed)} failed) in ${(connectMs / 1000).toFixed(1)} s` +
         (ready ? `, server gauge ${gauge}` : '') +
         `, RSS ${mib(before)} -> ${mib(after)} MiB, ` +
-        `${perAgent === null ? '?' : (perAgent / 1024).toFixed(1)} KiB and ` +
+        `${perAgent === null ? '?' : (perAgent / 1024).toFixed(1)} KiB (JS heap ${heapPerAgent}) and ` +
         `${cpuMsPerAgent === null ? '?' : cpuMsPerAgent.toFixed(2)} CPU ms per agent`,
     );
     swarm.send({ cmd: 'close' });

@@ -58,6 +58,21 @@ export function watchPeer(
   return watcher.subscribe(onDead);
 }
 
+// One set of listeners and one timer callback for every watcher, which each finds through its session or
+// its argument: a server watches thousands of agent sessions, and closures made per session are memory
+// for as long as each lives.
+function onWatchedPing(this: http2.Http2Session): void {
+  watchers.get(this)?.heard();
+}
+
+function onWatchedClose(this: http2.Http2Session): void {
+  watchers.get(this)?.stop();
+}
+
+function tickWatcher(watcher: SessionWatcher): void {
+  watcher.tick();
+}
+
 class SessionWatcher {
   private readonly listeners = new Set<DeadListener>();
   private lastHeardAt = performance.now();
@@ -73,8 +88,8 @@ class SessionWatcher {
     private readonly timing: LivenessTiming,
   ) {
     // A ping from the peer proves it alive as well as an answer to ours (and saves us a ping).
-    session.on('ping', this.onPeerPing);
-    session.once('close', this.stop);
+    session.on('ping', onWatchedPing);
+    session.on('close', onWatchedClose);
     this.arm(timing.idleMs);
   }
 
@@ -95,29 +110,29 @@ class SessionWatcher {
     return performance.now() - this.lastHeardAt;
   }
 
-  readonly stop = (): void => {
+  stop(): void {
     if (this.stopped) return;
     this.stopped = true;
     this.listeners.clear();
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    this.session.off('ping', this.onPeerPing);
-    this.session.off('close', this.stop);
-  };
+    this.session.off('ping', onWatchedPing);
+    this.session.off('close', onWatchedClose);
+  }
 
-  private readonly onPeerPing = (): void => {
+  heard(): void {
     this.lastHeardAt = performance.now();
-  };
+  }
 
   private arm(delayMs: number): void {
     if (this.stopped) return;
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.tick(), Math.max(0, Math.ceil(delayMs)));
+    this.timer = setTimeout(tickWatcher, Math.max(0, Math.ceil(delayMs)), this);
     // Liveness never keeps a process alive on its own.
     this.timer.unref();
   }
 
-  private tick(): void {
+  tick(): void {
     this.timer = null;
     if (this.stopped) return;
     if (this.session.destroyed || this.session.closed) {

@@ -102,3 +102,20 @@ it('counts a ping from the peer as hearing from it, and then has no need to ping
     liveness.release();
   }
 });
+
+it('leaves no listener on a session it stopped watching, and watches it again when asked', async () => {
+  const session = await connect();
+  const before = { ping: session.listenerCount('ping'), close: session.listenerCount('close') };
+  const first = watchPeer(session, FAST, () => {});
+  first.release();
+  expect({ ping: session.listenerCount('ping'), close: session.listenerCount('close') }).toEqual(before);
+  // A new subscriber on the same session gets a live watcher again: it pings once the session is idle.
+  const second = watchPeer(session, FAST, () => {});
+  try {
+    await waitFor(() => pingsAt.length >= 2, { description: 'the second watcher pinging' });
+    expect(second.silent).toBe(false);
+  } finally {
+    second.release();
+  }
+  expect({ ping: session.listenerCount('ping'), close: session.listenerCount('close') }).toEqual(before);
+});

@@ -13,13 +13,7 @@ import { DEFAULT_MAX_RECEIVE_MESSAGE_BYTES } from './grpcFraming';
 import { encodeGrpcMessage, GrpcStatus, parseGrpcTimeout, type GrpcStatusCode } from './grpcStatus';
 import { paceHandshakes } from './handshakePacing';
 import { readWhileWriting } from './readWhileWriting';
-import {
-  enforcePings,
-  startKeepalive,
-  type Keepalive,
-  type KeepaliveOptions,
-  type PingStrikes,
-} from './keepalive';
+import { judgePing, PingStrikes, startKeepalive, type Keepalive, type KeepaliveOptions } from './keepalive';
 import { readMetadata } from './metadata';
 import { GRPC_CONTENT_TYPE, makeServerCall, type H2ServerCall } from './serverCall';
 import { LOCAL_SETTINGS, MAX_SESSION_MEMORY_MIB, raiseSessionWindow } from './settings';
@@ -173,13 +167,30 @@ export async function startH2Server(opts: H2ServerOptions): Promise<H2Server> {
 
   // A session's peer, written once per connection rather than once per call on it.
   const peers = new WeakMap<http2.Http2Session, string>();
+  const peerOfSession = (session: http2.Http2Session): string =>
+    peers.get(session) ?? peerOf(session, opts.listen);
+  // The listeners every session gets are shared by all of them (`this` is the session): an agent port
+  // holds thousands of sessions, and closures made per session are memory for as long as each lives.
+  function onSessionPing(this: http2.ServerHttp2Session): void {
+    pingsReceived++;
+    const strikes = strikesOf.get(this);
+    if (strikes) judgePing(this, strikes, () => opts.pingPolicy?.onViolation?.(peerOfSession(this)));
+  }
+  function onSessionError(this: http2.ServerHttp2Session, err: Error): void {
+    opts.onSessionError?.(peerOfSession(this), err);
+  }
+  function onSessionClose(this: http2.ServerHttp2Session): void {
+    sessions.delete(this);
+  }
   server.on('session', (session: http2.ServerHttp2Session) => {
     sessions.add(session);
-    session.on('ping', () => pingsReceived++);
-    const peer = peerOf(session, opts.listen);
-    peers.set(session, peer);
-    session.on('error', (err: Error) => opts.onSessionError?.(peer, err));
-    session.once('close', () => sessions.delete(session));
+    peers.set(session, peerOf(session, opts.listen));
+    if (opts.pingPolicy) {
+      strikesOf.set(session, new PingStrikes(opts.pingPolicy.minIntervalMs, opts.pingPolicy.now));
+    }
+    session.on('ping', onSessionPing);
+    session.on('error', onSessionError);
+    session.once('close', onSessionClose);
     raiseSessionWindow(session);
     if (opts.keepalive) {
       // The session is destroyed with the timeout error, which its 'error' handler reports.
@@ -189,13 +200,6 @@ export async function startH2Server(opts: H2ServerOptions): Promise<H2Server> {
         keepalives.delete(keepalive);
         keepaliveAcksOfClosed += keepalive.acks;
       });
-    }
-    if (opts.pingPolicy) {
-      const policy = opts.pingPolicy;
-      strikesOf.set(
-        session,
-        enforcePings(session, policy, () => policy.onViolation?.(peer)),
-      );
     }
   });
   const streamClosed = (): void => {
@@ -224,11 +228,11 @@ export async function startH2Server(opts: H2ServerOptions): Promise<H2Server> {
       makeServerCall(stream, {
         path,
         metadata: readMetadata(rawHeaders),
-        peer: peers.get(session) ?? peerOf(session, opts.listen),
+        peer: peerOfSession(session),
         session,
         deadline,
         maxReceiveMessageBytes: maxReceive,
-        ...(strikes ? { onSend: () => strikes.sent() } : {}),
+        ...(strikes ? { sends: strikes } : {}),
       }),
     );
   };

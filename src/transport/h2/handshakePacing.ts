@@ -33,23 +33,29 @@ export function paceHandshakes(tlsServer: net.Server): boolean {
   const startTls = (tlsServer.listeners('connection') as Listener[]).find((l) => l.name === TLS_LISTENER);
   if (!startTls) return false;
   tlsServer.removeListener('connection', startTls);
-  const inFlight = new Set<net.Socket>();
+  // A socket holds its slot's timer only while it handshakes; no closure per socket: with thousands of
+  // agents connected, a timer and a 'close' listener kept for each connection's lifetime add up.
+  const inFlight = new Map<net.Socket, NodeJS.Timeout>();
   const waiting: net.Socket[] = [];
   const finished = (raw: net.Socket): void => {
-    if (!inFlight.delete(raw)) return;
+    const slot = inFlight.get(raw);
+    if (slot === undefined) return;
+    inFlight.delete(raw);
+    clearTimeout(slot);
+    raw.off('close', onRawClose);
     while (inFlight.size < HANDSHAKES_IN_FLIGHT && waiting.length > 0) {
       const next = waiting.shift()!;
       if (!next.destroyed) begin(next);
     }
   };
+  function onRawClose(this: net.Socket): void {
+    finished(this);
+  }
   const begin = (raw: net.Socket): void => {
-    inFlight.add(raw);
-    const slot = setTimeout(() => finished(raw), HANDSHAKE_SLOT_MS);
+    const slot = setTimeout(finished, HANDSHAKE_SLOT_MS, raw);
     slot.unref();
-    raw.once('close', () => {
-      clearTimeout(slot);
-      finished(raw);
-    });
+    inFlight.set(raw, slot);
+    raw.on('close', onRawClose);
     startTls.call(tlsServer, raw);
   };
   const done = (tlsSocket: { _parent?: net.Socket }): void => {

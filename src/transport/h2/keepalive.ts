@@ -115,22 +115,20 @@ export class PingStrikes {
 }
 
 /**
- * On a server session: GOAWAY ENHANCE_YOUR_CALM "too_many_pings" (as grpc-go) once the peer overdoes it.
- * Returns the session's strikes, to be told when the server sends headers or data.
+ * Judges one ping from the peer of a server session: GOAWAY ENHANCE_YOUR_CALM "too_many_pings" (as
+ * grpc-go) once the peer overdoes it, after telling `onViolation`. The caller listens for the session's
+ * pings (one listener shared by every session of a server) and tells `strikes` when it sends headers or
+ * data.
  */
-export function enforcePings(
+export function judgePing(
   session: http2.ServerHttp2Session,
-  policy: { minIntervalMs?: number; now?: () => number },
+  strikes: PingStrikes,
   onViolation: () => void,
-): PingStrikes {
-  const strikes = new PingStrikes(policy.minIntervalMs, policy.now);
-  session.on('ping', () => {
-    if (!strikes.ping() || session.closed || session.destroyed) return;
-    onViolation();
-    session.goaway(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM, 0, Buffer.from('too_many_pings'));
-    session.close();
-    // grpc-go closes the connection outright; a client that ignores the GOAWAY is cut off shortly after.
-    setTimeout(() => session.destroy(), PING_VIOLATION_CLOSE_MS).unref();
-  });
-  return strikes;
+): void {
+  if (!strikes.ping() || session.closed || session.destroyed) return;
+  onViolation();
+  session.goaway(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM, 0, Buffer.from('too_many_pings'));
+  session.close();
+  // grpc-go closes the connection outright; a client that ignores the GOAWAY is cut off shortly after.
+  setTimeout(() => session.destroy(), PING_VIOLATION_CLOSE_MS).unref();
 }

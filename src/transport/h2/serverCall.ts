@@ -30,7 +30,13 @@ export const RESET_AFTER_STATUS_MS = 1_000;
  */
 export const PEER_RESET_SETTLE_TURNS = 2;
 
-const noop = (): void => {};
+/** What a call tells when its headers or data go out (the session's ping policy, keepalive.ts). */
+export interface SendWatcher {
+  sent(): void;
+}
+
+/** For calls on a session without a ping policy. */
+const UNWATCHED: SendWatcher = { sent: () => {} };
 
 /**
  * Response headers (`:status`, content-type and the metadata) for metadata objects a caller passes again
@@ -67,8 +73,8 @@ export class ServerCallSide implements CallSide {
 
   constructor(
     private readonly stream: http2.ServerHttp2Stream,
-    /** Told when headers or data go out (the session's ping policy, keepalive.ts). */
-    private readonly onSend: () => void = noop,
+    /** Told when headers or data go out; an object the session already has, not a closure per call. */
+    private readonly sends: SendWatcher = UNWATCHED,
   ) {}
 
   get sentStatus(): boolean {
@@ -86,7 +92,7 @@ export class ServerCallSide implements CallSide {
   sendHeaders(): void {
     if (this.headersSent || this.stream.destroyed || this.stream.headersSent) return;
     this.headersSent = true;
-    this.onSend();
+    this.sends.sent();
     // Listened for only by calls that send their headers first: a trailers-only call never waits for it.
     this.stream.once('wantTrailers', this.onWantTrailers);
     this.stream.respond(this.responseHeaders, { waitForTrailers: true });
@@ -111,7 +117,7 @@ export class ServerCallSide implements CallSide {
     if (!this.headersSent) {
       // Trailers-only: the status rides on the only HEADERS frame.
       this.headersSent = true;
-      this.onSend();
+      this.sends.sent();
       this.stream.respond({ ...this.responseHeaders, ...status }, { endStream: true });
       if (thenReset) this.resetQuietly();
       return;
@@ -139,7 +145,7 @@ export class ServerCallSide implements CallSide {
   }
 
   wrote(): void {
-    this.onSend();
+    this.sends.sent();
   }
 
   finish(): void {
@@ -208,10 +214,10 @@ export function makeServerCall(
     deadline: number | undefined;
     maxReceiveMessageBytes: number;
     /** Told when headers or data go out on the call. */
-    onSend?: () => void;
+    sends?: SendWatcher;
   },
 ): H2ServerCall {
-  const side = new ServerCallSide(stream, init.onSend);
+  const side = new ServerCallSide(stream, init.sends);
   // The signal is made only when someone asks for it (token authentication): most agent streams are
   // never asked, and an AbortController with its signal is a few hundred bytes and microseconds each.
   let cancelled: AbortController | undefined;
