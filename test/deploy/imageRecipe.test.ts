@@ -56,14 +56,32 @@ it('has a launcher for every binary in package.json, and none for a binary that 
   expect(readdirSync(LAUNCHERS).sort()).toEqual(Object.keys(pkg.bin).map(imageName).sort());
 });
 
+/** The Node flags a launcher's first line passes (`#!/usr/bin/env -S node <flags>` or `#!<node> <flags>`). */
+function nodeFlags(firstLine: string, interpreter: RegExp): string {
+  const match = interpreter.exec(firstLine);
+  expect(match).not.toBeNull();
+  return match![1]!.trim();
+}
+
 it.each(Object.keys(pkg.bin))(
-  'the image launcher of %s runs the same entry point as its bin/ file',
+  'the image launcher of %s runs the same entry point as its bin/ file, with the same Node flags',
   (bin) => {
     const launcher = path.join(LAUNCHERS, imageName(bin));
-    const fromBin = entryPoint(path.join(ROOT, pkg.bin[bin]!));
+    const binFile = path.join(ROOT, pkg.bin[bin]!);
+    const fromBin = entryPoint(binFile);
     expect(fromBin).toBeDefined();
     expect(entryPoint(launcher)).toBe(fromBin);
-    expect(readFileSync(launcher, 'utf8').split('\n')[0]).toBe(`#!${imageTree.NODE_PATH_IN_IMAGE}`);
+    const imageNode = imageTree.NODE_PATH_IN_IMAGE.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+    // The kernel hands everything after the interpreter to it as ONE argument: at most one flag fits.
+    const launcherFlags = nodeFlags(
+      readFileSync(launcher, 'utf8').split('\n')[0]!,
+      new RegExp(`^#!${imageNode}((?: --[a-z-]+(?:=\\S+)?)?)$`),
+    );
+    const binFlags = nodeFlags(
+      readFileSync(binFile, 'utf8').split('\n')[0]!,
+      /^#!\/usr\/bin\/env(?: -S)? node((?: --[a-z-]+(?:=\S+)?)*)$/,
+    );
+    expect(launcherFlags).toBe(binFlags);
     expect(statSync(launcher).mode & 0o111).toBe(0o111);
   },
 );
