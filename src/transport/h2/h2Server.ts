@@ -165,10 +165,12 @@ export async function startH2Server(opts: H2ServerOptions): Promise<H2Server> {
   const strikesOf = new WeakMap<http2.Http2Session, PingStrikes>();
   let keepaliveAcksOfClosed = 0;
 
-  // A session's peer, written once per connection rather than once per call on it.
+  // A session's peer, written once per connection rather than once per call on it; on a Unix socket every
+  // session has the same one (the socket's path), so it is written once for the server.
   const peers = new WeakMap<http2.Http2Session, string>();
+  const udsPeer = opts.listen.kind === 'uds' ? `unix:${opts.listen.path}` : undefined;
   const peerOfSession = (session: http2.Http2Session): string =>
-    peers.get(session) ?? peerOf(session, opts.listen);
+    udsPeer ?? peers.get(session) ?? peerOf(session, opts.listen);
   // The listeners every session gets are shared by all of them (`this` is the session): an agent port
   // holds thousands of sessions, and closures made per session are memory for as long as each lives.
   function onSessionPing(this: http2.ServerHttp2Session): void {
@@ -184,7 +186,7 @@ export async function startH2Server(opts: H2ServerOptions): Promise<H2Server> {
   }
   server.on('session', (session: http2.ServerHttp2Session) => {
     sessions.add(session);
-    peers.set(session, peerOf(session, opts.listen));
+    if (udsPeer === undefined) peers.set(session, peerOf(session, opts.listen));
     if (opts.pingPolicy) {
       strikesOf.set(session, new PingStrikes(opts.pingPolicy.minIntervalMs, opts.pingPolicy.now));
     }
@@ -237,8 +239,11 @@ export async function startH2Server(opts: H2ServerOptions): Promise<H2Server> {
     );
   };
   server.on('stream', onStream);
-  // No Nagle delay: small frames (a DIAL_RSP, a WINDOW_UPDATE, a ping ack) must not wait for an ACK.
-  server.on('connection', (socket: { setNoDelay?: (on: boolean) => void }) => socket.setNoDelay?.(true));
+  // No Nagle delay: small frames (a DIAL_RSP, a WINDOW_UPDATE, a ping ack) must not wait for an ACK. A Unix
+  // socket has no Nagle, so a frontend there pays no listener call per connection for it.
+  if (opts.listen.kind === 'tcp') {
+    server.on('connection', (socket: { setNoDelay?: (on: boolean) => void }) => socket.setNoDelay?.(true));
+  }
   server.on('sessionError', () => {}); // also reported on the session's own 'error'
   // A TLS client that does not speak h2 is dropped; nothing else to do for it.
   server.on('unknownProtocol', (socket: { destroy(): void }) => socket.destroy());
