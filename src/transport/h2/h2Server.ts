@@ -76,6 +76,9 @@ function peerOf(session: http2.Http2Session, listen: H2Listen): string {
   return `${address.includes(':') ? `[${address}]` : address}:${s?.remotePort ?? 0}`;
 }
 
+/** A keepalive timeout destroys the session with its error, which the session's 'error' listener reports. */
+const reportedElsewhere = (): void => {};
+
 /** A reset or a dead session ends the call through 'close'; the stream's 'error' adds nothing. */
 const ignoreStreamError = (): void => {};
 
@@ -161,7 +164,7 @@ export async function startH2Server(opts: H2ServerOptions): Promise<H2Server> {
   const sessions = new Set<http2.ServerHttp2Session>();
   let streams = 0;
   let pingsReceived = 0;
-  const keepalives = new Set<Keepalive>();
+  const keepalives = new Map<http2.Http2Session, Keepalive>();
   const strikesOf = new WeakMap<http2.Http2Session, PingStrikes>();
   let keepaliveAcksOfClosed = 0;
 
@@ -183,6 +186,11 @@ export async function startH2Server(opts: H2ServerOptions): Promise<H2Server> {
   }
   function onSessionClose(this: http2.ServerHttp2Session): void {
     sessions.delete(this);
+    const keepalive = keepalives.get(this);
+    if (keepalive) {
+      keepalives.delete(this);
+      keepaliveAcksOfClosed += keepalive.acks;
+    }
   }
   server.on('session', (session: http2.ServerHttp2Session) => {
     sessions.add(session);
@@ -194,15 +202,8 @@ export async function startH2Server(opts: H2ServerOptions): Promise<H2Server> {
     session.on('error', onSessionError);
     session.once('close', onSessionClose);
     raiseSessionWindow(session);
-    if (opts.keepalive) {
-      // The session is destroyed with the timeout error, which its 'error' handler reports.
-      const keepalive = startKeepalive(session, opts.keepalive, () => {});
-      keepalives.add(keepalive);
-      session.once('close', () => {
-        keepalives.delete(keepalive);
-        keepaliveAcksOfClosed += keepalive.acks;
-      });
-    }
+    // The session is destroyed with the timeout error, which its 'error' handler reports.
+    if (opts.keepalive) keepalives.set(session, startKeepalive(session, opts.keepalive, reportedElsewhere));
   });
   const streamClosed = (): void => {
     streams--;
@@ -279,7 +280,7 @@ export async function startH2Server(opts: H2ServerOptions): Promise<H2Server> {
     port,
     stats: () => {
       let keepaliveAcks = keepaliveAcksOfClosed;
-      for (const k of keepalives) keepaliveAcks += k.acks;
+      for (const k of keepalives.values()) keepaliveAcks += k.acks;
       return { sessions: sessions.size, streams, pingsReceived, keepaliveAcks };
     },
     stopAccepting: () => {
