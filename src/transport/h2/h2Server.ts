@@ -76,6 +76,9 @@ function peerOf(session: http2.Http2Session, listen: H2Listen): string {
   return `${address.includes(':') ? `[${address}]` : address}:${s?.remotePort ?? 0}`;
 }
 
+/** A keepalive timeout destroys the session with its error, which the session's 'error' listener reports. */
+const reportedElsewhere = (): void => {};
+
 /** A reset or a dead session ends the call through 'close'; the stream's 'error' adds nothing. */
 const ignoreStreamError = (): void => {};
 
@@ -161,14 +164,16 @@ export async function startH2Server(opts: H2ServerOptions): Promise<H2Server> {
   const sessions = new Set<http2.ServerHttp2Session>();
   let streams = 0;
   let pingsReceived = 0;
-  const keepalives = new Set<Keepalive>();
+  const keepalives = new Map<http2.Http2Session, Keepalive>();
   const strikesOf = new WeakMap<http2.Http2Session, PingStrikes>();
   let keepaliveAcksOfClosed = 0;
 
-  // A session's peer, written once per connection rather than once per call on it.
+  // A session's peer, written once per connection rather than once per call on it; on a Unix socket every
+  // session has the same one (the socket's path), so it is written once for the server.
   const peers = new WeakMap<http2.Http2Session, string>();
+  const udsPeer = opts.listen.kind === 'uds' ? `unix:${opts.listen.path}` : undefined;
   const peerOfSession = (session: http2.Http2Session): string =>
-    peers.get(session) ?? peerOf(session, opts.listen);
+    udsPeer ?? peers.get(session) ?? peerOf(session, opts.listen);
   // The listeners every session gets are shared by all of them (`this` is the session): an agent port
   // holds thousands of sessions, and closures made per session are memory for as long as each lives.
   function onSessionPing(this: http2.ServerHttp2Session): void {
@@ -181,10 +186,15 @@ export async function startH2Server(opts: H2ServerOptions): Promise<H2Server> {
   }
   function onSessionClose(this: http2.ServerHttp2Session): void {
     sessions.delete(this);
+    const keepalive = keepalives.get(this);
+    if (keepalive) {
+      keepalives.delete(this);
+      keepaliveAcksOfClosed += keepalive.acks;
+    }
   }
   server.on('session', (session: http2.ServerHttp2Session) => {
     sessions.add(session);
-    peers.set(session, peerOf(session, opts.listen));
+    if (udsPeer === undefined) peers.set(session, peerOf(session, opts.listen));
     if (opts.pingPolicy) {
       strikesOf.set(session, new PingStrikes(opts.pingPolicy.minIntervalMs, opts.pingPolicy.now));
     }
@@ -192,15 +202,8 @@ export async function startH2Server(opts: H2ServerOptions): Promise<H2Server> {
     session.on('error', onSessionError);
     session.once('close', onSessionClose);
     raiseSessionWindow(session);
-    if (opts.keepalive) {
-      // The session is destroyed with the timeout error, which its 'error' handler reports.
-      const keepalive = startKeepalive(session, opts.keepalive, () => {});
-      keepalives.add(keepalive);
-      session.once('close', () => {
-        keepalives.delete(keepalive);
-        keepaliveAcksOfClosed += keepalive.acks;
-      });
-    }
+    // The session is destroyed with the timeout error, which its 'error' handler reports.
+    if (opts.keepalive) keepalives.set(session, startKeepalive(session, opts.keepalive, reportedElsewhere));
   });
   const streamClosed = (): void => {
     streams--;
@@ -237,8 +240,11 @@ export async function startH2Server(opts: H2ServerOptions): Promise<H2Server> {
     );
   };
   server.on('stream', onStream);
-  // No Nagle delay: small frames (a DIAL_RSP, a WINDOW_UPDATE, a ping ack) must not wait for an ACK.
-  server.on('connection', (socket: { setNoDelay?: (on: boolean) => void }) => socket.setNoDelay?.(true));
+  // No Nagle delay: small frames (a DIAL_RSP, a WINDOW_UPDATE, a ping ack) must not wait for an ACK. A Unix
+  // socket has no Nagle, so a frontend there pays no listener call per connection for it.
+  if (opts.listen.kind === 'tcp') {
+    server.on('connection', (socket: { setNoDelay?: (on: boolean) => void }) => socket.setNoDelay?.(true));
+  }
   server.on('sessionError', () => {}); // also reported on the session's own 'error'
   // A TLS client that does not speak h2 is dropped; nothing else to do for it.
   server.on('unknownProtocol', (socket: { destroy(): void }) => socket.destroy());
@@ -274,7 +280,7 @@ export async function startH2Server(opts: H2ServerOptions): Promise<H2Server> {
     port,
     stats: () => {
       let keepaliveAcks = keepaliveAcksOfClosed;
-      for (const k of keepalives) keepaliveAcks += k.acks;
+      for (const k of keepalives.values()) keepaliveAcks += k.acks;
       return { sessions: sessions.size, streams, pingsReceived, keepaliveAcks };
     },
     stopAccepting: () => {

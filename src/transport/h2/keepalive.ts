@@ -25,49 +25,79 @@ export interface Keepalive {
   readonly acks: number;
 }
 
+/**
+ * One session's pinger. Its timers call functions shared by every session, with the pinger as their
+ * argument: a server holds one per frontend connection (one per tunnel, and --frontend-keepalive-time is on
+ * by default), and closures made per session are memory for as long as each lives.
+ */
+class SessionKeepalive implements Keepalive {
+  private acked = 0;
+  private deadline: NodeJS.Timeout | undefined;
+  private readonly interval: NodeJS.Timeout;
+
+  constructor(
+    private readonly session: http2.Http2Session,
+    private readonly options: KeepaliveOptions,
+    private readonly onTimeout: (error: H2SessionError) => void,
+  ) {
+    this.interval = setInterval(pingNow, options.intervalMs, this);
+    this.interval.unref();
+  }
+
+  ping(): void {
+    const session = this.session;
+    if (session.destroyed || session.closed || this.deadline !== undefined) return;
+    this.deadline = setTimeout(expire, this.options.timeoutMs, this);
+    this.deadline.unref();
+    const sent = session.ping((err) => {
+      this.clearDeadline();
+      // A ping cancelled by the session's end needs no answer: the session reports that.
+      if (!err) this.acked++;
+    });
+    if (!sent) this.clearDeadline();
+  }
+
+  expire(): void {
+    const error = new H2SessionError(
+      'keepalive-timeout',
+      `keepalive ping not acknowledged within ${this.options.timeoutMs} ms`,
+    );
+    this.onTimeout(error);
+    this.session.destroy(error, http2.constants.NGHTTP2_NO_ERROR);
+  }
+
+  get acks(): number {
+    return this.acked;
+  }
+
+  stop(): void {
+    clearInterval(this.interval);
+    this.clearDeadline();
+  }
+
+  private clearDeadline(): void {
+    clearTimeout(this.deadline);
+    this.deadline = undefined;
+  }
+}
+
+const pingNow = (k: SessionKeepalive): void => k.ping();
+const expire = (k: SessionKeepalive): void => k.expire();
+const keepaliveOf = new WeakMap<http2.Http2Session, SessionKeepalive>();
+function stopOnClose(this: http2.Http2Session): void {
+  keepaliveOf.get(this)?.stop();
+}
+
 /** Starts pinging. The timers never keep the process alive. */
 export function startKeepalive(
   session: http2.Http2Session,
   options: KeepaliveOptions,
   onTimeout: (error: H2SessionError) => void,
 ): Keepalive {
-  let deadline: NodeJS.Timeout | undefined;
-  let acks = 0;
-  const interval = setInterval(() => {
-    if (session.destroyed || session.closed || deadline !== undefined) return;
-    deadline = setTimeout(() => {
-      const error = new H2SessionError(
-        'keepalive-timeout',
-        `keepalive ping not acknowledged within ${options.timeoutMs} ms`,
-      );
-      onTimeout(error);
-      session.destroy(error, http2.constants.NGHTTP2_NO_ERROR);
-    }, options.timeoutMs);
-    deadline.unref();
-    const sent = session.ping((err) => {
-      clearTimeout(deadline);
-      deadline = undefined;
-      // A ping cancelled by the session's end needs no answer: the session reports that.
-      if (!err) acks++;
-    });
-    if (!sent) {
-      clearTimeout(deadline);
-      deadline = undefined;
-    }
-  }, options.intervalMs);
-  interval.unref();
-  const stop = (): void => {
-    clearInterval(interval);
-    clearTimeout(deadline);
-    deadline = undefined;
-  };
-  session.once('close', stop);
-  return {
-    stop,
-    get acks() {
-      return acks;
-    },
-  };
+  const keepalive = new SessionKeepalive(session, options, onTimeout);
+  keepaliveOf.set(session, keepalive);
+  session.once('close', stopOnClose);
+  return keepalive;
 }
 
 /** The reference's minimum time between agent pings (keepalive.EnforcementPolicy{MinTime: 30s}). */

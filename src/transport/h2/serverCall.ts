@@ -63,6 +63,11 @@ const PLAIN_RESPONSE_HEADERS: http2.OutgoingHttpHeaders = {
   [C.HTTP2_HEADER_CONTENT_TYPE]: GRPC_CONTENT_TYPE,
 };
 
+/** The status of every call that ends well (each frontend tunnel's): node:http2 only reads what it is given. */
+const OK_STATUS: Readonly<http2.OutgoingHttpHeaders> = Object.freeze({
+  'grpc-status': String(GrpcStatus.OK),
+});
+
 export class ServerCallSide implements CallSide {
   private headersSent = false;
   private statusSent = false;
@@ -112,8 +117,13 @@ export class ServerCallSide implements CallSide {
     if (this.statusSent || this.stream.destroyed || this.stream.closed) return;
     this.statusSent = true;
     this.resetAfterStatus = thenReset;
-    const status: http2.OutgoingHttpHeaders = { 'grpc-status': String(code) };
-    if (message !== '') status['grpc-message'] = encodeGrpcMessage(message);
+    const status: http2.OutgoingHttpHeaders =
+      code === GrpcStatus.OK && message === ''
+        ? OK_STATUS
+        : {
+            'grpc-status': String(code),
+            ...(message !== '' ? { 'grpc-message': encodeGrpcMessage(message) } : {}),
+          };
     if (!this.headersSent) {
       // Trailers-only: the status rides on the only HEADERS frame.
       this.headersSent = true;

@@ -40,15 +40,21 @@ export const LOCAL_SETTINGS: http2.Settings = {
   maxConcurrentStreams: MAX_CONCURRENT_STREAMS,
 };
 
-/** Raises the session's connection-level window once the peer's settings have arrived. */
+function raise(session: http2.Http2Session): void {
+  try {
+    session.setLocalWindowSize(SESSION_WINDOW_BYTES);
+  } catch {
+    // A session torn down before its settings exchange finished keeps the default window.
+  }
+}
+
+/**
+ * Raises the session's connection-level window: at once on a session that has its socket (every server
+ * session, whose WINDOW_UPDATE then leaves in the same write as its SETTINGS), else once the peer's
+ * settings have arrived. Asking `remoteSettings` instead would read the settings out of nghttp2 into a new
+ * object for every session, only to learn what `connecting` says.
+ */
 export function raiseSessionWindow(session: http2.Http2Session): void {
-  const raise = (): void => {
-    try {
-      session.setLocalWindowSize(SESSION_WINDOW_BYTES);
-    } catch {
-      // A session torn down before its settings exchange finished keeps the default window.
-    }
-  };
-  if (session.remoteSettings && !session.connecting) raise();
-  else session.once('remoteSettings', raise);
+  if (!session.connecting) raise(session);
+  else session.once('remoteSettings', () => raise(session));
 }
