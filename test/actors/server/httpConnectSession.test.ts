@@ -55,11 +55,15 @@ describe('HttpConnectSession', () => {
     // What the server had started when the session wrote each chunk to its client.
     const connectionsAtWrite: number[] = [];
     const serverSide = client.serverSide;
-    const write = serverSide.write.bind(serverSide) as (chunk: Buffer) => boolean;
-    serverSide.write = ((chunk: Buffer) => {
-      connectionsAtWrite.push(sut.server.actors.counts().connection);
-      return write(chunk);
-    }) as typeof serverSide.write;
+    const write = serverSide.write.bind(serverSide);
+    jest
+      .spyOn(serverSide, 'write')
+      .mockImplementation(
+        (chunk: string | Uint8Array, encoding?: BufferEncoding, cb?: (err?: Error | null) => void) => {
+          connectionsAtWrite.push(sut.server.actors.counts().connection);
+          return write(chunk, encoding, cb);
+        },
+      );
     agent.end.send(packets.dialResponse(dial.random, 3n));
     await waitFor(() => client.received() === CONNECT_ESTABLISHED, { description: 'the 200 reply' });
     expect(connectionsAtWrite).toEqual([0]);
