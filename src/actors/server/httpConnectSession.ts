@@ -34,10 +34,15 @@ export function randomInt64(): bigint {
   return v === 0n ? 1n : v;
 }
 
+/** The 200 as bytes, encoded once: written on every dial. */
+const ESTABLISHED_BYTES = Buffer.from(CONNECT_ESTABLISHED, 'latin1');
+
 export class HttpConnectSession implements Frontend {
   readonly mode = 'http-connect' as const;
   private conn: FrontendDial | null = null;
   private established = false;
+  /** The 200 has been written. */
+  private replied = false;
   private finished = false;
   /** Bytes the client sent before its tunnel was established: they go to the agent after the 200. */
   private early: Buffer[] = [];
@@ -79,10 +84,16 @@ export class HttpConnectSession implements Frontend {
     if (this.earlyBytes >= this.socket.readableHighWaterMark) this.socket.pause();
   }
 
+  dialAccepted(): void {
+    if (this.finished || this.replied) return;
+    this.replied = true;
+    this.socket.write(ESTABLISHED_BYTES);
+  }
+
   dialSucceeded(): void {
     if (this.finished) return;
+    this.dialAccepted();
     this.established = true;
-    this.socket.write(CONNECT_ESTABLISHED);
     // Resumed first: its next bytes come on a later tick, after the early ones, and a pause that the
     // early ones cause (a full agent stream) holds.
     this.socket.resume();
@@ -106,7 +117,7 @@ export class HttpConnectSession implements Frontend {
       taken();
       return;
     }
-    this.socket.write(data, () => taken());
+    this.socket.write(data, taken);
   }
 
   closed(): void {

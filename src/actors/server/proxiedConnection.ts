@@ -113,6 +113,9 @@ export class ProxiedConnection extends DialedConnection implements FrontendDial 
       connectID,
       latencyMs: this.latency(),
     });
+    // Nothing can arrive from the client before this call returns (its bytes come on a later turn), so
+    // its reply may go ahead of the connection's set-up.
+    this.frontend.dialAccepted?.();
     this.openConnection('connection');
     this.frontend.dialSucceeded(connectID);
   }

@@ -103,12 +103,18 @@ export class H2PacketStream implements PacketStream {
     this.side.wrote();
     this.nudge?.poke();
     const parts = framePacket(packet);
-    stream.cork();
-    const last = parts.length - 1;
-    for (let i = 0; i < last; i++) stream.write(parts[i]);
-    if (onWritten) stream.write(parts[last], () => onWritten());
-    else stream.write(parts[last]);
-    stream.uncork();
+    if (parts.length === 1) {
+      // Every packet but DATA with a payload is one buffer: a plain write, no cork and writev.
+      if (onWritten) stream.write(parts[0], () => onWritten());
+      else stream.write(parts[0]);
+    } else {
+      stream.cork();
+      const last = parts.length - 1;
+      for (let i = 0; i < last; i++) stream.write(parts[i]);
+      if (onWritten) stream.write(parts[last], () => onWritten());
+      else stream.write(parts[last]);
+      stream.uncork();
+    }
     if (stream.writableLength < SEND_HIGH_WATER_BYTES) return true;
     this.needDrain = true;
     return false;

@@ -9,6 +9,8 @@ import type { ServerUnderTest } from './serverHarness';
 
 export interface ConnectClient {
   readonly socket: net.Socket;
+  /** The server's end, which the session writes to. */
+  readonly serverSide: net.Socket;
   received(): string;
   readonly closed: () => boolean;
 }
@@ -31,7 +33,12 @@ export class HttpConnectClients {
     const serverSide = await accepted;
     this.sockets.push(serverSide);
     new HttpConnectSession(serverSide, 'test-client', address, head, sut.server, sut.logs.log);
-    return { socket, received: () => Buffer.concat(chunks).toString('latin1'), closed: () => closed };
+    return {
+      socket,
+      serverSide,
+      received: () => Buffer.concat(chunks).toString('latin1'),
+      closed: () => closed,
+    };
   }
 
   /** Destroys every socket and stops listening. */

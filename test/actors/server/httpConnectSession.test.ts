@@ -48,6 +48,31 @@ describe('HttpConnectSession', () => {
     });
   });
 
+  it('writes the 200 as soon as the dial succeeded, before the connection actor is set up', async () => {
+    const agent = sut.addAgent();
+    const client = await openSession('10.0.0.5:10250');
+    const dial = await nth(agent, 'DIAL_REQ');
+    // What the server had started when the session wrote each chunk to its client.
+    const connectionsAtWrite: number[] = [];
+    const serverSide = client.serverSide;
+    const write = serverSide.write.bind(serverSide);
+    jest
+      .spyOn(serverSide, 'write')
+      .mockImplementation(
+        (chunk: string | Uint8Array, encoding?: BufferEncoding, cb?: (err?: Error | null) => void) => {
+          connectionsAtWrite.push(sut.server.actors.counts().connection);
+          return write(chunk, encoding, cb);
+        },
+      );
+    agent.end.send(packets.dialResponse(dial.random, 3n));
+    await waitFor(() => client.received() === CONNECT_ESTABLISHED, { description: 'the 200 reply' });
+    expect(connectionsAtWrite).toEqual([0]);
+    // The connection is set up all the same, and carries bytes.
+    await waitFor(() => sut.server.actors.counts().connection === 1, { description: 'the connection actor' });
+    client.socket.write('after');
+    expect((await nth(agent, 'DATA')).data.toString()).toBe('after');
+  });
+
   it('answers 502 with the agent error text when the agent cannot dial', async () => {
     const agent = sut.addAgent();
     const client = await openSession('10.0.0.5:1');
