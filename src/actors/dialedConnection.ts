@@ -15,6 +15,7 @@ import { packets } from '../protocol/packet';
 import type { ActorFacts, ActorHost, ActorKind, ActorOwner } from './actorHost';
 import { ConnectionFlow, type FlowPort } from './flow/connectionFlow';
 import type { CarriedConnection, Carrier } from './connectionTable';
+import type { DialFailure } from './dialOutcomes';
 
 export interface DialedConnectionDeps {
   host: ActorHost;
@@ -61,9 +62,17 @@ export abstract class DialedConnection implements CarriedConnection, FlowPort, A
   // The dial machine's effects (see dial.machine.ts), each side's own.
   abstract startDial(args: DialArgs): void;
   abstract reportEstablished(args: DialArgs): void;
-  abstract reportRefused(args: DialArgs): void;
-  abstract reportTimedOut(args: DialArgs): void;
-  abstract reportPeerLost(args: DialArgs): void;
+  reportRefused({ context }: DialArgs): void {
+    this.dialFailed('refused', context.error);
+  }
+  reportTimedOut({ context }: DialArgs): void {
+    this.dialFailed('timedOut', context.error);
+  }
+  reportPeerLost({ context }: DialArgs): void {
+    this.dialFailed('peerLost', context.error);
+  }
+  /** The three ways a dial fails end alike on each side: counted, recorded, the requester told. */
+  protected abstract dialFailed(outcome: DialFailure, recorded: string | null): void;
   abstract reportCancelled(args: DialArgs): void;
   abstract abandonDial(args: DialArgs): void;
 

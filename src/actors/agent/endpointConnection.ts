@@ -3,7 +3,6 @@
  * connection actor carrying bytes between the endpoint socket and the server until either side closes
  * (the dial-then-connection hand-off both sides share is DialedConnection).
  */
-import type { DialArgs } from '../machines';
 import type { ConnectionContext } from '../../machines/connection.machine';
 import * as net from 'net';
 import { packets } from '../../protocol/packet';
@@ -80,25 +79,13 @@ export class EndpointConnection extends DialedConnection {
     this.link.send(packets.dialResponse(this.random, this.connectID));
   }
 
-  reportRefused({ context }: DialArgs): void {
-    this.fail('refused', context.error);
-  }
-
-  reportTimedOut({ context }: DialArgs): void {
-    this.fail('timedOut', context.error);
-  }
-
-  reportPeerLost({ context }: DialArgs): void {
-    this.fail('peerLost', context.error);
-  }
-
   reportCancelled(): void {}
 
   abandonDial(): void {
     this.socket?.destroy();
   }
 
-  private fail(outcome: DialFailure, recorded: string | null): void {
+  protected dialFailed(outcome: DialFailure, recorded: string | null): void {
     const { deps } = this;
     const facts = agentDialFailure(outcome, this.denied);
     const error = agentDialErrorText(outcome, this.address, recorded);

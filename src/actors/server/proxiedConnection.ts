@@ -120,18 +120,6 @@ export class ProxiedConnection extends DialedConnection implements FrontendDial 
     this.frontend.dialSucceeded(connectID);
   }
 
-  reportRefused({ context }: DialArgs): void {
-    this.fail('refused', context.error);
-  }
-
-  reportTimedOut({ context }: DialArgs): void {
-    this.fail('timedOut', context.error);
-  }
-
-  reportPeerLost({ context }: DialArgs): void {
-    this.fail('peerLost', context.error);
-  }
-
   reportCancelled(): void {
     this.deps.events.dialCancelled({
       random: this.random,
@@ -153,7 +141,7 @@ export class ProxiedConnection extends DialedConnection implements FrontendDial 
     this.ticket = null;
   }
 
-  private fail(outcome: DialFailure, recorded: string | null): void {
+  protected dialFailed(outcome: DialFailure, recorded: string | null): void {
     const { deps, tunnel } = this;
     const facts = SERVER_DIAL_FAILURES[outcome];
     const error = serverDialErrorText(outcome, recorded);
