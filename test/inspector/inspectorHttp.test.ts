@@ -2,24 +2,16 @@
 import * as http from 'node:http';
 import { ActorHost } from '../../src/actors/actorHost';
 import { EventFeed } from '../../src/inspector/eventFeed';
-import { inspectorHandler, CONTENT_SECURITY_POLICY } from '../../src/inspector/http/inspectorHandler';
+import { CONTENT_SECURITY_POLICY } from '../../src/inspector/http/inspectorHandler';
 import { LiveInspector } from '../../src/inspector/liveInspector';
-import { processBackend } from '../../src/inspector/processBackend';
-import { startAdminServer, type RunningHttpServer } from '../../src/observability/httpEndpoints';
-import { createLogger } from '../../src/observability/logger';
-import { Registry } from 'prom-client';
+import type { RunningHttpServer } from '../../src/observability/httpEndpoints';
+import { serveInspector } from './inspectorServer';
 
 let server: RunningHttpServer;
 
 beforeAll(async () => {
   const inspector = new LiveInspector(new ActorHost(), { kind: 'agent', id: 'node-1' }, new EventFeed());
-  server = await startAdminServer({
-    host: '127.0.0.1',
-    port: 0,
-    registry: new Registry(),
-    logger: createLogger({ verbosity: 0, component: 'test', sink: () => undefined }),
-    handlers: [inspectorHandler(processBackend(inspector))],
-  });
+  server = await serveInspector(inspector);
 });
 afterAll(() => server.close());
 

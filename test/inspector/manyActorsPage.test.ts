@@ -9,12 +9,9 @@ import type { Browser, Page } from 'playwright-core';
 import { ActorHost } from '../../src/actors/actorHost';
 import * as machines from '../../src/actors/machines';
 import { EventFeed } from '../../src/inspector/eventFeed';
-import { inspectorHandler } from '../../src/inspector/http/inspectorHandler';
 import { LiveInspector, MAX_OWNED_LISTED } from '../../src/inspector/liveInspector';
-import { processBackend } from '../../src/inspector/processBackend';
-import { startAdminServer, type RunningHttpServer } from '../../src/observability/httpEndpoints';
-import { createLogger } from '../../src/observability/logger';
-import { Registry } from 'prom-client';
+import type { RunningHttpServer } from '../../src/observability/httpEndpoints';
+import { serveInspector } from './inspectorServer';
 import { launchBrowser, openWatchedPage, type WatchedPage } from '../helpers/browser';
 import { waitFor } from '../helpers/waitFor';
 
@@ -57,13 +54,7 @@ beforeAll(async () => {
     });
   }
   const inspector = new LiveInspector(host, { kind: 'server', id: 'cp-many' }, new EventFeed());
-  server = await startAdminServer({
-    host: '127.0.0.1',
-    port: 0,
-    registry: new Registry(),
-    logger: createLogger({ verbosity: 0, component: 'test', sink: () => undefined }),
-    handlers: [inspectorHandler(processBackend(inspector))],
-  });
+  server = await serveInspector(inspector);
   browser = await launchBrowser();
   watched = await openWatchedPage(browser, `http://127.0.0.1:${server.port}/inspector/`);
 });
