@@ -23,7 +23,8 @@ import { stopAllProcesses } from '../test/helpers/processes';
 import { makeTlsDir, type TlsDir } from '../test/helpers/tls';
 import { waitFor } from '../test/helpers/waitFor';
 import { parseBuilds, rotated, type Build } from './builds';
-import { UsageError, cliPath, parseOptions, type OptionSpec } from './cliOptions';
+import { cliPath, parseOptions, type OptionSpec } from './cliOptions';
+import { runTool } from './runTool';
 import { EVENT_LOG_BACKLOG, startAgent, startServer, type BenchAgent, type BenchServer } from './cluster';
 import { STATS_DIR_ENV, cpuMs, errorText, median, sleep } from './common';
 import type { LineChild } from './lineChild';
@@ -216,18 +217,4 @@ async function main(): Promise<void> {
   }
 }
 
-// The harness kills every process it started when this one exits (test/helpers/processes.ts).
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    process.stderr.write(`\nbench:dial-cost: ${signal}, stopping every child process\n`);
-    process.exit(130);
-  });
-}
-
-main().catch((err: unknown) => {
-  const usage = err instanceof UsageError;
-  console.error(
-    `bench:dial-cost: ${usage ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
-  );
-  void stopAllProcesses().finally(() => process.exit(usage ? 2 : 1));
-});
+runTool('bench:dial-cost', main);

@@ -23,8 +23,9 @@ import { makeTlsDir } from '../test/helpers/tls';
 import { waitFor } from '../test/helpers/waitFor';
 import { parseBuilds, rotated, type Build } from './builds';
 import { UsageError, cliPath, parseOptions, type OptionSpec } from './cliOptions';
+import { runTool } from './runTool';
 import { READY_BACKENDS, startServer } from './cluster';
-import { STATS_DIR_ENV, errorText, fdLimitProblem, median } from './common';
+import { STATS_DIR_ENV, fdLimitProblem, median } from './common';
 import { agentSwarm, type SwarmRun } from './swarmSection';
 
 /** Agents connected before the first RSS reading: the server's one-off costs of a first agent stay out. */
@@ -179,16 +180,4 @@ async function main(): Promise<void> {
   }
 }
 
-// The harness kills every process it started when this one exits (test/helpers/processes.ts).
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    process.stderr.write(`\nbench:swarm-cost: ${signal}, stopping every child process\n`);
-    process.exit(130);
-  });
-}
-
-main().catch((err: unknown) => {
-  const usage = err instanceof UsageError;
-  console.error(`bench:swarm-cost: ${usage ? err.message : errorText(err)}`);
-  void stopAllProcesses().finally(() => process.exit(usage ? 2 : 1));
-});
+runTool('bench:swarm-cost', main);
