@@ -1,7 +1,7 @@
 /**
  * What the inspector costs: the same server + agent three ways, interleaved round by round in rotated
  * order: `off` (--inspector=false), `idle` (inspector on, no page open) and `viewed` (a page open during the
- * measurement). The viewer does what the page does: it holds the live stream (SSE) of the server and of the
+ * measurement, on the `idle` variant's own two processes). The viewer does what the page does: it holds the live stream (SSE) of the server and of the
  * agent and, at every frame, fetches the first page of the actor table. It runs in this (otherwise idle)
  * process, not in a browser, so the numbers are the processes' cost, not a browser's competing for the cores.
  *
@@ -98,6 +98,7 @@ export interface InspectorConfig {
 
 interface Run {
   mbps: number;
+  cpuMsPerMiB: number;
   dialsPerSec: number;
   cpuMsPerDial: number;
   failed: number;
@@ -114,12 +115,16 @@ async function measure(
     v.variant === 'viewed' ? [openViewer(v.server.adminPort), openViewer(v.agent.adminPort)] : [];
   try {
     const ports = await scenarios.listen(target);
+    const cpuBefore = scenarios.cpuOf(v.ctx.pids);
     const dl = await scenarios.runClient(
       'download',
       { via: v.ctx.via, address: `127.0.0.1:${ports.source}`, bytes: cfg.bytes, capMs: cfg.capMs },
       cfg.capMs + 30_000,
     );
     const mbps = dl.mbps as number;
+    // CPU per MiB moved resolves a few percent where MB/s, which swings by a quarter between rounds, cannot.
+    const dlCpu = scenarios.cpuSum(scenarios.cpuOf(v.ctx.pids, cpuBefore), ['server', 'agent']);
+    const cpuMsPerMiB = dlCpu === null ? NaN : dlCpu / (cfg.bytes / MiB);
     const c = await scenarios.concurrency(
       { ...v.ctx, target, log: () => undefined },
       { n: cfg.dials, inFlight: cfg.inFlight },
@@ -129,18 +134,24 @@ async function measure(
     const cpuMsPerDial = ((c.openCpuMs.server ?? NaN) + (c.openCpuMs.agent ?? NaN)) / Math.max(1, c.ok);
     const seen = viewers.map((w) => w.close());
     log(
-      `${v.variant}: ${mbps.toFixed(0)} MB/s, ${dialsPerSec.toFixed(0)} dials/s, ${cpuMsPerDial.toFixed(2)} CPU ms/dial` +
+      `${v.variant}: ${mbps.toFixed(0)} MB/s, ${cpuMsPerMiB.toFixed(2)} CPU ms/MiB, ${dialsPerSec.toFixed(0)} dials/s, ${cpuMsPerDial.toFixed(2)} CPU ms/dial` +
         (seen.length > 0
           ? ` (viewer: ${seen.map((s) => `${s.frames} frames, ${s.fetches} table fetches`).join('; ')})`
           : ''),
     );
-    return { mbps, dialsPerSec, cpuMsPerDial, failed: c.failed, viewer: seen };
+    return { mbps, cpuMsPerMiB, dialsPerSec, cpuMsPerDial, failed: c.failed, viewer: seen };
   } finally {
     for (const w of viewers) w.close();
   }
 }
 
-type Figures = Pick<Run, 'mbps' | 'dialsPerSec' | 'cpuMsPerDial'>;
+type Figures = Pick<Run, 'mbps' | 'cpuMsPerMiB' | 'dialsPerSec' | 'cpuMsPerDial'>;
+const FIGURES = [
+  'mbps',
+  'cpuMsPerMiB',
+  'dialsPerSec',
+  'cpuMsPerDial',
+] as const satisfies readonly (keyof Figures)[];
 
 export interface InspectorSection {
   mode: Mode;
@@ -163,7 +174,11 @@ export async function runInspectorSection({
   const target = await scenarios.startTarget('target (inspector)');
   const variants: Variant[] = [];
   try {
-    for (const variant of VARIANTS) variants.push(await startVariant(variant, { mode, c }));
+    // `viewed` is `idle` with a page open: the same two processes, so the comparison between them is the
+    // cost of opening a page and nothing else (no process-to-process difference in heap or scheduling).
+    const off = await startVariant('off', { mode, c });
+    const idle = await startVariant('idle', { mode, c });
+    variants.push(off, idle, { ...idle, variant: 'viewed' });
     const runs: Record<VariantName, Run[]> = { off: [], idle: [], viewed: [] };
     for (let round = 0; round < cfg.warmupRounds + cfg.rounds; round++) {
       const order = VARIANTS.map((_, i) => variants[(i + round) % variants.length]!);
@@ -174,30 +189,17 @@ export async function runInspectorSection({
         if (round >= cfg.warmupRounds) runs[v.variant].push(r);
       }
     }
-    const summarize = (k: VariantName): Figures => ({
-      mbps: median(runs[k].map((r) => r.mbps)),
-      dialsPerSec: median(runs[k].map((r) => r.dialsPerSec)),
-      cpuMsPerDial: median(runs[k].map((r) => r.cpuMsPerDial)),
-    });
+    const figures = (pick: (field: keyof Figures) => number): Figures =>
+      Object.fromEntries(FIGURES.map((f) => [f, pick(f)])) as unknown as Figures;
+    const summarize = (k: VariantName): Figures => figures((f) => median(runs[k].map((r) => r[f])));
     const summary = { off: summarize('off'), idle: summarize('idle'), viewed: summarize('viewed') };
     // Paired per round (same order position effects cancel over the rotation), then the median ratio.
-    const ratio = (k: VariantName, field: keyof Figures): number =>
-      median(runs[k].map((r, i) => r[field] / runs.off[i]![field]));
-    const ratios = {
-      idle: {
-        mbps: ratio('idle', 'mbps'),
-        dialsPerSec: ratio('idle', 'dialsPerSec'),
-        cpuMsPerDial: ratio('idle', 'cpuMsPerDial'),
-      },
-      viewed: {
-        mbps: ratio('viewed', 'mbps'),
-        dialsPerSec: ratio('viewed', 'dialsPerSec'),
-        cpuMsPerDial: ratio('viewed', 'cpuMsPerDial'),
-      },
-    };
+    const ratio = (k: VariantName): Figures =>
+      figures((f) => median(runs[k].map((r, i) => r[f] / runs.off[i]![f])));
+    const ratios = { idle: ratio('idle'), viewed: ratio('viewed') };
     return { mode, config: cfg, summary, ratios, runs };
   } finally {
-    for (const v of variants) {
+    for (const v of variants.slice(0, 2)) {
       await v.agent.stop();
       await v.server.stop();
     }

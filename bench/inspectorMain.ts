@@ -11,9 +11,15 @@ import { MiB, STATS_DIR_ENV } from './common';
 import { runInspectorSection } from './inspector';
 
 const QUICK = process.argv.includes('--quick');
-const CONFIG = QUICK
-  ? { warmupRounds: 1, rounds: 2, bytes: 64 * MiB, capMs: 10_000, dials: 500, inFlight: 250 }
-  : { warmupRounds: 1, rounds: 5, bytes: 256 * MiB, capMs: 20_000, dials: 2000, inFlight: 500 };
+const ROUNDS = Number(
+  /^--rounds=(\d+)$/.exec(process.argv.find((a) => a.startsWith('--rounds=')) ?? '')?.[1] ?? 0,
+);
+const CONFIG = {
+  ...(QUICK
+    ? { warmupRounds: 1, rounds: 2, bytes: 64 * MiB, capMs: 10_000, dials: 500, inFlight: 250 }
+    : { warmupRounds: 1, rounds: 5, bytes: 256 * MiB, capMs: 20_000, dials: 2000, inFlight: 500 }),
+  ...(ROUNDS > 0 ? { rounds: ROUNDS } : {}),
+};
 /** The repository root, from bench-build/bench/inspectorMain.js. */
 const ROOT = path.join(__dirname, '../..');
 
@@ -32,14 +38,16 @@ async function main(): Promise<void> {
     });
     const s = out.summary;
     console.log(
-      '\n| variant | download MB/s | dials/s | CPU ms per dial | vs off (download, dials/s, CPU per dial) |',
+      '\n| variant | download MB/s | CPU ms per MiB | dials/s | CPU ms per dial | ' +
+        'vs off (download, CPU per MiB, dials/s, CPU per dial) |',
     );
-    console.log('|---|---|---|---|---|');
+    console.log('|---|---|---|---|---|---|');
     for (const k of ['off', 'idle', 'viewed'] as const) {
       const r = out.ratios[k];
       console.log(
-        `| ${k} | ${s[k].mbps.toFixed(0)} | ${s[k].dialsPerSec.toFixed(0)} | ${s[k].cpuMsPerDial.toFixed(2)} | ` +
-          `${r ? `${pct(r.mbps)}, ${pct(r.dialsPerSec)}, ${pct(r.cpuMsPerDial)}` : '-'} |`,
+        `| ${k} | ${s[k].mbps.toFixed(0)} | ${s[k].cpuMsPerMiB.toFixed(2)} | ${s[k].dialsPerSec.toFixed(0)} | ` +
+          `${s[k].cpuMsPerDial.toFixed(2)} | ` +
+          `${r ? `${pct(r.mbps)}, ${pct(r.cpuMsPerMiB)}, ${pct(r.dialsPerSec)}, ${pct(r.cpuMsPerDial)}` : '-'} |`,
       );
     }
     const results = path.join(ROOT, 'bench-results');
