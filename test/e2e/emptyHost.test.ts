@@ -69,6 +69,7 @@ const cases: Array<[Mode, boolean]> = [
   ['http-connect', true],
   ['grpc', true],
   ['http-connect', false],
+  ['grpc', false],
 ];
 
 describe.each(cases)('%s frontend, agent with --allowed-destinations: %s', (mode, withPolicy) => {

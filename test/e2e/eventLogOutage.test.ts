@@ -167,6 +167,43 @@ describe('with the embedded log', () => {
     });
   });
 
+  it("starts ready and carries requests with the agent's data dir read-only and the server's disk full from the start", async () => {
+    const agentFs = mountTmpfs(path.join(work, 'ro-agent-data'), 4 * 1024 * 1024, 'ro');
+    const serverFs = mountTmpfs(path.join(work, 'full-server-data'), 1024 * 1024);
+    mounts.push(agentFs, serverFs);
+    const filler = path.join(serverFs.path, 'filler');
+    expect(() => writeFileSync(filler, Buffer.alloc(2 * 1024 * 1024))).toThrow(/ENOSPC/);
+
+    const server = await startServer(tls(), work, {
+      mode: 'grpc',
+      serverId: 'full-at-start-server',
+      extraArgs: [`--data-dir=${serverFs.path}`],
+    });
+    const agent = await startAgent(tls(), work, server, {
+      agentId: 'ro-at-start-agent',
+      extraArgs: [`--data-dir=${agentFs.path}`], // the last --data-dir wins
+    });
+    await agent.process.waitForHttp(agent.healthUrl('/readyz'), { timeoutMs: 20_000 });
+    await waitFor(async () => (await server.metrics()).value(READY_BACKENDS) === 1, {
+      description: 'agent up',
+    });
+    await roundTrip(server);
+
+    // Room again: both logs take events from then on.
+    rmSync(filler);
+    agentFs.remount('rw');
+    await agent.process.waitForOutput(/event log recovered/, 30_000);
+    await roundTrip(server);
+    await waitFor(() => tail(serverFs.path).some((e) => e.type === 'conn.closed'), {
+      description: 'the server writing events once its disk has room',
+      timeoutMs: 20_000,
+    });
+    await waitFor(() => tail(agentFs.path).some((e) => e.type === 'conn.endpoint-closed'), {
+      description: 'the agent writing events once its data dir is writable',
+      timeoutMs: 20_000,
+    });
+  });
+
   it('keeps serving when the disk fills up mid-run, counts what it drops, and writes again once there is room', async () => {
     const fs = mountTmpfs(path.join(work, 'small-data'), 2 * 1024 * 1024);
     mounts.push(fs);
