@@ -3,13 +3,15 @@
  * servers and an agent holding both write their events to one nats-server; the inspector, started after
  * the fact, shows both servers and the agent they hold, a failed dial as both sides told it, the connections
  * filtered by agent and destination, and replays a connection that closed earlier, event by event, back
- * to when it was open.
+ * to when it was open. And over a server's embedded log (`--data-dir`), followed while the server runs:
+ * an agent id and an error text made of HTML, shown as text on every part of the fleet page.
  */
 import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import type { Browser, Page } from 'playwright-core';
 import type { TunnelConnection } from '../../src/client/tunnelConnection';
+import { packets, type Packet } from '../../src/protocol/packet';
 import { launchBrowser, openWatchedPage, screenshotDir, type WatchedPage } from '../helpers/browser';
 import { startNatsServer, type NatsServerHandle } from '../helpers/natsServer';
 import { freePorts } from '../helpers/ports';
@@ -19,6 +21,7 @@ import { sendAndReceive } from '../helpers/tcpClient';
 import { useTlsDir } from '../helpers/tls';
 import { waitFor } from '../helpers/waitFor';
 import { READY_BACKENDS, startAgent, startServer } from './cluster';
+import { rawAgent, type RawCall } from './rawPeers';
 
 jest.setTimeout(120_000);
 
@@ -27,13 +30,16 @@ const INSPECTOR_BIN = path.join(__dirname, '../../bin/konnectivity-inspector');
 const PAGE_TIMEOUT_MS = 20_000;
 /** A destination the agent's dial is refused at: nothing listens on port 1 (and no echo address contains it). */
 const REFUSED = 'localhost:1';
+const EVIL = '<img src=x onerror=alert(1)>';
+const EVIL_ERROR = `<script>alert(2)</script>${EVIL}`;
 
 const tls = useTlsDir();
 let work: string;
 let nats: NatsServerHandle;
 let echo: TargetServer;
 let browser: Browser;
-let watched: WatchedPage | undefined;
+const pages: WatchedPage[] = [];
+const scripted: RawCall[] = [];
 
 beforeAll(async () => {
   work = mkdtempSync(path.join(tmpdir(), 'knp-e2e-fleet-'));
@@ -42,7 +48,8 @@ beforeAll(async () => {
   browser = await launchBrowser();
 });
 afterAll(async () => {
-  await watched?.close();
+  for (const call of scripted) call.close();
+  for (const p of pages) await p.close();
   await browser?.close();
   await stopAllProcesses();
   await echo?.close();
@@ -88,7 +95,8 @@ it('shows two servers and the agent holding both from NATS, replays a connection
     name: 'inspector',
   });
   await inspector.waitForHttp(`http://127.0.0.1:${port}/inspector/api/info`);
-  watched = await openWatchedPage(browser, `http://127.0.0.1:${port}/inspector/`);
+  const watched = await openWatchedPage(browser, `http://127.0.0.1:${port}/inspector/`);
+  pages.push(watched);
   const { page } = watched;
 
   await waitFor(
@@ -167,6 +175,67 @@ it('shows two servers and the agent holding both from NATS, replays a connection
   // The servers and agents stay: the filters are on connections.
   expect((await cells(page, 'fleet-servers', 's-id')).sort()).toEqual(['cp-1', 'cp-2']);
   await filter('', '', [REFUSED, echo.address]);
+  expect(watched.blocked).toEqual([]);
+  expect(watched.consoleErrors).toEqual([]);
+  expect(watched.cspViolations).toEqual([]);
+});
+
+it('shows an agent id and an error text made of HTML as text on the fleet page, over an embedded log it follows', async () => {
+  const server = await startServer(tls(), work, { mode: 'grpc', serverId: 'cp-evil' });
+  const agent = rawAgent(tls(), server.ports.agent, { agentid: EVIL });
+  scripted.push(agent);
+  await agent.headers;
+  await waitFor(async () => (await server.metrics()).value(READY_BACKENDS) === 1, {
+    description: 'scripted agent up',
+    timeoutMs: 15_000,
+  });
+  const dialRequests = (): Extract<Packet, { type: 'DIAL_REQ' }>[] =>
+    agent.received.filter((p): p is Extract<Packet, { type: 'DIAL_REQ' }> => p.type === 'DIAL_REQ');
+
+  // The inspector reads the server's own log directory while the server keeps writing to it.
+  const [port] = await freePorts(1);
+  const inspector = startProcess(
+    INSPECTOR_BIN,
+    [`--listen=127.0.0.1:${port}`, `--data-dir=${server.dataDir}`],
+    {
+      name: 'inspector-data-dir',
+    },
+  );
+  await inspector.waitForHttp(`http://127.0.0.1:${port}/inspector/api/info`);
+  const watched = await openWatchedPage(browser, `http://127.0.0.1:${port}/inspector/`);
+  pages.push(watched);
+  const { page } = watched;
+  await waitFor(async () => (await cells(page, 'fleet-agents', 'a-id')).join() === EVIL, {
+    description: 'the agent id shown literally among the agents',
+    timeoutMs: PAGE_TIMEOUT_MS,
+  });
+  expect(await cells(page, 'fleet-servers', 's-agents')).toEqual([EVIL]);
+
+  // A dial the scripted agent fails with an error text made of HTML, after the inspector started.
+  const dialing = server.dial('10.0.0.5:10250', 60_000);
+  dialing.catch(() => undefined);
+  await waitFor(() => dialRequests().length === 1, { description: 'DIAL_REQ at the scripted agent' });
+  agent.write(packets.dialResponse(dialRequests()[0]!.random, 0n, EVIL_ERROR));
+  await expect(dialing).rejects.toBeDefined();
+  await waitFor(
+    async () =>
+      (await page.locator('#fleet-failures li').allTextContents()).some((f) => f.includes(EVIL_ERROR)),
+    {
+      description: 'the failed dial followed from the log, its error text literal',
+      timeoutMs: PAGE_TIMEOUT_MS,
+    },
+  );
+  const [failure] = await page.locator('#fleet-failures li').allTextContents();
+  expect(failure).toContain(` dial.failed server=cp-evil agent=${EVIL} destination=10.0.0.5:10250 `);
+  expect(failure).toContain(`error=${EVIL_ERROR}`);
+  expect(await cells(page, 'fleet-connections', 'c-agent')).toEqual([EVIL]);
+  expect(await cells(page, 'fleet-connections', 'c-state')).toEqual(['failed']);
+  // The event the time control stands on (the last one, live) is shown as text too.
+  expect(await page.locator('#fleet-event li').textContent()).toContain(EVIL);
+
+  // Nothing was parsed as HTML, nothing ran, nothing outside the process was asked for.
+  expect(await page.locator('main img, main script').count()).toBe(0);
+  expect(watched.dialogs).toEqual([]);
   expect(watched.blocked).toEqual([]);
   expect(watched.consoleErrors).toEqual([]);
   expect(watched.cspViolations).toEqual([]);
