@@ -30,6 +30,8 @@ const INSPECTOR_BIN = path.join(__dirname, '../../bin/konnectivity-inspector');
 const PAGE_TIMEOUT_MS = 20_000;
 /** A destination the agent's dial is refused at: nothing listens on port 1 (and no echo address contains it). */
 const REFUSED = 'localhost:1';
+/** Between the connection's open and its close: a few event timestamps (milliseconds) apart. */
+const OPEN_CLOSE_GAP_MS = 20;
 const EVIL = '<img src=x onerror=alert(1)>';
 const EVIL_ERROR = `<script>alert(2)</script>${EVIL}`;
 
@@ -61,7 +63,7 @@ async function cells(page: Page, table: string, cls: string): Promise<string[]> 
   return page.locator(`#${table} tbody tr td.${cls}`).allTextContents();
 }
 
-it('shows two servers and the agent holding both from NATS, replays a connection that closed earlier, lists a failed dial, and filters connections by agent and destination', async () => {
+it('shows two servers and the agent holding both from NATS, replays a connection that closed earlier (step by step and by its time), lists a failed dial, and filters connections by agent and destination', async () => {
   const eventLog = `--event-log=${nats.url}`;
   const cp1 = await startServer(tls(), work, {
     mode: 'grpc',
@@ -84,6 +86,12 @@ it('shows two servers and the agent holding both from NATS, replays a connection
     });
   }
   const tunnel = (await cp1.dial(echo.address)) as TunnelConnection;
+  // Events are stamped to the millisecond: the close must come in a later one than the open, or no moment
+  // shows the connection open when the page goes to the open's time.
+  const dialed = Date.now();
+  await waitFor(() => Date.now() >= dialed + OPEN_CLOSE_GAP_MS, {
+    description: 'a moment between open and close',
+  });
   expect((await sendAndReceive(tunnel, Buffer.from('hello'), 5)).toString()).toBe('hello');
   await tunnel.close();
   // And a dial the agent cannot carry out (nothing listens on port 1): a failure in the fleet's list.
@@ -148,6 +156,33 @@ it('shows two servers and the agent holding both from NATS, replays a connection
   expect(await page.locator('#fleet-event li').getAttribute('data-type')).toBe('conn.opened');
   expect(await cells(page, 'fleet-agents', 'a-open')).toEqual(['1']);
   await page.screenshot({ path: path.join(screenshotDir(work), 'fleet-replay.png'), fullPage: true });
+  const openedTime = (await page.locator('#fleet-event li time').textContent()) ?? '';
+
+  // The same moment by its time, from the live end: the fleet as it stood then, the connection open.
+  await page.click('#fleet-live');
+  await waitFor(async () => (await cells(page, 'fleet-connections', 'c-state')).join() === 'failed,closed', {
+    description: 'live before going to a time',
+    timeoutMs: PAGE_TIMEOUT_MS,
+  });
+  await page.fill('#fleet-goto input[name="time"]', openedTime);
+  await page.click('#fleet-goto button[type="submit"]');
+  await waitFor(async () => (await cells(page, 'fleet-connections', 'c-state')).join() === 'open', {
+    description: `the fleet as it stood at ${openedTime}`,
+    timeoutMs: PAGE_TIMEOUT_MS,
+  });
+  expect(Number(await page.locator('body').getAttribute('data-fleet-at'))).toBeGreaterThanOrEqual(openAt);
+  expect(await page.locator('#fleet-position').textContent()).toMatch(/^replay: /);
+  // A time it cannot read: the process's reason, next to the field, and the view stays where it was.
+  await page.fill('#fleet-goto input[name="time"]', 'yesterday');
+  await page.click('#fleet-goto button[type="submit"]');
+  await waitFor(
+    async () => (await page.locator('#fleet-goto-error').textContent())?.includes('time: "yesterday"'),
+    {
+      description: 'the bad time refused on the page',
+      timeoutMs: PAGE_TIMEOUT_MS,
+    },
+  );
+  expect(await cells(page, 'fleet-connections', 'c-state')).toEqual(['open']);
 
   // And back to live: closed again.
   await page.click('#fleet-live');
