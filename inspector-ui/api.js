@@ -5,7 +5,11 @@ export async function getJson(path, params) {
   const query = params ? `?${new URLSearchParams(params)}` : '';
   const res = await fetch(`api/${path}${query}`, { headers: { Accept: 'application/json' } });
   if (res.status === 404) return undefined;
-  if (!res.ok) throw new Error(`${path}: HTTP ${res.status}`);
+  if (!res.ok) {
+    // The process says what was wrong with the request (a 400's `error`); otherwise the status.
+    const body = await res.json().catch(() => null);
+    throw new Error(typeof body?.error === 'string' ? body.error : `${path}: HTTP ${res.status}`);
+  }
   return res.json();
 }
 

@@ -7,6 +7,14 @@ import { svg, el, clear } from './dom.js';
 const HEADER_Y = 17;
 /** A transition label's line height (10 px text). */
 const LABEL_LINE = 12;
+/**
+ * Room left of the states: an edge back up a column (overflowing -> flowing) arcs 38 px left of its
+ * states (edgePath), and its label, centred there, is a word of 10 px text.
+ */
+const LEFT_MARGIN = 48;
+/** Room above the states for edges that arc back over the top, and below for the last labels. */
+const TOP_MARGIN = 40;
+const BOTTOM_MARGIN = 10;
 
 function anchor(box, side) {
   const h = Math.min(box.height, 40);
@@ -64,9 +72,9 @@ export function drawChart(graph, options = {}) {
   const root = svg('svg', {
     class: 'chart',
     'data-machine': graph.machine,
-    viewBox: `0 -40 ${graph.width} ${graph.height + 50}`,
-    width: graph.width,
-    height: graph.height + 50,
+    viewBox: `${-LEFT_MARGIN} ${-TOP_MARGIN} ${graph.width + LEFT_MARGIN} ${graph.height + TOP_MARGIN + BOTTOM_MARGIN}`,
+    width: graph.width + LEFT_MARGIN,
+    height: graph.height + TOP_MARGIN + BOTTOM_MARGIN,
     role: 'img',
     'aria-label': `${graph.machine} state chart`,
   });

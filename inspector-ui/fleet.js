@@ -136,6 +136,24 @@ export async function startFleet(info, setStatus) {
   $('fleet-forward').addEventListener('click', () => goTo(at + 1));
   $('fleet-filters').addEventListener('input', () => void refresh());
   $('fleet-filters').addEventListener('submit', (e) => e.preventDefault());
+  // A moment by its time: the process counts the events stamped at or before it, then replay goes on
+  // from there event by event.
+  $('fleet-goto').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const time = String(new FormData($('fleet-goto')).get('time')).trim();
+    const error = $('fleet-goto-error');
+    // The process would refuse it (400) the same way; saying so here spares the request.
+    error.textContent = Number.isNaN(Date.parse(time))
+      ? `time: ${JSON.stringify(time)} is not a date and time (ISO 8601)`
+      : '';
+    if (error.textContent !== '') return;
+    getJson('fleet', { time }).then(
+      (view) => {
+        if (view) goTo(view.position.at);
+      },
+      (err) => (error.textContent = err.message),
+    );
+  });
   $('fleet-live').addEventListener('click', () => {
     live = true;
     void refresh();

@@ -53,12 +53,15 @@ function start(name, bin, args, logFile) {
   return child;
 }
 
-async function waitReady(port, what) {
-  const deadline = Date.now() + 15000;
+/** How long a process of the demo gets to answer: start-up on a loaded machine, well short of a hang. */
+const READY_TIMEOUT_MS = 15000;
+
+async function waitReady(port, what, urlPath = '/readyz') {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
   for (;;) {
     const status = await new Promise((resolve) => {
       http
-        .get({ host: '127.0.0.1', port, path: '/readyz' }, (res) => {
+        .get({ host: '127.0.0.1', port, path: urlPath }, (res) => {
           res.resume();
           resolve(res.statusCode);
         })
@@ -193,6 +196,8 @@ async function runMode(mode, dir, tls, targetPort, keep) {
         [`--listen=127.0.0.1:${fleetPort}`, `--data-dir=${path.join(dir, `server-${mode}`)}`],
         path.join(dir, 'inspector.log'),
       );
+      // Printed once it answers: a URL opened the moment it appears must not be refused.
+      await waitReady(fleetPort, 'fleet inspector', '/inspector/api/info');
       console.log(`   fleet inspector over the server's event log: http://127.0.0.1:${fleetPort}/inspector/`);
       console.log('\n--keep: the stack stays up with a trickle of traffic; Ctrl-C stops it.');
       const dial = (address = target) =>

@@ -13,6 +13,7 @@ import type { TunnelConnection } from '../../src/client/tunnelConnection';
 import { launchBrowser, openWatchedPage, screenshotDir, type WatchedPage } from '../helpers/browser';
 import { httpGet } from '../helpers/http';
 import { scrapeMetrics } from '../helpers/metrics';
+import { sendAndReceive } from '../helpers/tcpClient';
 import { stopAllProcesses } from '../helpers/processes';
 import { startEchoServer, type TargetServer } from '../helpers/targets';
 import { useTlsDir } from '../helpers/tls';
@@ -140,7 +141,7 @@ async function chartCount(page: Page, machine: string, state: string): Promise<n
   return Number(text);
 }
 
-it('shows a dial through a real tunnel in the table, open and then closed, with its transitions, its owner and what the owner owns, and the feed filtered by type, agent and destination', async () => {
+it('shows a dial through a real tunnel in the table, open, carrying bytes each way, and then closed, with its transitions, its owner and what the owner owns, and the feed filtered by type, agent and destination', async () => {
   const watched = await open(server.ports.admin);
   const { page } = watched;
   await filterTable(page, { kind: 'connection', destination: echo.address });
@@ -152,6 +153,18 @@ it('shows a dial through a real tunnel in the table, open and then closed, with 
   expect(await row.locator('td.c-agent').textContent()).toBe('node-a');
   expect(await row.locator('td.c-destination').textContent()).toBe(echo.address);
   const connectionId = await row.getAttribute('data-id');
+  // Bytes each way, as they went through the tunnel: 5 toward the agent, the echo's 5 back.
+  expect((await sendAndReceive(tunnel, Buffer.from('hello'))).toString()).toBe('hello');
+  await waitFor(
+    async () => {
+      const cells = page.locator(`#actors-table tbody tr[data-id="${connectionId}"]`);
+      return (
+        (await cells.locator('td.c-bytes-out').textContent()) === '5 B' &&
+        (await cells.locator('td.c-bytes-in').textContent()) === '5 B'
+      );
+    },
+    { description: 'the connection row counting 5 bytes each way', timeoutMs: PAGE_TIMEOUT_MS },
+  );
 
   // Its detail: the chart with the current state highlighted and the owning tunnel. Opening it starts
   // the record of its transitions.

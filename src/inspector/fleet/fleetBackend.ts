@@ -5,6 +5,7 @@
  */
 import { matchesFeedFilter } from '../eventFeed';
 import type { InspectorBackend } from '../http/inspectorHandler';
+import { InspectorRequestError } from '../http/requestError';
 import { FRAME_INTERVAL_MS } from '../http/viewerStream';
 import { feedFilter, MAX_EVENTS_PER_REQUEST } from '../processBackend';
 import type { FleetState } from './fleetProjection';
@@ -59,13 +60,18 @@ export function fleetBackend(store: FleetStore, status: () => FleetSourceStatus)
   const position = (params: URLSearchParams): number => {
     const at = params.get('at');
     if (at !== null && at !== '') {
-      const n = Number.parseInt(at, 10);
-      return Number.isFinite(n) && n >= 0 ? Math.min(n, store.length) : store.length;
+      if (!/^\d+$/.test(at)) {
+        throw new InspectorRequestError(`at: ${JSON.stringify(at)} is not a number of events (0 or more)`);
+      }
+      return Math.min(Number(at), store.length);
     }
     const time = params.get('time');
     if (time !== null && time !== '') {
       const t = Date.parse(time);
-      if (Number.isFinite(t)) return store.countUntil(t);
+      if (!Number.isFinite(t)) {
+        throw new InspectorRequestError(`time: ${JSON.stringify(time)} is not a date and time (ISO 8601)`);
+      }
+      return store.countUntil(t);
     }
     return store.length;
   };

@@ -8,6 +8,7 @@
 import type * as http from 'node:http';
 import type { PrefixHandler } from '../../observability/httpEndpoints';
 import { INSPECTOR_PREFIX } from './prefix';
+import { InspectorRequestError } from './requestError';
 import { loadAssets, type Asset } from './staticAssets';
 import { serveViewer, type Viewer } from './viewerStream';
 
@@ -33,7 +34,10 @@ const SECURITY_HEADERS: Readonly<Record<string, string>> = {
 
 export interface InspectorBackend {
   info(): unknown;
-  /** The JSON for `GET /inspector/api/<route...>`, or undefined when there is no such thing (404). */
+  /**
+   * The JSON for `GET /inspector/api/<route...>`, or undefined when there is no such thing (404); throws
+   * InspectorRequestError for a parameter it cannot read (400).
+   */
   get(route: readonly string[], params: URLSearchParams): unknown;
   /** A page that opened the live stream (`/inspector/api/stream`). */
   viewer(params: URLSearchParams): Viewer;
@@ -81,8 +85,14 @@ export function inspectorHandler(
           for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
           return serveViewer(req, res, backend.viewer(url.searchParams));
         }
-        const body =
-          route.length === 1 && route[0] === 'info' ? backend.info() : backend.get(route, url.searchParams);
+        let body: unknown;
+        try {
+          body =
+            route.length === 1 && route[0] === 'info' ? backend.info() : backend.get(route, url.searchParams);
+        } catch (err) {
+          if (err instanceof InspectorRequestError) return sendJson(res, 400, { error: err.message });
+          throw err;
+        }
         if (body === undefined) return sendJson(res, 404, { error: `no such inspector resource: ${rest}` });
         return sendJson(res, 200, body);
       }
