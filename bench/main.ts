@@ -110,7 +110,7 @@ const CONFIG: Config = QUICK
       inFlight: 500,
       burst: 5000,
       burstEchoBytes: 1024,
-      idle: { n: 2000, warmN: 200, settleMs: 2000 },
+      idle: { n: 2000, warmN: 200, settleMs: 20_000 },
       stall: { rampMs: 500, windowMs: 5000, settleMs: 1000, stallAfterBytes: 4 * MiB },
       swarm: {
         shapes: [

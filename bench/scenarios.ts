@@ -355,8 +355,9 @@ export interface IdleMemoryResult {
 }
 
 /**
- * Memory per idle open connection: warm up with a small batch, GC and measure, open `n` idle tunnels,
- * wait `settleMs`, GC and measure again; (after - before) / n for each process in ctx.pids, as RSS and as
+ * Memory per idle open connection: warm up with a small batch, wait `settleMs`, GC and measure, open `n`
+ * idle tunnels, wait `settleMs`, GC and measure again (a quiet spell long enough for the processes to give
+ * back what the burst made their heaps grow, src/heapTrim.ts); (after - before) / n for each process in ctx.pids, as RSS and as
  * its V8 parts (JS heap in use; external + array buffers, which hold socket and TLS buffers).
  */
 export async function idleMemory(
@@ -364,7 +365,8 @@ export async function idleMemory(
   { n, warmN, settleMs }: { n: number; warmN: number; settleMs: number },
 ): Promise<IdleMemoryResult> {
   await concurrency(ctx, { n: warmN, inFlight: Math.min(100, warmN) });
-  await sleep(1000);
+  // Both readings after the same quiet spell, so that each process's heap trim has run before both.
+  await sleep(settleMs);
   const before = await gcMemoryOf(ctx.pids);
   const r = await concurrency(ctx, { n, inFlight: 500, settleMs, gcAtPeak: true });
   const perConnection: Record<string, number | null> = {};

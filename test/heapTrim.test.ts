@@ -1,0 +1,76 @@
+/**
+ * The quiet-time heap trim (src/heapTrim.ts), in fresh Node processes running the compiled module
+ * (`npm run build` first, as for the e2e tests): each makes a burst of short-lived objects, as a burst of
+ * dials does, then is quiet or busy while the trimmer's own timer runs at its real interval.
+ */
+import { execFile } from 'child_process';
+import * as path from 'path';
+import { promisify } from 'util';
+import { CHECK_MS, MIN_GROWTH_BYTES } from '../src/heapTrim';
+
+jest.setTimeout(120_000);
+
+const MODULE = path.join(__dirname, '../dist/heapTrim.js');
+
+interface Outcome {
+  /** Bytes each trim gave back, in order. */
+  trims: number[];
+  /** Trims made while the loop was kept busy. */
+  trimsWhileBusy: number;
+  residentAfterBurst: number;
+  residentAtEnd: number;
+}
+
+/**
+ * A burst that leaves a grown young generation and old-generation garbage (one object in 16 kept), then
+ * `busyChecks` check intervals with the loop about half busy, then `quietChecks` quiet ones.
+ */
+async function run(busyChecks: number, quietChecks: number): Promise<Outcome> {
+  const script = `
+const trim = require(${JSON.stringify(MODULE)});
+const trims = [];
+let busy = ${busyChecks} > 0;
+let trimsWhileBusy = 0;
+trim.startHeapTrim({ debug() {}, warn() {} }, { onTrim: (released) => { trims.push(released); if (busy) trimsWhileBusy++; } });
+const keep = [];
+for (let round = 0; round < 40; round++) {
+  const batch = [];
+  for (let i = 0; i < 20000; i++) batch.push({ i, s: 'x' + i });
+  for (let i = 0; i < batch.length; i += 16) keep.push(batch[i]);
+}
+const residentAfterBurst = trim.heapResident();
+// About half of every 20 ms spent computing: far above the trimmer's idea of quiet.
+const spin = () => { if (!busy) return; const until = Date.now() + 10; while (Date.now() < until); setTimeout(spin, 10); };
+spin();
+setTimeout(() => { busy = false; }, ${busyChecks} * ${CHECK_MS});
+setTimeout(() => {
+  process.stdout.write(JSON.stringify({ trims, trimsWhileBusy, residentAfterBurst, residentAtEnd: trim.heapResident(), kept: keep.length }));
+}, (${busyChecks} + ${quietChecks}) * ${CHECK_MS} + ${CHECK_MS} / 2);
+`;
+  const { stdout } = await promisify(execFile)(process.execPath, ['-e', script], { encoding: 'utf8' });
+  return JSON.parse(stdout) as Outcome;
+}
+
+describe('startHeapTrim', () => {
+  // Both processes run at once: each mostly waits for its intervals.
+  let quiet: Promise<Outcome>;
+  let busyThenQuiet: Promise<Outcome>;
+  beforeAll(() => {
+    quiet = run(0, 6);
+    busyThenQuiet = run(4, 4);
+  });
+
+  it('gives back what a burst left once the process is quiet, and trims only once while nothing grows', async () => {
+    const outcome = await quiet;
+    expect(outcome.trims).toHaveLength(1);
+    expect(outcome.trims[0]).toBeGreaterThan(MIN_GROWTH_BYTES);
+    expect(outcome.residentAfterBurst - outcome.residentAtEnd).toBeGreaterThan(MIN_GROWTH_BYTES);
+  });
+
+  it('never trims while the event loop is busy, and trims once it goes quiet', async () => {
+    const outcome = await busyThenQuiet;
+    expect(outcome.trimsWhileBusy).toBe(0);
+    expect(outcome.trims).toHaveLength(1);
+    expect(outcome.trims[0]).toBeGreaterThan(MIN_GROWTH_BYTES);
+  });
+});
