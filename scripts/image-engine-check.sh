@@ -15,8 +15,8 @@
 #    server on loopback.
 #
 # It leaves nothing behind: containers, the image, the stand-in base and the work directory are removed.
-# Not part of `npm test` (it installs nothing and takes minutes); test/packaging/imageTree.test.ts is the
-# check that runs everywhere.
+# Not part of `npm test` (it installs nothing and takes minutes; .ci/run runs it after the suite where it
+# can); test/packaging/imageTree.test.ts is the check that runs everywhere.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -129,7 +129,9 @@ echo "/bin/sh in the image: $(echo "$no_shell" | tail -n 1)" >&2
 
 step "--version of every launcher, each in its own container"
 version="$(node -p 'require("./package.json").version')"
-for launcher in /proxy-server /proxy-agent /konnectivity-events /konnectivity-client /konnectivity-inspector; do
+# Every launcher the final stage copies to / (test/deploy/imageRecipe.test.ts holds them to package.json's bin).
+for file in deploy/image/rootfs/*; do
+  launcher="/$(basename "$file")"
   out="$("$ENGINE" --runtime "$OCI_RUNTIME" run --rm "${LIMITS[@]}" --entrypoint "$launcher" "$NOSHELL_TAG" --version)"
   echo "$launcher: $out" >&2
   [[ "$out" == *" v$version (node "* ]] || fail "$launcher --version printed '$out'"
