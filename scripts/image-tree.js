@@ -107,7 +107,14 @@ function words(rest) {
 }
 
 function copyInto(src, dest) {
-  fs.cpSync(src, dest, { recursive: true, dereference: false, preserveTimestamps: true });
+  // verbatimSymlinks: without it cpSync rewrites a relative link (node_modules/.bin/*) to an absolute path
+  // into the stage it came from, which is deleted afterwards; Docker's COPY keeps links as they are.
+  fs.cpSync(src, dest, {
+    recursive: true,
+    dereference: false,
+    preserveTimestamps: true,
+    verbatimSymlinks: true,
+  });
 }
 
 /** Docker's COPY: a directory's contents go into dest; files into dest (a directory when it ends with /). */

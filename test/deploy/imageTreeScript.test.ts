@@ -4,7 +4,7 @@
  * tree test/packaging/imageTree.test.ts runs cannot silently differ from the image the Dockerfile builds.
  */
 import { execFileSync } from 'child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'fs';
+import { mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
 
@@ -95,11 +95,12 @@ it('builds every stage, copies between them and leaves the final stage’s tree 
       'FROM base AS one',
       'WORKDIR /w',
       'ARG V',
-      'RUN printf "v=%s" "${V}" > made.txt',
+      'RUN printf "v=%s" "${V}" > made.txt && mkdir bin && ln -s ../made.txt bin/made',
       'FROM node:20-bookworm-slim',
       'ENV APP=/app',
       'WORKDIR $APP',
       'COPY --from=one /w/made.txt ./',
+      'COPY --from=one /w/bin /app/bin',
       'COPY hello.txt /app/',
       'USER 1000:1000',
       'ENTRYPOINT ["/usr/local/bin/node"]',
@@ -107,6 +108,9 @@ it('builds every stage, copies between them and leaves the final stage’s tree 
   );
   expect(readFileSync(path.join(rootfs, 'app/made.txt'), 'utf8')).toBe('v=7');
   expect(readFileSync(path.join(rootfs, 'app/hello.txt'), 'utf8')).toBe('hello\n');
+  // A relative link (as in node_modules/.bin) stays as it was written, not pointed at the build's stages.
+  expect(readlinkSync(path.join(rootfs, 'app/bin/made'))).toBe('../made.txt');
+  expect(readFileSync(path.join(rootfs, 'app/bin/made'), 'utf8')).toBe('v=7');
   expect(config).toMatchObject({
     user: '1000:1000',
     env: { APP: '/app' },
