@@ -8,15 +8,17 @@
 #    with this machine's node and npm at /usr/local/bin, where the official image has them;
 # 2. `podman build` of the Dockerfile as it is (every stage, `npm ci` from the npm registry inside the
 #    build), with only BASE_IMAGE set when the stand-in is used;
-# 3. the image's metadata (non-root numeric user, ENTRYPOINT /proxy-server); then every shell and
-#    /usr/bin/env deleted from it, and `--version` of every launcher, each run as its own container;
+# 3. the image's metadata (non-root numeric user, ENTRYPOINT /proxy-server); its /app and launchers
+#    against the tree scripts/image-tree.js assembles (what the packaging test runs): the same files with
+#    the same modes and sizes; then every shell and /usr/bin/env deleted from it, and `--version` of every
+#    launcher, each run as its own container;
 # 4. /proxy-server and /proxy-agent as two containers (host network, the socket directory mounted as Kamaji
 #    mounts its emptyDir), and a gRPC request from bin/konnectivity-client through the socket to a web
 #    server on loopback.
 #
 # It leaves nothing behind: containers, the image, the stand-in base and the work directory are removed.
-# Not part of `npm test` (it installs nothing and takes minutes); test/packaging/imageTree.test.ts is the
-# check that runs everywhere.
+# Not part of `npm test` (it installs nothing and takes minutes; .ci/run runs it after the suite where it
+# can); test/packaging/imageTree.test.ts is the check that runs everywhere.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -115,6 +117,25 @@ mnt="$("$ENGINE" mount "$cid")"
 for f in usr/bin/sh usr/bin/bash usr/bin/dash usr/bin/env bin/sh bin/bash bin/dash; do
   [ -L "$mnt/$(dirname "$f")" ] || rm -f "${mnt:?}/$f"
 done
+
+step "the image's /app and launchers against scripts/image-tree.js's tree"
+node scripts/image-tree.js --out "$work/tree" >/dev/null 2>"$work/tree.log" ||
+  fail "image-tree.js failed: $(tail -n 20 "$work/tree.log")"
+# What the Dockerfile's final stage adds over the base image; directory sizes depend on the file system.
+tree_listing() {
+  (
+    cd "$1"
+    local paths=(app)
+    for file in "$OLDPWD"/deploy/image/rootfs/*; do paths+=("$(basename "$file")"); done
+    find "${paths[@]}" \( -type f -printf 'file %m %s %p\n' \) -o \( -type d -printf 'dir %m %p\n' \) \
+      -o \( -type l -printf 'link %p -> %l\n' \) | LC_ALL=C sort
+  )
+}
+tree_listing "$mnt" >"$work/image.list"
+tree_listing "$work/tree/rootfs" >"$work/tree.list"
+diff "$work/image.list" "$work/tree.list" >"$work/tree.diff" ||
+  fail "the image and image-tree.js's tree differ (< image, > tree): $(head -n 20 "$work/tree.diff")"
+echo "the same $(wc -l <"$work/image.list") entries under /app and the launchers in both" >&2
 "$ENGINE" unmount "$cid" >/dev/null
 "$ENGINE" commit -q "$cid" "$NOSHELL_TAG" >/dev/null
 "$ENGINE" rm "$cid" >/dev/null
@@ -129,7 +150,9 @@ echo "/bin/sh in the image: $(echo "$no_shell" | tail -n 1)" >&2
 
 step "--version of every launcher, each in its own container"
 version="$(node -p 'require("./package.json").version')"
-for launcher in /proxy-server /proxy-agent /konnectivity-events /konnectivity-client /konnectivity-inspector; do
+# Every launcher the final stage copies to / (test/deploy/imageRecipe.test.ts holds them to package.json's bin).
+for file in deploy/image/rootfs/*; do
+  launcher="/$(basename "$file")"
   out="$("$ENGINE" --runtime "$OCI_RUNTIME" run --rm "${LIMITS[@]}" --entrypoint "$launcher" "$NOSHELL_TAG" --version)"
   echo "$launcher: $out" >&2
   [[ "$out" == *" v$version (node "* ]] || fail "$launcher --version printed '$out'"

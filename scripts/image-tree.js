@@ -52,31 +52,53 @@ function substitute(value, args) {
   return value.replace(/\$\{(\w+)\}|\$(\w+)/g, (_m, a, b) => args[a ?? b] ?? '');
 }
 
-/** Parses the Dockerfile into stages of { instruction, args } (ARG values substituted). */
+/**
+ * Parses the Dockerfile into stages of { instruction, rest }, with variables substituted as Docker does: an
+ * ARG before the first FROM is seen by FROM lines only, and inside a stage only once that stage declares it
+ * again (`ARG NAME`); a stage's own ARG and ENV values are seen by the instructions after them, ENV over ARG.
+ */
 function parseDockerfile(text) {
-  const args = {};
+  const globalArgs = {};
   const stages = [];
+  let scope = {};
   for (const line of logicalLines(text)) {
     const space = line.search(/\s/);
     const instruction = (space === -1 ? line : line.slice(0, space)).toUpperCase();
     const rest = space === -1 ? '' : line.slice(space + 1).trim();
     if (instruction === 'ARG') {
-      // A default may name an earlier ARG (`ARG BASE_IMAGE=node:${NODE_VERSION}-bookworm-slim`), as in Docker.
       const eq = rest.indexOf('=');
       const name = eq === -1 ? rest : rest.slice(0, eq);
-      if (args[name] === undefined) args[name] = eq === -1 ? '' : substitute(rest.slice(eq + 1), args);
+      if (stages.length === 0) {
+        // A default may name an earlier ARG (`ARG BASE_IMAGE=node:${NODE_VERSION}-bookworm-slim`), as in Docker.
+        globalArgs[name] = eq === -1 ? (globalArgs[name] ?? '') : substitute(rest.slice(eq + 1), globalArgs);
+      } else if (!Object.hasOwn(scope, name) || scope[name].kind === 'arg') {
+        const value = eq === -1 ? (globalArgs[name] ?? '') : substitute(rest.slice(eq + 1), values(scope));
+        scope[name] = { kind: 'arg', value };
+      }
       continue;
     }
     if (instruction === 'FROM') {
-      const m = /^(\S+)(?:\s+AS\s+(\S+))?$/i.exec(substitute(rest, args));
+      const m = /^(\S+)(?:\s+AS\s+(\S+))?$/i.exec(substitute(rest, globalArgs));
       if (!m) throw new ImageTreeError(`cannot read FROM ${rest}`);
       stages.push({ base: m[1], name: m[2] ?? String(stages.length), steps: [] });
+      scope = {};
       continue;
     }
     if (stages.length === 0) throw new ImageTreeError(`${instruction} before the first FROM`);
-    stages[stages.length - 1].steps.push({ instruction, rest: substitute(rest, args) });
+    const substituted = substitute(rest, values(scope));
+    if (instruction === 'ENV') {
+      for (const [name, value] of envPairs(substituted)) scope[name] = { kind: 'env', value };
+    }
+    stages[stages.length - 1].steps.push({ instruction, rest: substituted });
   }
   return stages;
+}
+
+const values = (scope) => Object.fromEntries(Object.entries(scope).map(([k, v]) => [k, v.value]));
+
+/** `ENV A=1 B="two words"`: [name, value] pairs. */
+function envPairs(rest) {
+  return [...rest.matchAll(/(\w+)=("[^"]*"|\S+)/g)].map((m) => [m[1], m[2].replace(/^"|"$/g, '')]);
 }
 
 /** `a b c` or the JSON form `["a", "b"]`. */
@@ -85,7 +107,14 @@ function words(rest) {
 }
 
 function copyInto(src, dest) {
-  fs.cpSync(src, dest, { recursive: true, dereference: false, preserveTimestamps: true });
+  // verbatimSymlinks: without it cpSync rewrites a relative link (node_modules/.bin/*) to an absolute path
+  // into the stage it came from, which is deleted afterwards; Docker's COPY keeps links as they are.
+  fs.cpSync(src, dest, {
+    recursive: true,
+    dereference: false,
+    preserveTimestamps: true,
+    verbatimSymlinks: true,
+  });
 }
 
 /** Docker's COPY: a directory's contents go into dest; files into dest (a directory when it ends with /). */
@@ -135,10 +164,9 @@ function buildStage(stage, index, stages, work, context, final) {
         config.workdir = path.posix.resolve(config.workdir, rest);
         fs.mkdirSync(inImage('.'), { recursive: true });
         break;
-      case 'ENV': {
-        for (const m of rest.matchAll(/(\w+)=("[^"]*"|\S+)/g)) config.env[m[1]] = m[2].replace(/^"|"$/g, '');
+      case 'ENV':
+        for (const [name, value] of envPairs(rest)) config.env[name] = value;
         break;
-      }
       case 'COPY': {
         const parts = words(rest);
         let from;

@@ -7,7 +7,17 @@
  * Without root (no chroot) the binaries run from the tree's own node by path instead, and the test says so.
  */
 import { spawn, spawnSync } from 'child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'fs';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+} from 'fs';
 import * as http from 'http';
 import type { AddressInfo } from 'net';
 import { tmpdir } from 'os';
@@ -137,6 +147,31 @@ it('holds production dependencies only', () => {
     // A dev tool may arrive as some production dependency's own dependency (protobufjs needs @types/node).
     if (dev === '@types/node' || dev === 'protobufjs') continue;
     expect([dev, existsSync(path.join(modules, dev))]).toEqual([dev, false]);
+  }
+});
+
+/** Every symbolic link under `dir` (a path inside the image), with its target as written. */
+function linksUnder(dir: string): { link: string; target: string }[] {
+  const out: { link: string; target: string }[] = [];
+  for (const entry of readdirSync(path.join(rootfs, dir), { recursive: true, encoding: 'utf8' })) {
+    const link = path.posix.join(dir, entry);
+    if (lstatSync(path.join(rootfs, link)).isSymbolicLink()) {
+      out.push({ link, target: readlinkSync(path.join(rootfs, link)) });
+    }
+  }
+  return out;
+}
+
+it('has only links that resolve inside the image (node_modules/.bin), as COPY leaves them', () => {
+  const links = linksUnder('app');
+  expect(links.length).toBeGreaterThan(0);
+  for (const { link, target } of links) {
+    const inImage = path.posix.resolve(path.posix.dirname(`/${link}`), target);
+    expect([link, target.startsWith('/'), existsSync(path.join(rootfs, inImage))]).toEqual([
+      link,
+      false,
+      true,
+    ]);
   }
 });
 
