@@ -8,25 +8,10 @@
  */
 import { readdirSync, readFileSync, statSync } from 'fs';
 import * as path from 'path';
+import { imageTree } from '../helpers/imageTreeScript';
 
 const ROOT = path.join(__dirname, '..', '..');
 const LAUNCHERS = path.join(ROOT, 'deploy', 'image', 'rootfs');
-
-interface Step {
-  readonly instruction: string;
-  readonly rest: string;
-}
-interface Stage {
-  readonly base: string;
-  readonly name: string;
-  readonly steps: readonly Step[];
-}
-// scripts/image-tree.js is plain JavaScript (it runs before any build); its parser is the one that builds the tree.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const imageTree = require('../../scripts/image-tree.js') as {
-  parseDockerfile(text: string): Stage[];
-  NODE_PATH_IN_IMAGE: string;
-};
 
 const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
   bin: Record<string, string>;

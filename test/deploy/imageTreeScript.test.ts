@@ -8,30 +8,7 @@ import { mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSyn
 import { tmpdir } from 'os';
 import * as path from 'path';
 
-interface Step {
-  readonly instruction: string;
-  readonly rest: string;
-}
-interface Stage {
-  readonly base: string;
-  readonly name: string;
-  readonly steps: readonly Step[];
-}
-interface ImageConfig {
-  readonly user: string;
-  readonly env: Record<string, string>;
-  readonly workdir: string;
-  readonly entrypoint: string[];
-}
-// scripts/image-tree.js is plain JavaScript (it runs before any build).
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const imageTree = require('../../scripts/image-tree.js') as {
-  parseDockerfile(text: string): Stage[];
-  assembleImageTree(options: { out: string; dockerfile: string; context: string }): {
-    rootfs: string;
-    config: ImageConfig;
-  };
-};
+import { imageTree, type DockerStage } from '../helpers/imageTreeScript';
 
 // The final stage copies this machine's node binary into the tree: a few seconds on a busy disk.
 jest.setTimeout(60_000);
@@ -51,7 +28,7 @@ function assemble(dockerfile: string): ReturnType<typeof imageTree.assembleImage
   });
 }
 
-const stepsOf = (stage: Stage): string[] => stage.steps.map((s) => `${s.instruction} ${s.rest}`);
+const stepsOf = (stage: DockerStage): string[] => stage.steps.map((s) => `${s.instruction} ${s.rest}`);
 
 describe('variables, scoped as Docker scopes them', () => {
   it('an ARG before the first FROM reaches FROM lines, and a stage only when the stage declares it again', () => {
