@@ -1,12 +1,14 @@
 /**
  * What the inspector costs: the same server + agent three ways, interleaved round by round in rotated
  * order: `off` (--inspector=false), `idle` (inspector on, no page open) and `viewed` (a page open during the
- * measurement, on the `idle` variant's own two processes). The viewer does what the page does: it holds the live stream (SSE) of the server and of the
- * agent and, at every frame, fetches the first page of the actor table. It runs in this (otherwise idle)
- * process, not in a browser, so the numbers are the processes' cost, not a browser's competing for the cores.
+ * measurement, on the `idle` variant's own two processes). The viewer does what the page does: it holds
+ * the live stream (SSE) of the server and of the agent and, at every frame, fetches the first page of the
+ * actor table. It runs in this (otherwise idle) process, not in a browser, so the numbers are the
+ * processes' cost, not a browser's competing for the cores.
  *
- * Measured per variant and round: download throughput through one tunnel (MB/s) and the dial rate of
- * `n` concurrent dial+echo (500 in flight), as in the main benchmark.
+ * Measured per variant and round: download throughput through one tunnel (MB/s) and the CPU of server +
+ * agent per MiB of it, and the dial rate of `n` concurrent dial+echo (500 in flight) and their CPU per
+ * dial, as in the main benchmark.
  */
 import * as http from 'http';
 import type { Mode } from '../test/e2e/cluster';
