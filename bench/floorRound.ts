@@ -50,6 +50,9 @@ export interface RoundFigures {
   burstCpuMsPerDial: number | null;
   downloadMBps: number | null;
   cpuMsPerMiB: number | null;
+  /** The client process's own CPU: when it nears the wall time, the client, not the tunnel, is the limit. */
+  clientCpuMsPerDial: number | null;
+  clientCpuMsPerMiB: number | null;
   /** Per idle connection after a GC, bytes: RSS, JS heap used, JS heap total, per process. */
   idle: Record<string, { rss: number | null; heapUsed: number | null; heapTotal: number | null }>;
   failed: number;
@@ -75,14 +78,21 @@ async function proxyCpu<T>(stack: Stack, step: () => Promise<T>): Promise<{ valu
   };
 }
 
-async function download(ctx: Ctx, mib: number): Promise<{ mbps: number; bytes: number; complete: boolean }> {
+interface Download {
+  mbps: number;
+  bytes: number;
+  complete: boolean;
+  clientCpuMs: number;
+}
+
+async function download(ctx: Ctx, mib: number): Promise<Download> {
   const ports = await listen(ctx.target);
   const r = await runClient(
     'download',
     { via: ctx.via, address: addr(ports.source), bytes: mib * MiB, capMs: DOWNLOAD_CAP_MS },
     DOWNLOAD_CAP_MS + CLIENT_SLACK_MS,
   );
-  return r as unknown as { mbps: number; bytes: number; complete: boolean };
+  return r as unknown as Download;
 }
 
 export async function measureRound(
@@ -109,6 +119,8 @@ export async function measureRound(
     burstCpuMsPerDial: null,
     downloadMBps: null,
     cpuMsPerMiB: null,
+    clientCpuMsPerDial: null,
+    clientCpuMsPerMiB: null,
     idle: {},
     failed: 0,
   };
@@ -145,6 +157,7 @@ export async function measureRound(
   const cycles = seq.value.attempts;
   out.dialEchoP50Ms = seq.value.dialEcho.p50 ?? null;
   out.seqCpuMsPerDial = seq.ms !== null && cycles > 0 ? seq.ms / cycles : null;
+  out.clientCpuMsPerDial = cycles > 0 ? seq.value.clientCpuMs / cycles : null;
   out.failed += seq.value.failed;
 
   // After the memory reading: a download's buffers would leave RSS behind that the idle tunnels reuse.
@@ -152,6 +165,7 @@ export async function measureRound(
   const dl = await proxyCpu(stack, () => download(ctx, cfg.mib));
   out.downloadMBps = dl.value.mbps;
   out.cpuMsPerMiB = dl.ms !== null ? dl.ms / (dl.value.bytes / MiB) : null;
+  out.clientCpuMsPerMiB = dl.value.clientCpuMs / (dl.value.bytes / MiB);
   if (!dl.value.complete) out.failed++;
   return out;
 }

@@ -105,9 +105,9 @@ function httpConnect(socket: net.Socket): void {
     dialed(err) {
       if (err) return void socket.end(`HTTP/1.1 502 Bad Gateway\r\n\r\n`);
       socket.write(ESTABLISHED);
-      socket.on('data', (d: Buffer) =>
-        toAgent(front, sendPacket(agent!, packets.data(front.connectID, d)), () => socket.pause()),
-      );
+      socket.on('data', (d: Buffer) => {
+        if (agent) toAgent(front, sendPacket(agent, packets.data(front.connectID, d)), () => socket.pause());
+      });
       socket.on('drain', () => {
         if (hold) agentHold?.release();
         hold = false;
