@@ -10,7 +10,8 @@
  *
  * Each round starts every variant afresh, in an order rotating from round to round, and runs
  * floorRound.ts on it (warm-up, idle memory + CPU per dial at `--in-flight`, sequential dials, download);
- * the figures are medians over the rounds. Prints a table and writes bench-results/floor-latest.json.
+ * the figures are medians over the rounds. Prints a table and writes bench-results/floor-latest.json
+ * (floor-profiled.json with --cpu-prof).
  * `--cpu-prof` runs the floor's and ours' processes under `node --cpu-prof` (summarise the profiles with
  * `npm run profile:summary`); profiled CPU figures are not comparable with unprofiled ones.
  */
@@ -192,15 +193,14 @@ async function main(): Promise<void> {
       config: { ...cfg, rounds: o.rounds, cpuProf: !!cpuProf },
       results: out,
     };
+    // A profiled run's figures are not the floor's: they must not replace the last real run's file.
+    const file = cpuProf ? 'floor-profiled.json' : 'floor-latest.json';
     fs.mkdirSync(path.join(ROOT, 'bench-results'), { recursive: true });
-    fs.writeFileSync(
-      path.join(ROOT, 'bench-results', 'floor-latest.json'),
-      `${JSON.stringify(result, null, 2)}\n`,
-    );
+    fs.writeFileSync(path.join(ROOT, 'bench-results', file), `${JSON.stringify(result, null, 2)}\n`);
     process.stdout.write(
       `\nNode's floor: medians of ${o.rounds} rounds; started ${started.date} (load ${started.loadavg.join(' ')}), ` +
         `ended ${ended.date} (load ${ended.loadavg.join(' ')})\n\n${tables.join('\n\n')}\n\n` +
-        'wrote bench-results/floor-latest.json\n',
+        `wrote bench-results/${file}\n`,
     );
   } finally {
     await stopAllProcesses().catch((err: unknown) => log(errorText(err)));

@@ -73,7 +73,7 @@ function lineEvent(p: ManagedProcess, event: string): Promise<Record<string, unk
   });
 }
 
-/** node [--cpu-prof ...] --expose-gc --require gcHook.js bench-build/bench/floor/<who>.js <json> */
+/** node [--cpu-prof ...] --initial-old-space-size=64 --expose-gc --require gcHook.js bench-build/bench/floor/<who>.js <json> */
 function startFloorProcess(who: 'server' | 'agent', args: object, o: StackOptions): ManagedProcess {
   const prof = o.cpuProf
     ? ['--cpu-prof', `--cpu-prof-dir=${path.join(o.cpuProf, `floor-${o.mode}-${who}`)}`]
@@ -83,7 +83,8 @@ function startFloorProcess(who: 'server' | 'agent', args: object, o: StackOption
   const env = { NODE_OPTIONS: `--expose-gc --require ${path.join(benchDir, 'gcHook.js')}` };
   return startProcess(
     process.execPath,
-    [...prof, path.join(benchDir, 'floor', `${who}.js`), JSON.stringify(args)],
+    // The heap flag of bin/konnectivity-*'s first line: the comparison is of code, not of V8 settings.
+    [...prof, '--initial-old-space-size=64', path.join(benchDir, 'floor', `${who}.js`), JSON.stringify(args)],
     { name: `floor ${who} (${o.mode})`, stdin: 'pipe', env },
   );
 }
@@ -132,7 +133,9 @@ function profiledBinDir(name: string, o: StackOptions): string {
     const out = path.join(o.cpuProf, `${name}-${o.mode}-${who}`);
     const script =
       '#!/bin/sh\n' +
+      // node with a script file ignores the script's first line: repeat its heap flag.
       `exec ${JSON.stringify(process.execPath)} --cpu-prof --cpu-prof-dir=${JSON.stringify(out)} ` +
+      '--initial-old-space-size=64 ' +
       `${JSON.stringify(path.join(bin, exe))} "$@"\n`;
     fs.writeFileSync(path.join(dir, exe), script, { mode: 0o755 });
   }
