@@ -146,6 +146,8 @@ function main(): void {
     (err) => emit({ event: 'error', error: err.message }),
   );
   onStdinCommands(() => undefined);
+  // An exit, not death by signal: `node --cpu-prof` writes its profile on exit.
+  process.on('SIGINT', () => process.exit(0));
 }
 
 main();

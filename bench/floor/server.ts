@@ -249,6 +249,8 @@ function main(): void {
   grpc.listen(args.grpcSocket, ready);
   http.listen(args.httpSocket, ready);
   onStdinCommands(() => undefined);
+  // An exit, not death by signal: `node --cpu-prof` writes its profile on exit.
+  process.on('SIGINT', () => process.exit(0));
 }
 
 main();
