@@ -229,13 +229,13 @@ export interface LatencyResult extends ClientResult {
 
 export async function latency(
   ctx: Ctx,
-  { n, warmup, capMs }: { n: number; warmup: number; capMs: number },
+  { n, warmup, capMs, echoBytes }: { n: number; warmup: number; capMs: number; echoBytes?: number },
 ): Promise<LatencyResult> {
   const ports = await listen(ctx.target);
   const cpu0 = cpuOf(ctx.pids);
   const r = (await runClient(
     'latency',
-    { via: ctx.via, address: addr(ports.echo), n, warmup, capMs },
+    { via: ctx.via, address: addr(ports.echo), n, warmup, capMs, echoBytes },
     capMs + CLIENT_SLACK_MS,
   )) as LatencyResult;
   const cycles = r.attempts;
