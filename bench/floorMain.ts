@@ -6,7 +6,11 @@
  * event log).
  *
  *   npm run bench:floor -- [--rounds=5] [--dials=500] [--idle=2000] [--in-flight=500] [--mib=256]
- *        [--modes=http-connect,grpc] [--variants=direct,floor,ours-off,ours-log] [--cpu-prof=<dir>] [--keep]
+ *        [--settle-ms=20000] [--modes=http-connect,grpc] [--variants=direct,floor,ours-off,ours-log]
+ *        [--cpu-prof=<dir>] [--keep]
+ *
+ * `--settle-ms` is the quiet spell before each idle-memory reading, as long as the main benchmark's: what
+ * a quiet process holds, after its heap trim (src/heapTrim.ts), not what a burst left in it a second ago.
  *
  * Each round starts every variant afresh, in an order rotating from round to round, and runs
  * floorRound.ts on it (warm-up, idle memory + CPU per dial at `--in-flight`, sequential dials, download);
@@ -39,7 +43,7 @@ const OPTIONS = {
   idle: { kind: 'number', default: 2000, min: 1 },
   'in-flight': { kind: 'number', default: 500, min: 1 },
   mib: { kind: 'number', default: 256, min: 1 },
-  'settle-ms': { kind: 'number', default: 1000, min: 0 },
+  'settle-ms': { kind: 'number', default: 20_000, min: 0 },
   modes: { kind: 'string', default: MODES.join(',') },
   variants: { kind: 'string', default: VARIANTS.join(',') },
   'cpu-prof': { kind: 'string', default: '' },
