@@ -9,8 +9,9 @@
  * QUIET_INTERVALS intervals and the heap has grown by MIN_GROWTH_BYTES since the last trim (or, once, since
  * start-up, whose garbage no collection has freed yet), it collects: a scavenge, which now finds
  * allocation slow and shrinks the young generation; a compacting full collection, which frees the old
- * generation's garbage and the sparse pages it leaves; and a second scavenge, which lets the young generation's freed pages go. The pause, a few tens
- * of milliseconds, falls on a loop that had nothing to do; a busy process is never trimmed.
+ * generation's garbage and the sparse pages it leaves; and a second scavenge, which lets the young
+ * generation's freed pages go. The pause, a few tens of milliseconds, falls on a loop that had nothing to
+ * do; a busy process is never trimmed.
  */
 import { performance } from 'node:perf_hooks';
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
