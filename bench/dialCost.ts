@@ -18,6 +18,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { FILE_LOG_DEFAULTS } from '../src/persistence/fileEventLog';
 import type { Mode } from '../test/e2e/cluster';
 import { stopAllProcesses } from '../test/helpers/processes';
 import { makeTlsDir, type TlsDir } from '../test/helpers/tls';
@@ -30,10 +31,13 @@ import { STATS_DIR_ENV, cpuMs, errorText, median, sleep } from './common';
 import type { LineChild } from './lineChild';
 import { addr, listen, runClient, startTarget, type LatencyResult } from './scenarios';
 
-/** Long enough for the embedded log's 5 ms batch delay and one fsync on a loaded disk. */
+/** Long enough for the embedded log's batch delay and one fsync on a loaded disk. */
 const DRAIN_TIMEOUT_MS = 30_000;
-/** The file log batches for 5 ms before its write: an append of the last cycle must reach the gauge. */
-const BATCH_SETTLE_MS = 20;
+/**
+ * The file log updates its backlog gauge per batch, after gathering one for its batch delay: an append of
+ * the last cycle must reach the gauge before a backlog of 0 means drained.
+ */
+const BATCH_SETTLE_MS = FILE_LOG_DEFAULTS.batchDelayMs + 20;
 /** A round's client may run this long (1,000 cycles take seconds; 2 cores under load, minutes). */
 const ROUND_CAP_MS = 600_000;
 /** Beyond the cap: the client's start-up and its result line. */

@@ -17,6 +17,7 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import * as fs from 'fs';
 import * as path from 'path';
+import { FILE_LOG_DEFAULTS } from '../src/persistence/fileEventLog';
 import type { Mode } from '../test/e2e/cluster';
 import { startNatsServer, type NatsServerHandle } from '../test/helpers/natsServer';
 import { waitFor } from '../test/helpers/waitFor';
@@ -86,9 +87,9 @@ async function backlog(v: Variant): Promise<number> {
 /** Waits until every event appended so far is durable (fsynced / acked by JetStream); returns ms waited. */
 async function drain(v: Variant): Promise<number> {
   const t0 = Date.now();
-  // The file log batches for 5 ms before its write: give an append made at the step's last moment the
-  // time to show up in the gauge.
-  await sleep(20);
+  // The file log updates its backlog gauge per batch, after gathering one for its batch delay: give an
+  // append made at the step's last moment the time to show up in the gauge.
+  await sleep(FILE_LOG_DEFAULTS.batchDelayMs + 20);
   try {
     await waitFor(async () => (await backlog(v)) === 0, { timeoutMs: DRAIN_TIMEOUT_MS, intervalMs: 20 });
   } catch (err) {

@@ -4,6 +4,7 @@
  * dial + 4-byte echo, and a download (after an unrecorded one). CPU is user + system of server and agent from /proc, counted until ours' event
  * log has written what the step produced; memory is read after a full GC in each process (gcHook.ts).
  */
+import { FILE_LOG_DEFAULTS } from '../src/persistence/fileEventLog';
 import { MiB, sleep, type GcMemory } from './common';
 import type { LineChild } from './lineChild';
 import type { Stack } from './floorStack';
@@ -39,8 +40,11 @@ const WARM = { dials: 200, mib: 32, idle: 200 };
 const LATENCY_CAP_MS = 300_000;
 const DOWNLOAD_CAP_MS = 300_000;
 const CLIENT_SLACK_MS = 60_000;
-/** The file log batches for 5 ms before its write: the last step's appends must reach the backlog gauge. */
-const BATCH_SETTLE_MS = 20;
+/**
+ * The file log updates its backlog gauge per batch, after gathering one for its batch delay: the last
+ * step's appends must reach the gauge before a backlog of 0 means drained.
+ */
+const BATCH_SETTLE_MS = FILE_LOG_DEFAULTS.batchDelayMs + 20;
 
 export interface RoundFigures {
   /** Server + agent CPU ms per sequential dial + echo + close. */

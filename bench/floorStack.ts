@@ -27,7 +27,7 @@ export const VARIANTS: readonly VariantName[] = ['direct', 'floor', 'ours-off', 
 
 /** A profiled process writes its profile on exit: give it time to finish before SIGKILL. */
 const PROFILED_STOP_MS = 10_000;
-/** Ours' embedded log batches for 5 ms, then fsyncs; on a loaded disk a drain may take seconds. */
+/** Ours' embedded log gathers a batch, then fsyncs; on a loaded disk a drain may take seconds. */
 const DRAIN_TIMEOUT_MS = 30_000;
 
 export interface Stack {
