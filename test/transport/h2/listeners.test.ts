@@ -3,9 +3,8 @@
  * (sessions read while their writes wait), the accept queue, TLS handshake pacing.
  */
 import * as grpc from '@grpc/grpc-js';
-import { mkdtempSync, readFileSync, rmSync } from 'fs';
+import { readFileSync } from 'fs';
 import * as net from 'net';
-import { tmpdir } from 'os';
 import * as path from 'path';
 import { packets, type Packet } from '../../../src/protocol/packet';
 import {
@@ -21,6 +20,7 @@ import { listenBacklog } from '../../../src/transport/listenBacklog';
 import { readServerTls } from '../../../src/transport/tlsFiles';
 import { readNudgeStats } from '../../../src/transport/h2/readNudge';
 import { ReadWhileWritingSocket } from '../../../src/transport/h2/readWhileWritingSocket';
+import { useScratch } from '../../helpers/scratch';
 import { useTlsDir } from '../../helpers/tls';
 import { waitFor } from '../../helpers/waitFor';
 
@@ -28,15 +28,7 @@ import { waitFor } from '../../helpers/waitFor';
 jest.setTimeout(120_000);
 
 const tls = useTlsDir();
-let dir: string;
-const cleanups: Array<() => Promise<void> | void> = [];
-beforeAll(() => {
-  dir = mkdtempSync(path.join(tmpdir(), 'knp-listeners-'));
-});
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const scratch = useScratch('knp-listeners-');
 
 const CHUNK = 64 * 1024;
 /** Each side sends this much at once: far more than a Unix socket's kernel buffers (~200 KB a side). */
@@ -55,7 +47,7 @@ describe('our gRPC server', () => {
     const nudgesBefore = readNudgeStats().nudges;
     let serverReceived = 0;
     const fallbacks: string[] = [];
-    const socketPath = path.join(dir, 'both-ways.sock');
+    const socketPath = path.join(scratch.dir(), 'both-ways.sock');
     const started: H2Server = await startH2Server({
       listen: { kind: 'uds', path: socketPath },
       onFallback: (why) => fallbacks.push(why),
@@ -82,13 +74,13 @@ describe('our gRPC server', () => {
         },
       },
     });
-    cleanups.push(() => started.close());
+    scratch.defer(() => started.close());
 
     const client = new grpc.Client(`unix://${socketPath}`, grpc.credentials.createInsecure(), {
       'grpc.use_local_subchannel_pool': 1,
       'grpc-node.flow_control_window': STREAM_WINDOW_BYTES,
     });
-    cleanups.push(() => client.close());
+    scratch.defer(() => client.close());
     const call = client.makeBidiStreamRequest<Packet, Incoming>(
       PROXY_PATH,
       serializePacket,
@@ -96,7 +88,7 @@ describe('our gRPC server', () => {
       new grpc.Metadata(),
       {},
     );
-    cleanups.push(() => call.cancel());
+    scratch.defer(() => call.cancel());
     let clientReceived = 0;
     call.on('data', (p: Incoming) => {
       if (!(p instanceof Error) && p.type === 'DATA') clientReceived += p.data.length;
@@ -114,7 +106,7 @@ describe('our gRPC server', () => {
     // The session ran on its native socket and was nudged (readNudge.ts); the wrapper is the fallback.
     expect(fallbacks).toEqual([]);
     expect(readNudgeStats().nudges).toBeGreaterThan(nudgesBefore);
-    for (const c of cleanups.splice(0).reverse()) await c();
+    await scratch.runCleanups();
     // Nothing of the nudge outlives its session (no timer, no place in the sweep).
     await waitFor(() => readNudgeStats().live === 0, { description: 'no nudge left after the close' });
   });
@@ -155,7 +147,7 @@ describe('our TLS gRPC server', () => {
         },
       },
     });
-    cleanups.push(() => started.close());
+    scratch.defer(() => started.close());
     expect(fallbacks).toEqual([]);
     // Connected, never a ClientHello: each would hold a slot until Node's 120 s handshake timeout.
     const silent = await Promise.all(
@@ -168,7 +160,7 @@ describe('our TLS gRPC server', () => {
           }),
       ),
     );
-    cleanups.push(() => silent.forEach((s) => s.destroy()));
+    scratch.defer(() => silent.forEach((s) => s.destroy()));
 
     const client = new grpc.Client(
       `127.0.0.1:${started.port}`,
@@ -179,7 +171,7 @@ describe('our TLS gRPC server', () => {
         'grpc.default_authority': 'localhost',
       },
     );
-    cleanups.push(() => client.close());
+    scratch.defer(() => client.close());
     const call = client.makeBidiStreamRequest<Packet, Incoming>(
       PROXY_PATH,
       serializePacket,
@@ -198,16 +190,16 @@ describe('our TLS gRPC server', () => {
 });
 describe('ReadWhileWritingSocket', () => {
   it('completes writes at once up to its limit, then only as a peer that stopped reading drains', async () => {
-    const socketPath = path.join(dir, 'limit.sock');
+    const socketPath = path.join(scratch.dir(), 'limit.sock');
     const accepted = new Promise<net.Socket>((resolve) => {
       const srv = net.createServer((s) => resolve(s));
       srv.listen(socketPath);
-      cleanups.push(() => new Promise<void>((r) => srv.close(() => r())));
+      scratch.defer(() => new Promise<void>((r) => srv.close(() => r())));
     });
     const raw = net.connect(socketPath);
     const peer = await accepted;
     peer.pause();
-    cleanups.push(() => {
+    scratch.defer(() => {
       raw.destroy();
       peer.destroy();
     });

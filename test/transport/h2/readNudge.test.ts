@@ -3,16 +3,16 @@
  * kernel's buffers hold complete when only the server is nudged, under TLS too, and a peer that floods
  * without reading is still cut off by Node's own guard.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'fs';
+import { readFileSync } from 'fs';
 import * as http2 from 'http2';
 import * as net from 'net';
-import { tmpdir } from 'os';
 import * as path from 'path';
 import * as tls from 'tls';
 import { nudgeOf, readNudgeStats } from '../../../src/transport/h2/readNudge';
 import { readWhileWriting } from '../../../src/transport/h2/readWhileWriting';
 import { LOCAL_SETTINGS, raiseSessionWindow } from '../../../src/transport/h2/settings';
 import { startH2Server } from '../../../src/transport/h2/h2Server';
+import { useScratch } from '../../helpers/scratch';
 import { useTlsDir } from '../../helpers/tls';
 import { waitFor } from '../../helpers/waitFor';
 
@@ -20,15 +20,7 @@ import { waitFor } from '../../helpers/waitFor';
 jest.setTimeout(120_000);
 
 const tlsDir = useTlsDir();
-let dir: string;
-const cleanups: Array<() => Promise<void> | void> = [];
-beforeAll(() => {
-  dir = mkdtempSync(path.join(tmpdir(), 'knp-nudge-'));
-});
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const scratch = useScratch('knp-nudge-');
 
 const CHUNK = 64 * 1024;
 /** Each side sends this much at once: far more than a Unix socket's kernel buffers (~200 KB a side). */
@@ -54,7 +46,7 @@ function pump(stream: http2.Http2Stream, wrote: () => void = () => {}): void {
 
 describe('read nudge', () => {
   it('two Node peers writing megabytes both ways over TLS on a Unix socket complete; only the server is nudged', async () => {
-    const socketPath = path.join(dir, 'tls.sock');
+    const socketPath = path.join(scratch.dir(), 'tls.sock');
     const server = http2.createSecureServer({
       settings: LOCAL_SETTINGS,
       cert: readFileSync(tlsDir().clusterCert),
@@ -81,7 +73,7 @@ describe('read nudge', () => {
       pump(stream, () => nudge?.poke());
     });
     await new Promise<void>((resolve) => server.listen(socketPath, resolve));
-    cleanups.push(() => {
+    scratch.defer(() => {
       for (const s of sessions) s.destroy();
       return new Promise<void>((resolve) => server.close(() => resolve()));
     });
@@ -98,7 +90,7 @@ describe('read nudge', () => {
         }),
     });
     client.on('error', () => undefined);
-    cleanups.push(() => void client.destroy());
+    scratch.defer(() => void client.destroy());
     raiseSessionWindow(client);
     const call = client.request({ ':method': 'POST', ':path': '/both-ways' });
     call.on('error', () => undefined);
@@ -117,18 +109,18 @@ describe('read nudge', () => {
   });
 
   it("a peer that floods pings and never reads is still cut off by Node's flood guard", async () => {
-    const socketPath = path.join(dir, 'flood.sock');
+    const socketPath = path.join(scratch.dir(), 'flood.sock');
     const sessionErrors: string[] = [];
     const started = await startH2Server({
       listen: { kind: 'uds', path: socketPath },
       routes: {},
       onSessionError: (_peer, err) => sessionErrors.push(err.message),
     });
-    cleanups.push(() => started.close());
+    scratch.defer(() => started.close());
     const raw = net.connect(socketPath);
     raw.on('error', () => undefined);
     raw.pause(); // never reads a byte of the server's output (the pings' acks)
-    cleanups.push(() => void raw.destroy());
+    scratch.defer(() => void raw.destroy());
     const preface = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
     const emptySettings = Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0]);
     const ping = Buffer.from([0, 0, 8, 6, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8]);
