@@ -152,3 +152,22 @@ export async function startAgent(
     stop: async () => void (await test.process.stop('SIGKILL', 1_000)),
   };
 }
+
+/**
+ * The gauges that must read 0 once every tunnel through `server` and `agent` has closed (anything left is
+ * a leak): what the scenarios' `metrics` reads after closing.
+ */
+export function tunnelGauges(
+  server: BenchServer,
+  agent: BenchAgent,
+): () => Promise<Record<'serverEstablished' | 'serverPendingDials' | 'agentEndpoints', number | null>> {
+  return async () => {
+    const s = await server.gauges();
+    const a = await agent.gauges();
+    return {
+      serverEstablished: s[ESTABLISHED] ?? null,
+      serverPendingDials: s[PENDING_DIALS] ?? null,
+      agentEndpoints: a[AGENT_ENDPOINTS] ?? null,
+    };
+  };
+}

@@ -22,17 +22,15 @@ import type { Mode } from '../test/e2e/cluster';
 import { startNatsServer, type NatsServerHandle } from '../test/helpers/natsServer';
 import { waitFor } from '../test/helpers/waitFor';
 import {
-  AGENT_ENDPOINTS,
-  ESTABLISHED,
   EVENT_LOG_BACKLOG,
   EVENT_LOG_DROPPED,
   EVENT_LOG_PUBLISHED,
-  PENDING_DIALS,
   startAgent,
   startServer,
   type BenchAgent,
   type BenchCluster,
   type BenchServer,
+  tunnelGauges,
 } from './cluster';
 import { errorText, gcHookEnv, median, percentile, sleep } from './common';
 import type { LineChild } from './lineChild';
@@ -186,15 +184,7 @@ async function startVariant(o: {
       via: { kind: mode, socketPath: server.socketPath },
       pids: { server: server.pid, agent: agent.pid },
       log: vlog,
-      metrics: async () => {
-        const s = await server.gauges();
-        const a = await agent.gauges();
-        return {
-          serverEstablished: s[ESTABLISHED] ?? null,
-          serverPendingDials: s[PENDING_DIALS] ?? null,
-          agentEndpoints: a[AGENT_ENDPOINTS] ?? null,
-        };
-      },
+      metrics: tunnelGauges(server, agent),
     },
   };
 }

@@ -10,14 +10,12 @@ import { startProcess, type ManagedProcess } from '../test/helpers/processes';
 import type { TlsDir } from '../test/helpers/tls';
 import { waitFor } from '../test/helpers/waitFor';
 import {
-  AGENT_ENDPOINTS,
-  ESTABLISHED,
   EVENT_LOG_BACKLOG,
-  PENDING_DIALS,
   startAgent,
   startServer,
   type BenchAgent,
   type BenchServer,
+  tunnelGauges,
 } from './cluster';
 import { HELPER_READY_MS, type Pids } from './scenarios';
 import type { Via } from './scenarioTypes';
@@ -173,15 +171,7 @@ export async function startOurs(name: 'ours-off' | 'ours-log', o: StackOptions):
     name,
     via: { kind: o.mode, socketPath: server.socketPath },
     pids: { server: server.pid, agent: agent.pid },
-    gauges: async () => {
-      const sg = await server.gauges();
-      const ag = await agent.gauges();
-      return {
-        serverEstablished: sg[ESTABLISHED] ?? null,
-        serverPendingDials: sg[PENDING_DIALS] ?? null,
-        agentEndpoints: ag[AGENT_ENDPOINTS] ?? null,
-      };
-    },
+    gauges: tunnelGauges(server, agent),
     drained: async () => {
       if (name === 'ours-off') return;
       await waitFor(async () => (await backlog(server, agent)) === 0, {

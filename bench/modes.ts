@@ -4,15 +4,13 @@
  */
 import type { Mode } from '../test/e2e/cluster';
 import {
-  AGENT_ENDPOINTS,
-  ESTABLISHED,
-  PENDING_DIALS,
   READY_BACKENDS,
   startAgent,
   startServer,
   type BenchAgent,
   type BenchCluster,
   type BenchServer,
+  tunnelGauges,
 } from './cluster';
 import { fdLimitProblem, gcHookEnv, procMemory, sleep } from './common';
 import * as scenarios from './scenarios';
@@ -117,15 +115,7 @@ export async function runMode(
     target,
     pids: { server: s.pid, agent: a.pid },
     log,
-    metrics: async () => {
-      const sg = await s.gauges();
-      const ag = await a.gauges();
-      return {
-        serverEstablished: sg[ESTABLISHED] ?? null,
-        serverPendingDials: sg[PENDING_DIALS] ?? null,
-        agentEndpoints: ag[AGENT_ENDPOINTS] ?? null,
-      };
-    },
+    metrics: tunnelGauges(s, a),
   };
   log(`server pid ${s.pid} (frontend ${s.socketPath}), agent pid ${a.pid}`);
   // Idle means running with nothing to do: read after the quiet spell the idle-memory scenario also waits,
