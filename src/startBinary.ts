@@ -2,7 +2,8 @@
  * What both binaries do from argv to a running process: parse the flags (exiting as pflag would on a bad
  * command line), build the klog logger, install the last-resort guard, log start-up warnings, start, and
  * exit 1 with the reason when starting fails. Once started, the young generation may grow again
- * (startupHeap.ts), and a quiet process gives back what load made its heap grow (heapTrim.ts). Each binary keeps its own signal policy in `started`.
+ * (startupHeap.ts), and a quiet process gives back what load made its heap grow (heapTrim.ts). Each binary
+ * keeps its own signal policy in `started`.
  */
 import { parseOrExit, type ParseFn } from './config/cli';
 import { installLastResort } from './observability/lastResort';
