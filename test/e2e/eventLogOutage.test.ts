@@ -220,7 +220,9 @@ describe('with the embedded log', () => {
     const filler = path.join(fs.path, 'filler');
     expect(() => writeFileSync(filler, Buffer.alloc(4 * 1024 * 1024))).toThrow(/ENOSPC/);
 
-    for (let i = 0; i < 5; i++) await roundTrip(server);
+    // Enough events that their batch cannot fit in what the full filesystem still holds at the end of the
+    // segment's last page, however the log groups them into writes.
+    for (let i = 0; i < 20; i++) await roundTrip(server);
     await waitFor(
       async () =>
         ((await server.metrics()).value(DROPPED, { backend: 'file', reason: 'write-failed' }) ?? 0) > 0,
