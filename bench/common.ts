@@ -44,6 +44,17 @@ export function jsonArg<T>(text: string | undefined): T {
   return JSON.parse(text ?? '{}') as T;
 }
 
+/**
+ * The Node flags a launcher in bin/ passes on its first line (`#!/usr/bin/env -S node <flags>`). A process
+ * started as `node <flags> <script>` (a profiled one, the floor) ignores that line, so it repeats these.
+ */
+export function launcherNodeFlags(launcher: string): string[] {
+  const first = fs.readFileSync(launcher, 'utf8').split('\n', 1)[0] ?? '';
+  const match = /^#!\/usr\/bin\/env(?: -S)? node((?: --[a-z-]+(?:=\S+)?)*)$/.exec(first);
+  if (!match) throw new Error(`${launcher}: not a bin/ launcher ("${first}")`);
+  return match[1]!.trim().split(' ').filter(Boolean);
+}
+
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));

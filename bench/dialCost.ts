@@ -3,7 +3,7 @@
  * is shared, so only interleaved rounds compare fairly):
  *
  *   npm run bench:dial-cost -- [--roots=before=/tmp/old-checkout,after=.] [--dials=1000] [--rounds=5]
- *        [--mode=http-connect|grpc] [--cpu-prof=<dir>] [--keep]
+ *        [--mode=http-connect|grpc] [--event-log=embedded,off] [--pause-ms=0] [--cpu-prof=<dir>] [--keep]
  *
  * Each root is a directory with `bin/` and a built `dist/` (a copy of an older build works); without
  * --roots, this checkout. One target, then per root a server + agent with the default embedded event log;
@@ -12,6 +12,10 @@
  * (user + system from /proc) is counted from the start of the cycles until both event-log backlogs read 0.
  * One unrecorded warm-up round first. Prints one JSON object: per root, the median over rounds of CPU ms
  * per 1,000 dials (server, agent) and of the dial + echo p50, plus a direct-TCP p50 from the same run.
+ * `--pause-ms` leaves the processes quiet that long before each round (a long-running server between bursts,
+ * after its heap trim: src/heapTrim.ts).
+ * `--event-log=embedded,off` runs each root twice, with its default log and with `--event-log=off` (the
+ * latter named `<root>-off`), so that the log's share of a dial is measured in interleaved rounds.
  * `--cpu-prof` starts server and agent under `node --cpu-prof` and stops them so that the profiles are
  * written (summarise them with `npm run profile:summary`). `--keep` keeps the temp dir (logs, data).
  */
@@ -24,10 +28,10 @@ import { stopAllProcesses } from '../test/helpers/processes';
 import { makeTlsDir, type TlsDir } from '../test/helpers/tls';
 import { waitFor } from '../test/helpers/waitFor';
 import { parseBuilds, rotated, type Build } from './builds';
-import { cliPath, parseOptions, type OptionSpec } from './cliOptions';
+import { UsageError, cliPath, parseOptions, type OptionSpec } from './cliOptions';
 import { runTool } from './runTool';
 import { EVENT_LOG_BACKLOG, startAgent, startServer, type BenchAgent, type BenchServer } from './cluster';
-import { STATS_DIR_ENV, cpuMs, errorText, median, sleep } from './common';
+import { STATS_DIR_ENV, cpuMs, errorText, launcherNodeFlags, median, sleep } from './common';
 import type { LineChild } from './lineChild';
 import { addr, listen, runClient, startTarget, type LatencyResult } from './scenarios';
 
@@ -52,15 +56,20 @@ const OPTIONS = {
   dials: { kind: 'number', default: 1000, min: 1 },
   rounds: { kind: 'number', default: 5, min: 1 },
   mode: { kind: 'string', default: 'http-connect', oneOf: ['http-connect', 'grpc'] },
+  'event-log': { kind: 'string', default: 'embedded' },
+  'pause-ms': { kind: 'number', default: 0, min: 0 },
   'cpu-prof': { kind: 'string', default: '' },
   keep: { kind: 'flag' },
 } satisfies Record<string, OptionSpec>;
 
 interface Variant {
+  name: string;
   build: Build;
   server: BenchServer;
   agent: BenchAgent;
   via: { kind: Mode; socketPath: string };
+  /** Started with --event-log=off: nothing to drain after a round. */
+  logOff: boolean;
 }
 
 interface Round {
@@ -75,17 +84,19 @@ interface Round {
  * `node --cpu-prof` cannot come through NODE_OPTIONS and bin/ scripts start node by their shebang, so a
  * profiled build runs through wrappers that exec node with the flag (same pid: /proc CPU readings hold).
  */
-function profiledBinDir(build: Build, profDir: string, tmp: string): string {
-  const dir = path.join(tmp, `bin-${build.name}`);
+function profiledBinDir(build: Build, name: string, profDir: string, tmp: string): string {
+  const dir = path.join(tmp, `bin-${name}`);
   fs.mkdirSync(dir);
   for (const [bin, who] of [
     ['konnectivity-server', 'server'],
     ['konnectivity-agent', 'agent'],
   ] as const) {
-    const out = path.join(profDir, `${build.name}-${who}`);
+    const out = path.join(profDir, `${name}-${who}`);
     const script =
       '#!/bin/sh\n' +
       `exec ${JSON.stringify(process.execPath)} --cpu-prof --cpu-prof-dir=${JSON.stringify(out)} ` +
+      // node with a script file ignores the script's first line: repeat its heap flags.
+      `${launcherNodeFlags(path.join(build.dir, 'bin', bin)).join(' ')} ` +
       `${JSON.stringify(path.join(build.dir, 'bin', bin))} "$@"\n`;
     fs.writeFileSync(path.join(dir, bin), script, { mode: 0o755 });
   }
@@ -94,13 +105,22 @@ function profiledBinDir(build: Build, profDir: string, tmp: string): string {
 
 async function startVariant(
   build: Build,
-  o: { mode: Mode; tls: TlsDir; dir: string; cpuProf: string },
+  o: { mode: Mode; tls: TlsDir; dir: string; cpuProf: string; logOff: boolean },
 ): Promise<Variant> {
-  const binDir = o.cpuProf ? profiledBinDir(build, o.cpuProf, o.dir) : path.join(build.dir, 'bin');
+  const name = o.logOff ? `${build.name}-off` : build.name;
+  const binDir = o.cpuProf ? profiledBinDir(build, name, o.cpuProf, o.dir) : path.join(build.dir, 'bin');
   const c = { tls: o.tls, dir: o.dir };
-  const server = await startServer(c, { mode: o.mode, name: `dc-${build.name}`, binDir });
-  const agent = await startAgent(c, server, { name: `dc-${build.name}-agent`, binDir });
-  return { build, server, agent, via: { kind: o.mode, socketPath: server.socketPath } };
+  const extraArgs = o.logOff ? ['--event-log=off'] : [];
+  const server = await startServer(c, { mode: o.mode, name: `dc-${name}`, binDir, extraArgs });
+  const agent = await startAgent(c, server, { name: `dc-${name}-agent`, binDir, extraArgs });
+  return {
+    name,
+    build,
+    server,
+    agent,
+    via: { kind: o.mode, socketPath: server.socketPath },
+    logOff: o.logOff,
+  };
 }
 
 /** Server + agent backlog, or null while either cannot be read (a drain is only proven by two zeros). */
@@ -119,18 +139,20 @@ function cpuOf(pid: number | undefined, who: string): number {
 
 async function round(v: Variant, target: LineChild, dials: number): Promise<Round> {
   const ports = await listen(target);
-  const name = v.build.name;
+  const name = v.name;
   const cpu0 = { server: cpuOf(v.server.pid, `${name} server`), agent: cpuOf(v.agent.pid, `${name} agent`) };
   const r = (await runClient(
     'latency',
     { via: v.via, address: addr(ports.echo), n: dials, warmup: 0, capMs: ROUND_CAP_MS },
     ROUND_CAP_MS + CLIENT_SLACK_MS,
   )) as LatencyResult;
-  await sleep(BATCH_SETTLE_MS);
-  await waitFor(async () => (await backlog(v)) === 0, {
-    timeoutMs: DRAIN_TIMEOUT_MS,
-    description: `${name}: event log backlogs of server and agent at 0`,
-  });
+  if (!v.logOff) {
+    await sleep(BATCH_SETTLE_MS);
+    await waitFor(async () => (await backlog(v)) === 0, {
+      timeoutMs: DRAIN_TIMEOUT_MS,
+      description: `${name}: event log backlogs of server and agent at 0`,
+    });
+  }
   const done = r.dialEcho.n;
   if (done === 0) throw new Error(`${name}: no dial succeeded (${r.failed} failed)`);
   return {
@@ -163,6 +185,12 @@ async function main(): Promise<void> {
   const builds = parseBuilds(opts.roots, ['bin/konnectivity-server', 'dist/main-server.js']);
   const mode = opts.mode as Mode;
   const cpuProf = opts['cpu-prof'] ? cliPath(opts['cpu-prof']) : '';
+  const logs = opts['event-log'].split(',').map((l) => l.trim());
+  if (logs.length === 0 || logs.some((l) => l !== 'embedded' && l !== 'off')) {
+    throw new UsageError(
+      `--event-log: expected embedded, off or both (comma-separated), got "${opts['event-log']}"`,
+    );
+  }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dialcost-'));
   process.env[STATS_DIR_ENV] = path.join(dir, 'stats');
   fs.mkdirSync(process.env[STATS_DIR_ENV]);
@@ -171,16 +199,19 @@ async function main(): Promise<void> {
   let target: LineChild | undefined;
   try {
     target = await startTarget('target');
-    for (const build of builds) variants.push(await startVariant(build, { mode, tls, dir, cpuProf }));
-    const rounds = new Map<string, Round[]>(builds.map((b) => [b.name, []]));
+    for (const build of builds) {
+      for (const log of logs) {
+        variants.push(await startVariant(build, { mode, tls, dir, cpuProf, logOff: log === 'off' }));
+      }
+    }
+    const rounds = new Map<string, Round[]>(variants.map((v) => [v.name, []]));
     const direct: number[] = [];
     for (let i = 0; i <= opts.rounds; i++) {
       for (const v of rotated(variants, i)) {
+        if (opts['pause-ms'] > 0) await sleep(opts['pause-ms']);
         const r = await round(v, target, opts.dials);
-        if (i > 0) rounds.get(v.build.name)!.push(r);
-        process.stderr.write(
-          `round ${i}${i === 0 ? ' (warm-up)' : ''} ${v.build.name}: ${JSON.stringify(r)}\n`,
-        );
+        if (i > 0) rounds.get(v.name)!.push(r);
+        process.stderr.write(`round ${i}${i === 0 ? ' (warm-up)' : ''} ${v.name}: ${JSON.stringify(r)}\n`);
       }
       const p50 = await directP50(target);
       if (i > 0) direct.push(p50);
@@ -188,9 +219,9 @@ async function main(): Promise<void> {
     const directP50Ms = median(direct);
     const roots: Record<string, object> = {};
     for (const v of variants) {
-      const rs = rounds.get(v.build.name)!;
+      const rs = rounds.get(v.name)!;
       const p50 = median(rs.map((r) => r.p50));
-      roots[v.build.name] = {
+      roots[v.name] = {
         serverCpuMsPer1000: median(rs.map((r) => r.serverMsPer1000)),
         agentCpuMsPer1000: median(rs.map((r) => r.agentMsPer1000)),
         bothCpuMsPer1000: median(rs.map((r) => r.serverMsPer1000 + r.agentMsPer1000)),
