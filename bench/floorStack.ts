@@ -17,6 +17,7 @@ import {
   type BenchServer,
   tunnelGauges,
 } from './cluster';
+import { launcherNodeFlags } from './common';
 import { HELPER_READY_MS, type Pids } from './scenarios';
 import type { Via } from './scenarioTypes';
 
@@ -71,7 +72,15 @@ function lineEvent(p: ManagedProcess, event: string): Promise<Record<string, unk
   });
 }
 
-/** node [--cpu-prof ...] --initial-old-space-size=64 --expose-gc --require gcHook.js bench-build/bench/floor/<who>.js <json> */
+/** bin/konnectivity-server's Node flags, from bench/ (a test) or bench-build/bench/ (the tool). */
+function serverLauncherFlags(): string[] {
+  const near = path.join(__dirname, '..', 'bin', 'konnectivity-server');
+  return launcherNodeFlags(
+    fs.existsSync(near) ? near : path.join(__dirname, '..', '..', 'bin', 'konnectivity-server'),
+  );
+}
+
+/** node [--cpu-prof ...] <the launchers' flags> bench-build/bench/floor/<who>.js <json>, gcHook.js in NODE_OPTIONS */
 function startFloorProcess(who: 'server' | 'agent', args: object, o: StackOptions): ManagedProcess {
   const prof = o.cpuProf
     ? ['--cpu-prof', `--cpu-prof-dir=${path.join(o.cpuProf, `floor-${o.mode}-${who}`)}`]
@@ -81,8 +90,8 @@ function startFloorProcess(who: 'server' | 'agent', args: object, o: StackOption
   const env = { NODE_OPTIONS: `--expose-gc --require ${path.join(benchDir, 'gcHook.js')}` };
   return startProcess(
     process.execPath,
-    // The heap flag of bin/konnectivity-*'s first line: the comparison is of code, not of V8 settings.
-    [...prof, '--initial-old-space-size=64', path.join(benchDir, 'floor', `${who}.js`), JSON.stringify(args)],
+    // The heap flags of bin/konnectivity-*'s first line: the comparison is of code, not of V8 settings.
+    [...prof, ...serverLauncherFlags(), path.join(benchDir, 'floor', `${who}.js`), JSON.stringify(args)],
     { name: `floor ${who} (${o.mode})`, stdin: 'pipe', env },
   );
 }
@@ -131,9 +140,9 @@ function profiledBinDir(name: string, o: StackOptions): string {
     const out = path.join(o.cpuProf, `${name}-${o.mode}-${who}`);
     const script =
       '#!/bin/sh\n' +
-      // node with a script file ignores the script's first line: repeat its heap flag.
+      // node with a script file ignores the script's first line: repeat its heap flags.
       `exec ${JSON.stringify(process.execPath)} --cpu-prof --cpu-prof-dir=${JSON.stringify(out)} ` +
-      '--initial-old-space-size=64 ' +
+      `${launcherNodeFlags(path.join(bin, exe)).join(' ')} ` +
       `${JSON.stringify(path.join(bin, exe))} "$@"\n`;
     fs.writeFileSync(path.join(dir, exe), script, { mode: 0o755 });
   }

@@ -1,7 +1,8 @@
 /**
- * Gives memory back once a burst is over. Under load V8 grows its young generation to 16 MiB per
- * semi-space, and the garbage of connections that came and went sits in the old generation; both stay
- * resident until a collection finds allocation low, and a quiet process runs no collection at all.
+ * Gives memory back once a burst is over. Under load V8 grows its young generation (to 4 MiB per
+ * semi-space under the launchers' cap, 16 MiB without it), and the garbage of connections that came and
+ * went sits in the old generation; both stay resident until a collection finds allocation low, and a quiet
+ * process runs no collection at all.
  * Browsers tell V8 when a page goes idle and its memory reducer acts on that; Node never does. So after a
  * burst of 2,000 dials a server or agent kept tens of MiB it no longer used, for as long as it stayed quiet.
  *
@@ -29,8 +30,9 @@ export const QUIET_UTILIZATION = 0.05;
  */
 export const QUIET_INTERVALS = 2;
 /**
- * Heap growth worth a trim. Below it the trim's pause buys little; above it, it is mostly a grown young
- * generation (up to 32 MiB), or the garbage and sparse pages of thousands of finished connections.
+ * Heap growth worth a trim. Below it the trim's pause buys little; above it, it is the garbage and sparse
+ * pages of thousands of finished connections, or a grown young generation (up to 32 MiB without the
+ * launchers' cap on it).
  */
 export const MIN_GROWTH_BYTES = 16 * 1024 * 1024;
 /** The spaces whose unused pages a trim gives back. */

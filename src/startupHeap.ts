@@ -4,8 +4,10 @@
  * doubles the young generation twice (1 → 4 MiB per semi-space); those pages stay resident while the
  * process idles, about 2 MiB of an idle server's or agent's RSS (measured with the bench's start-up). Once
  * the process is serving, V8's own default is back, so under load the young generation grows exactly as
- * before and throughput is unchanged. An operator who tunes the young generation on the command line or in
- * NODE_OPTIONS keeps their setting: then nothing here touches it.
+ * before and throughput is unchanged (up to the launchers' cap, `--max-semi-space-size=4`). An operator who
+ * sets `--semi-space-growth-factor` on the command line or in NODE_OPTIONS keeps it: the hold and its release
+ * would overwrite it, so then nothing here touches it. A size (`--max-semi-space-size`, the launchers' own,
+ * or `--min-semi-space-size`) only bounds the growth the hold pauses, so the hold applies with one.
  *
  * `--semi-space-growth-factor` is read by V8 each time it decides to grow the new space, so setting it at
  * run time takes effect (test/startupHeap.test.ts checks that on this Node).
@@ -17,13 +19,15 @@ export const V8_DEFAULT_SEMI_SPACE_GROWTH_FACTOR = 2;
 
 let held = false;
 
-function operatorTunedYoungGeneration(): boolean {
-  return /semi[-_]space/.test([...process.execArgv, process.env.NODE_OPTIONS ?? ''].join(' '));
+function operatorTunedGrowth(): boolean {
+  return /semi[-_]space[-_]growth[-_]factor/.test(
+    [...process.execArgv, process.env.NODE_OPTIONS ?? ''].join(' '),
+  );
 }
 
 /** From here until `releaseYoungGeneration()`, the young generation does not grow. */
 export function holdYoungGeneration(): void {
-  if (held || operatorTunedYoungGeneration()) return;
+  if (held || operatorTunedGrowth()) return;
   setFlagsFromString('--semi-space-growth-factor=1');
   held = true;
 }

@@ -44,9 +44,16 @@ describe('holdYoungGeneration', () => {
     expect(sizes.released).toBeGreaterThan(sizes.held);
   });
 
-  it("leaves an operator's own young-generation setting alone", () => {
-    const unheld = run(false, ['--max-semi-space-size=8']);
-    const sizes = run(true, ['--max-semi-space-size=8']);
+  it("holds under the launchers' cap on the young generation's size", () => {
+    const unheld = run(false, ['--max-semi-space-size=4']);
+    const sizes = run(true, ['--max-semi-space-size=4']);
+    expect(sizes.held).toBeLessThan(unheld.held);
+    expect(sizes.released).toBeGreaterThan(sizes.held);
+  });
+
+  it("leaves an operator's own growth factor alone", () => {
+    const unheld = run(false, ['--semi-space-growth-factor=4']);
+    const sizes = run(true, ['--semi-space-growth-factor=4']);
     expect(sizes.held).toBe(unheld.held);
   });
 });
