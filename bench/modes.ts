@@ -31,6 +31,12 @@ export interface ModeResults {
   idleRss?: Record<string, number | null>;
   idleMemory?: Maybe<IdleMemoryResult>;
   latency?: Maybe<LatencyResult>;
+  /**
+   * The same cycles again right after, with no quiet spell between: a process that keeps working. The first
+   * run follows the idle-memory scenario's quiet spell, after which V8 re-optimizes the dial path
+   * (docs/benchmarks.md "Per-dial CPU: steady state, warm-up and quiet spells").
+   */
+  latencyWarm?: Maybe<LatencyResult>;
   throughput?: Maybe<ThroughputResult>;
   concurrency?: Record<number, Maybe<ConcurrencyResult>>;
   burst?: Maybe<BurstResult>;
@@ -55,6 +61,7 @@ async function runScenarios(ctx: Ctx, cfg: ModeConfig, out: ModeResults): Promis
   const log = ctx.log;
   out.idleMemory = await scenarios.attempt(log, 'idle memory', () => scenarios.idleMemory(ctx, cfg.idle));
   out.latency = await scenarios.attempt(log, 'latency', () => scenarios.latency(ctx, cfg.latency));
+  out.latencyWarm = await scenarios.attempt(log, 'latency, warm', () => scenarios.latency(ctx, cfg.latency));
   out.throughput = await scenarios.attempt(log, 'throughput', () =>
     scenarios.throughput(ctx, cfg.throughput),
   );

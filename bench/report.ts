@@ -133,6 +133,29 @@ export function buildRows(results: Results, cfg: RowConfig): Row[] {
       `<= ${t.cpuMsPerDial} ms`,
       Number.isFinite(perDial) ? perDial <= t.cpuMsPerDial : false,
     );
+    // The same cycles again at once: a process that keeps working, not one back from a quiet spell.
+    const w = ok(m.latencyWarm);
+    const bw = ok(d.latencyWarm);
+    const rw = ratio(w?.dialEcho.p50, bw?.dialEcho.p50);
+    add(
+      'dial+echo p50, warm (the same again at once)',
+      mode,
+      fmt.ms(w?.dialEcho.p50),
+      fmt.ms(bw?.dialEcho.p50),
+      fmt.ratio(rw),
+      `<= ${t.dialEchoP50VsDirect}x direct`,
+      rw <= t.dialEchoP50VsDirect,
+    );
+    const perDialWarm = w ? sum(w.cpuMsPerCycle.server, w.cpuMsPerCycle.agent) : NaN;
+    add(
+      'CPU per dial, warm (the same again at once)',
+      mode,
+      fmt.ms(perDialWarm),
+      '-',
+      '-',
+      `<= ${t.cpuMsPerDial} ms`,
+      Number.isFinite(perDialWarm) ? perDialWarm <= t.cpuMsPerDial : false,
+    );
   }
   for (const [mode, m] of modes) {
     for (const proc of ['server', 'agent']) {
