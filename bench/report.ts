@@ -5,7 +5,7 @@
  */
 import { KiB, MiB } from './common';
 import type { ModeResults } from './modes';
-import { ok } from './scenarios';
+import { ok, type LatencyResult } from './scenarios';
 import type { SwarmSection } from './swarmSection';
 
 export type Row = Record<string, string> & { scenario: string; result: string };
@@ -109,12 +109,16 @@ export function buildRows(results: Results, cfg: RowConfig): Row[] {
       );
     }
   }
-  for (const [mode, m] of modes) {
-    const o = ok(m.latency);
-    const b = ok(d.latency);
+  /** The p50 and CPU-per-dial rows of one run of the dial + echo cycles; `run` names any run but the first. */
+  const latencyRows = (
+    mode: string,
+    o: LatencyResult | undefined,
+    b: LatencyResult | undefined,
+    run = '',
+  ): void => {
     const r = ratio(o?.dialEcho.p50, b?.dialEcho.p50);
     add(
-      'dial+echo p50',
+      `dial+echo p50${run}`,
       mode,
       fmt.ms(o?.dialEcho.p50),
       fmt.ms(b?.dialEcho.p50),
@@ -122,10 +126,10 @@ export function buildRows(results: Results, cfg: RowConfig): Row[] {
       `<= ${t.dialEchoP50VsDirect}x direct`,
       r <= t.dialEchoP50VsDirect,
     );
-    measured('dial+echo p99', mode, fmt.ms, o?.dialEcho.p99, b?.dialEcho.p99);
+    if (!run) measured('dial+echo p99', mode, fmt.ms, o?.dialEcho.p99, b?.dialEcho.p99);
     const perDial = o ? sum(o.cpuMsPerCycle.server, o.cpuMsPerCycle.agent) : NaN;
     add(
-      'CPU per dial (dial+echo+close), server + agent',
+      `CPU per dial (dial+echo+close), server + agent${run}`,
       mode,
       fmt.ms(perDial),
       '-',
@@ -133,29 +137,11 @@ export function buildRows(results: Results, cfg: RowConfig): Row[] {
       `<= ${t.cpuMsPerDial} ms`,
       Number.isFinite(perDial) ? perDial <= t.cpuMsPerDial : false,
     );
+  };
+  for (const [mode, m] of modes) {
+    latencyRows(mode, ok(m.latency), ok(d.latency));
     // The same cycles again at once: a process that keeps working, not one back from a quiet spell.
-    const w = ok(m.latencyWarm);
-    const bw = ok(d.latencyWarm);
-    const rw = ratio(w?.dialEcho.p50, bw?.dialEcho.p50);
-    add(
-      'dial+echo p50, warm (the same again at once)',
-      mode,
-      fmt.ms(w?.dialEcho.p50),
-      fmt.ms(bw?.dialEcho.p50),
-      fmt.ratio(rw),
-      `<= ${t.dialEchoP50VsDirect}x direct`,
-      rw <= t.dialEchoP50VsDirect,
-    );
-    const perDialWarm = w ? sum(w.cpuMsPerCycle.server, w.cpuMsPerCycle.agent) : NaN;
-    add(
-      'CPU per dial, warm (the same again at once)',
-      mode,
-      fmt.ms(perDialWarm),
-      '-',
-      '-',
-      `<= ${t.cpuMsPerDial} ms`,
-      Number.isFinite(perDialWarm) ? perDialWarm <= t.cpuMsPerDial : false,
-    );
+    latencyRows(mode, ok(m.latencyWarm), ok(d.latencyWarm), ', warm (the same again at once)');
   }
   for (const [mode, m] of modes) {
     for (const proc of ['server', 'agent']) {
