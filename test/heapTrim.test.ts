@@ -23,15 +23,16 @@ interface Outcome {
 
 /**
  * A burst that leaves a grown young generation and old-generation garbage (one object in 16 kept), then
- * `busyChecks` check intervals with the loop about half busy, then `quietChecks` quiet ones.
+ * `busyChecks` check intervals with the loop about half busy, then `quietChecks` quiet ones. Without
+ * `trimmed`, the same process with no trimmer: the control.
  */
-async function run(busyChecks: number, quietChecks: number): Promise<Outcome> {
+async function run(busyChecks: number, quietChecks: number, trimmed = true): Promise<Outcome> {
   const script = `
 const trim = require(${JSON.stringify(MODULE)});
 const trims = [];
 let busy = ${busyChecks} > 0;
 let trimsWhileBusy = 0;
-trim.startHeapTrim({ debug() {}, warn() {} }, { onTrim: (released) => { trims.push(released); if (busy) trimsWhileBusy++; } });
+if (${trimmed}) trim.startHeapTrim({ debug() {}, warn() {} }, { onTrim: (released) => { trims.push(released); if (busy) trimsWhileBusy++; } });
 const keep = [];
 for (let round = 0; round < 80; round++) {
   const batch = [];
@@ -57,19 +58,23 @@ setTimeout(() => {
 }
 
 describe('startHeapTrim', () => {
-  // Both processes run at once: each mostly waits for its intervals.
+  // The processes run at once: each mostly waits for its intervals.
   let quiet: Promise<Outcome>;
+  let untrimmed: Promise<Outcome>;
   let busyThenQuiet: Promise<Outcome>;
   beforeAll(() => {
     quiet = run(0, 6);
+    untrimmed = run(0, 6, false);
     busyThenQuiet = run(4, 4);
   });
 
   it('gives back what a burst left once the process is quiet, and trims only once while nothing grows', async () => {
-    const outcome = await quiet;
+    const [outcome, control] = await Promise.all([quiet, untrimmed]);
     expect(outcome.trims).toHaveLength(1);
-    expect(outcome.trims[0]).toBeGreaterThan(MIN_GROWTH_BYTES);
-    expect(outcome.residentAfterBurst - outcome.residentAtEnd).toBeGreaterThan(MIN_GROWTH_BYTES);
+    expect(outcome.trims[0]).toBeGreaterThan(0);
+    // Against the same burst left alone rather than the trim's own reading: how much the heap has already
+    // shrunk by the time the trim runs varies from run to run (a loaded CI run left it 4 MiB to give back).
+    expect(control.residentAtEnd - outcome.residentAtEnd).toBeGreaterThan(MIN_GROWTH_BYTES);
   });
 
   it('never trims while the event loop is busy, and trims once it goes quiet', async () => {
