@@ -55,6 +55,32 @@ export function launcherNodeFlags(launcher: string): string[] {
   return match[1]!.trim().split(' ').filter(Boolean);
 }
 
+/**
+ * A directory of server and agent launchers that exec node with `flags` before bin/'s own script: for flags
+ * that cannot come through NODE_OPTIONS (`--cpu-prof`, heap sizes), keeping the pid, so /proc readings hold.
+ * node with a script file ignores the script's first line: callers that want its flags pass them
+ * (`launcherNodeFlags(launcher)`).
+ */
+export function wrapperBinDir(
+  dir: string,
+  binRoot: string,
+  flags: (who: 'server' | 'agent', launcher: string) => string[],
+): string {
+  fs.mkdirSync(dir);
+  for (const who of ['server', 'agent'] as const) {
+    const launcher = path.join(binRoot, `konnectivity-${who}`);
+    const args = [...flags(who, launcher), launcher].map((a) => JSON.stringify(a)).join(' ');
+    fs.writeFileSync(
+      path.join(dir, `konnectivity-${who}`),
+      `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${args} "$@"\n`,
+      {
+        mode: 0o755,
+      },
+    );
+  }
+  return dir;
+}
+
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));

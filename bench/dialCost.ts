@@ -31,7 +31,7 @@ import { parseBuilds, rotated, type Build } from './builds';
 import { UsageError, cliPath, parseOptions, type OptionSpec } from './cliOptions';
 import { runTool } from './runTool';
 import { EVENT_LOG_BACKLOG, startAgent, startServer, type BenchAgent, type BenchServer } from './cluster';
-import { STATS_DIR_ENV, cpuMs, errorText, launcherNodeFlags, median, sleep } from './common';
+import { STATS_DIR_ENV, cpuMs, errorText, launcherNodeFlags, median, sleep, wrapperBinDir } from './common';
 import type { LineChild } from './lineChild';
 import { addr, listen, runClient, startTarget, type LatencyResult } from './scenarios';
 
@@ -85,22 +85,11 @@ interface Round {
  * profiled build runs through wrappers that exec node with the flag (same pid: /proc CPU readings hold).
  */
 function profiledBinDir(build: Build, name: string, profDir: string, tmp: string): string {
-  const dir = path.join(tmp, `bin-${name}`);
-  fs.mkdirSync(dir);
-  for (const [bin, who] of [
-    ['konnectivity-server', 'server'],
-    ['konnectivity-agent', 'agent'],
-  ] as const) {
-    const out = path.join(profDir, `${name}-${who}`);
-    const script =
-      '#!/bin/sh\n' +
-      `exec ${JSON.stringify(process.execPath)} --cpu-prof --cpu-prof-dir=${JSON.stringify(out)} ` +
-      // node with a script file ignores the script's first line: repeat its heap flags.
-      `${launcherNodeFlags(path.join(build.dir, 'bin', bin)).join(' ')} ` +
-      `${JSON.stringify(path.join(build.dir, 'bin', bin))} "$@"\n`;
-    fs.writeFileSync(path.join(dir, bin), script, { mode: 0o755 });
-  }
-  return dir;
+  return wrapperBinDir(path.join(tmp, `bin-${name}`), path.join(build.dir, 'bin'), (who, launcher) => [
+    '--cpu-prof',
+    `--cpu-prof-dir=${path.join(profDir, `${name}-${who}`)}`,
+    ...launcherNodeFlags(launcher),
+  ]);
 }
 
 async function startVariant(

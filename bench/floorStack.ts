@@ -17,7 +17,7 @@ import {
   type BenchServer,
   tunnelGauges,
 } from './cluster';
-import { launcherNodeFlags } from './common';
+import { launcherNodeFlags, wrapperBinDir } from './common';
 import { HELPER_READY_MS, type Pids } from './scenarios';
 import type { Via } from './scenarioTypes';
 
@@ -131,22 +131,11 @@ export async function startFloor(o: StackOptions): Promise<Stack> {
  */
 function profiledBinDir(name: string, o: StackOptions): string {
   const dir = path.join(o.dir, `bin-${name}-${o.mode}`);
-  fs.mkdirSync(dir);
-  const bin = path.join(__dirname, '../../bin');
-  for (const [exe, who] of [
-    ['konnectivity-server', 'server'],
-    ['konnectivity-agent', 'agent'],
-  ] as const) {
-    const out = path.join(o.cpuProf, `${name}-${o.mode}-${who}`);
-    const script =
-      '#!/bin/sh\n' +
-      // node with a script file ignores the script's first line: repeat its heap flags.
-      `exec ${JSON.stringify(process.execPath)} --cpu-prof --cpu-prof-dir=${JSON.stringify(out)} ` +
-      `${launcherNodeFlags(path.join(bin, exe)).join(' ')} ` +
-      `${JSON.stringify(path.join(bin, exe))} "$@"\n`;
-    fs.writeFileSync(path.join(dir, exe), script, { mode: 0o755 });
-  }
-  return dir;
+  return wrapperBinDir(dir, path.join(__dirname, '../../bin'), (who, launcher) => [
+    '--cpu-prof',
+    `--cpu-prof-dir=${path.join(o.cpuProf, `${name}-${o.mode}-${who}`)}`,
+    ...launcherNodeFlags(launcher),
+  ]);
 }
 
 async function backlog(server: BenchServer, agent: BenchAgent): Promise<number | null> {

@@ -24,7 +24,7 @@ import { makeTlsDir } from '../test/helpers/tls';
 import { UsageError, parseOptions, type OptionSpec } from './cliOptions';
 import { runTool } from './runTool';
 import { startAgent, startServer } from './cluster';
-import { MiB, STATS_DIR_ENV, median } from './common';
+import { MiB, STATS_DIR_ENV, median, wrapperBinDir } from './common';
 import { addr, concurrency, cpuOf, listen, runClient, startTarget } from './scenarios';
 
 const OPTIONS = {
@@ -80,21 +80,6 @@ function parseVariants(text: string): Variant[] {
   return variants;
 }
 
-/** A bin directory whose launchers run node with the variant's flags (same pid: /proc readings hold). */
-function variantBinDir(v: Variant, tmp: string): string {
-  const dir = path.join(tmp, `bin-${v.name}`);
-  fs.mkdirSync(dir);
-  const root = path.join(__dirname, '..', '..', 'bin');
-  for (const bin of ['konnectivity-server', 'konnectivity-agent']) {
-    const script =
-      '#!/bin/sh\n' +
-      `exec ${JSON.stringify(process.execPath)} ${v.flags.map((f) => JSON.stringify(f)).join(' ')} ` +
-      `${JSON.stringify(path.join(root, bin))} "$@"\n`;
-    fs.writeFileSync(path.join(dir, bin), script, { mode: 0o755 });
-  }
-  return dir;
-}
-
 async function main(): Promise<void> {
   const { options: opts } = parseOptions(process.argv.slice(2), OPTIONS);
   const variants = parseVariants(opts.variants);
@@ -105,7 +90,10 @@ async function main(): Promise<void> {
   const tls = await makeTlsDir();
   const c = { tls, dir };
   const rounds = new Map<string, Round[]>(variants.map((v) => [v.name, []]));
-  const binDirs = new Map(variants.map((v) => [v.name, variantBinDir(v, dir)]));
+  const root = path.join(__dirname, '..', '..', 'bin');
+  const binDirs = new Map(
+    variants.map((v) => [v.name, wrapperBinDir(path.join(dir, `bin-${v.name}`), root, () => v.flags)]),
+  );
   const target = await startTarget('target');
   try {
     const ports = await listen(target);
