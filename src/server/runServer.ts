@@ -232,7 +232,8 @@ export async function runServer(config: ServerRuntimeConfig, log: Logger): Promi
             ...(config.frontend.tls ? { tls: config.frontend.tls } : {}),
             maxReceiveMessageBytes: MAX_MESSAGE_BYTES,
             keepaliveMs: config.frontendKeepaliveTimeMs,
-            onFallback: (why) => log.warn(why),
+            onSessionError: (peer, error) =>
+              frontendLog.info('frontend connection failed', { peer, reason: error.message }),
             onStream: (stream) => {
               metrics.grpcConnectionOpened('Proxy');
               proxy.openGrpcFrontend(stream, () => metrics.grpcConnectionClosed('Proxy'));

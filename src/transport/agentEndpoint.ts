@@ -1,12 +1,12 @@
 /**
- * The agent-facing gRPC server (`/AgentService/Connect`) on our node:http2 transport. It hands each call
+ * The agent-facing gRPC server (`/AgentService/Connect`) on our own HTTP/2 (h2/wire/). It hands each call
  * to `onConnect` with its metadata; the caller admits or refuses it and sends the serverid/servercount
  * headers. Agents are pinged by the liveness watch (liveness.ts), which can name why a tunnel ended, and
  * agents that ping us too often are sent GOAWAY too_many_pings, as the reference's gRPC server does.
  */
-import { startH2Server } from './h2/h2Server';
 import type { GrpcStatusCode } from './h2/grpcStatus';
 import { MIN_PING_INTERVAL_MS } from './h2/keepalive';
+import { startWireServer } from './h2/wire/server';
 import { CONNECT_PATH } from './grpcServices';
 import { prepareSocketPath, SOCKET_MODE, type Listen, type StartedServer } from './listen';
 import { listenBacklog } from './listenBacklog';
@@ -55,7 +55,7 @@ export async function startAgentEndpoint(opts: AgentEndpointOptions): Promise<St
   const backlog = listenBacklog();
   prepareSocketPath(opts.listen);
   const listen = opts.listen;
-  const server = await startH2Server({
+  const server = await startWireServer({
     listen: listen.kind === 'uds' ? { ...listen, mode: SOCKET_MODE } : listen,
     ...(opts.tls ? { tls: readServerTls(opts.tls, 'cluster') } : {}),
     backlog: backlog.requested,

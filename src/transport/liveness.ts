@@ -5,7 +5,6 @@
  * it has heard nothing for a while (never sooner after its previous ping than the peer tolerates), and
  * when a ping stays unanswered it tells its subscribers with a typed error and destroys the session.
  */
-import type * as http2 from 'http2';
 import { performance } from 'perf_hooks';
 import type { LivenessTiming } from './livenessTiming';
 
@@ -39,14 +38,27 @@ type DeadListener = (err: PeerSilentError) => void;
  */
 const OWN_STALL_MS = 1_000;
 
-const watchers = new WeakMap<http2.Http2Session, SessionWatcher>();
+/**
+ * What the watch needs of an HTTP/2 session: node:http2's sessions have it, and so has our own server's
+ * connection (h2/wire/connection.ts). 'ping' is a ping from the peer; `ping` sends one of ours.
+ */
+export interface WatchableSession {
+  on(event: 'ping' | 'close', listener: () => void): unknown;
+  off(event: 'ping' | 'close', listener: () => void): unknown;
+  readonly destroyed: boolean;
+  readonly closed: boolean;
+  ping(callback: (err: Error | null) => void): boolean;
+  destroy(): void;
+}
+
+const watchers = new WeakMap<WatchableSession, SessionWatcher>();
 
 /**
  * Watches `session` with `timing` (the first subscriber's timing wins: one session, one policy) and calls
  * `onDead` once if the peer stops answering.
  */
 export function watchPeer(
-  session: http2.Http2Session,
+  session: WatchableSession,
   timing: LivenessTiming,
   onDead: DeadListener,
 ): PeerLiveness {
@@ -61,11 +73,11 @@ export function watchPeer(
 // One set of listeners and one timer callback for every watcher, which each finds through its session or
 // its argument: a server watches thousands of agent sessions, and closures made per session are memory
 // for as long as each lives.
-function onWatchedPing(this: http2.Http2Session): void {
+function onWatchedPing(this: WatchableSession): void {
   watchers.get(this)?.heard();
 }
 
-function onWatchedClose(this: http2.Http2Session): void {
+function onWatchedClose(this: WatchableSession): void {
   watchers.get(this)?.stop();
 }
 
@@ -84,7 +96,7 @@ class SessionWatcher {
   stopped = false;
 
   constructor(
-    private readonly session: http2.Http2Session,
+    private readonly session: WatchableSession,
     private readonly timing: LivenessTiming,
   ) {
     // A ping from the peer proves it alive as well as an answer to ours (and saves us a ping).

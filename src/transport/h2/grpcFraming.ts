@@ -36,7 +36,8 @@ export function frameBytes(message: Buffer): Buffer[] {
  * GrpcFrameError (after which the decoder must not be used: the stream is to be ended).
  */
 export class MessageDecoder {
-  private readonly prefix = Buffer.alloc(FRAME_PREFIX_BYTES);
+  // From the shared pool: a decoder per call must not cost an ArrayBuffer of its own.
+  private readonly prefix = Buffer.allocUnsafe(FRAME_PREFIX_BYTES);
   private prefixFill = 0;
   /** The message being assembled across chunks, and how much of it is filled. */
   private partial: Buffer | undefined;

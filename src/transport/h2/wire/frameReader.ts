@@ -1,0 +1,81 @@
+/**
+ * Splits a connection's byte stream into HTTP/2 frames. A frame that lies inside one socket read is
+ * handed on as a view of it; one split across reads is assembled once into a buffer of its own size.
+ */
+import { FRAME_HEADER_BYTES } from './frames';
+
+export interface FrameSink {
+  /** One whole frame; returns false to stop reading (the connection is done). */
+  frame(type: number, flags: number, streamId: number, payload: Buffer): boolean;
+}
+
+export class FrameTooLargeError extends Error {
+  override readonly name = 'FrameTooLargeError';
+}
+
+export class FrameReader {
+  private readonly header = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
+  private headerFill = 0;
+  /** The frame being assembled across reads, with its header already read. */
+  private payload: Buffer | undefined;
+  private payloadFill = 0;
+  private type = 0;
+  private flags = 0;
+  private streamId = 0;
+
+  /** `maxFrameBytes`: the SETTINGS_MAX_FRAME_SIZE this side announced. */
+  constructor(private readonly maxFrameBytes: number) {}
+
+  /** Feeds one read; returns an error when a frame is larger than announced (a connection error). */
+  push(chunk: Buffer, sink: FrameSink): FrameTooLargeError | undefined {
+    let pos = 0;
+    const end = chunk.length;
+    while (pos < end) {
+      if (this.payload !== undefined) {
+        const take = Math.min(end - pos, this.payload.length - this.payloadFill);
+        chunk.copy(this.payload, this.payloadFill, pos, pos + take);
+        this.payloadFill += take;
+        pos += take;
+        if (this.payloadFill < this.payload.length) return undefined;
+        const payload = this.payload;
+        this.payload = undefined;
+        if (!sink.frame(this.type, this.flags, this.streamId, payload)) return undefined;
+        continue;
+      }
+      let length: number;
+      if (this.headerFill === 0 && end - pos >= FRAME_HEADER_BYTES) {
+        length = (chunk[pos]! << 16) | (chunk[pos + 1]! << 8) | chunk[pos + 2]!;
+        this.type = chunk[pos + 3]!;
+        this.flags = chunk[pos + 4]!;
+        this.streamId = chunk.readUInt32BE(pos + 5) & 0x7fffffff;
+        pos += FRAME_HEADER_BYTES;
+      } else {
+        const take = Math.min(end - pos, FRAME_HEADER_BYTES - this.headerFill);
+        chunk.copy(this.header, this.headerFill, pos, pos + take);
+        this.headerFill += take;
+        pos += take;
+        if (this.headerFill < FRAME_HEADER_BYTES) return undefined;
+        this.headerFill = 0;
+        const h = this.header;
+        length = (h[0]! << 16) | (h[1]! << 8) | h[2]!;
+        this.type = h[3]!;
+        this.flags = h[4]!;
+        this.streamId = h.readUInt32BE(5) & 0x7fffffff;
+      }
+      if (length > this.maxFrameBytes) {
+        return new FrameTooLargeError(
+          `a frame of ${length} bytes exceeds the announced ${this.maxFrameBytes}`,
+        );
+      }
+      if (end - pos >= length) {
+        const payload = chunk.subarray(pos, pos + length);
+        pos += length;
+        if (!sink.frame(this.type, this.flags, this.streamId, payload)) return undefined;
+      } else {
+        this.payload = Buffer.allocUnsafe(length);
+        this.payloadFill = 0;
+      }
+    }
+    return undefined;
+  }
+}
