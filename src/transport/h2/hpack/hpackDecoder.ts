@@ -85,6 +85,24 @@ export function decodeInteger(
 
 const ENTRY_OVERHEAD = 32;
 
+/** Short strings a table may share with every other connection's: at most this many, of at most SHARED_LENGTH. */
+const SHARED_MAX = 1024;
+const SHARED_LENGTH = 96;
+const sharedStrings = new Map<string, string>();
+
+/**
+ * The one copy of a short string that tables hold: every client indexes the same handful of fields
+ * (user-agent, :authority, grpc-accept-encoding...), and a frontend holds a connection per tunnel, each
+ * with its own table. Bounded: once full, new strings are kept as they are.
+ */
+function shared(s: string): string {
+  if (s.length > SHARED_LENGTH) return s;
+  const known = sharedStrings.get(s);
+  if (known !== undefined) return known;
+  if (sharedStrings.size < SHARED_MAX) sharedStrings.set(s, s);
+  return s;
+}
+
 export class HpackDecoder {
   // The dynamic table as a ring buffer of parallel arrays; newest entry at `head`.
   private names: string[];
@@ -234,8 +252,8 @@ export class HpackDecoder {
     this.evictTo(this.limit - entrySize);
     if (this.count === this.names.length) this.grow();
     this.head = (this.head + 1) & this.mask;
-    this.names[this.head] = name;
-    this.values[this.head] = value;
+    this.names[this.head] = shared(name);
+    this.values[this.head] = shared(value);
     this.count++;
     this.size += entrySize;
   }

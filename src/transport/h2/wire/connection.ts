@@ -99,6 +99,10 @@ function onSocketDrain(this: OwnedSocket): void {
 function onSocketError(this: OwnedSocket, err: Error): void {
   this[CONN]?.onSocketError(err);
 }
+/** The peer finished sending: Node ends our side too, so nothing more may be written. */
+function onSocketEnd(this: OwnedSocket): void {
+  this[CONN]?.onPeerEnd();
+}
 function onSocketClose(this: OwnedSocket): void {
   this[CONN]?.onClose();
 }
@@ -165,6 +169,7 @@ export class WireConnection extends EventEmitter implements FrameSink {
     socket.on('drain', onSocketDrain);
     socket.on('error', onSocketError);
     socket.once('close', onSocketClose);
+    socket.once('end', onSocketEnd);
     this.out(OUR_SETTINGS);
     this.out(OUR_WINDOW_UPDATE);
     if (context.keepalive) {
@@ -711,6 +716,10 @@ export class WireConnection extends EventEmitter implements FrameSink {
       const gone = new H2SessionError('closed', 'the connection ended before the ping was answered');
       for (const answered of pings.values()) answered(gone);
     }
+  }
+
+  onPeerEnd(): void {
+    this.markDead();
   }
 
   onSocketError(err: Error): void {
