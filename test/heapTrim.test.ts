@@ -72,9 +72,12 @@ describe('startHeapTrim', () => {
     const [outcome, control] = await Promise.all([quiet, untrimmed]);
     expect(outcome.trims).toHaveLength(1);
     expect(outcome.trims[0]).toBeGreaterThan(0);
-    // Against the same burst left alone rather than the trim's own reading: how much the heap has already
-    // shrunk by the time the trim runs varies from run to run (a loaded CI run left it 4 MiB to give back).
-    expect(control.residentAtEnd - outcome.residentAtEnd).toBeGreaterThan(MIN_GROWTH_BYTES);
+    // Two readings of what was given back, each noisy on a loaded machine: the trim's own (how much the heap
+    // had already shrunk by the time it ran varies: one CI run left it 4 MiB), and the same burst left alone
+    // in a process without the trimmer (one CI run's control ended only 5.7 MiB above: its burst had left
+    // less behind). A trimmer that gives nothing back reads about 0 on both.
+    const givenBack = Math.max(outcome.trims[0]!, control.residentAtEnd - outcome.residentAtEnd);
+    expect(givenBack).toBeGreaterThan(MIN_GROWTH_BYTES / 2);
   });
 
   it('never trims while the event loop is busy, and trims once it goes quiet', async () => {

@@ -44,6 +44,9 @@ const MAX_HEADER_BLOCK_BYTES = 256 * 1024;
 const SOCKET_HIGH_WATER_BYTES = 512 * 1024;
 /** Our output in the socket's buffer past which we stop reading: a peer that sends but never reads. */
 const OUTPUT_LIMIT_BYTES = 16 * 1024 * 1024;
+/** Streams a client may reset at once, and how many more per second (nghttp2's defaults). */
+const RESET_BURST = 1_000;
+const RESET_RATE_PER_S = 33;
 /** How long a connection ended for a protocol error waits for the peer to close before it is destroyed. */
 const CLOSE_GRACE_MS = 1_000;
 
@@ -150,6 +153,8 @@ export class WireConnection extends EventEmitter implements FrameSink {
   /** Our pings waiting for their ACK, by the sequence number in their payload. */
   private pings: Map<number, (err: Error | null) => void> | undefined;
   private readonly strikes: PingStrikes | undefined;
+  private resetTokens = RESET_BURST;
+  private resetRefilledAt = 0;
   /** Pings the client acknowledged (keepalive). */
   keepaliveAcks = 0;
   /** Pings the client sent us. */
@@ -378,9 +383,29 @@ export class WireConnection extends EventEmitter implements FrameSink {
       if (id > this.lastStreamId) return this.fail(H2Code.PROTOCOL_ERROR, `RST_STREAM on idle stream ${id}`);
       return true;
     }
+    if (!this.takeResetToken()) {
+      return this.fail(H2Code.ENHANCE_YOUR_CALM, 'too many streams reset by the client');
+    }
     this.forget(stream);
     stream.peerReset(payload.readUInt32BE(0));
     return !this.dead;
+  }
+
+  /**
+   * One reset of an open stream by the client, out of a bucket of RESET_BURST refilled at RESET_RATE_PER_S:
+   * opening streams and resetting them at once costs the client nothing and the server a call each (the
+   * "rapid reset" attack, CVE-2023-44487), so past the bucket the connection ends. nghttp2's bounds.
+   */
+  private takeResetToken(): boolean {
+    const now = Date.now();
+    this.resetTokens = Math.min(
+      RESET_BURST,
+      this.resetTokens + ((now - this.resetRefilledAt) * RESET_RATE_PER_S) / 1000,
+    );
+    this.resetRefilledAt = now;
+    if (this.resetTokens < 1) return false;
+    this.resetTokens -= 1;
+    return true;
   }
 
   private onSettings(flags: number, id: number, payload: Buffer): boolean {

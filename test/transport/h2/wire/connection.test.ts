@@ -453,6 +453,25 @@ describe('our HTTP/2 server, driven frame by frame', () => {
       });
     });
 
+    it('a client that opens and resets streams faster than the reset budget (1,000 at once) gets GOAWAY ENHANCE_YOUR_CALM', async () => {
+      const c = await ready();
+      // 1,000 open-and-reset pairs are within the budget: the connection carries on.
+      for (let id = 1; id <= 1999; id += 2) {
+        c.request(id, '/hold');
+        c.rst(id, H2Code.CANCEL);
+      }
+      await c.sync();
+      expect(c.framesOf(FrameType.GOAWAY)).toEqual([]);
+      // The next 500 at once are not (the budget refills at 33 a second).
+      for (let id = 2001; id <= 2999; id += 2) {
+        c.request(id, '/hold');
+        c.rst(id, H2Code.CANCEL);
+      }
+      expect((await c.goawayAndEnd()).code).toBe(H2Code.ENHANCE_YOUR_CALM);
+      expect(sessionErrors.map((e) => (e.error as H2ProtocolError).code)).toEqual([H2Code.ENHANCE_YOUR_CALM]);
+      await echoWorks(await ready(), 1);
+    });
+
     describe('stream errors reset the stream; the connection goes on', () => {
       it('a WINDOW_UPDATE of 0 on an open stream: RST_STREAM PROTOCOL_ERROR', async () => {
         const c = await ready();
