@@ -3,6 +3,7 @@
  * protected, and what a started listener offers its owner. Shared by the gRPC and HTTP CONNECT servers.
  */
 import { chmodSync, existsSync, unlinkSync } from 'fs';
+import type { AddressInfo, Server } from 'net';
 import { dirname } from 'path';
 import type { Backlog } from './listenBacklog';
 
@@ -63,4 +64,39 @@ export interface StartedServer {
   close(): Promise<void>;
   /** The accept queue asked of the kernel, and what it grants. */
   readonly backlog: Backlog;
+}
+
+/**
+ * Binds `server` where `listen` says: a Unix socket (a stale file removed first when asked, then given
+ * `mode`), or TCP, an empty host being every interface as in Go (Node listens on ::, dual-stack, or 0.0.0.0
+ * without IPv6). Resolves with the bound TCP port (0 on a Unix socket); a failed bind is a ListenError.
+ * Later server errors are left to the connections they belong to.
+ */
+export async function bindServer(
+  server: Server,
+  listen: Listen & { mode?: number },
+  backlog: number | undefined,
+): Promise<number> {
+  if (listen.kind === 'uds' && listen.deleteExisting && existsSync(listen.path)) unlinkSync(listen.path);
+  const queue = backlog !== undefined ? { backlog } : {};
+  await new Promise<void>((resolve, reject) => {
+    const failed = (err: Error): void => {
+      const where = listen.kind === 'uds' ? listen.path : `${listen.host}:${listen.port}`;
+      reject(new ListenError('bind-failed', `cannot listen on ${where}: ${err.message}`, { cause: err }));
+    };
+    server.once('error', failed);
+    const done = (): void => {
+      server.off('error', failed);
+      resolve();
+    };
+    if (listen.kind === 'uds') server.listen({ path: listen.path, ...queue }, done);
+    else
+      server.listen(
+        { port: listen.port, ...(listen.host === '' ? {} : { host: listen.host }), ...queue },
+        done,
+      );
+  });
+  server.on('error', () => {});
+  if (listen.kind === 'uds' && listen.mode !== undefined) chmodSync(listen.path, listen.mode);
+  return listen.kind === 'uds' ? 0 : (server.address() as AddressInfo).port;
 }

@@ -4,13 +4,25 @@
  * the packet header in one small buffer, so a DATA packet is two buffers and its payload is not copied.
  * Reading reassembles messages across HTTP/2 DATA chunks: a message inside one chunk is a view of it.
  */
+import { decodePacket } from '../../protocol/codec';
+import { MalformedPacketError } from '../../protocol/errors';
 import { encodePacketParts } from '../../protocol/packetParts';
-import type { Packet } from '../../protocol/packet';
+import type { DecodedPacket, Packet } from '../../protocol/packet';
 import { GrpcFrameError } from './errors';
 
 export const FRAME_PREFIX_BYTES = 5;
 /** gRPC's default maximum received message size (grpc-go, grpc-js): larger ones are RESOURCE_EXHAUSTED. */
 export const DEFAULT_MAX_RECEIVE_MESSAGE_BYTES = 4 * 1024 * 1024;
+
+/** A received message as a Packet, or what was wrong with it: a peer's bytes never throw. */
+export function decodeMessage(bytes: Buffer): DecodedPacket | MalformedPacketError {
+  try {
+    return decodePacket(bytes);
+  } catch (err) {
+    if (err instanceof MalformedPacketError) return err;
+    return new MalformedPacketError('truncated', err instanceof Error ? err.message : String(err));
+  }
+}
 
 /** The buffers of one gRPC message carrying `packet`, prefix included. */
 export function framePacket(packet: Packet): Buffer[] {

@@ -4,12 +4,11 @@
  * framing without copying payloads, reassembly, pause/resume through HTTP/2 flow control, and one `end`.
  */
 import type * as http2 from 'http2';
-import { decodePacket } from '../../protocol/codec';
 import { MalformedPacketError } from '../../protocol/errors';
-import type { DecodedPacket, Packet } from '../../protocol/packet';
+import type { Packet } from '../../protocol/packet';
 import type { PacketStream, PacketStreamHandlers, StreamEnd } from '../packetStream';
 import { GrpcCallError, type GrpcFrameError } from './errors';
-import { framePacket, MessageDecoder } from './grpcFraming';
+import { decodeMessage, framePacket, MessageDecoder } from './grpcFraming';
 import { nudgeOf, type ReadNudge } from './readNudge';
 import { SEND_HIGH_WATER_BYTES } from './settings';
 
@@ -32,15 +31,6 @@ export interface CallSide {
    * the time to be read, so that `peerEnd` tells a cancel from an EOF.
    */
   settleEnd(decide: () => void): void;
-}
-
-function safeDecode(bytes: Buffer): DecodedPacket | MalformedPacketError {
-  try {
-    return decodePacket(bytes);
-  } catch (err) {
-    if (err instanceof MalformedPacketError) return err;
-    return new MalformedPacketError('truncated', err instanceof Error ? err.message : String(err));
-  }
 }
 
 export class H2PacketStream implements PacketStream {
@@ -178,7 +168,7 @@ export class H2PacketStream implements PacketStream {
   }
 
   private deliver(message: Buffer): void {
-    const decoded = safeDecode(message);
+    const decoded = decodeMessage(message);
     if (decoded instanceof MalformedPacketError) this.handlers?.malformed(decoded);
     else this.handlers?.packet(decoded);
   }

@@ -4,10 +4,8 @@
  * way grpc-js and grpc-go answer them; keepalive pings, ping enforcement and graceful shutdown
  * (GOAWAY, then wait for calls) are per session.
  */
-import { chmodSync, existsSync, unlinkSync } from 'fs';
 import * as http2 from 'http2';
-import type { AddressInfo } from 'net';
-import { ListenError } from '../listen';
+import { bindServer } from '../listen';
 import { H2SessionError } from './errors';
 import { DEFAULT_MAX_RECEIVE_MESSAGE_BYTES } from './grpcFraming';
 import { encodeGrpcMessage, GrpcStatus, parseGrpcTimeout, type GrpcStatusCode } from './grpcStatus';
@@ -250,29 +248,7 @@ export async function startH2Server(opts: H2ServerOptions): Promise<H2Server> {
   server.on('unknownProtocol', (socket: { destroy(): void }) => socket.destroy());
 
   const listen = opts.listen;
-  if (listen.kind === 'uds' && listen.deleteExisting && existsSync(listen.path)) unlinkSync(listen.path);
-  const backlog = opts.backlog !== undefined ? { backlog: opts.backlog } : {};
-  await new Promise<void>((resolve, reject) => {
-    const failed = (err: Error): void => {
-      const where = listen.kind === 'uds' ? listen.path : `${listen.host}:${listen.port}`;
-      reject(new ListenError('bind-failed', `cannot listen on ${where}: ${err.message}`, { cause: err }));
-    };
-    server.once('error', failed);
-    const done = (): void => {
-      server.off('error', failed);
-      resolve();
-    };
-    // An empty host is every interface, as in Go: Node listens on :: (dual-stack), or 0.0.0.0 without IPv6.
-    if (listen.kind === 'uds') server.listen({ path: listen.path, ...backlog }, done);
-    else
-      server.listen(
-        { port: listen.port, ...(listen.host === '' ? {} : { host: listen.host }), ...backlog },
-        done,
-      );
-  });
-  server.on('error', () => {});
-  if (listen.kind === 'uds' && listen.mode !== undefined) chmodSync(listen.path, listen.mode);
-  const port = listen.kind === 'uds' ? 0 : (server.address() as AddressInfo).port;
+  const port = await bindServer(server, listen, opts.backlog);
 
   let closing: Promise<void> | undefined;
   const closed = new Promise<void>((resolve) => server.once('close', () => resolve()));

@@ -4,12 +4,11 @@
  * the packets out (queued until the peer's windows let them leave), the response headers and the status.
  * One object per call, with no Node stream under it: that is what makes a call cheaper than node:http2's.
  */
-import { decodePacket } from '../../../protocol/codec';
 import { MalformedPacketError } from '../../../protocol/errors';
-import type { DecodedPacket, Packet } from '../../../protocol/packet';
+import type { Packet } from '../../../protocol/packet';
 import type { PacketStream, PacketStreamHandlers, StreamEnd } from '../../packetStream';
 import { GrpcCallError, type GrpcFrameError } from '../errors';
-import { framePacket, MessageDecoder } from '../grpcFraming';
+import { decodeMessage, framePacket, MessageDecoder } from '../grpcFraming';
 import { GrpcStatus, type GrpcStatusCode } from '../grpcStatus';
 import { SEND_HIGH_WATER_BYTES, STREAM_WINDOW_BYTES } from '../settings';
 import { H2Code } from './frames';
@@ -28,15 +27,6 @@ const CREDIT_THRESHOLD = STREAM_WINDOW_BYTES / 4;
  * apart. Turns, not milliseconds: a client that half-closes to finish must not pay a timer per call.
  */
 const PEER_RESET_SETTLE_TURNS = 2;
-
-function safeDecode(bytes: Buffer): DecodedPacket | MalformedPacketError {
-  try {
-    return decodePacket(bytes);
-  } catch (err) {
-    if (err instanceof MalformedPacketError) return err;
-    return new MalformedPacketError('truncated', err instanceof Error ? err.message : String(err));
-  }
-}
 
 export class WireStream implements PacketStream {
   /** What the peer lets us send on this stream (its SETTINGS_INITIAL_WINDOW_SIZE plus its updates). */
@@ -332,7 +322,7 @@ export class WireStream implements PacketStream {
   }
 
   private deliver(message: Buffer): void {
-    const decoded = safeDecode(message);
+    const decoded = decodeMessage(message);
     if (decoded instanceof MalformedPacketError) this.handlers?.malformed(decoded);
     else this.handlers?.packet(decoded);
   }

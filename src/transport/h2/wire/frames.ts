@@ -91,28 +91,25 @@ export function settingsFrame(settings: ReadonlyArray<readonly [number, number]>
 
 export const SETTINGS_ACK = frameHeader(0, FrameType.SETTINGS, Flags.ACK, 0);
 
-export function windowUpdateFrame(streamId: number, increment: number): Buffer {
+/** A frame whose payload is one 32-bit value (WINDOW_UPDATE, RST_STREAM). */
+function uint32Frame(type: number, streamId: number, value: number): Buffer {
   const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + 4);
   frame[0] = 0;
   frame[1] = 0;
   frame[2] = 4;
-  frame[3] = FrameType.WINDOW_UPDATE;
+  frame[3] = type;
   frame[4] = 0;
   frame.writeUInt32BE(streamId, 5);
-  frame.writeUInt32BE(increment, 9);
+  frame.writeUInt32BE(value, 9);
   return frame;
 }
 
+export function windowUpdateFrame(streamId: number, increment: number): Buffer {
+  return uint32Frame(FrameType.WINDOW_UPDATE, streamId, increment);
+}
+
 export function rstStreamFrame(streamId: number, code: number): Buffer {
-  const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + 4);
-  frame[0] = 0;
-  frame[1] = 0;
-  frame[2] = 4;
-  frame[3] = FrameType.RST_STREAM;
-  frame[4] = 0;
-  frame.writeUInt32BE(streamId, 5);
-  frame.writeUInt32BE(code, 9);
-  return frame;
+  return uint32Frame(FrameType.RST_STREAM, streamId, code);
 }
 
 /** A PING (or its ACK) carrying the 8 opaque bytes of `data`, from `data[at]`. */

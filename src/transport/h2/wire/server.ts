@@ -6,16 +6,13 @@
  */
 import * as net from 'net';
 import * as tls from 'tls';
-import { chmodSync, existsSync, unlinkSync } from 'fs';
-import type { AddressInfo } from 'net';
-import { ListenError } from '../../listen';
+import { bindServer } from '../../listen';
 import type { WatchableSession } from '../../liveness';
 import type { PacketStream } from '../../packetStream';
 import { DEFAULT_MAX_RECEIVE_MESSAGE_BYTES } from '../grpcFraming';
 import { GrpcStatus, parseGrpcTimeout, type GrpcStatusCode } from '../grpcStatus';
-import type { H2Listen, H2ServerTls } from '../h2Server';
+import type { H2Server, H2ServerOptions } from '../h2Server';
 import { paceHandshakes } from '../handshakePacing';
-import type { KeepaliveOptions } from '../keepalive';
 import { readMetadata, type IncomingMetadata, type OutgoingMetadata } from '../metadata';
 import type { WireStream } from './callStream';
 import { WireConnection, type ConnectionContext } from './connection';
@@ -39,26 +36,13 @@ export interface WireServerCall {
   refuse(code: GrpcStatusCode, details: string): void;
 }
 
-export interface WireServerOptions {
-  listen: H2Listen;
-  tls?: H2ServerTls;
+/** The node:http2 server's options (h2Server.ts), with routes that get our calls. */
+export interface WireServerOptions extends Omit<H2ServerOptions, 'routes'> {
   routes: Readonly<Record<string, (call: WireServerCall) => void>>;
-  maxReceiveMessageBytes?: number;
-  keepalive?: KeepaliveOptions;
-  /** Pings sooner than this after the previous one are strikes; undefined: no enforcement. */
-  pingPolicy?: { minIntervalMs?: number; now?: () => number; onViolation?: (peer: string) => void };
-  onSessionError?: (peer: string, error: Error) => void;
-  backlog?: number;
-  /** Told, as a sentence for a warning, what could not be applied (Node internals changed). */
-  onFallback?: (why: string) => void;
 }
 
-export interface WireServer {
-  readonly port: number;
-  stats(): { sessions: number; streams: number; pingsReceived: number; keepaliveAcks: number };
-  stopAccepting(): void;
-  close(graceMs?: number): Promise<void>;
-}
+/** The same surface as the node:http2 server's. */
+export type WireServer = H2Server;
 
 /** Request headers a server must refuse as malformed (RFC 9113 8.2.2): connection-specific fields. */
 const CONNECTION_SPECIFIC = new Set([
@@ -249,29 +233,7 @@ export async function startWireServer(opts: WireServerOptions): Promise<WireServ
     server.on('connection', (socket: net.Socket) => socket.setNoDelay(true));
   }
 
-  if (listen.kind === 'uds' && listen.deleteExisting && existsSync(listen.path)) unlinkSync(listen.path);
-  const backlog = opts.backlog !== undefined ? { backlog: opts.backlog } : {};
-  await new Promise<void>((resolve, reject) => {
-    const failed = (err: Error): void => {
-      const where = listen.kind === 'uds' ? listen.path : `${listen.host}:${listen.port}`;
-      reject(new ListenError('bind-failed', `cannot listen on ${where}: ${err.message}`, { cause: err }));
-    };
-    server.once('error', failed);
-    const done = (): void => {
-      server.off('error', failed);
-      resolve();
-    };
-    // An empty host is every interface, as in Go: Node listens on :: (dual-stack), or 0.0.0.0 without IPv6.
-    if (listen.kind === 'uds') server.listen({ path: listen.path, ...backlog }, done);
-    else
-      server.listen(
-        { port: listen.port, ...(listen.host === '' ? {} : { host: listen.host }), ...backlog },
-        done,
-      );
-  });
-  server.on('error', () => {});
-  if (listen.kind === 'uds' && listen.mode !== undefined) chmodSync(listen.path, listen.mode);
-  const port = listen.kind === 'uds' ? 0 : (server.address() as AddressInfo).port;
+  const port = await bindServer(server, listen, opts.backlog);
 
   const serverClosed = new Promise<void>((resolve) => server.once('close', () => resolve()));
   const stopAccepting = (): void => {
