@@ -542,7 +542,8 @@ export class WireConnection extends EventEmitter implements FrameSink {
   /** Resets the stream with `code` and forgets it; the stream's owner learns it ended. */
   resetStream(stream: WireStream, code: number): void {
     if (stream.closedByReset) return;
-    if (!this.dead) this.out(rstStreamFrame(stream.id, code));
+    // A stream both sides have finished is closed: no frame may name it any more (RFC 9113 5.1).
+    if (!this.dead && this.streams.get(stream.id) === stream) this.out(rstStreamFrame(stream.id, code));
     this.forget(stream);
     stream.lost();
   }
