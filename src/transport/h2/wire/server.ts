@@ -164,7 +164,9 @@ export async function startWireServer(opts: WireServerOptions): Promise<WireServ
       const refuse = (httpStatus: number, code: GrpcStatusCode, message: string): void => {
         stream.headersSent = true;
         stream.conn.writeHeaders(stream, refusalBlock(httpStatus, code, message), true);
-        stream.conn.resetStream(stream, H2Code.NO_ERROR);
+        // A client still sending is told to stop; one that had finished has a closed stream, named no more.
+        if (stream.remoteEnded) stream.conn.streamDone(stream);
+        else stream.conn.resetStream(stream, H2Code.NO_ERROR);
       };
       const contentType = request.contentType;
       if (contentType === undefined || !contentType.startsWith('application/grpc')) {
