@@ -100,3 +100,9 @@ export async function bindServer(
   if (listen.kind === 'uds' && listen.mode !== undefined) chmodSync(listen.path, listen.mode);
   return listen.kind === 'uds' ? 0 : (server.address() as AddressInfo).port;
 }
+
+/** An accepted TCP socket's peer as grpc-js and Go write it: an IPv6 address in brackets, so the port stays readable. */
+export function peerOfSocket(socket: { remoteAddress?: string; remotePort?: number } | undefined): string {
+  const address = socket?.remoteAddress ?? 'unknown';
+  return `${address.includes(':') ? `[${address}]` : address}:${socket?.remotePort ?? 0}`;
+}

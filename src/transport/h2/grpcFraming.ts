@@ -10,6 +10,8 @@ import { encodePacketParts } from '../../protocol/packetParts';
 import type { DecodedPacket, Packet } from '../../protocol/packet';
 import { GrpcFrameError } from './errors';
 
+/** The content-type our gRPC servers answer with: messages are protobuf. */
+export const GRPC_CONTENT_TYPE = 'application/grpc+proto';
 export const FRAME_PREFIX_BYTES = 5;
 /** gRPC's default maximum received message size (grpc-go, grpc-js): larger ones are RESOURCE_EXHAUSTED. */
 export const DEFAULT_MAX_RECEIVE_MESSAGE_BYTES = 4 * 1024 * 1024;

@@ -101,6 +101,16 @@ export function statusFromHttp(httpStatus: number): GrpcStatusCode {
 
 const C = http2.constants;
 
+/**
+ * Event-loop turns a client's END_STREAM waits before it counts as an EOF rather than the first half of a
+ * cancel. node:http2 clients (grpc-js, ours) cancel with END_STREAM then RST_STREAM CANCEL, written together
+ * but possibly read apart (a socket read or a TLS record boundary between them): the reset is then already
+ * in the socket and is read in the next poll phase. Turns, not milliseconds: a client that half-closes to
+ * finish (and waits for our status) must not pay a timer per call. grpc-go clients cancel with the reset
+ * alone.
+ */
+export const PEER_RESET_SETTLE_TURNS = 2;
+
 /** The status a call gets when its stream is reset with `rstCode` (as grpc-js and grpc-go map it). */
 export function statusFromRstCode(rstCode: number): GrpcStatusCode {
   switch (rstCode) {

@@ -5,15 +5,15 @@
  * (GOAWAY, then wait for calls) are per session.
  */
 import * as http2 from 'http2';
-import { bindServer } from '../listen';
+import { bindServer, peerOfSocket } from '../listen';
 import { H2SessionError } from './errors';
-import { DEFAULT_MAX_RECEIVE_MESSAGE_BYTES } from './grpcFraming';
+import { DEFAULT_MAX_RECEIVE_MESSAGE_BYTES, GRPC_CONTENT_TYPE } from './grpcFraming';
 import { encodeGrpcMessage, GrpcStatus, parseGrpcTimeout, type GrpcStatusCode } from './grpcStatus';
 import { paceHandshakes } from './handshakePacing';
 import { readWhileWriting } from './readWhileWriting';
 import { judgePing, PingStrikes, startKeepalive, type Keepalive, type KeepaliveOptions } from './keepalive';
 import { readMetadata } from './metadata';
-import { GRPC_CONTENT_TYPE, makeServerCall, type H2ServerCall } from './serverCall';
+import { makeServerCall, type H2ServerCall } from './serverCall';
 import { LOCAL_SETTINGS, MAX_SESSION_MEMORY_MIB, raiseSessionWindow } from './settings';
 
 const C = http2.constants;
@@ -68,10 +68,7 @@ export interface H2Server {
 
 function peerOf(session: http2.Http2Session, listen: H2Listen): string {
   if (listen.kind === 'uds') return `unix:${listen.path}`;
-  const s = session.socket as { remoteAddress?: string; remotePort?: number } | undefined;
-  const address = s?.remoteAddress ?? 'unknown';
-  // As grpc-js and Go write a peer: an IPv6 address in brackets, so the port stays readable.
-  return `${address.includes(':') ? `[${address}]` : address}:${s?.remotePort ?? 0}`;
+  return peerOfSocket(session.socket);
 }
 
 /** A keepalive timeout destroys the session with its error, which the session's 'error' listener reports. */

@@ -8,27 +8,18 @@ import type { PacketStream } from '../packetStream';
 import type { StreamEnd } from '../packetStream';
 import { GrpcCallError } from './errors';
 import type { GrpcFrameError } from './errors';
-import { encodeGrpcMessage, GrpcStatus, type GrpcStatusCode } from './grpcStatus';
+import { GRPC_CONTENT_TYPE } from './grpcFraming';
+import { encodeGrpcMessage, GrpcStatus, PEER_RESET_SETTLE_TURNS, type GrpcStatusCode } from './grpcStatus';
 import { H2PacketStream, type CallSide } from './h2PacketStream';
 import { metadataHeaders, type IncomingMetadata, type OutgoingMetadata } from './metadata';
 
 const C = http2.constants;
-export const GRPC_CONTENT_TYPE = 'application/grpc+proto';
 /**
  * How long a call this side gave up on stays open after its status before it is reset: ample for the
  * status frame to leave on a loaded loopback or LAN, short enough that a client that ignores the status
  * cannot hold the stream.
  */
 export const RESET_AFTER_STATUS_MS = 1_000;
-/**
- * Event-loop turns a client's END_STREAM waits before it counts as an EOF rather than the first half of a
- * cancel. node:http2 clients (grpc-js, ours) cancel with END_STREAM then RST_STREAM CANCEL, written together
- * but possibly read apart (a socket read or a TLS record boundary between them): the reset is then already
- * in the socket and is read in the next poll phase. Turns, not milliseconds: a client that half-closes to
- * finish (and waits for our status) must not pay a timer per call. grpc-go clients cancel with the reset
- * alone.
- */
-export const PEER_RESET_SETTLE_TURNS = 2;
 
 /** What a call tells when its headers or data go out (the session's ping policy, keepalive.ts). */
 export interface SendWatcher {

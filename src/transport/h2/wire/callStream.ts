@@ -9,7 +9,7 @@ import type { Packet } from '../../../protocol/packet';
 import type { PacketStream, PacketStreamHandlers, StreamEnd } from '../../packetStream';
 import { GrpcCallError, type GrpcFrameError } from '../errors';
 import { decodeMessage, framePacket, MessageDecoder } from '../grpcFraming';
-import { GrpcStatus, type GrpcStatusCode } from '../grpcStatus';
+import { GrpcStatus, PEER_RESET_SETTLE_TURNS, type GrpcStatusCode } from '../grpcStatus';
 import { SEND_HIGH_WATER_BYTES, STREAM_WINDOW_BYTES } from '../settings';
 import { H2Code } from './frames';
 import type { WireConnection } from './connection';
@@ -20,13 +20,6 @@ import { okTrailersBlock, plainResponseBlock, statusBlock, trailersOnlyBlock } f
  * as grpc-go does, so that a busy stream sends one WINDOW_UPDATE per MiB rather than one per frame.
  */
 const CREDIT_THRESHOLD = STREAM_WINDOW_BYTES / 4;
-
-/**
- * Event-loop turns a client's END_STREAM waits before it counts as an EOF rather than the first half of a
- * cancel: node:http2 clients (grpc-js) cancel with END_STREAM then RST_STREAM CANCEL, which may be read
- * apart. Turns, not milliseconds: a client that half-closes to finish must not pay a timer per call.
- */
-const PEER_RESET_SETTLE_TURNS = 2;
 
 export class WireStream implements PacketStream {
   /** What the peer lets us send on this stream (its SETTINGS_INITIAL_WINDOW_SIZE plus its updates). */
@@ -120,7 +113,7 @@ export class WireStream implements PacketStream {
   attach(handlers: PacketStreamHandlers): void {
     this.handlers = handlers;
     if (!this.paused) this.flushQueue();
-    if (this.closedByReset || this.remoteEnded) this.peerDone();
+    if (this.closedByReset || this.remoteEnded) this.endIfDrained();
   }
 
   send(packet: Packet, onWritten?: () => void): boolean {
@@ -190,19 +183,30 @@ export class WireStream implements PacketStream {
    */
   sendStatus(code: GrpcStatusCode, message: string, thenReset = false): void {
     if (this.statusSent || this.closedByReset) return;
-    this.statusSent = true;
-    this.resetAfterStatus = thenReset;
     if (!this.headersSent) {
-      this.headersSent = true;
-      this.out.length = 0;
-      this.outBytes = 0;
-      this.conn.writeHeaders(this, trailersOnlyBlock(this.responseBlock, code, message), true);
-      this.afterStatus();
+      this.respondWithStatus(trailersOnlyBlock(this.responseBlock, code, message), thenReset);
       return;
     }
+    this.statusSent = true;
+    this.resetAfterStatus = thenReset;
     this.trailersBlock =
       code === GrpcStatus.OK && message === '' ? okTrailersBlock : statusBlock(code, message);
     if (this.outBytes === 0) this.writeTrailers();
+  }
+
+  /**
+   * Ends the call with one HEADERS frame that carries the whole response and its status (trailers-only, or
+   * a refusal of a request that is not gRPC); what the client still sends is not read.
+   */
+  respondWithStatus(block: Buffer, thenReset = false): void {
+    if (this.statusSent || this.closedByReset) return;
+    this.statusSent = true;
+    this.headersSent = true;
+    this.resetAfterStatus = thenReset;
+    this.out.length = 0;
+    this.outBytes = 0;
+    this.conn.writeHeaders(this, block, true);
+    this.afterStatus();
   }
 
   /** Called by the connection when the queue is empty: the status can follow the data. */
@@ -277,7 +281,7 @@ export class WireStream implements PacketStream {
     this.settling = true;
     let turns = PEER_RESET_SETTLE_TURNS;
     const next = (): void => {
-      if (--turns <= 0 || this.closedByReset) this.peerDone();
+      if (--turns <= 0 || this.closedByReset) this.endIfDrained();
       else setImmediate(next);
     };
     setImmediate(next);
@@ -303,7 +307,7 @@ export class WireStream implements PacketStream {
     }
     const written = this.written;
     if (written !== undefined) for (const [, cb] of written.splice(0)) cb();
-    if (this.handlers !== undefined) this.peerDone();
+    if (this.handlers !== undefined) this.endIfDrained();
   }
 
   /** The peer's SETTINGS changed the initial window by `delta`. */
@@ -344,10 +348,6 @@ export class WireStream implements PacketStream {
     this.recvWindow += this.pendingCredit;
     this.conn.grantStream(this, this.pendingCredit);
     this.pendingCredit = 0;
-  }
-
-  private peerDone(): void {
-    this.endIfDrained();
   }
 
   private endIfDrained(): void {

@@ -3,11 +3,10 @@
  * the peer's dynamic table, so blocks can be joined: a trailers-only response is the response headers'
  * block followed by the status block.
  */
+import { GRPC_CONTENT_TYPE } from '../grpcFraming';
 import { encodeGrpcMessage, GrpcStatus, type GrpcStatusCode } from '../grpcStatus';
 import { encodeHeaderBlock } from '../hpack/hpackEncoder';
 import { metadataHeaders, type OutgoingMetadata } from '../metadata';
-
-export const GRPC_CONTENT_TYPE = 'application/grpc+proto';
 
 export const plainResponseBlock = encodeHeaderBlock([':status', '200', 'content-type', GRPC_CONTENT_TYPE]);
 

@@ -6,7 +6,7 @@
  */
 import * as net from 'net';
 import * as tls from 'tls';
-import { bindServer } from '../../listen';
+import { bindServer, peerOfSocket } from '../../listen';
 import type { WatchableSession } from '../../liveness';
 import type { PacketStream } from '../../packetStream';
 import { DEFAULT_MAX_RECEIVE_MESSAGE_BYTES } from '../grpcFraming';
@@ -104,19 +104,12 @@ function readRequest(headers: readonly string[]): Request {
   return request;
 }
 
-function peerOfSocket(socket: net.Socket): string {
-  const address = socket.remoteAddress ?? 'unknown';
-  // As grpc-js and Go write a peer: an IPv6 address in brackets, so the port stays readable.
-  return `${address.includes(':') ? `[${address}]` : address}:${socket.remotePort ?? 0}`;
-}
-
 function makeCall(
   stream: WireStream,
   path: string,
   metadata: IncomingMetadata,
   deadline: number | undefined,
 ): WireServerCall {
-  let packets: PacketStream | undefined;
   return {
     path,
     metadata,
@@ -131,8 +124,7 @@ function makeCall(
         stream.responseBlock = responseBlockWith(headers);
         stream.sendHeaders();
       }
-      packets ??= stream;
-      return packets;
+      return stream;
     },
     refuse: (code, details) => stream.sendStatus(code, details),
   };
@@ -144,6 +136,8 @@ export async function startWireServer(opts: WireServerOptions): Promise<WireServ
   let pingsOfClosed = 0;
   let acksOfClosed = 0;
   let accepting = true;
+  /** Set while a graceful close waits for the last connection to go. */
+  let allGone: (() => void) | undefined;
   const context: ConnectionContext = {
     maxReceiveMessageBytes: opts.maxReceiveMessageBytes ?? DEFAULT_MAX_RECEIVE_MESSAGE_BYTES,
     keepalive: opts.keepalive,
@@ -154,6 +148,7 @@ export async function startWireServer(opts: WireServerOptions): Promise<WireServ
       if (!connections.delete(conn)) return;
       pingsOfClosed += conn.pingsReceived;
       acksOfClosed += conn.keepaliveAcks;
+      if (connections.size === 0) allGone?.();
     },
     request: (stream, headers) => {
       const request = readRequest(headers);
@@ -161,13 +156,8 @@ export async function startWireServer(opts: WireServerOptions): Promise<WireServ
         stream.conn.resetStream(stream, H2Code.PROTOCOL_ERROR);
         return;
       }
-      const refuse = (httpStatus: number, code: GrpcStatusCode, message: string): void => {
-        stream.headersSent = true;
-        stream.conn.writeHeaders(stream, refusalBlock(httpStatus, code, message), true);
-        // A client still sending is told to stop; one that had finished has a closed stream, named no more.
-        if (stream.remoteEnded) stream.conn.streamDone(stream);
-        else stream.conn.resetStream(stream, H2Code.NO_ERROR);
-      };
+      const refuse = (httpStatus: number, code: GrpcStatusCode, message: string): void =>
+        stream.respondWithStatus(refusalBlock(httpStatus, code, message));
       const contentType = request.contentType;
       if (contentType === undefined || !contentType.startsWith('application/grpc')) {
         refuse(415, GrpcStatus.INTERNAL, `invalid gRPC request content-type ${String(contentType)}`);
@@ -262,8 +252,13 @@ export async function startWireServer(opts: WireServerOptions): Promise<WireServ
       closing ??= (async () => {
         stopAccepting();
         if (connections.size > 0 && graceMs > 0) {
-          const deadline = Date.now() + graceMs;
-          while (connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+          let timer: NodeJS.Timeout | undefined;
+          await new Promise<void>((resolve) => {
+            allGone = resolve;
+            timer = setTimeout(resolve, graceMs);
+          });
+          clearTimeout(timer);
+          allGone = undefined;
         }
         for (const conn of [...connections]) conn.shutDown('server shutting down');
         const left = [...connections].map(
