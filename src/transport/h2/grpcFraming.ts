@@ -50,8 +50,11 @@ export function frameBytes(message: Buffer): Buffer[] {
  * GrpcFrameError (after which the decoder must not be used: the stream is to be ended).
  */
 export class MessageDecoder {
-  // From the shared pool: a decoder per call must not cost an ArrayBuffer of its own.
-  private readonly prefix = Buffer.allocUnsafe(FRAME_PREFIX_BYTES);
+  /**
+   * A prefix split across chunks is gathered here, made the first time one is: most calls never split
+   * one, and a Buffer is 96 bytes of heap per call. From the shared pool, not an ArrayBuffer of its own.
+   */
+  private prefix: Buffer | undefined;
   private prefixFill = 0;
   /** The message being assembled across chunks, and how much of it is filled. */
   private partial: Buffer | undefined;
@@ -87,14 +90,15 @@ export class MessageDecoder {
         pos += FRAME_PREFIX_BYTES;
       } else {
         const take = Math.min(end - pos, FRAME_PREFIX_BYTES - this.prefixFill);
-        chunk.copy(this.prefix, this.prefixFill, pos, pos + take);
+        const prefix = (this.prefix ??= Buffer.allocUnsafe(FRAME_PREFIX_BYTES));
+        chunk.copy(prefix, this.prefixFill, pos, pos + take);
         this.prefixFill += take;
         pos += take;
         if (this.prefixFill < FRAME_PREFIX_BYTES) break;
         this.prefixFill = 0;
-        const error = this.check(this.prefix[0]!, this.prefix.readUInt32BE(1));
+        const error = this.check(prefix[0]!, prefix.readUInt32BE(1));
         if (error) return error;
-        length = this.prefix.readUInt32BE(1);
+        length = prefix.readUInt32BE(1);
       }
       if (end - pos >= length) {
         // The common case: the whole message is in this chunk, handed on as a view.

@@ -16,6 +16,24 @@ import type { WireConnection } from './connection';
 import { okTrailersBlock, plainResponseBlock, statusBlock, trailersOnlyBlock } from './responseHeaders';
 
 /**
+ * The array a DATA frame's messages are split into before they are delivered, shared by every stream: a
+ * stream of its own would be 32 bytes per idle tunnel. A delivery can reach another stream's `data` only
+ * through the connection's frame loop, never inside this one, but a second array is made if it ever does.
+ */
+let spareScratch: Buffer[] | undefined = [];
+
+function takeScratch(): Buffer[] {
+  const scratch = spareScratch ?? [];
+  spareScratch = undefined;
+  return scratch;
+}
+
+function releaseScratch(scratch: Buffer[]): void {
+  scratch.length = 0;
+  spareScratch = scratch;
+}
+
+/**
  * Received bytes a stream lets build up before it grants the peer more window: a quarter of the window,
  * as grpc-go does, so that a busy stream sends one WINDOW_UPDATE per MiB rather than one per frame.
  */
@@ -31,8 +49,12 @@ export class WireStream implements PacketStream {
   /** Bytes received while paused (or before attach): granted back once their messages are delivered. */
   private heldCredit = 0;
 
-  /** Outgoing bytes waiting for window: whole buffers, the first one partly sent from `outOffset`. */
-  readonly out: Buffer[] = [];
+  /**
+   * Outgoing bytes waiting for window: whole buffers, the first one partly sent from `outOffset`. Replaced
+   * by a fresh array whenever it empties: a drained array keeps the backing store it grew (about 150
+   * bytes), and an idle tunnel would hold it for as long as it lives.
+   */
+  out: Buffer[] = [];
   outOffset = 0;
   outBytes = 0;
   /** Callbacks of `send`, with the total of queued bytes at which each packet ends. */
@@ -56,8 +78,8 @@ export class WireStream implements PacketStream {
 
   private handlers: PacketStreamHandlers | undefined;
   private decoder: MessageDecoder | undefined;
-  private readonly queue: Buffer[] = [];
-  private readonly scratch: Buffer[] = [];
+  /** Messages waiting while paused or not yet attached; made when the first has to wait. */
+  private queue: Buffer[] | undefined;
   private paused = false;
   private finished = false;
   private ended = false;
@@ -155,7 +177,7 @@ export class WireStream implements PacketStream {
 
   abort(reason: string): void {
     this.finished = true;
-    this.queue.length = 0;
+    this.queue = undefined;
     this.endOnce({ kind: 'local', reason });
     if (this.closedByReset) return;
     if (!this.statusSent) this.sendStatus(GrpcStatus.ABORTED, reason, true);
@@ -203,7 +225,7 @@ export class WireStream implements PacketStream {
     this.statusSent = true;
     this.headersSent = true;
     this.resetAfterStatus = thenReset;
-    this.out.length = 0;
+    this.out = [];
     this.outBytes = 0;
     this.conn.writeHeaders(this, block, true);
     this.afterStatus();
@@ -232,7 +254,9 @@ export class WireStream implements PacketStream {
     const written = this.written;
     if (written !== undefined) {
       while (written.length > 0 && written[0]![0] <= this.sentTotal) written.shift()![1]();
+      if (written.length === 0 && this.written === written) this.written = undefined;
     }
+    if (this.outBytes === 0 && this.out.length === 0) this.out = [];
     if (this.outBytes === 0 && this.trailersBlock) this.writeTrailers();
     if (this.needDrain && this.outBytes < SEND_HIGH_WATER_BYTES) {
       this.needDrain = false;
@@ -252,21 +276,24 @@ export class WireStream implements PacketStream {
     }
     if (payload.length > 0) {
       const decoder = (this.decoder ??= new MessageDecoder(this.maxReceiveMessageBytes));
-      const out = this.scratch;
+      const out = takeScratch();
       const error = decoder.push(payload, out);
       let i = 0;
-      if (this.handlers !== undefined && !this.paused && this.queue.length === 0) {
+      if (this.handlers !== undefined && !this.paused && this.queue === undefined) {
         for (; i < out.length && !this.paused && !this.ended; i++) this.deliver(out[i]!);
       }
-      for (; i < out.length; i++) this.queue.push(out[i]!);
-      out.length = 0;
+      if (i < out.length) {
+        const queue = (this.queue ??= []);
+        for (; i < out.length; i++) queue.push(out[i]!);
+      }
+      releaseScratch(out);
       if (error) {
-        this.queue.length = 0;
+        this.queue = undefined;
         this.rejectFrame(error);
         return true;
       }
     }
-    if (this.queue.length === 0 && this.handlers !== undefined) this.credit(frameBytes);
+    if (this.queue === undefined && this.handlers !== undefined) this.credit(frameBytes);
     else this.heldCredit += frameBytes;
     if (endStream) this.endStream();
     return true;
@@ -297,7 +324,7 @@ export class WireStream implements PacketStream {
   lost(): void {
     if (this.closedByReset) return;
     this.closedByReset = true;
-    this.out.length = 0;
+    this.out = [];
     this.outBytes = 0;
     this.trailersBlock = undefined;
     this.clearDeadline();
@@ -306,7 +333,10 @@ export class WireStream implements PacketStream {
       this.cancelled?.abort();
     }
     const written = this.written;
-    if (written !== undefined) for (const [, cb] of written.splice(0)) cb();
+    if (written !== undefined) {
+      this.written = undefined;
+      for (const [, cb] of written) cb();
+    }
     if (this.handlers !== undefined) this.endIfDrained();
   }
 
@@ -333,8 +363,14 @@ export class WireStream implements PacketStream {
 
   private flushQueue(): void {
     if (this.handlers === undefined) return;
-    while (this.queue.length > 0 && !this.paused && !this.ended) this.deliver(this.queue.shift()!);
-    if (this.queue.length === 0 && this.heldCredit > 0) {
+    const queue = this.queue;
+    if (queue !== undefined) {
+      while (queue.length > 0 && this.queue === queue && !this.paused && !this.ended)
+        this.deliver(queue.shift()!);
+      if (queue.length > 0) return;
+      if (this.queue === queue) this.queue = undefined;
+    }
+    if (this.heldCredit > 0) {
       const held = this.heldCredit;
       this.heldCredit = 0;
       this.credit(held);
@@ -354,12 +390,12 @@ export class WireStream implements PacketStream {
     if (this.ended) return;
     const end = this.peerEnd();
     if (end.kind !== 'eof') {
-      this.queue.length = 0;
+      this.queue = undefined;
       this.finished = true;
       this.endOnce(end);
       return;
     }
-    if (this.paused || this.queue.length > 0) return;
+    if (this.paused || this.queue !== undefined) return;
     if (this.decoder?.midMessage) {
       this.endOnce({
         kind: 'error',

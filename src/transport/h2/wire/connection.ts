@@ -8,7 +8,6 @@
  * The socket is read while our output waits (up to OUTPUT_LIMIT_BYTES of it), so two peers that both
  * have more to send than the kernel holds do not stop each other: the hang node:http2 has by design.
  */
-import { EventEmitter } from 'events';
 import type { Socket } from 'net';
 import { H2SessionError } from '../errors';
 import { HpackDecoder, HpackError } from '../hpack/hpackDecoder';
@@ -16,6 +15,7 @@ import { PING_VIOLATION_CLOSE_MS, PingStrikes, type KeepaliveOptions } from '../
 import { MAX_FRAME_BYTES, SESSION_WINDOW_BYTES, STREAM_WINDOW_BYTES } from '../settings';
 import { WireStream } from './callStream';
 import { FrameReader, type FrameSink } from './frameReader';
+import { StreamTable } from './streamTable';
 import {
   CLIENT_PREFACE,
   DEFAULT_MAX_FRAME_BYTES,
@@ -121,12 +121,15 @@ function onKeepaliveAnswer(this: WireConnection, err: Error | null): void {
 
 const TOO_MANY_PINGS = 'too_many_pings';
 
+type WatchEvent = 'ping' | 'close';
+
 /**
- * An EventEmitter for the liveness watch (liveness.ts), which listens for 'ping' (the peer pinged us) and
- * 'close', as it does on node:http2 sessions.
+ * One HTTP/2 connection. The liveness watch (liveness.ts) listens on it for 'ping' (the peer pinged us)
+ * and 'close', as it does on node:http2 sessions; those two are all it emits, so it is not an
+ * EventEmitter (whose listener table is about 180 bytes per idle tunnel).
  */
-export class WireConnection extends EventEmitter implements FrameSink {
-  readonly streams = new Map<number, WireStream>();
+export class WireConnection implements FrameSink {
+  readonly streams = new StreamTable<WireStream>();
   private readonly reader = new FrameReader(MAX_FRAME_BYTES);
   private readonly hpack = new HpackDecoder(4096, MAX_HEADER_LIST_BYTES);
   private prefaceLeft = CLIENT_PREFACE.length;
@@ -155,6 +158,8 @@ export class WireConnection extends EventEmitter implements FrameSink {
   private readonly strikes: PingStrikes | undefined;
   private resetTokens = RESET_BURST;
   private resetRefilledAt = 0;
+  /** The 'ping' and 'close' listeners, made when the first is added. */
+  private watchers: Record<WatchEvent, Array<() => void>> | undefined;
   /** Pings the client acknowledged (keepalive). */
   keepaliveAcks = 0;
   /** Pings the client sent us. */
@@ -165,7 +170,6 @@ export class WireConnection extends EventEmitter implements FrameSink {
     readonly peer: string,
     private readonly context: ConnectionContext,
   ) {
-    super();
     const policy = context.pingPolicy;
     if (policy) this.strikes = new PingStrikes(policy.minIntervalMs, policy.now);
     const owned = socket as OwnedSocket;
@@ -181,6 +185,25 @@ export class WireConnection extends EventEmitter implements FrameSink {
       this.keepaliveTimer = setTimeout(keepaliveTick, context.keepalive.intervalMs, this);
       this.keepaliveTimer.unref();
     }
+  }
+
+  /** Adds a listener for 'ping' (the peer pinged us) or 'close'; it is called with the connection as `this`. */
+  on(event: WatchEvent, listener: () => void): this {
+    (this.watchers ??= { ping: [], close: [] })[event].push(listener);
+    return this;
+  }
+
+  off(event: WatchEvent, listener: () => void): this {
+    const listeners = this.watchers?.[event];
+    const at = listeners?.indexOf(listener) ?? -1;
+    if (at >= 0) listeners!.splice(at, 1);
+    return this;
+  }
+
+  private notify(event: WatchEvent): void {
+    const listeners = this.watchers?.[event];
+    if (listeners === undefined || listeners.length === 0) return;
+    for (const listener of [...listeners]) listener.call(this);
   }
 
   /** Closing or closed: no new streams (as node:http2's `closed`). */
@@ -462,7 +485,7 @@ export class WireConnection extends EventEmitter implements FrameSink {
     this.pingsReceived++;
     this.out(pingFrame(payload, 0, true));
     if (this.strikes?.ping()) return this.tooManyPings();
-    this.emit('ping');
+    this.notify('ping');
     return true;
   }
 
@@ -690,7 +713,7 @@ export class WireConnection extends EventEmitter implements FrameSink {
   /** Ends every open call with UNAVAILABLE and the connection after them. */
   shutDown(message: string): void {
     this.goaway();
-    for (const stream of [...this.streams.values()]) stream.sendStatus(14, message, true);
+    for (const stream of this.streams.values()) stream.sendStatus(14, message, true);
     this.end();
   }
 
@@ -732,7 +755,7 @@ export class WireConnection extends EventEmitter implements FrameSink {
     if (this.dead) return;
     this.dead = true;
     if (this.keepaliveTimer) clearTimeout(this.keepaliveTimer);
-    const open = [...this.streams.values()];
+    const open = this.streams.values();
     this.streams.clear();
     this.blocked = [];
     for (const stream of open) stream.lost();
@@ -758,6 +781,6 @@ export class WireConnection extends EventEmitter implements FrameSink {
     this.markDead();
     delete (this.socket as OwnedSocket)[CONN];
     this.context.gone(this);
-    this.emit('close');
+    this.notify('close');
   }
 }

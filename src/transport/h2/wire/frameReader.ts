@@ -14,7 +14,8 @@ export class FrameTooLargeError extends Error {
 }
 
 export class FrameReader {
-  private readonly header = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
+  /** A header split across reads is gathered here; made the first time one is (a Buffer is 96 bytes of heap). */
+  private header: Buffer | undefined;
   private headerFill = 0;
   /** The frame being assembled across reads, with its header already read. */
   private payload: Buffer | undefined;
@@ -51,12 +52,12 @@ export class FrameReader {
         pos += FRAME_HEADER_BYTES;
       } else {
         const take = Math.min(end - pos, FRAME_HEADER_BYTES - this.headerFill);
-        chunk.copy(this.header, this.headerFill, pos, pos + take);
+        const h = (this.header ??= Buffer.allocUnsafe(FRAME_HEADER_BYTES));
+        chunk.copy(h, this.headerFill, pos, pos + take);
         this.headerFill += take;
         pos += take;
         if (this.headerFill < FRAME_HEADER_BYTES) return undefined;
         this.headerFill = 0;
-        const h = this.header;
         length = (h[0]! << 16) | (h[1]! << 8) | h[2]!;
         this.type = h[3]!;
         this.flags = h[4]!;
