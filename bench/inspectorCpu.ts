@@ -63,23 +63,25 @@ function makeVariant(m: InspectorModules, name: VariantName): Variant {
       : m.feeding(inspector.feed, () => inspector.wanted, null, factory);
   const tableQuery = m.parseActorQuery(new URLSearchParams(TABLE_QUERY));
   let tunnelId = 'x:0';
-  const describe = (destination: string) => () => ({
-    agent: 'node-1',
-    destination,
-    owner: tunnelId,
-    bytesOut: 0,
-    bytesIn: 0,
+  const describe = (destination: string) => ({
+    actorFacts: () => ({
+      agent: 'node-1',
+      destination,
+      owner: tunnelId,
+      bytesOut: 0,
+      bytesIn: 0,
+    }),
   });
   const tunnel = host.start('agentTunnel', machines.agentTunnel.machine, {
     input: { agentId: 'node-1', streamId: 'node-1#1' },
-    describe: () => ({ agent: 'node-1' }),
+    describer: { actorFacts: () => ({ agent: 'node-1' }) },
   });
   tunnelId = tunnel.sessionId;
   for (let i = 0; i < LIVE_BACKGROUND; i++) {
     host.start('connection', machines.connection.machine, {
       bind: (a) => machines.connection.bind(a, noopPort()),
       input: { connectID: String(i) },
-      describe: describe(`10.0.${i % 250}.1:10250`),
+      describer: describe(`10.0.${i % 250}.1:10250`),
     });
   }
   let selected: string | null = null;
@@ -96,13 +98,13 @@ function makeVariant(m: InspectorModules, name: VariantName): Variant {
     const dial = host.start('dial', machines.dial.machine, {
       bind: (a) => machines.dial.bind(a, noopPort()),
       input: { random: String(n), address: destination, timeoutMs: DIAL_TIMEOUT_MS },
-      describe: describe(destination),
+      describer: describe(destination),
     });
     dial.send({ type: 'DIAL_SUCCEEDED', connectID: String(n) });
     const conn = host.start('connection', machines.connection.machine, {
       bind: (a) => machines.connection.bind(a, noopPort()),
       input: { connectID: String(n) },
-      describe: describe(destination),
+      describer: describe(destination),
     });
     conn.send({ type: 'CLOSE_REQUESTED', reason: 'done' });
     conn.send({ type: 'FAR_END_CLOSED', reason: 'done' });

@@ -18,18 +18,20 @@ export function passes(m: InspectorModules, tableQuery: string): void {
     const inspector = new m.LiveInspector(host, { kind: 'server', id: 'bench' }, new m.EventFeed());
     const tunnel = host.start('agentTunnel', machines.agentTunnel.machine, {
       input: { agentId: 'node-1', streamId: 'node-1#1' },
-      describe: () => ({ agent: 'node-1' }),
+      describer: { actorFacts: () => ({ agent: 'node-1' }) },
     });
     let last = '';
     for (let i = 0; i < live; i++) {
       last = host.start('connection', machines.connection.machine, {
         bind: (a) => machines.connection.bind(a, noopPort()),
         input: { connectID: String(i) },
-        describe: () => ({
-          agent: 'node-1',
-          destination: `10.0.${i % 250}.1:10250`,
-          owner: tunnel.sessionId,
-        }),
+        describer: {
+          actorFacts: () => ({
+            agent: 'node-1',
+            destination: `10.0.${i % 250}.1:10250`,
+            owner: tunnel.sessionId,
+          }),
+        },
       }).sessionId;
     }
     inspector.addViewer();

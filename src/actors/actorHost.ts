@@ -60,12 +60,21 @@ export interface ActorFacts {
   readonly bytesIn?: number;
 }
 
+/**
+ * What an actor's owner tells an inspector about it. The owner is the describer itself, so that an
+ * actor carries no closure for it (one per connection would be memory for as long as it is open).
+ */
+export interface ActorDescriber {
+  actorFacts(): ActorFacts;
+}
+
 /** One live actor as an inspector lists it. */
 export interface LiveActor {
   readonly kind: ActorKind;
   readonly actor: Actor<AnyActorLogic>;
   readonly startedAt: number;
-  readonly describe: (() => ActorFacts) | undefined;
+  /** What its owner says about it, if it has a describer. */
+  describe(): ActorFacts | undefined;
 }
 
 /** Told once an actor it started reaches a final state, after the host has forgotten the actor. */
@@ -82,11 +91,15 @@ class Member implements LiveActor {
     readonly kind: ActorKind,
     readonly actor: Actor<AnyActorLogic>,
     readonly startedAt: number,
-    readonly describe: (() => ActorFacts) | undefined,
+    private readonly describer: ActorDescriber | undefined,
     private readonly members: Map<Actor<AnyActorLogic>, LiveActor>,
     private readonly ended: (entry: LiveActor) => void,
     private readonly owner: ActorOwner | undefined,
   ) {}
+
+  describe(): ActorFacts | undefined {
+    return this.describer?.actorFacts();
+  }
 
   complete(): void {
     this.forget();
@@ -164,7 +177,7 @@ export class ActorHost {
       input?: unknown;
       id?: string;
       bind?: (actor: Actor<TLogic>) => void;
-      describe?: () => ActorFacts;
+      describer?: ActorDescriber;
       /** Told when the actor is done: rides on the host's one observer instead of subscribing a second. */
       owner?: ActorOwner;
     },
@@ -187,7 +200,7 @@ export class ActorHost {
       kind,
       actor as Actor<AnyActorLogic>,
       Date.now(),
-      options.describe,
+      options.describer,
       members,
       this.endedEntry,
       options.owner,

@@ -37,120 +37,137 @@ export interface ReceiveControl {
   resumeReceiving(): void;
 }
 
+/** The table's owner: the stream it pauses, and who hears of connections that leave. */
+export interface TableOwner {
+  /** The stream whose receiving side the table pauses, if there is one now. */
+  receiveControl(): ReceiveControl | null;
+  /** An established connection left the table (the server remembers it to drop stray DATA). */
+  connectionForgotten?(connectID: bigint): void;
+}
+
 const NONE: readonly never[] = [];
 
+/**
+ * Every collection is made when it is first needed: a server holds a table per agent, and most agents of
+ * a fleet carry no dial at a given moment (four empty collections were about 670 bytes per agent).
+ */
 export class ConnectionTable<C extends CarriedConnection> {
   /**
    * Pending dials by random. Normally one each; the agent may hold several under one random, because the
    * reference agent keys nothing by random and dials every DIAL_REQ it gets (see ServerLink).
    */
-  private readonly dials = new Map<bigint, C[]>();
+  private dials: Map<bigint, C[]> | undefined;
   private dialCount = 0;
-  private readonly open = new Map<bigint, C>();
+  private open: Map<bigint, C> | undefined;
   /** Connections whose local source is paused until the stream drains. */
-  private readonly waitingForDrain = new Set<C>();
+  private waitingForDrain: Set<C> | undefined;
   /** Overflowing connections holding the stream's receiving side paused (only without credits). */
-  private readonly holding = new Set<C>();
+  private holding: Set<C> | undefined;
 
-  constructor(
-    private readonly receive: () => ReceiveControl | null,
-    /** Told when an established connection leaves the table (the server remembers it to drop stray DATA). */
-    private readonly onForgotten: (connectID: bigint) => void = () => {},
-  ) {}
+  constructor(private readonly owner: TableOwner) {}
 
   get pendingDialCount(): number {
     return this.dialCount;
   }
 
   get connectionCount(): number {
-    return this.open.size;
+    return this.open?.size ?? 0;
   }
 
   addDial(conn: C): void {
-    const list = this.dials.get(conn.random);
+    const dials = (this.dials ??= new Map<bigint, C[]>());
+    const list = dials.get(conn.random);
     if (list) list.push(conn);
-    else this.dials.set(conn.random, [conn]);
+    else dials.set(conn.random, [conn]);
     this.dialCount++;
   }
 
   /** The pending dials under `random`, oldest first. */
   dialsFor(random: bigint): readonly C[] {
-    return this.dials.get(random) ?? NONE;
+    return this.dials?.get(random) ?? NONE;
   }
 
   connection(connectID: bigint): C | undefined {
-    return this.open.get(connectID);
+    return this.open?.get(connectID);
   }
 
   /** The dial became a connection: from now on it is found by its connectID. */
   established(conn: C): void {
     this.removeDial(conn);
-    this.open.set(conn.connectID!, conn);
+    (this.open ??= new Map<bigint, C>()).set(conn.connectID!, conn);
   }
 
   /** The dial or connection has ended: it leaves every set it is in, and releases its hold. */
   forget(conn: C): void {
     this.removeDial(conn);
     const id = conn.connectID;
-    if (id !== null && this.open.get(id) === conn) {
+    if (id !== null && this.open?.get(id) === conn) {
       this.open.delete(id);
-      this.onForgotten(id);
+      this.owner.connectionForgotten?.(id);
     }
-    this.waitingForDrain.delete(conn);
+    this.waitingForDrain?.delete(conn);
     this.release(conn);
   }
 
   /** The stream is full: `conn`'s 'tunnel' hold is released when it drains. */
   waitForDrain(conn: C): void {
-    this.waitingForDrain.add(conn);
+    (this.waitingForDrain ??= new Set<C>()).add(conn);
   }
 
   streamDrained(): void {
-    const waiting = [...this.waitingForDrain];
-    this.waitingForDrain.clear();
+    const waiting = this.waitingForDrain;
+    if (waiting === undefined || waiting.size === 0) return;
+    this.waitingForDrain = undefined;
     for (const conn of waiting) conn.flow?.release('tunnel');
   }
 
   /** Stops reading the stream on `conn`'s behalf; the first hold pauses it. */
   hold(conn: C): void {
-    if (this.holding.size === 0) this.receive()?.pauseReceiving();
-    this.holding.add(conn);
+    const holding = (this.holding ??= new Set<C>());
+    if (holding.size === 0) this.owner.receiveControl()?.pauseReceiving();
+    holding.add(conn);
   }
 
   /** Ends `conn`'s hold; the last one resumes the stream. */
   release(conn: C): void {
-    if (this.holding.delete(conn) && this.holding.size === 0) this.receive()?.resumeReceiving();
+    const holding = this.holding;
+    if (holding !== undefined && holding.delete(conn) && holding.size === 0) {
+      this.holding = undefined;
+      this.owner.receiveControl()?.resumeReceiving();
+    }
   }
 
   /** CREDIT from the peer for one connection. */
   credited(connectID: bigint, bytes: bigint): void {
-    this.open.get(connectID)?.flow?.credited(Number(bytes));
+    this.open?.get(connectID)?.flow?.credited(Number(bytes));
   }
 
   /** Bytes the connections hold for local sinks that have not taken them yet. */
   bufferedBytes(): number {
     let n = 0;
-    for (const conn of this.open.values()) n += conn.flow?.bufferedBytes ?? 0;
+    if (this.open !== undefined) for (const conn of this.open.values()) n += conn.flow?.bufferedBytes ?? 0;
     return n;
   }
 
   /** The stream is gone: every pending dial and open connection ends with it, and the table is empty. */
   releaseAll(reason: string): void {
-    const all = [...[...this.dials.values()].flat(), ...this.open.values()];
-    this.dials.clear();
+    const all: C[] = [];
+    if (this.dials !== undefined) for (const list of this.dials.values()) all.push(...list);
+    if (this.open !== undefined) all.push(...this.open.values());
+    this.dials = undefined;
     this.dialCount = 0;
-    this.open.clear();
-    this.waitingForDrain.clear();
-    this.holding.clear();
+    this.open = undefined;
+    this.waitingForDrain = undefined;
+    this.holding = undefined;
     for (const conn of all) conn.streamLost(reason);
   }
 
   private removeDial(conn: C): void {
-    const list = this.dials.get(conn.random);
+    const list = this.dials?.get(conn.random);
     const i = list ? list.indexOf(conn) : -1;
     if (i < 0) return;
     this.dialCount--;
-    if (list!.length === 1) this.dials.delete(conn.random);
+    if (list!.length === 1) this.dials!.delete(conn.random);
     else list!.splice(i, 1);
   }
 }

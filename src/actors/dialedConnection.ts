@@ -12,7 +12,7 @@ import type { ConnectionContext } from '../machines/connection.machine';
 import type { connectionMachine } from '../machines/connection.machine';
 import type { dialMachine } from '../machines/dial.machine';
 import { packets } from '../protocol/packet';
-import type { ActorFacts, ActorHost, ActorKind, ActorOwner } from './actorHost';
+import type { ActorDescriber, ActorFacts, ActorHost, ActorKind, ActorOwner } from './actorHost';
 import { ConnectionFlow, type FlowPort } from './flow/connectionFlow';
 import type { CarriedConnection, Carrier } from './connectionTable';
 import type { DialFailure } from './dialOutcomes';
@@ -28,7 +28,7 @@ export interface DialedConnectionDeps {
  * connection's heap). Each side implements what differs; holding the stream and the flow's signals to the
  * connection machine are the same on both sides and live here.
  */
-export abstract class DialedConnection implements CarriedConnection, FlowPort, ActorOwner {
+export abstract class DialedConnection implements CarriedConnection, FlowPort, ActorOwner, ActorDescriber {
   /** Payload bytes sent on the stream, and received from it, for this connection. */
   protected bytesSent = 0;
   protected bytesReceived = 0;
@@ -96,7 +96,7 @@ export abstract class DialedConnection implements CarriedConnection, FlowPort, A
   protected abstract connectionClosed(context: ConnectionContext): void;
 
   /** What an inspector shows for this connection's dial and connection actors. */
-  protected readonly facts = (): ActorFacts => {
+  actorFacts(): ActorFacts {
     const toStream = this.farEnd === 'stream';
     return {
       ...this.whose(),
@@ -105,7 +105,7 @@ export abstract class DialedConnection implements CarriedConnection, FlowPort, A
       bytesOut: toStream ? this.bytesSent : this.bytesReceived,
       bytesIn: toStream ? this.bytesReceived : this.bytesSent,
     };
-  };
+  }
 
   /** Milliseconds since the dial was requested. */
   protected sinceStart(): number {
@@ -120,7 +120,7 @@ export abstract class DialedConnection implements CarriedConnection, FlowPort, A
     this.dial = this.base.host.start(kind, machines.dial.machine, {
       bind: (actor) => machines.dial.bind(actor, this),
       input: { random: this.random.toString(), address: this.address, timeoutMs },
-      describe: this.facts,
+      describer: this,
       owner: this,
     });
   }
@@ -133,7 +133,7 @@ export abstract class DialedConnection implements CarriedConnection, FlowPort, A
     this.conn = this.base.host.start(kind, machines.connection.machine, {
       bind: (actor) => machines.connection.bind(actor, this),
       input: { connectID: this.connectID!.toString() },
-      describe: this.facts,
+      describer: this,
       owner: this,
     });
     this.openedAt = this.base.now();

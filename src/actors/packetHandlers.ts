@@ -3,38 +3,53 @@
  * to cover every type (a type added to the protocol fails to build until each receiver says what it does
  * with it), packets only the other side sends logged and dropped, packets of unknown types ignored with a
  * bounded log, CREDIT taken only where it was negotiated, and one wording for why a stream ended.
+ *
+ * A receiver class builds its table once, and each handler is given the receiver it acts for: a server
+ * holds a frontend stream per idle tunnel and an agent stream per agent, and a table of closures for each
+ * of them was about 1 KiB apiece.
  */
 import { describePacket, type DecodedPacket } from '../protocol/packet';
 import type { StreamEnd } from '../transport/packetStream';
 import type { ActorLogger, LogFields } from './instruments';
-import { UnknownPacketNotice } from './unknownPackets';
+import type { UnknownPacketNotice } from './unknownPackets';
 import type { CarriedConnection, ConnectionTable } from './connectionTable';
 
 type PacketOf<K extends DecodedPacket['type']> = Extract<DecodedPacket, { type: K }>;
 
-export type PacketHandlers = {
-  readonly [K in DecodedPacket['type']]: (packet: PacketOf<K>) => void;
+/** A handler for one packet type, given the receiver it acts for. */
+type Handler<R, K extends DecodedPacket['type']> = (receiver: R, packet: PacketOf<K>) => void;
+
+export type PacketHandlers<R> = {
+  readonly [K in DecodedPacket['type']]: Handler<R, K>;
 };
 
-/** The function a stream's `packet` handler calls: counts the packet (metrics), then handles it. */
-export function packetReceiver(
-  count: (type: DecodedPacket['type']) => void,
-  handlers: PacketHandlers,
-): (packet: DecodedPacket) => void {
-  return (packet) => {
-    count(packet.type);
-    (handlers[packet.type] as (p: DecodedPacket) => void)(packet);
-  };
+/** Hands a packet to the handler of its type. */
+export function dispatchPacket<R>(handlers: PacketHandlers<R>, receiver: R, packet: DecodedPacket): void {
+  (handlers[packet.type] as (r: R, p: DecodedPacket) => void)(receiver, packet);
 }
 
-/** Who is at the other end of a stream, for the log lines of the shared handlers. */
-export interface StreamPeer {
-  readonly log: ActorLogger;
+/** Who is at the other end of a kind of stream, for the log lines of the shared handlers. */
+export interface StreamPeerKind {
   /** 'agent', 'server' or 'frontend'. */
   readonly noun: string;
   /** What the other side sends that this one never should: 'agents', 'frontends'. */
   readonly senders: string;
-  readonly fields: LogFields;
+}
+
+/** What the shared handlers need of a receiver. */
+export interface PacketReceiver {
+  readonly log: ActorLogger;
+  /** The fields that name this stream in a log line; asked only when a line is written. */
+  logFields(): LogFields;
+  /** This stream's bounded log of unknown packet types, made on the first one. */
+  unknownPackets(): UnknownPacketNotice;
+}
+
+/** A receiver whose stream carries connections (an agent tunnel, a server link). */
+export interface CarrierReceiver<C extends CarriedConnection> extends PacketReceiver {
+  /** Whether the peer negotiated CREDIT on this stream. */
+  readonly credits: boolean;
+  readonly table: ConnectionTable<C>;
 }
 
 /**
@@ -42,46 +57,46 @@ export interface StreamPeer {
  * a newer peer may send them), and the listed types, which only the other side of the protocol sends,
  * are logged and dropped.
  */
-export function commonHandlers<T extends DecodedPacket['type']>(
-  peer: StreamPeer,
+export function commonHandlers<R extends PacketReceiver, T extends DecodedPacket['type']>(
+  kind: StreamPeerKind,
   misdirected: readonly T[],
-): { readonly [K in T | 'UNKNOWN']: (packet: PacketOf<K>) => void } {
-  const unknown = new UnknownPacketNotice(peer.log, peer.fields);
-  const ignore = (p: DecodedPacket): void =>
-    peer.log.warn(`${peer.noun} sent a packet only ${peer.senders} send; ignored`, {
-      ...peer.fields,
+): { readonly [K in T | 'UNKNOWN']: Handler<R, K> } {
+  const ignore = (r: R, p: DecodedPacket): void =>
+    r.log.warn(`${kind.noun} sent a packet only ${kind.senders} send; ignored`, {
+      ...r.logFields(),
       packet: describePacket(p),
     });
-  const out: Record<string, (p: DecodedPacket) => void> = {
-    UNKNOWN: (p) => unknown.ignored((p as PacketOf<'UNKNOWN'>).code),
+  const out: Record<string, (r: R, p: DecodedPacket) => void> = {
+    UNKNOWN: (r, p) => r.unknownPackets().ignored((p as PacketOf<'UNKNOWN'>).code),
   };
   for (const type of misdirected) out[type] = ignore;
-  return out as unknown as { readonly [K in T | 'UNKNOWN']: (packet: PacketOf<K>) => void };
+  return out as unknown as { readonly [K in T | 'UNKNOWN']: Handler<R, K> };
 }
 
 /**
- * The common handlers of a stream that carries connections (an agent tunnel, a server link), plus CREDIT,
- * our extension: acted on only when the peer negotiated it on this stream; from any other peer it is
- * logged and ignored.
+ * The common handlers of a stream that carries connections, plus CREDIT, our extension: acted on only
+ * when the peer negotiated it on this stream; from any other peer it is logged and ignored.
  */
-export function carrierHandlers<T extends DecodedPacket['type'], C extends CarriedConnection>(
-  peer: StreamPeer,
+export function carrierHandlers<
+  C extends CarriedConnection,
+  R extends CarrierReceiver<C>,
+  T extends DecodedPacket['type'],
+>(
+  kind: StreamPeerKind,
   misdirected: readonly T[],
-  negotiated: () => boolean,
-  table: ConnectionTable<C>,
-): { readonly [K in T | 'UNKNOWN' | 'CREDIT']: (packet: PacketOf<K>) => void } {
-  const article = /^[aeiou]/.test(peer.noun) ? 'an' : 'a';
+): { readonly [K in T | 'UNKNOWN' | 'CREDIT']: Handler<R, K> } {
+  const article = /^[aeiou]/.test(kind.noun) ? 'an' : 'a';
   return {
-    ...commonHandlers(peer, misdirected),
-    CREDIT: (p: PacketOf<'CREDIT'>) => {
-      if (negotiated()) table.credited(p.connectID, p.bytes);
+    ...commonHandlers<R, T>(kind, misdirected),
+    CREDIT: (r: R, p: PacketOf<'CREDIT'>) => {
+      if (r.credits) r.table.credited(p.connectID, p.bytes);
       else
-        peer.log.warn(
-          `CREDIT from ${article} ${peer.noun} that did not negotiate flow control; ignored`,
-          peer.fields,
+        r.log.warn(
+          `CREDIT from ${article} ${kind.noun} that did not negotiate flow control; ignored`,
+          r.logFields(),
         );
     },
-  } as { readonly [K in T | 'UNKNOWN' | 'CREDIT']: (packet: PacketOf<K>) => void };
+  } as { readonly [K in T | 'UNKNOWN' | 'CREDIT']: Handler<R, K> };
 }
 
 /** Why a stream ended, in words for logs and events; `errorPrefix` says whose stream failed. */

@@ -91,7 +91,7 @@ export async function runAgent(config: AgentRuntimeConfig, log: Logger): Promise
       logger,
     }),
   );
-  if (lifecycle) registerLifetimeMetrics(metrics.registry, lifecycle.state, 'server');
+  if (lifecycle) registerLifetimeMetrics(metrics.registry, lifecycle.counters, 'server');
   const inspection = new ProcessInspection<AgentEventFactory>(config.inspector ?? true);
   const events =
     inspection.events(lifecycle?.events ?? null, eventFactory({ agentId: config.agentId })) ??

@@ -143,7 +143,7 @@ export function queryActors(candidates: Iterable<ActorCandidate>, query: ActorQu
     if (query.state && !(state === query.state || state.startsWith(`${query.state}.`))) continue;
     let facts: ActorFacts | undefined;
     if (needsFacts) {
-      facts = entry.describe?.() ?? {};
+      facts = entry.describe() ?? {};
       if (!factsMatch(entry.actor.sessionId, facts, query)) continue;
     }
     kept.push({ candidate, facts, key: sortKey(candidate, state, facts, query.sort, now) });

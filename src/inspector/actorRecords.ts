@@ -47,7 +47,7 @@ export interface ActorRow {
 export function rowOf(
   entry: LiveActor,
   endedAt: number | null = null,
-  facts: ActorFacts = entry.describe?.() ?? {},
+  facts: ActorFacts = entry.describe() ?? {},
 ): ActorRow {
   return {
     id: entry.actor.sessionId,

@@ -261,7 +261,7 @@ export class LiveInspector {
     if (!OWNER_KINDS.includes(owner.kind)) return { owns, ownsTotal };
     const id = owner.actor.sessionId;
     const consider = (entry: LiveActor, endedAt: number | null): void => {
-      const facts = entry.describe?.();
+      const facts = entry.describe();
       if (facts?.owner !== id) return;
       ownsTotal++;
       if (owns.length < MAX_OWNED_LISTED) owns.push(rowOf(entry, endedAt, facts));

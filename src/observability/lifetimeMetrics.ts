@@ -4,12 +4,12 @@
  */
 import type { Registry } from 'prom-client';
 import { Gauge } from './promClient';
-import type { RecoveryState } from '../persistence/recoveryState';
+import type { RecoveryCounters } from '../persistence/recoveryState';
 import { TS_PREFIX } from './commonMetrics';
 
 export function registerLifetimeMetrics(
   registry: Registry,
-  state: RecoveryState,
+  counters: RecoveryCounters,
   peerLabel: 'agent' | 'server',
 ): void {
   const note = ' Kept in the lifecycle log, so it continues across restarts (konnectivity-ts only).';
@@ -19,7 +19,7 @@ export function registerLifetimeMetrics(
     labelNames: ['outcome'] as const,
     registers: [registry],
     collect() {
-      const c = state.counters;
+      const c = counters;
       this.set({ outcome: 'requested' }, c.dialsRequested);
       this.set({ outcome: 'established' }, c.dialsEstablished);
       this.set({ outcome: 'cancelled' }, c.dialsCancelled);
@@ -32,8 +32,8 @@ export function registerLifetimeMetrics(
     labelNames: ['reason'] as const,
     registers: [registry],
     collect() {
-      for (const [reason, n] of state.counters.dialFailures) this.set({ reason }, n);
-      for (const [reason, n] of state.counters.endpointDialFailures)
+      for (const [reason, n] of counters.dialFailures) this.set({ reason }, n);
+      for (const [reason, n] of counters.endpointDialFailures)
         this.set({ reason: `endpoint-${reason}` }, n);
     },
   });
@@ -43,8 +43,8 @@ export function registerLifetimeMetrics(
     labelNames: ['state'] as const,
     registers: [registry],
     collect() {
-      this.set({ state: 'opened' }, state.counters.connectionsOpened);
-      this.set({ state: 'closed' }, state.counters.connectionsClosed);
+      this.set({ state: 'opened' }, counters.connectionsOpened);
+      this.set({ state: 'closed' }, counters.connectionsClosed);
     },
   });
   new Gauge({
@@ -53,7 +53,7 @@ export function registerLifetimeMetrics(
     labelNames: [peerLabel, 'direction'] as const,
     registers: [registry],
     collect() {
-      const byPeer = peerLabel === 'agent' ? state.counters.bytesByAgent : state.counters.bytesByServer;
+      const byPeer = peerLabel === 'agent' ? counters.bytesByAgent : counters.bytesByServer;
       for (const [peer, bytes] of byPeer) {
         this.set({ [peerLabel]: peer, direction: 'to_endpoint' }, bytes.toEndpoint);
         this.set({ [peerLabel]: peer, direction: 'from_endpoint' }, bytes.fromEndpoint);

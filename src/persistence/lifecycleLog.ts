@@ -18,7 +18,7 @@ import { EventLogError, errorText } from './errors';
 import { openEventLogForProcess, type EventLogSpec } from './eventLog';
 import type { EventLog } from './eventLogApi';
 import type { NatsSecurityFiles } from './natsSecurity';
-import { closingEvents, liveState, type RecoveryState } from './recovery';
+import { closingEvents, liveCounters, liveState, type RecoveryCounters } from './recovery';
 import type { EventLogLogger, EventProcess } from './types';
 
 export interface LifecycleLog<F> {
@@ -26,10 +26,10 @@ export interface LifecycleLog<F> {
   /** The event factory the actors use: each event is appended and counted. */
   readonly events: F;
   /**
-   * Everything recorded so far: this run from the start, earlier runs' counters once `recovered` has
-   * resolved (counters continue across restarts).
+   * The cumulative counters of everything recorded: this run from the start, earlier runs' once
+   * `recovered` has resolved (counters continue across restarts).
    */
-  readonly state: RecoveryState;
+  readonly counters: RecoveryCounters;
   /**
    * Resolves, once the log was readable and recovery ran, with how many events it appended to close what
    * earlier runs left open; rejects only if the log is closed first.
@@ -53,7 +53,7 @@ function open<F extends ServerEventFactory | AgentEventFactory>(
   log: EventLog,
   logger: EventLogLogger,
 ): LifecycleLog<F> {
-  const live = liveState();
+  const live = liveCounters();
   const sink = (event: LifecycleEvent): void => {
     log.append(event);
     live.apply(event);
@@ -82,7 +82,7 @@ function open<F extends ServerEventFactory | AgentEventFactory>(
   return {
     log,
     events: recording(factory, sink),
-    state: live.state,
+    counters: live.counters,
     recovered,
     close: () => log.close(),
   };

@@ -103,7 +103,7 @@ export async function runServer(config: ServerRuntimeConfig, log: Logger): Promi
         logger,
       }),
   );
-  if (lifecycle) registerLifetimeMetrics(metrics.registry, lifecycle.state, 'agent');
+  if (lifecycle) registerLifetimeMetrics(metrics.registry, lifecycle.counters, 'agent');
   const inspection = new ProcessInspection<ServerEventFactory>(config.inspector ?? true);
   const events = inspection.events(lifecycle?.events ?? null, eventFactory({ serverId: config.serverId }));
   const frontendLog = log.child('frontend');
@@ -122,6 +122,8 @@ export async function runServer(config: ServerRuntimeConfig, log: Logger): Promi
       actorCounter: metrics,
       ...(events ? { events } : {}),
       onTunnelClosed: () => metrics.grpcConnectionClosed('Connect'),
+      onFrontendClosed: (mode) =>
+        mode === 'grpc' ? metrics.grpcConnectionClosed('Proxy') : metrics.httpConnectionClosed(),
       onAgentsChanged: (p) => {
         metrics.setReadyBackendConnections(p.backends.agentCount);
         // One backend manager per configured strategy in the reference: count the agents each could use.
@@ -236,7 +238,7 @@ export async function runServer(config: ServerRuntimeConfig, log: Logger): Promi
               frontendLog.info('frontend connection failed', { peer, reason: error.message }),
             onStream: (stream) => {
               metrics.grpcConnectionOpened('Proxy');
-              proxy.openGrpcFrontend(stream, () => metrics.grpcConnectionClosed('Proxy'));
+              proxy.openGrpcFrontend(stream);
             },
           })
         : await startHttpConnectFrontend({
@@ -244,7 +246,6 @@ export async function runServer(config: ServerRuntimeConfig, log: Logger): Promi
             ...(config.frontend.tls ? { tls: config.frontend.tls } : {}),
             onConnect: (req) => {
               metrics.httpConnectionOpened();
-              req.socket.once('close', () => metrics.httpConnectionClosed());
               proxy.openHttpConnect(req);
             },
             onBadRequest: (peer, reason) => frontendLog.info('bad frontend request', { peer, reason }),

@@ -28,10 +28,13 @@ class Conn implements CarriedConnection {
 function table(): { t: ConnectionTable<Conn>; receive: string[]; forgotten: bigint[] } {
   const receive: string[] = [];
   const forgotten: bigint[] = [];
-  const t = new ConnectionTable<Conn>(
-    () => ({ pauseReceiving: () => receive.push('pause'), resumeReceiving: () => receive.push('resume') }),
-    (id) => forgotten.push(id),
-  );
+  const t = new ConnectionTable<Conn>({
+    receiveControl: () => ({
+      pauseReceiving: () => receive.push('pause'),
+      resumeReceiving: () => receive.push('resume'),
+    }),
+    connectionForgotten: (id) => forgotten.push(id),
+  });
   return { t, receive, forgotten };
 }
 

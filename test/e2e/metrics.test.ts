@@ -3,6 +3,7 @@
  * alerts work unchanged.
  */
 import { mkdtempSync, rmSync } from 'fs';
+import { Socket } from 'net';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import { stopAllProcesses } from '../helpers/processes';
@@ -82,3 +83,29 @@ it('counts a connection and a failed dial under the reference names and labels',
   expect(a.value(`${P}agent_endpoint_dial_failure_total`, { reason: 'unknown' })).toBe(1);
   expect(a.value(`${P}agent_endpoint_connection_close_total`, { reason: 'server_close' })).toBe(1);
 });
+
+it.each(['grpc', 'http-connect'] as const)(
+  'counts a %s frontend connection as open while it lasts, and as closed once its client is gone',
+  async (mode) => {
+    const server = await startServer(tls(), work, { mode });
+    await startAgent(tls(), work, server, { agentId: `gauged-${mode}` });
+    await waitFor(async () => (await server.metrics()).value(READY_BACKENDS) === 1, {
+      description: 'agent up',
+    });
+    const gauge = async (): Promise<number | undefined> => {
+      const m = await server.metrics();
+      return mode === 'grpc'
+        ? m.value(`${P}server_grpc_connections`, { service_method: 'Proxy' })
+        : m.value(`${P}server_http_connections`);
+    };
+
+    const tunnel = await server.dial(`127.0.0.1:${echo.port}`);
+    await sendAndReceive(tunnel, Buffer.from('gauge me'), 8);
+    expect(await gauge()).toBe(1);
+    if (tunnel instanceof Socket) tunnel.end();
+    else await tunnel.close();
+    await waitFor(async () => (await gauge()) === 0, {
+      description: 'the frontend connection counted closed',
+    });
+  },
+);

@@ -29,20 +29,22 @@ function setup(): { host: ActorHost; inspector: LiveInspector; clock: { t: numbe
 function startDial(host: ActorHost, destination = '10.0.0.5:10250', owner?: string) {
   return host.start('dial', machines.dial.machine, {
     input: { random: '1', address: destination, timeoutMs: 0 },
-    describe: () => ({ agent: 'node-1', destination, ...(owner ? { owner } : {}) }),
+    describer: { actorFacts: () => ({ agent: 'node-1', destination, ...(owner ? { owner } : {}) }) },
   });
 }
 
 function startConnection(host: ActorHost, owner?: string) {
   return host.start('connection', machines.connection.machine, {
     input: { connectID: '1' },
-    describe: () => ({
-      agent: 'node-1',
-      destination: 'd:1',
-      bytesOut: 5,
-      bytesIn: 7,
-      ...(owner ? { owner } : {}),
-    }),
+    describer: {
+      actorFacts: () => ({
+        agent: 'node-1',
+        destination: 'd:1',
+        bytesOut: 5,
+        bytesIn: 7,
+        ...(owner ? { owner } : {}),
+      }),
+    },
   });
 }
 
@@ -150,9 +152,11 @@ describe('LiveInspector', () => {
     for (let i = 0; i < 1000; i++) {
       host.start('connection', machines.connection.machine, {
         input: { connectID: String(i) },
-        describe: () => {
-          described++;
-          return { agent: 'node-1', destination: `d:${i}` };
+        describer: {
+          actorFacts: () => {
+            described++;
+            return { agent: 'node-1', destination: `d:${i}` };
+          },
         },
       });
     }
@@ -224,7 +228,7 @@ describe('LiveInspector', () => {
     const { host, inspector } = setup();
     const tunnel = host.start('agentTunnel', machines.agentTunnel.machine, {
       input: { agentId: 'node-1', streamId: 'node-1#1' },
-      describe: () => ({ agent: 'node-1' }),
+      describer: { actorFacts: () => ({ agent: 'node-1' }) },
     });
     for (let i = 0; i < 250; i++) startDial(host, `10.0.${i}.1:10250`, tunnel.sessionId);
     const page = inspector.actors(

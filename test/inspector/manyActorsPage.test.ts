@@ -38,19 +38,21 @@ let tunnelId: string;
 beforeAll(async () => {
   const tunnel = host.start('agentTunnel', machines.agentTunnel.machine, {
     input: { agentId: 'node-0', streamId: 'node-0#1' },
-    describe: () => ({ agent: 'node-0' }),
+    describer: { actorFacts: () => ({ agent: 'node-0' }) },
   });
   tunnelId = tunnel.sessionId;
   for (let i = 0; i < CONNECTIONS; i++) {
     host.start('connection', machines.connection.machine, {
       input: { connectID: String(i + 1) },
-      describe: () => ({
-        agent: 'node-0',
-        destination: destinationOf(i),
-        owner: tunnelId,
-        bytesOut: i,
-        bytesIn: CONNECTIONS - i,
-      }),
+      describer: {
+        actorFacts: () => ({
+          agent: 'node-0',
+          destination: destinationOf(i),
+          owner: tunnelId,
+          bytesOut: i,
+          bytesIn: CONNECTIONS - i,
+        }),
+      },
     });
   }
   const inspector = new LiveInspector(host, { kind: 'server', id: 'cp-many' }, new EventFeed());

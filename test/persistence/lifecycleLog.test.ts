@@ -41,18 +41,15 @@ describe('server lifecycle log', () => {
     const closed = await second.recovered;
 
     expect(closed).toBe(2); // the connection and the run
-    expect(second.state.counters.dialsRequested).toBe(2);
-    expect(second.state.counters.connectionsOpened).toBe(1);
-    expect(second.state.counters.connectionsClosed).toBe(1);
-    expect([...second.state.dials.keys()]).toEqual(['22']);
-    expect(second.state.conns.size).toBe(0);
-    expect(second.state.running).toBeDefined();
+    expect(second.counters.dialsRequested).toBe(2);
+    expect(second.counters.connectionsOpened).toBe(1);
+    expect(second.counters.connectionsClosed).toBe(1);
     await second.close();
 
     const third = await open();
     await third.recovered;
-    expect(third.state.counters.connectionsClosed).toBe(1);
-    expect(third.state.counters.dialsRequested).toBe(2);
+    expect(third.counters.connectionsClosed).toBe(1);
+    expect(third.counters.dialsRequested).toBe(2);
     await third.close();
   });
 });

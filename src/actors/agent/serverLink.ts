@@ -7,17 +7,23 @@ import * as machines from '../machines';
 import type { ServerLinkPort } from '../machines';
 import type { Actor } from 'xstate';
 import { serverLinkMachine } from '../../machines/serverLink.machine';
-import { packets, type Packet } from '../../protocol/packet';
+import { packets, type DecodedPacket, type Packet } from '../../protocol/packet';
 import type { OpenedLink } from '../../transport/agentClient';
 import type { StreamEnd } from '../../transport/packetStream';
 import type { ActorHost } from '../actorHost';
 import type { AgentEventFactory } from '../../events';
-import type { ActorLogger, AgentInstruments } from '../instruments';
+import type { ActorLogger, AgentInstruments, LogFields } from '../instruments';
 import { EndpointConnection, type EndpointLink } from './endpointConnection';
 import type { DestinationPolicy } from './destinationPolicy';
 import { ConnectionTable } from '../connectionTable';
-import { carrierHandlers, packetReceiver, streamEndReason, type PacketHandlers } from '../packetHandlers';
-import type { StreamPeer } from '../packetHandlers';
+import {
+  carrierHandlers,
+  dispatchPacket,
+  streamEndReason,
+  type CarrierReceiver,
+  type PacketHandlers,
+} from '../packetHandlers';
+import { UnknownPacketNotice } from '../unknownPackets';
 
 export interface ServerLinkDeps {
   host: ActorHost;
@@ -47,15 +53,31 @@ export interface ServerLinkSettings {
 /** What a one-shot link's connect attempt found. */
 export type ProbeOutcome = 'new-server' | 'duplicate' | 'failed';
 
-export class ServerLink implements EndpointLink {
+/** What a server stream's packets do, for every link (a link is handed to each handler). */
+const HANDLERS: PacketHandlers<ServerLink> = {
+  DIAL_REQ: (l, p) => l.onDialRequest(p),
+  DATA: (l, p) => l.onData(p.connectID, p.data),
+  CLOSE_REQ: (l, p) => l.onCloseRequest(p.connectID),
+  DIAL_CLS: (l, p) => l.onDialClose(p.random),
+  ...carrierHandlers<EndpointConnection, ServerLink, 'DIAL_RSP' | 'CLOSE_RSP' | 'DRAIN'>(
+    { noun: 'server', senders: 'agents' },
+    ['DIAL_RSP', 'CLOSE_RSP', 'DRAIN'],
+  ),
+};
+
+export class ServerLink implements EndpointLink, CarrierReceiver<EndpointConnection> {
   private readonly actor: Actor<typeof serverLinkMachine>;
   private current: OpenedLink | null = null;
   private generation = 0;
   private nextConnectID = 0n;
   /** The server id this link holds in the client set, once claimed. */
   private claimed: string | null = null;
+  /** This stream's bounded log of unknown packet types (packetHandlers.ts). */
+  private unknown: UnknownPacketNotice | undefined;
   /** The current stream's endpoint dials by random and connections by connectID. */
-  readonly table = new ConnectionTable<EndpointConnection>(() => this.current?.stream ?? null);
+  readonly table = new ConnectionTable<EndpointConnection>({
+    receiveControl: () => this.current?.stream ?? null,
+  });
   private probeListener: ((outcome: ProbeOutcome) => void) | null = null;
 
   constructor(
@@ -76,7 +98,7 @@ export class ServerLink implements EndpointLink {
     this.actor = deps.host.start('serverLink', machines.serverLink.machine, {
       bind: (actor) => machines.serverLink.bind(actor, port),
       input: settings,
-      describe: () => ({ server: this.serverId ?? undefined, destination: address }),
+      describer: { actorFacts: () => ({ server: this.serverId ?? undefined, destination: address }) },
     });
   }
 
@@ -169,17 +191,12 @@ export class ServerLink implements EndpointLink {
     });
     const random = this.deps.random ?? Math.random;
     // Per stream, so that a new stream logs its first unknown packet again.
-    const receive = packetReceiver(
-      (type) => this.deps.metrics.packet('from_server', type),
-      this.packetHandlers({
-        log: this.deps.log,
-        noun: 'server',
-        senders: 'agents',
-        fields: { serverID: serverId },
-      }),
-    );
+    this.unknown = undefined;
     link.stream.attach({
-      packet: receive,
+      packet: (packet: DecodedPacket) => {
+        this.deps.metrics.packet('from_server', packet.type);
+        dispatchPacket(HANDLERS, this, packet);
+      },
       malformed: (err) => {
         this.deps.log.warn('malformed packet from server; reconnecting', {
           serverID: serverId,
@@ -200,47 +217,59 @@ export class ServerLink implements EndpointLink {
     });
   }
 
-  private packetHandlers(peer: StreamPeer): PacketHandlers {
-    return {
-      DIAL_REQ: (p) => {
-        // Every DIAL_REQ is a dial of its own, even one whose random a pending dial already has: the
-        // reference agent keys nothing by random and dials each request, answering each with its own
-        // DIAL_RSP, and a server counts on one answer per request (ours answers the one its dial is no
-        // longer waiting for with CLOSE_REQ). Refusing the second with an error DIAL_RSP would instead
-        // fail the first at a server, which matches DIAL_RSP to its dial by random alone. What random
-        // still selects is DIAL_CLS: it cancels every dial pending under it.
-        const connectID = ++this.nextConnectID;
-        const endpoint = new EndpointConnection(connectID, p.random, p.address, p.protocol, this, {
-          host: this.deps.host,
-          log: this.deps.log,
-          metrics: this.deps.metrics,
-          now: this.deps.now,
-          events: this.deps.events,
-          serverId: this.claimed ?? '',
-          ...(this.deps.policy ? { policy: this.deps.policy } : {}),
-          ...(this.deps.endpointDialTimeoutMs !== undefined
-            ? { dialTimeoutMs: this.deps.endpointDialTimeoutMs }
-            : {}),
-        });
-        this.table.addDial(endpoint);
-        endpoint.start();
-      },
-      DATA: (p) => {
-        const endpoint = this.table.connection(p.connectID);
-        if (endpoint) endpoint.onServerData(p.data);
-        else if (p.connectID !== 0n) this.send(packets.closeResponse(p.connectID, 'unrecognized connectID'));
-      },
-      CLOSE_REQ: (p) => {
-        const endpoint = this.table.connection(p.connectID);
-        if (endpoint) endpoint.onCloseRequest();
-        else this.send(packets.closeResponse(p.connectID, 'Unknown connectID'));
-      },
-      // Better than the reference, which ignores it: stop the dials the server no longer wants.
-      DIAL_CLS: (p) => {
-        for (const endpoint of [...this.table.dialsFor(p.random)]) endpoint.cancelDial();
-      },
-      ...carrierHandlers(peer, ['DIAL_RSP', 'CLOSE_RSP', 'DRAIN'] as const, () => this.credits, this.table),
-    };
+  // ------------------------------------------------------------------- PacketReceiver
+  get log(): ActorLogger {
+    return this.deps.log;
+  }
+
+  logFields(): LogFields {
+    return { serverID: this.claimed ?? '' };
+  }
+
+  unknownPackets(): UnknownPacketNotice {
+    return (this.unknown ??= new UnknownPacketNotice(this.deps.log, this.logFields()));
+  }
+
+  // ------------------------------------------------------------------- from the server
+  onDialRequest(p: Extract<DecodedPacket, { type: 'DIAL_REQ' }>): void {
+    // Every DIAL_REQ is a dial of its own, even one whose random a pending dial already has: the
+    // reference agent keys nothing by random and dials each request, answering each with its own
+    // DIAL_RSP, and a server counts on one answer per request (ours answers the one its dial is no
+    // longer waiting for with CLOSE_REQ). Refusing the second with an error DIAL_RSP would instead
+    // fail the first at a server, which matches DIAL_RSP to its dial by random alone. What random
+    // still selects is DIAL_CLS: it cancels every dial pending under it.
+    const connectID = ++this.nextConnectID;
+    const endpoint = new EndpointConnection(connectID, p.random, p.address, p.protocol, this, {
+      host: this.deps.host,
+      log: this.deps.log,
+      metrics: this.deps.metrics,
+      now: this.deps.now,
+      events: this.deps.events,
+      serverId: this.claimed ?? '',
+      ...(this.deps.policy ? { policy: this.deps.policy } : {}),
+      ...(this.deps.endpointDialTimeoutMs !== undefined
+        ? { dialTimeoutMs: this.deps.endpointDialTimeoutMs }
+        : {}),
+    });
+    this.table.addDial(endpoint);
+    endpoint.start();
+  }
+
+  onData(connectID: bigint, data: Buffer): void {
+    const endpoint = this.table.connection(connectID);
+    if (endpoint) endpoint.onServerData(data);
+    else if (connectID !== 0n) this.send(packets.closeResponse(connectID, 'unrecognized connectID'));
+  }
+
+  onCloseRequest(connectID: bigint): void {
+    const endpoint = this.table.connection(connectID);
+    if (endpoint) endpoint.onCloseRequest();
+    else this.send(packets.closeResponse(connectID, 'Unknown connectID'));
+  }
+
+  /** Better than the reference, which ignores DIAL_CLS: stop the dials the server no longer wants. */
+  onDialClose(random: bigint): void {
+    for (const endpoint of [...this.table.dialsFor(random)]) endpoint.cancelDial();
   }
 
   // ------------------------------------------------------------------- EndpointLink

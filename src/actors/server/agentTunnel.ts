@@ -6,15 +6,24 @@
 import * as machines from '../machines';
 import type { AgentTunnelPort } from '../machines';
 import type { Actor } from 'xstate';
-import { agentTunnelMachine } from '../../machines/agentTunnel.machine';
-import { packets, type Packet } from '../../protocol/packet';
-import type { PacketStream, StreamEnd } from '../../transport/packetStream';
+import { agentTunnelMachine, type AgentTunnelContext } from '../../machines/agentTunnel.machine';
+import { packets, type DecodedPacket, type Packet } from '../../protocol/packet';
+import type { MalformedPacketError } from '../../protocol/errors';
+import type { PacketStream, PacketStreamHandlers, StreamEnd } from '../../transport/packetStream';
 import type { PeerLiveness } from '../../transport/liveness';
 import type { AgentIdentifiers } from '../../protocol/agentIdentifiers';
+import type { ActorLogger, LogFields } from '../instruments';
+import type { ActorDescriber, ActorFacts } from '../actorHost';
 import type { Frontend } from './frontend';
-import { ConnectionTable } from '../connectionTable';
-import { carrierHandlers, packetReceiver, streamEndReason, type PacketHandlers } from '../packetHandlers';
-import type { StreamPeer } from '../packetHandlers';
+import { ConnectionTable, type TableOwner } from '../connectionTable';
+import {
+  carrierHandlers,
+  dispatchPacket,
+  streamEndReason,
+  type CarrierReceiver,
+  type PacketHandlers,
+} from '../packetHandlers';
+import { UnknownPacketNotice } from '../unknownPackets';
 import {
   ProxiedConnection,
   type DialTicket,
@@ -32,7 +41,31 @@ const RECENTLY_CLOSED_LIMIT = 4096;
 
 let streamCounter = 0;
 
-export class AgentTunnel implements TunnelLink {
+/** What an agent stream's packets do, for every tunnel (a tunnel is handed to each handler). */
+const HANDLERS: PacketHandlers<AgentTunnel> = {
+  DIAL_RSP: (t, p) => t.onDialResponse(p.random, p.connectID, p.error),
+  DATA: (t, p) => t.onData(p.connectID, p.data),
+  CLOSE_RSP: (t, p) => t.onCloseResponse(p.connectID, p.error),
+  DRAIN: (t) => t.onDrain(),
+  ...carrierHandlers<ProxiedConnection, AgentTunnel, 'DIAL_REQ' | 'CLOSE_REQ' | 'DIAL_CLS'>(
+    { noun: 'agent', senders: 'frontends' },
+    ['DIAL_REQ', 'CLOSE_REQ', 'DIAL_CLS'],
+  ),
+};
+
+/**
+ * The tunnel is its stream's handlers, its packets' receiver and its actor's port itself: a server holds
+ * one per agent (thousands in a fleet), so it carries no closures of its own.
+ */
+export class AgentTunnel
+  implements
+    TunnelLink,
+    PacketStreamHandlers,
+    CarrierReceiver<ProxiedConnection>,
+    AgentTunnelPort,
+    ActorDescriber,
+    TableOwner
+{
   readonly streamId: string;
   readonly connectedAt: number;
   private readonly actor: Actor<typeof agentTunnelMachine>;
@@ -41,6 +74,7 @@ export class AgentTunnel implements TunnelLink {
   /** Made on the first close: most tunnels of a large fleet carry no connection at a given time. */
   private recentlyClosed: Set<bigint> | null = null;
   private closeReason: string | null = null;
+  private unknown: UnknownPacketNotice | undefined;
 
   constructor(
     readonly agentId: string,
@@ -53,35 +87,14 @@ export class AgentTunnel implements TunnelLink {
     private readonly liveness: PeerLiveness | null = null,
   ) {
     this.streamId = `${agentId}#${++streamCounter}`;
-    this.table = new ConnectionTable<ProxiedConnection>(
-      () => stream,
-      (connectID) => this.rememberClosed(connectID),
-    );
-    const receive = packetReceiver(
-      (type) => deps.metrics.packet('from_agent', type),
-      this.packetHandlers({
-        log: deps.log,
-        noun: 'agent',
-        senders: 'frontends',
-        fields: { agentID: agentId, stream: this.streamId },
-      }),
-    );
+    this.table = new ConnectionTable<ProxiedConnection>(this);
     this.connectedAt = deps.now();
-    const port: AgentTunnelPort = {
-      markDraining: () => deps.onDraining(this),
-      releaseAll: ({ context }) => this.releaseAll(context.disconnectReason ?? 'agent disconnected'),
-    };
     this.actor = deps.host.start('agentTunnel', machines.agentTunnel.machine, {
-      bind: (actor) => machines.agentTunnel.bind(actor, port),
+      bind: (actor) => machines.agentTunnel.bind(actor, this),
       input: { agentId, streamId: this.streamId },
-      describe: () => ({ agent: agentId }),
+      describer: this,
     });
-    stream.attach({
-      packet: receive,
-      malformed: (err) => this.terminate(`malformed packet from agent: ${err.message}`),
-      drain: () => this.table.streamDrained(),
-      end: (end) => this.onStreamEnd(end),
-    });
+    stream.attach(this);
   }
 
   /** The tunnel actor's id: the owner an inspector shows for its dials and connections. */
@@ -135,57 +148,102 @@ export class AgentTunnel implements TunnelLink {
     return this.stream.send(packet);
   }
 
-  // ------------------------------------------------------------------- from the agent
-  private packetHandlers(peer: StreamPeer): PacketHandlers {
-    return {
-      DIAL_RSP: (p) => {
-        const conn = this.table.dialsFor(p.random)[0];
-        if (conn) {
-          conn.onDialResponse(p.error, p.connectID);
-        } else {
-          this.deps.metrics.dialFailed('unrecognized_response');
-          if (!p.error && p.connectID !== 0n) {
-            // The dial was cancelled or timed out: release what the agent just opened.
-            this.deps.log.info('late DIAL_RSP for a dial that is gone; closing it', {
-              agentID: this.agentId,
-              random: p.random,
-              connectionID: p.connectID,
-            });
-            this.send(packets.closeRequest(p.connectID));
-          }
-        }
-      },
-      DATA: (p) => {
-        const conn = this.table.connection(p.connectID);
-        if (conn) {
-          conn.onAgentData(p.data);
-        } else if (p.connectID !== 0n && !this.recentlyClosed?.has(p.connectID)) {
-          this.deps.log.info('DATA from agent for an unknown connection; asking the agent to close it', {
-            agentID: this.agentId,
-            connectionID: p.connectID,
-          });
-          this.rememberClosed(p.connectID);
-          this.send(packets.closeRequest(p.connectID));
-        }
-      },
-      CLOSE_RSP: (p) => {
-        const conn = this.table.connection(p.connectID);
-        if (conn) conn.onCloseResponse(p.error);
-        else this.deps.log.debug(2, 'CLOSE_RSP for an unknown connection', { connectionID: p.connectID });
-      },
-      DRAIN: () => this.actor.send({ type: 'DRAIN' }),
-      ...carrierHandlers(
-        peer,
-        ['DIAL_REQ', 'CLOSE_REQ', 'DIAL_CLS'] as const,
-        () => this.credits,
-        this.table,
-      ),
-    };
+  /** What an inspector shows for the tunnel actor. */
+  actorFacts(): ActorFacts {
+    return { agent: this.agentId };
   }
 
-  private onStreamEnd(end: StreamEnd): void {
+  // ------------------------------------------------------------------- TableOwner
+  receiveControl(): PacketStream {
+    return this.stream;
+  }
+
+  connectionForgotten(connectID: bigint): void {
+    this.rememberClosed(connectID);
+  }
+
+  // ------------------------------------------------------------------- PacketReceiver
+  get log(): ActorLogger {
+    return this.deps.log;
+  }
+
+  logFields(): LogFields {
+    return { agentID: this.agentId, stream: this.streamId };
+  }
+
+  unknownPackets(): UnknownPacketNotice {
+    return (this.unknown ??= new UnknownPacketNotice(this.deps.log, this.logFields()));
+  }
+
+  // ------------------------------------------------------------------- PacketStreamHandlers
+  packet(packet: DecodedPacket): void {
+    this.deps.metrics.packet('from_agent', packet.type);
+    dispatchPacket(HANDLERS, this, packet);
+  }
+
+  malformed(err: MalformedPacketError): void {
+    this.terminate(`malformed packet from agent: ${err.message}`);
+  }
+
+  drain(): void {
+    this.table.streamDrained();
+  }
+
+  end(end: StreamEnd): void {
     const reason = streamEndReason(end, 'stream error: ');
     this.actor.send({ type: 'DISCONNECTED', reason: this.closeReason ?? reason });
+  }
+
+  // ------------------------------------------------------------------- AgentTunnelPort
+  markDraining(): void {
+    this.deps.onDraining(this);
+  }
+
+  releaseAll({ context }: { context: AgentTunnelContext }): void {
+    this.release(context.disconnectReason ?? 'agent disconnected');
+  }
+
+  // ------------------------------------------------------------------- from the agent
+  onDialResponse(random: bigint, connectID: bigint, error: string): void {
+    const conn = this.table.dialsFor(random)[0];
+    if (conn) {
+      conn.onDialResponse(error, connectID);
+    } else {
+      this.deps.metrics.dialFailed('unrecognized_response');
+      if (!error && connectID !== 0n) {
+        // The dial was cancelled or timed out: release what the agent just opened.
+        this.deps.log.info('late DIAL_RSP for a dial that is gone; closing it', {
+          agentID: this.agentId,
+          random,
+          connectionID: connectID,
+        });
+        this.send(packets.closeRequest(connectID));
+      }
+    }
+  }
+
+  onData(connectID: bigint, data: Buffer): void {
+    const conn = this.table.connection(connectID);
+    if (conn) {
+      conn.onAgentData(data);
+    } else if (connectID !== 0n && !this.recentlyClosed?.has(connectID)) {
+      this.deps.log.info('DATA from agent for an unknown connection; asking the agent to close it', {
+        agentID: this.agentId,
+        connectionID: connectID,
+      });
+      this.rememberClosed(connectID);
+      this.send(packets.closeRequest(connectID));
+    }
+  }
+
+  onCloseResponse(connectID: bigint, error: string): void {
+    const conn = this.table.connection(connectID);
+    if (conn) conn.onCloseResponse(error);
+    else this.deps.log.debug(2, 'CLOSE_RSP for an unknown connection', { connectionID: connectID });
+  }
+
+  onDrain(): void {
+    this.actor.send({ type: 'DRAIN' });
   }
 
   /** Closes the agent stream from our side (malformed input, shutdown). */
@@ -197,7 +255,7 @@ export class AgentTunnel implements TunnelLink {
     this.stream.abort(reason);
   }
 
-  private releaseAll(reason: string): void {
+  private release(reason: string): void {
     this.liveness?.release();
     this.table.releaseAll(reason);
     if (!this.stream.closed) this.stream.close();

@@ -31,6 +31,8 @@ export interface FrontendDial {
 export interface Frontend {
   readonly mode: FrontendMode;
   readonly peer: string;
+  /** The session is over; it has told the server (`ProxyServer.frontendFinished`). */
+  readonly isFinished: boolean;
   /**
    * Optional, just before `dialSucceeded`: the dial succeeded, the frontend may tell its client now, while
    * the connection is still being set up. An HTTP 200 written here leaves at once, ahead of that work (it

@@ -37,6 +37,26 @@ export function randomInt64(): bigint {
 /** The 200 as bytes, encoded once: written on every dial. */
 const ESTABLISHED_BYTES = Buffer.from(CONNECT_ESTABLISHED, 'latin1');
 
+/**
+ * The session a tunnel's socket serves, so that its listeners are four functions shared by every socket
+ * rather than four closures per idle tunnel (as Node's own modules keep their state on a socket).
+ */
+const SESSION = Symbol('konnectivity.connectSession');
+type SessionSocket = Duplex & { [SESSION]: HttpConnectSession };
+
+function onSocketData(this: SessionSocket, chunk: Buffer): void {
+  this[SESSION].fromClient(chunk);
+}
+function onSocketError(this: SessionSocket, err: Error): void {
+  this[SESSION].gone(`frontend socket error: ${err.message}`);
+}
+function onSocketEnd(this: SessionSocket): void {
+  this[SESSION].gone('frontend EOF');
+}
+function onSocketClose(this: SessionSocket): void {
+  this[SESSION].socketClosed();
+}
+
 export class HttpConnectSession implements Frontend {
   readonly mode = 'http-connect' as const;
   private conn: FrontendDial | null = null;
@@ -45,7 +65,7 @@ export class HttpConnectSession implements Frontend {
   private replied = false;
   private finished = false;
   /** Bytes the client sent before its tunnel was established: they go to the agent after the 200. */
-  private early: Buffer[] = [];
+  private early: Buffer[] | undefined;
   private earlyBytes = 0;
 
   constructor(
@@ -55,31 +75,45 @@ export class HttpConnectSession implements Frontend {
     head: Buffer,
     private readonly server: ProxyServer,
     private readonly log: ActorLogger,
-    private readonly onFinished: () => void = () => {},
   ) {
     // Nothing reaches the agent until the dial succeeds; bytes pipelined after the head wait here. The
     // socket keeps reading meanwhile (up to what a paused socket would buffer anyway), so that a client
     // that goes away while its dial waits for admission is noticed at once: a paused socket would not
     // report its EOF behind unread bytes.
     if (head.length > 0) this.hold(head);
-    socket.on('data', (chunk: Buffer) => {
-      if (this.established) this.conn?.sendData(chunk);
-      else this.hold(chunk);
-    });
-    socket.on('error', (err) => this.gone(`frontend socket error: ${err.message}`));
-    socket.on('end', () => this.gone('frontend EOF'));
-    socket.on('close', () => this.gone('frontend socket closed'));
+    (socket as SessionSocket)[SESSION] = this;
+    socket.on('data', onSocketData);
+    socket.on('error', onSocketError);
+    socket.on('end', onSocketEnd);
+    socket.on('close', onSocketClose);
     this.conn = server.dial(randomInt64(), address, this);
   }
 
-  private gone(reason: string): void {
+  get isFinished(): boolean {
+    return this.finished;
+  }
+
+  /** Bytes from the client (the socket's listener). */
+  fromClient(chunk: Buffer): void {
+    if (this.established) this.conn?.sendData(chunk);
+    else this.hold(chunk);
+  }
+
+  /** The socket has closed: the tunnel is over, and so is the frontend's connection. */
+  socketClosed(): void {
+    this.gone('frontend socket closed');
+    this.server.frontendSocketClosed();
+  }
+
+  /** The client went away or its socket failed (the socket's listeners). */
+  gone(reason: string): void {
     if (this.finished) return;
     this.conn?.frontendGone(reason);
     if (this.conn?.phase !== 'open') this.finish();
   }
 
   private hold(chunk: Buffer): void {
-    this.early.push(chunk);
+    (this.early ??= []).push(chunk);
     this.earlyBytes += chunk.length;
     if (this.earlyBytes >= this.socket.readableHighWaterMark) this.socket.pause();
   }
@@ -98,9 +132,9 @@ export class HttpConnectSession implements Frontend {
     // early ones cause (a full agent stream) holds.
     this.socket.resume();
     const early = this.early;
-    this.early = [];
+    this.early = undefined;
     this.earlyBytes = 0;
-    for (const chunk of early) this.conn?.sendData(chunk);
+    if (early) for (const chunk of early) this.conn?.sendData(chunk);
   }
 
   dialFailed(kind: DialFailureKind, error: string): void {
@@ -109,7 +143,7 @@ export class HttpConnectSession implements Frontend {
     if (this.finished) return;
     this.socket.end(errorResponse(status, bodyForDialFailure(kind, error), headersForDialFailure(kind)));
     this.finished = true;
-    this.onFinished();
+    this.server.frontendFinished(this);
   }
 
   deliver(data: Buffer, taken: () => void): void {
@@ -142,7 +176,7 @@ export class HttpConnectSession implements Frontend {
   private finish(): void {
     if (this.finished) return;
     this.finished = true;
-    this.onFinished();
+    this.server.frontendFinished(this);
     if (!this.socket.destroyed) this.socket.end();
   }
 }

@@ -53,6 +53,11 @@ export interface ProxyServerDeps {
   onAgentsChanged?: (server: ProxyServer) => void;
   /** The admission queue's clock (tests move it by hand). */
   admissionClock?: AdmissionClock;
+  /**
+   * Told when a frontend's connection is over (the open-connections gauges): a gRPC session when it
+   * finishes, a CONNECT tunnel when its socket has closed.
+   */
+  onFrontendClosed?: (mode: Frontend['mode']) => void;
 }
 
 /** A CONNECT request whose head has been read: the destination, and the socket that carries the tunnel. */
@@ -180,23 +185,27 @@ export class ProxyServer {
     return this.admission.waitingCount;
   }
 
-  /** Adopts a frontend's gRPC `Proxy` stream; `onFinished` runs once when the session is over. */
-  openGrpcFrontend(stream: PacketStream, onFinished?: () => void): GrpcFrontendSession {
-    return this.adopt(
-      (done) =>
-        new GrpcFrontendSession(stream, this, this.frontendLog, this.deps.metrics, () => {
-          done();
-          onFinished?.();
-        }),
-    );
+  /** Adopts a frontend's gRPC `Proxy` stream. */
+  openGrpcFrontend(stream: PacketStream): GrpcFrontendSession {
+    return this.adopt(new GrpcFrontendSession(stream, this, this.frontendLog, this.deps.metrics));
   }
 
   /** Adopts an HTTP CONNECT tunnel whose request head has been read. */
   openHttpConnect(req: ConnectRequestHead): HttpConnectSession {
     return this.adopt(
-      (done) =>
-        new HttpConnectSession(req.socket, req.peer, req.authority, req.head, this, this.frontendLog, done),
+      new HttpConnectSession(req.socket, req.peer, req.authority, req.head, this, this.frontendLog),
     );
+  }
+
+  /** A session is over: the server forgets it (called once per session, by the session). */
+  frontendFinished(session: Frontend): void {
+    this.frontends.delete(session);
+    if (session.mode === 'grpc') this.deps.onFrontendClosed?.('grpc');
+  }
+
+  /** A CONNECT tunnel's socket has closed (after its session finished, or with it). */
+  frontendSocketClosed(): void {
+    this.deps.onFrontendClosed?.('http-connect');
   }
 
   /** Frontend sessions not finished yet. */
@@ -208,16 +217,11 @@ export class ProxyServer {
     return this.deps.frontendLog ?? this.deps.log;
   }
 
-  /** Keeps a session until it finishes, even when it finishes inside its own constructor. */
-  private adopt<T extends Frontend>(create: (done: () => void) => T): T {
-    let finished = false;
-    let session: T | null = null;
-    session = create(() => {
-      finished = true;
-      if (session) this.frontends.delete(session);
-    });
-    if (this.stopped && !finished) session.abort('server is shutting down');
-    else if (!finished) this.frontends.add(session);
+  /** Keeps a session until it finishes, unless it finished inside its own constructor. */
+  private adopt<T extends Frontend>(session: T): T {
+    if (session.isFinished) return session;
+    if (this.stopped) session.abort('server is shutting down');
+    else this.frontends.add(session);
     return session;
   }
 

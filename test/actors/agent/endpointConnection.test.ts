@@ -26,7 +26,7 @@ class TestCarrier implements Carrier<DialedConnection> {
     private readonly stream: MemoryPacketStream,
     serverEnd: MemoryPacketStream,
   ) {
-    this.table = new ConnectionTable(() => stream);
+    this.table = new ConnectionTable({ receiveControl: () => stream });
     this.server = new PacketLog(serverEnd);
     stream.attach({
       packet: () => {},

@@ -73,9 +73,8 @@ export class ServerUnderTest {
   openFrontend(highWaterMark?: number): FrontendPeer {
     const [serverEnd, clientEnd] = MemoryPacketStream.pair(['server', 'frontend'], highWaterMark);
     const log = new PacketLog(clientEnd);
-    let finished = false;
-    const session = this.server.openGrpcFrontend(serverEnd, () => (finished = true));
-    return { end: clientEnd, log, session, finished: () => finished };
+    const session = this.server.openGrpcFrontend(serverEnd);
+    return { end: clientEnd, log, session, finished: () => session.isFinished };
   }
 
   /** Every actor the server started has ended. */
