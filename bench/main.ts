@@ -110,7 +110,9 @@ const CONFIG: Config = QUICK
       inFlight: 500,
       burst: 5000,
       burstEchoBytes: 1024,
-      idle: { n: 2000, warmN: 200, settleMs: 20_000 },
+      // warmN: 1,000 dials fill both processes' bounded event feed (2,000 events, src/inspector/eventFeed.ts)
+      // before the first reading, so that the figure is what each further connection costs.
+      idle: { n: 2000, warmN: 1000, settleMs: 20_000 },
       stall: { rampMs: 500, windowMs: 5000, settleMs: 1000, stallAfterBytes: 4 * MiB },
       swarm: {
         shapes: [
