@@ -532,6 +532,8 @@ export class WireConnection implements FrameSink {
 
   private out(frame: Buffer): void {
     const socket = this.socket;
+    // Ended by us or, half-closed, by Node when the peer ended: a write could only make an error.
+    if (socket.writableEnded) return;
     if (!this.corked) {
       this.corked = true;
       socket.cork();
@@ -742,7 +744,7 @@ export class WireConnection implements FrameSink {
     if (this.dead) return;
     this.markDead();
     if (this.corked) this.uncork();
-    this.socket.end();
+    if (!this.socket.writableEnded) this.socket.end();
     setTimeout(() => this.socket.destroy(), graceMs).unref();
   }
 
