@@ -33,8 +33,7 @@ export function registerLifetimeMetrics(
     registers: [registry],
     collect() {
       for (const [reason, n] of counters.dialFailures) this.set({ reason }, n);
-      for (const [reason, n] of counters.endpointDialFailures)
-        this.set({ reason: `endpoint-${reason}` }, n);
+      for (const [reason, n] of counters.endpointDialFailures) this.set({ reason: `endpoint-${reason}` }, n);
     },
   });
   new Gauge({
