@@ -1,6 +1,6 @@
 /** Records what a PacketStream delivers, for assertions and polling. */
 import type { MalformedPacketError } from '../../../src/protocol/errors';
-import type { DecodedPacket, Packet } from '../../../src/protocol/packet';
+import { packets, type DecodedPacket, type Packet } from '../../../src/protocol/packet';
 import type { PacketStream, StreamEnd } from '../../../src/transport/packetStream';
 
 export interface Collected {
@@ -64,4 +64,24 @@ export function endOf(c: Collected): Record<string, unknown> | undefined {
 export function known(p: DecodedPacket): Packet {
   if (p.type === 'UNKNOWN') throw new Error(`unexpected packet type ${p.code}`);
   return p;
+}
+
+/**
+ * Sends `total` bytes of DATA in packets of `chunk.length` on `stream`, following its drain: call the
+ * returned function once to start and again on every drain. `progress.sent` counts what was handed to
+ * send(); the stream is closed once all of it was.
+ */
+export function floodPump(
+  stream: PacketStream,
+  progress: { sent: number },
+  total: number,
+  chunk: Buffer,
+): () => void {
+  return () => {
+    while (progress.sent < total) {
+      progress.sent += chunk.length;
+      if (!stream.send(packets.data(1n, chunk))) return;
+    }
+    stream.close();
+  };
 }

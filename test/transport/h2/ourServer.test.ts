@@ -20,7 +20,7 @@ import type { PacketStream } from '../../../src/transport/packetStream';
 import { readVectors } from '../../protocol/goldenVectors';
 import { useTlsDir } from '../../helpers/tls';
 import { waitFor, waitForStable } from '../../helpers/waitFor';
-import { collect, endOf, known, type Collected } from './collect';
+import { collect, endOf, floodPump, known, type Collected } from './collect';
 import { grpcJsCall, makeEndpoint, type Endpoint, type TransportKind } from './peers';
 
 const vectors = readVectors();
@@ -55,14 +55,7 @@ function scripted(calls: OurCall[]) {
     const stream = call.accept(Object.keys(reply).length > 0 ? reply : undefined);
     seen.stream = stream;
     const total = Number(call.metadata.text['x-bytes']?.[0] ?? 0);
-    const chunk = Buffer.alloc(64 * 1024, 9);
-    const pump = (): void => {
-      while (seen.sent < total) {
-        seen.sent += chunk.length;
-        if (!stream.send(packets.data(1n, chunk))) return;
-      }
-      stream.close();
-    };
+    const pump = floodPump(stream, seen, total, Buffer.alloc(64 * 1024, 9));
     seen.got = collect(stream, {
       packet: (p) => {
         if (mode === 'echo' && p.type !== 'UNKNOWN') stream.send(known(p));

@@ -18,7 +18,7 @@ import {
 } from '../../../../src/transport/h2/wire/server';
 import type { PacketStream } from '../../../../src/transport/packetStream';
 import { waitFor, waitForStable } from '../../../helpers/waitFor';
-import { collect, known, type Collected } from '../collect';
+import { collect, floodPump, known, type Collected } from '../collect';
 import {
   Flags,
   FrameType,
@@ -64,13 +64,7 @@ function routes(calls: RouteCall[]): WireServerOptions['routes'] {
       calls.push(seen);
       const total = Number(call.metadata.text['x-bytes']?.[0] ?? 0);
       const chunk = Buffer.alloc(Number(call.metadata.text['x-chunk']?.[0] ?? 64 * KiB), 7);
-      const pump = (): void => {
-        while (seen.sent < total) {
-          seen.sent += chunk.length;
-          if (!stream.send(packets.data(1n, chunk))) return;
-        }
-        stream.close();
-      };
+      const pump = floodPump(stream, seen, total, chunk);
       seen.got = collect(stream, {
         packet: (p) => {
           if (mode === 'echo' && p.type !== 'UNKNOWN') stream.send(known(p));
