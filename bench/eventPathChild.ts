@@ -64,16 +64,14 @@ async function run(root: string, dials: number, gapMs: number): Promise<void> {
     const oneDial = (i: number): void => {
       const key = { random: BigInt(i) * 7919n + 123456789n, destination: '127.0.0.1:10250' };
       const connectID = BigInt(i + 1);
-      metrics.actorStarted('dial');
+      metrics.actorStarted('connection');
       metrics.setPendingDials(1);
       events.dialRequested({ ...key, mode: 'http-connect', protocol: 'tcp', frontend: 'unix' });
       metrics.packet('to_agent', 'DIAL_REQ');
       metrics.packet('from_agent', 'DIAL_RSP');
       metrics.observeDialDuration(0.001);
       events.dialEstablished({ ...key, agentId: 'agent-1', connectID, latencyMs: 1 });
-      metrics.actorStopped('dial');
       metrics.setPendingDials(0);
-      metrics.actorStarted('connection');
       metrics.setEstablishedConnections(1);
       events.connOpened({ ...key, agentId: 'agent-1', connectID, mode: 'http-connect' });
       metrics.packet('to_agent', 'DATA');

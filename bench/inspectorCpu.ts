@@ -3,9 +3,9 @@
  * without sockets, so that it resolves a few microseconds on a machine shared with other work (the
  * process benchmark, `npm run bench:inspector`, cannot under load).
  *
- * One lifecycle is what a server does per proxied connection: a `dial` actor (timed, as the server's are)
- * that succeeds, then a `connection` actor closed by the near side and confirmed by the far side, each
- * with its port bound and a `describe` function, on the process's real ActorHost and LiveInspector, and
+ * One lifecycle is what a server does per proxied connection: a `connection` actor whose dial (timed, as
+ * the server's are) succeeds, then closed by the near side and confirmed by the far side, with its port
+ * bound and a `describe` function, on the process's real ActorHost and LiveInspector, and
  * the four lifecycle events a server makes per connection through the inspector's feed as with
  * `--event-log=off` (made only while someone looks). While they run, LIVE_BACKGROUND connections stay
  * open, so the per-tick passes have something to walk.
@@ -78,11 +78,13 @@ function makeVariant(m: InspectorModules, name: VariantName): Variant {
   });
   tunnelId = tunnel.sessionId;
   for (let i = 0; i < LIVE_BACKGROUND; i++) {
-    host.start('connection', machines.connection.machine, {
-      bind: (a) => machines.connection.bind(a, noopPort()),
-      input: { connectID: String(i) },
-      describer: describe(`10.0.${i % 250}.1:10250`),
-    });
+    host
+      .start('connection', machines.connection.machine, {
+        bind: (a) => machines.connection.bind(a, noopPort()),
+        input: { random: String(i), address: `10.0.${i % 250}.1:10250`, timeoutMs: 0 },
+        describer: describe(`10.0.${i % 250}.1:10250`),
+      })
+      .send({ type: 'DIAL_SUCCEEDED', connectID: String(i) });
   }
   let selected: string | null = null;
   if (inspector && name === 'viewed') {
@@ -95,17 +97,12 @@ function makeVariant(m: InspectorModules, name: VariantName): Variant {
   let n = 0;
   const lifecycle = (): void => {
     const destination = `10.1.${n % 250}.1:10250`;
-    const dial = host.start('dial', machines.dial.machine, {
-      bind: (a) => machines.dial.bind(a, noopPort()),
+    const conn = host.start('connection', machines.connection.machine, {
+      bind: (a) => machines.connection.bind(a, noopPort()),
       input: { random: String(n), address: destination, timeoutMs: DIAL_TIMEOUT_MS },
       describer: describe(destination),
     });
-    dial.send({ type: 'DIAL_SUCCEEDED', connectID: String(n) });
-    const conn = host.start('connection', machines.connection.machine, {
-      bind: (a) => machines.connection.bind(a, noopPort()),
-      input: { connectID: String(n) },
-      describer: describe(destination),
-    });
+    conn.send({ type: 'DIAL_SUCCEEDED', connectID: String(n) });
     conn.send({ type: 'CLOSE_REQUESTED', reason: 'done' });
     conn.send({ type: 'FAR_END_CLOSED', reason: 'done' });
     const key = { random: BigInt(n), destination, agentId: 'node-1' };

@@ -22,9 +22,9 @@ export function passes(m: InspectorModules, tableQuery: string): void {
     });
     let last = '';
     for (let i = 0; i < live; i++) {
-      last = host.start('connection', machines.connection.machine, {
+      const connection = host.start('connection', machines.connection.machine, {
         bind: (a) => machines.connection.bind(a, noopPort()),
-        input: { connectID: String(i) },
+        input: { random: String(i), address: `10.0.${i % 250}.1:10250`, timeoutMs: 0 },
         describer: {
           actorFacts: () => ({
             agent: 'node-1',
@@ -32,7 +32,9 @@ export function passes(m: InspectorModules, tableQuery: string): void {
             owner: tunnel.sessionId,
           }),
         },
-      }).sessionId;
+      });
+      connection.send({ type: 'DIAL_SUCCEEDED', connectID: String(i) });
+      last = connection.sessionId;
     }
     inspector.addViewer();
     const time = (f: () => unknown): string => {

@@ -38,8 +38,8 @@ function stopActor(actor: Actor<AnyActorLogic>): void {
   else actor.stop();
 }
 
-export type ActorKind =
-  'agentTunnel' | 'dial' | 'connection' | 'serverLink' | 'syncLoop' | 'endpointDial' | 'endpointConnection';
+/** What an actor is: a server's agent tunnel and its connections, an agent's server links and theirs. */
+export type ActorKind = 'agentTunnel' | 'connection' | 'serverLink' | 'syncLoop' | 'endpointConnection';
 
 export type InspectObserver = (event: InspectionEvent) => void;
 
@@ -228,11 +228,9 @@ export class ActorHost {
   counts(): Record<ActorKind, number> {
     const out = {
       agentTunnel: 0,
-      dial: 0,
       connection: 0,
       serverLink: 0,
       syncLoop: 0,
-      endpointDial: 0,
       endpointConnection: 0,
     };
     for (const [kind, set] of this.live) out[kind] = set.size;

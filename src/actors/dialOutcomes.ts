@@ -1,6 +1,6 @@
 /**
  * What each way a dial can fail means to the outside world, in one table per side: the metric label, the
- * lifecycle event's reason, how the frontend hears it and the error text peers see. The dial machine names
+ * lifecycle event's reason, how the frontend hears it and the error text peers see. The connection machine names
  * the outcome (one action per outcome); actors look it up here and only perform the I/O, so a machine and
  * an actor can never disagree about what happened.
  */
@@ -9,7 +9,7 @@ import type { DialFailureKind } from './server/frontend';
 import { goTimeoutError } from './agent/goDialErrors';
 import type { ReasonOf } from '../events/reasons';
 
-/** The dial machine's outcomes in which the requester is told that the dial failed. */
+/** The connection machine's dial outcomes in which the requester is told that the dial failed. */
 export type DialFailure = 'refused' | 'timedOut' | 'peerLost';
 
 export interface ServerDialFailureFacts {
@@ -40,7 +40,7 @@ export const SERVER_DIAL_FAILURES: Readonly<Record<DialFailure, ServerDialFailur
   },
 };
 
-/** The text the frontend sees for a failed dial; `recorded` is the dial machine's `error` (agent text or loss reason). */
+/** The text the frontend sees for a failed dial; `recorded` is the connection machine's `error` (agent text or loss reason). */
 export function serverDialErrorText(outcome: DialFailure, recorded: string | null): string {
   if (outcome === 'timedOut') return 'dial timeout';
   return recorded ?? (outcome === 'peerLost' ? 'agent lost' : 'dial failed');

@@ -1,16 +1,15 @@
 /**
- * One dial and the connection it becomes, as both sides carry it over a packet stream: first a `dial`
- * actor, then, once the dial is established, a `connection` actor with its back-pressure (ConnectionFlow)
- * between a local byte source/sink and the stream. The server's ProxiedConnection (frontend <-> agent
- * stream) and the agent's EndpointConnection (server stream <-> endpoint socket) differ only in the
- * effects they give the machines and in where their bytes come from and go; that is all they define.
+ * One dial and the connection it becomes, as both sides carry it over a packet stream: one `connection`
+ * actor from the dial's request to the connection's end, and, once the dial is established, its
+ * back-pressure (ConnectionFlow) between a local byte source/sink and the stream. The server's
+ * ProxiedConnection (frontend <-> agent stream) and the agent's EndpointConnection (server stream <->
+ * endpoint socket) differ only in the effects they give the machine and in where their bytes come from and
+ * go; that is all they define.
  */
 import * as machines from './machines';
-import type { ConnectionArgs, DialArgs } from './machines';
+import type { ConnectionArgs } from './machines';
 import type { Actor, AnyActorLogic } from 'xstate';
-import type { ConnectionContext } from '../machines/connection.machine';
-import type { connectionMachine } from '../machines/connection.machine';
-import type { dialMachine } from '../machines/dial.machine';
+import type { ConnectionContext, ConnectionEvent, connectionMachine } from '../machines/connection.machine';
 import { packets } from '../protocol/packet';
 import type { ActorDescriber, ActorFacts, ActorHost, ActorKind, ActorOwner } from './actorHost';
 import { ConnectionFlow, type FlowPort } from './flow/connectionFlow';
@@ -23,7 +22,7 @@ export interface DialedConnectionDeps {
 }
 
 /**
- * The instance is its own port for both machines and for its flow: the effects are methods, so an open
+ * The instance is its own port for its machine and for its flow: the effects are methods, so an open
  * connection holds no closure per effect (fifteen of them, with their contexts, were about 1 KiB of each
  * connection's heap). Each side implements what differs; holding the stream and the flow's signals to the
  * connection machine are the same on both sides and live here.
@@ -32,10 +31,10 @@ export abstract class DialedConnection implements CarriedConnection, FlowPort, A
   /** Payload bytes sent on the stream, and received from it, for this connection. */
   protected bytesSent = 0;
   protected bytesReceived = 0;
-  /** Back-pressure of the established connection. */
+  /** Back-pressure of the established connection: set once the dial is established. */
   flow: ConnectionFlow | null = null;
-  protected dial: Actor<typeof dialMachine> | null = null;
-  protected conn: Actor<typeof connectionMachine> | null = null;
+  protected actor: Actor<typeof connectionMachine> | null = null;
+  /** The actor has reached its final state (or never started): nothing more is sent to it. */
   protected done = false;
   protected readonly startedAt: number;
   protected openedAt = 0;
@@ -59,24 +58,26 @@ export abstract class DialedConnection implements CarriedConnection, FlowPort, A
   /** Who this connection belongs to, for an inspector: `{ agent }` on the server, `{ server }` on the agent. */
   protected abstract whose(): ActorFacts;
 
-  // The dial machine's effects (see dial.machine.ts), each side's own.
-  abstract startDial(args: DialArgs): void;
-  abstract reportEstablished(args: DialArgs): void;
-  reportRefused({ context }: DialArgs): void {
+  // The machine's dial effects (see connection.machine.ts), each side's own.
+  abstract startDial(args: ConnectionArgs): void;
+  /** The dial has an outcome, whichever (the server counts its pending dials down here). */
+  dialSettled(): void {}
+  abstract reportEstablished(args: ConnectionArgs): void;
+  reportRefused({ context }: ConnectionArgs): void {
     this.dialFailed('refused', context.error);
   }
-  reportTimedOut({ context }: DialArgs): void {
+  reportTimedOut({ context }: ConnectionArgs): void {
     this.dialFailed('timedOut', context.error);
   }
-  reportPeerLost({ context }: DialArgs): void {
+  reportPeerLost({ context }: ConnectionArgs): void {
     this.dialFailed('peerLost', context.error);
   }
   /** The three ways a dial fails end alike on each side: counted, recorded, the requester told. */
   protected abstract dialFailed(outcome: DialFailure, recorded: string | null): void;
-  abstract reportCancelled(args: DialArgs): void;
-  abstract abandonDial(args: DialArgs): void;
+  abstract reportCancelled(args: ConnectionArgs): void;
+  abstract abandonDial(args: ConnectionArgs): void;
 
-  // The connection machine's effects (see connection.machine.ts) that differ per side.
+  // The machine's effects on an established connection that differ per side.
   abstract requestFarClose(args: ConnectionArgs): void;
   abstract notifyNearClosed(args: ConnectionArgs): void;
   abstract abortBoth(args: ConnectionArgs): void;
@@ -86,16 +87,13 @@ export abstract class DialedConnection implements CarriedConnection, FlowPort, A
   abstract pauseSource(): void;
   abstract resumeSource(): void;
 
-  /** The dial has an outcome, whichever (the server counts its pending dials down here). */
-  protected dialEnded(): void {}
-
-  /** The connection actor has started: record the fact. */
+  /** The dial is established and the connection open: record the fact. */
   protected abstract connectionOpened(): void;
 
   /** The connection has ended: record how, before it leaves the table. */
   protected abstract connectionClosed(context: ConnectionContext): void;
 
-  /** What an inspector shows for this connection's dial and connection actors. */
+  /** What an inspector shows for this connection's actor. */
   actorFacts(): ActorFacts {
     const toStream = this.farEnd === 'stream';
     return {
@@ -112,47 +110,38 @@ export abstract class DialedConnection implements CarriedConnection, FlowPort, A
     return this.base.now() - this.startedAt;
   }
 
-  /**
-   * Starts the dial actor. When it ends with any outcome but `established`, this connection is over;
-   * `dialEnded` runs first.
-   */
-  protected runDial(kind: ActorKind, timeoutMs: number): void {
-    this.dial = this.base.host.start(kind, machines.dial.machine, {
-      bind: (actor) => machines.dial.bind(actor, this),
+  /** Starts the connection's actor, whose first act is the dial (`startDial`). */
+  protected run(kind: ActorKind, timeoutMs: number): void {
+    this.actor = this.base.host.start(kind, machines.connection.machine, {
+      bind: (actor) => machines.connection.bind(actor, this),
       input: { random: this.random.toString(), address: this.address, timeoutMs },
       describer: this,
       owner: this,
     });
   }
 
+  /** Sends the machine an event, unless it has already ended. */
+  protected tell(event: ConnectionEvent): void {
+    if (!this.done) this.actor?.send(event);
+  }
+
   /**
-   * Starts the connection actor for the established dial and its back-pressure, after `connectionOpened`
-   * has recorded the fact.
+   * The dial is established (from each side's `reportEstablished`): records the fact, joins the carrier's
+   * table of open connections and starts the back-pressure.
    */
-  protected openConnection(kind: ActorKind): void {
-    this.conn = this.base.host.start(kind, machines.connection.machine, {
-      bind: (actor) => machines.connection.bind(actor, this),
-      input: { connectID: this.connectID!.toString() },
-      describer: this,
-      owner: this,
-    });
+  protected openConnection(): void {
     this.openedAt = this.base.now();
     this.connectionOpened();
     this.carrier.table.established(this);
     this.flow = new ConnectionFlow(this.carrier.credits, this);
   }
 
-  /** The dial or the connection actor has reached its final state. */
+  /** The actor has reached its final state: a connection that was open records how it closed. */
   actorDone(actor: Actor<AnyActorLogic>): void {
-    const dial = this.dial;
-    if (dial && actor === dial) {
-      this.dialEnded();
-      this.dial = null;
-      if (dial.getSnapshot().context.outcome !== 'established') this.finish();
-    } else if (actor === this.conn) {
-      this.connectionClosed(this.conn.getSnapshot().context);
-      this.finish();
-    }
+    if (actor !== this.actor) return;
+    const context = this.actor.getSnapshot().context;
+    if (context.outcome === 'established') this.connectionClosed(context);
+    this.finish();
   }
 
   // Effects both sides share: the connection machine's hold on the stream, and the flow's signals.
@@ -169,11 +158,11 @@ export abstract class DialedConnection implements CarriedConnection, FlowPort, A
   }
 
   overflowed(): void {
-    this.conn?.send({ type: 'OVERFLOWED' });
+    this.tell({ type: 'OVERFLOWED' });
   }
 
   drained(): void {
-    this.conn?.send({ type: 'DRAINED' });
+    this.tell({ type: 'DRAINED' });
   }
 
   /** Milliseconds the connection has been open. */
@@ -203,14 +192,14 @@ export abstract class DialedConnection implements CarriedConnection, FlowPort, A
     write(data, () => flow.taken(n));
   }
 
-  /** The requester gave up on the dial (DIAL_CLS). */
+  /** The requester gave up on the dial (DIAL_CLS); an established connection ignores it. */
   cancelDial(): void {
-    this.dial?.send({ type: 'CANCEL' });
+    this.tell({ type: 'CANCEL' });
   }
 
+  /** The stream that carries it is gone: a pending dial has lost its peer, an open connection is torn down. */
   streamLost(reason: string): void {
-    this.dial?.send({ type: 'PEER_LOST', reason });
-    this.conn?.send({ type: 'TUNNEL_LOST', reason });
+    this.tell({ type: 'TUNNEL_LOST', reason });
   }
 
   private finish(): void {

@@ -4,19 +4,13 @@
  */
 import { agentTunnelEffects, agentTunnelMachine } from '../machines/agentTunnel.machine';
 import { connectionEffects, connectionMachine } from '../machines/connection.machine';
-import { dialEffects, dialMachine } from '../machines/dial.machine';
 import { serverLinkEffects, serverLinkMachine } from '../machines/serverLink.machine';
 import { syncLoopEffects, syncLoopMachine } from '../machines/syncLoop.machine';
 import { ported, type PortOf } from './portedMachine';
 
-export const dial = ported(dialMachine, dialEffects);
-export type DialPort = PortOf<typeof dial>;
-/** What each of the dial machine's effects is given. */
-export type DialArgs = Parameters<DialPort['startDial']>[0];
-
 export const connection = ported(connectionMachine, connectionEffects);
 export type ConnectionPort = PortOf<typeof connection>;
-/** What each of the connection machine's effects is given. */
+/** What each of the connection machine's effects is given (a dial's and an open connection's alike). */
 export type ConnectionArgs = Parameters<ConnectionPort['requestFarClose']>[0];
 
 export const agentTunnel = ported(agentTunnelMachine, agentTunnelEffects);

@@ -9,8 +9,6 @@ import { stateKey } from './stateValue';
 
 export const KIND_MACHINE: Readonly<Record<ActorKind, MachineName>> = {
   agentTunnel: 'agentTunnel',
-  dial: 'dial',
-  endpointDial: 'dial',
   connection: 'connection',
   endpointConnection: 'connection',
   serverLink: 'serverLink',

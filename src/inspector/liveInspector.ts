@@ -26,9 +26,9 @@ export const API_ACTIVITY_MS = 30_000;
 /** Owned actors listed in one actor's detail; a tunnel with more says how many there are. */
 export const MAX_OWNED_LISTED = 200;
 
-/** The kinds that own other actors (a tunnel its dials and connections, a link its endpoint ones). */
+/** The kinds that own other actors (a tunnel its connections, a link its endpoint connections). */
 const OWNER_KINDS: readonly ActorKind[] = ['agentTunnel', 'serverLink'];
-const OWNED_KINDS: readonly ActorKind[] = ['dial', 'connection', 'endpointDial', 'endpointConnection'];
+const OWNED_KINDS: readonly ActorKind[] = ['connection', 'endpointConnection'];
 
 /**
  * Whether a query's order is the order the host keeps actors in (oldest first: by age from the oldest, or
@@ -40,8 +40,8 @@ function pagesInStartOrder(query: ActorQuery): boolean {
 }
 
 const PROCESS_MACHINES: Readonly<Record<ProcessIdentity['kind'], readonly MachineName[]>> = {
-  server: ['agentTunnel', 'dial', 'connection'],
-  agent: ['serverLink', 'syncLoop', 'dial', 'connection'],
+  server: ['agentTunnel', 'connection'],
+  agent: ['serverLink', 'syncLoop', 'connection'],
 };
 
 export interface ProcessIdentity {

@@ -10,16 +10,14 @@
 import type { AnyStateMachine, AnyStateNode } from 'xstate';
 import { agentTunnelMachine } from '../machines/agentTunnel.machine';
 import { connectionMachine } from '../machines/connection.machine';
-import { dialMachine } from '../machines/dial.machine';
 import { serverLinkMachine } from '../machines/serverLink.machine';
 import { syncLoopMachine } from '../machines/syncLoop.machine';
 import { allNodes, childrenOf, transitionLabel, transitionsOf, triggerText } from '../tools/diagrams';
 
-export type MachineName = 'agentTunnel' | 'dial' | 'connection' | 'serverLink' | 'syncLoop';
+export type MachineName = 'agentTunnel' | 'connection' | 'serverLink' | 'syncLoop';
 
 export const MACHINES: Readonly<Record<MachineName, AnyStateMachine>> = {
   agentTunnel: agentTunnelMachine,
-  dial: dialMachine,
   connection: connectionMachine,
   serverLink: serverLinkMachine,
   syncLoop: syncLoopMachine,

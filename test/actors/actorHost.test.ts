@@ -1,22 +1,15 @@
 import type { InspectionEvent } from 'xstate';
 import { ACTORS_PER_SYSTEM, ActorHost } from '../../src/actors/actorHost';
 import * as machines from '../../src/actors/machines';
-import type { ConnectionPort } from '../../src/actors/machines';
+import { inertConnectionPort } from './inertPort';
 
 const noop = (): void => {};
-const port: ConnectionPort = {
-  requestFarClose: noop,
-  notifyNearClosed: noop,
-  abortBoth: noop,
-  holdTunnel: noop,
-  releaseTunnel: noop,
-  evict: noop,
-};
+const port = inertConnectionPort();
 
-function startConnection(host: ActorHost, connectID: string) {
+function startConnection(host: ActorHost, address: string) {
   return host.start('connection', machines.connection.machine, {
     bind: (actor) => machines.connection.bind(actor, port),
-    input: { connectID },
+    input: { random: '1', address, timeoutMs: 0 },
   });
 }
 
@@ -57,8 +50,8 @@ describe('ActorHost', () => {
       if (event.type === '@xstate.snapshot') seen.add(event.actorRef.sessionId);
     });
     const during = startConnection(host, 'during');
-    before.send({ type: 'CLOSE_REQUESTED', reason: 'test' });
-    during.send({ type: 'CLOSE_REQUESTED', reason: 'test' });
+    before.send({ type: 'DIAL_SUCCEEDED', connectID: '1' });
+    during.send({ type: 'DIAL_SUCCEEDED', connectID: '2' });
     stop();
 
     expect(seen.has(during.sessionId)).toBe(true);
@@ -69,6 +62,7 @@ describe('ActorHost', () => {
   it('forgets an actor that reaches its final state in a shared system', () => {
     const host = new ActorHost();
     const actor = startConnection(host, '1');
+    actor.send({ type: 'DIAL_SUCCEEDED', connectID: '1' });
     actor.send({ type: 'FAR_END_CLOSED', reason: 'test' });
     expect(actor.getSnapshot().status).toBe('done');
     expect(host.counts().connection).toBe(0);

@@ -2,7 +2,7 @@ import * as net from 'net';
 import { ActorHost } from '../../src/actors/actorHost';
 import { ioFairClock } from '../../src/actors/ioFairClock';
 import * as machines from '../../src/actors/machines';
-import type { DialOutcome } from '../../src/machines/dial.machine';
+import { inertConnectionPort } from './inertPort';
 
 /** Holds the event loop, as a burst of work or a starved CPU does. Not a timing assertion. */
 function holdEventLoop(ms: number): void {
@@ -31,29 +31,29 @@ describe('actor delays (ioFairClock)', () => {
   it('let a connect that completed while the loop was held win over a dial timeout that expired meanwhile', async () => {
     const host = new ActorHost();
     let socket: net.Socket | undefined;
-    const outcome = new Promise<DialOutcome>((resolve) => {
-      const dial = host.start('endpointDial', machines.dial.machine, {
+    const outcome = new Promise<string>((resolve) => {
+      const conn = host.start('endpointConnection', machines.connection.machine, {
         bind: (actor) =>
-          machines.dial.bind(actor, {
-            startDial: () => {
-              socket = net.connect({ host: '127.0.0.1', port });
-              socket.once('connect', () => dial.send({ type: 'DIAL_SUCCEEDED', connectID: '1' }));
-            },
-            reportEstablished: () => {},
-            reportRefused: () => {},
-            reportTimedOut: () => {},
-            reportPeerLost: () => {},
-            reportCancelled: () => {},
-            abandonDial: () => socket?.destroy(),
-          }),
+          machines.connection.bind(
+            actor,
+            inertConnectionPort({
+              startDial: () => {
+                socket = net.connect({ host: '127.0.0.1', port });
+                socket.once('connect', () => conn.send({ type: 'DIAL_SUCCEEDED', connectID: '1' }));
+              },
+              reportEstablished: () => resolve('established'),
+              reportTimedOut: () => resolve('timedOut'),
+              abandonDial: () => socket?.destroy(),
+            }),
+          ),
         input: { random: '1', address: `127.0.0.1:${port}`, timeoutMs: 20 },
       });
-      dial.subscribe({ complete: () => resolve(dial.getSnapshot().context.outcome as DialOutcome) });
     });
     // The kernel completes a loopback connect at once; the loop only hears of it after this.
     holdEventLoop(200);
     await expect(outcome).resolves.toBe('established');
     socket?.destroy();
+    host.stopAll();
   });
 
   it('still fire a delay that really ran out, and never one that was cleared', async () => {

@@ -2,14 +2,12 @@ import { createActor } from 'xstate';
 import * as machines from '../../src/actors/machines';
 import { agentTunnelEffects } from '../../src/machines/agentTunnel.machine';
 import { connectionEffects } from '../../src/machines/connection.machine';
-import { dialEffects } from '../../src/machines/dial.machine';
 import { serverLinkEffects } from '../../src/machines/serverLink.machine';
 import { syncLoopEffects } from '../../src/machines/syncLoop.machine';
 import type { Effects } from '../../src/machines/effects';
 
 describe('ported machines', () => {
   const all: Array<[string, { machine: { implementations: { actions: object } } }, Effects]> = [
-    ['dial', machines.dial, dialEffects],
     ['connection', machines.connection, connectionEffects],
     ['agentTunnel', machines.agentTunnel, agentTunnelEffects],
     ['serverLink', machines.serverLink, serverLinkEffects],
@@ -27,19 +25,19 @@ describe('ported machines', () => {
   it("runs the bound port's implementation for the actor that performs the action", () => {
     const calls: string[] = [];
     const port = Object.fromEntries(
-      Object.keys(dialEffects).map((name) => [name, () => calls.push(name)]),
-    ) as unknown as machines.DialPort;
-    const actor = createActor(machines.dial.machine, {
+      Object.keys(connectionEffects).map((name) => [name, () => calls.push(name)]),
+    ) as unknown as machines.ConnectionPort;
+    const actor = createActor(machines.connection.machine, {
       input: { random: '1', address: 'h:1', timeoutMs: 0 },
     });
-    machines.dial.bind(actor, port);
+    machines.connection.bind(actor, port);
     actor.start();
-    actor.send({ type: 'PEER_LOST', reason: 'gone' });
-    expect(calls).toEqual(['startDial', 'abandonDial', 'reportPeerLost']);
+    actor.send({ type: 'TUNNEL_LOST', reason: 'gone' });
+    expect(calls).toEqual(['startDial', 'dialSettled', 'abandonDial', 'reportPeerLost']);
   });
 
   it('does nothing for an actor with no bound port (an unbound actor is inert, not a crash)', () => {
-    const actor = createActor(machines.dial.machine, {
+    const actor = createActor(machines.connection.machine, {
       input: { random: '1', address: 'h:1', timeoutMs: 0 },
     });
     actor.start();

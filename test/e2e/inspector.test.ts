@@ -203,19 +203,9 @@ it('shows a dial through a real tunnel in the table, open, carrying bytes each w
   expect(await page.locator('#detail-title').textContent()).toMatch(/^agentTunnel /);
   expect(await page.locator('#detail-body dd.f-agent').textContent()).toBe('node-a');
 
-  // The dial before it ended established (the agent answered with DIAL_RSP): in the recently ended
-  // sample, with its owner; no one had it open while it ran, so no transitions were recorded.
-  await filterTable(page, { kind: 'dial', destination: echo.address });
-  await waitForRowState(page, 'established', 'the ended dial row');
-  await page.locator('#actors-table tbody tr').filter({ hasText: 'established' }).first().click();
-  await page.waitForSelector('#detail-body svg g.state.current[data-state="established"]', {
-    timeout: PAGE_TIMEOUT_MS,
-  });
-  expect(await page.locator('#detail-body ul.owner button').textContent()).toMatch(/^agentTunnel /);
-  expect(await page.locator('#detail-body .transitions').count()).toBe(0);
-  // The dials' chart counts the ones that ended while the page was open, on their final state.
-  await waitFor(async () => (await chartCount(page, 'dial', 'established')) >= 1, {
-    description: 'the established dial counted on the chart',
+  // The connections' chart counts the ones that ended while the page was open, on their final state.
+  await waitFor(async () => (await chartCount(page, 'connection', 'closed')) >= 1, {
+    description: 'the closed connection counted on the chart',
     timeoutMs: PAGE_TIMEOUT_MS,
   });
   await waitFor(
@@ -263,10 +253,10 @@ it('shows a dial through a real tunnel in the table, open, carrying bytes each w
   expectClean(watched);
 });
 
-it('shows a dial through a real tunnel pending while the agent is held, then established, its connection open and then closed', async () => {
+it('shows a connection through a real tunnel dialing while the agent is held, then open and then closed', async () => {
   const watched = await open(server.ports.admin);
   const { page } = watched;
-  await filterTable(page, { kind: 'dial', destination: echo.address });
+  await filterTable(page, { kind: 'connection', destination: echo.address });
   // On loopback a real agent answers a dial within milliseconds, faster than a frame: stopping the agent
   // process holds the dial pending long enough to see it (well inside the server's 10 s + 20 s liveness).
   const agentPid = agent.process.pid!;
@@ -275,9 +265,9 @@ it('shows a dial through a real tunnel pending while the agent is held, then est
   try {
     dialing = server.dial(echo.address, 60_000) as Promise<TunnelConnection>;
     dialing.catch(() => undefined);
-    await waitForRowState(page, 'pending.untimed', 'the dial pending while the agent is stopped');
-    await page.locator('#actors-table tbody tr').filter({ hasText: 'pending.untimed' }).first().click();
-    await page.waitForSelector('#detail-body svg g.state.current[data-state="pending.untimed"]', {
+    await waitForRowState(page, 'dialing.untimed', 'the dial pending while the agent is stopped');
+    await page.locator('#actors-table tbody tr').filter({ hasText: 'dialing.untimed' }).first().click();
+    await page.waitForSelector('#detail-body svg g.state.current[data-state="dialing.untimed"]', {
       timeout: PAGE_TIMEOUT_MS,
     });
   } finally {
@@ -289,15 +279,16 @@ it('shows a dial through a real tunnel pending while the agent is held, then est
     async () => {
       const from = await page.locator('#detail-body .transitions tbody tr td.t-from').allTextContents();
       const to = await page.locator('#detail-body .transitions tbody tr td.t-to').allTextContents();
-      return from[0] === 'pending.untimed' && to.at(-1) === 'established';
+      return from[0] === 'dialing.untimed' && to.at(-1) === 'open.flowing';
     },
-    { description: 'the dial pending.untimed -> established in its detail', timeoutMs: PAGE_TIMEOUT_MS },
+    {
+      description: 'the connection dialing.untimed -> open.flowing in its detail',
+      timeoutMs: PAGE_TIMEOUT_MS,
+    },
   );
   expect(await page.locator('#detail-body .transitions td.t-event').allTextContents()).toContain(
     'DIAL_SUCCEEDED',
   );
-
-  await filterTable(page, { kind: 'connection', destination: echo.address });
   await waitForRowState(page, 'open.flowing', 'its connection open');
   const id = await page
     .locator('#actors-table tbody tr')
@@ -323,7 +314,6 @@ it('shows on its charts the live actor counts /metrics reports, on the server an
   const agentPage = await open(agent.adminPort);
   const kindsOf: Record<string, string[]> = {
     agentTunnel: ['agentTunnel'],
-    dial: ['dial', 'endpointDial'],
     connection: ['connection', 'endpointConnection'],
     serverLink: ['serverLink'],
     syncLoop: ['syncLoop'],
@@ -357,9 +347,7 @@ it('shows on its charts the live actor counts /metrics reports, on the server an
     expect(seen['connection']).toBe(3);
     // Each process charts the machines it runs.
     expect(Object.keys(seen).sort()).toEqual(
-      watched === serverPage
-        ? ['agentTunnel', 'connection', 'dial']
-        : ['connection', 'dial', 'serverLink', 'syncLoop'],
+      watched === serverPage ? ['agentTunnel', 'connection'] : ['connection', 'serverLink', 'syncLoop'],
     );
     // A compound state counts its children: every open connection is flowing.
     expect(await chartCount(watched.page, 'connection', 'open')).toBe(3);
@@ -435,14 +423,14 @@ describe('text from the network', () => {
     );
 
     // A dial that the scripted agent holds: the page shows it pending, then failed with the agent's text.
-    await filterTable(page, { kind: 'dial' });
+    await filterTable(page, { kind: 'connection' });
     const dialing = evilServer.dial('10.0.0.5:10250', 60_000);
     dialing.catch(() => undefined);
     await waitFor(() => dialRequests().length === 1, { description: 'DIAL_REQ at the scripted agent' });
-    await waitForRowState(page, 'pending.untimed', 'the pending dial on the page');
+    await waitForRowState(page, 'dialing.untimed', 'the pending dial on the page');
     // Opened while pending, so its transitions are recorded: the agent's error text will be in them.
-    await page.locator('#actors-table tbody tr').filter({ hasText: 'pending.untimed' }).first().click();
-    await page.waitForSelector('#detail-body svg g.state.current[data-state="pending.untimed"]', {
+    await page.locator('#actors-table tbody tr').filter({ hasText: 'dialing.untimed' }).first().click();
+    await page.waitForSelector('#detail-body svg g.state.current[data-state="dialing.untimed"]', {
       timeout: PAGE_TIMEOUT_MS,
     });
     await page.screenshot({ path: path.join(shots, 'live-pending-dial.png'), fullPage: true });

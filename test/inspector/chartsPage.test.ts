@@ -1,7 +1,7 @@
 /**
  * The state charts as a browser draws them (Debian's headless Chromium): every state box, transition line
  * and transition label of every machine lies inside its chart, none cut off at an edge. A server's page
- * draws agentTunnel, dial and connection, an agent's serverLink, syncLoop, dial and connection.
+ * draws agentTunnel and connection, an agent's serverLink, syncLoop and connection.
  */
 import type { Browser } from 'playwright-core';
 import { ActorHost } from '../../src/actors/actorHost';
@@ -59,7 +59,7 @@ it.each(['server', 'agent'] as const)(
       const drawn = await page.evaluate<string[]>(
         "[...document.querySelectorAll('#charts figure')].map((f) => f.getAttribute('data-machine'))",
       );
-      expect(drawn.length).toBe(kind === 'server' ? 3 : 4);
+      expect(drawn.length).toBe(kind === 'server' ? 2 : 3);
       expect(drawn.every((m) => (MACHINE_NAMES as readonly string[]).includes(m))).toBe(true);
       expect(await page.locator('#charts g.edge text').count()).toBeGreaterThan(0);
       expect(await page.evaluate(OUTSIDE_THE_CHART)).toEqual([]);

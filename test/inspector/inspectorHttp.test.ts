@@ -67,7 +67,7 @@ describe('/inspector/', () => {
     });
     expect(info.headers['content-security-policy']).toBe(CONTENT_SECURITY_POLICY);
     const machines = JSON.parse((await request('/inspector/api/machines')).body) as { machine: string }[];
-    expect(machines.map((m) => m.machine)).toEqual(['dial', 'connection', 'serverLink', 'syncLoop']);
+    expect(machines.map((m) => m.machine)).toEqual(['connection', 'serverLink', 'syncLoop']);
     expect((await request('/inspector/api/actors/x:999')).status).toBe(404);
     expect((await request('/inspector/api/nothing')).status).toBe(404);
   });

@@ -26,16 +26,23 @@ function setup(): { host: ActorHost; inspector: LiveInspector; clock: { t: numbe
   return { host, inspector, clock };
 }
 
-function startDial(host: ActorHost, destination = '10.0.0.5:10250', owner?: string) {
-  return host.start('dial', machines.dial.machine, {
+/** A connection actor still dialing (an agent's endpoint connection when `kind` says so). */
+function startDial(
+  host: ActorHost,
+  destination = '10.0.0.5:10250',
+  owner?: string,
+  kind: 'connection' | 'endpointConnection' = 'connection',
+) {
+  return host.start(kind, machines.connection.machine, {
     input: { random: '1', address: destination, timeoutMs: 0 },
     describer: { actorFacts: () => ({ agent: 'node-1', destination, ...(owner ? { owner } : {}) }) },
   });
 }
 
+/** A connection actor whose dial is established. */
 function startConnection(host: ActorHost, owner?: string) {
-  return host.start('connection', machines.connection.machine, {
-    input: { connectID: '1' },
+  const actor = host.start('connection', machines.connection.machine, {
+    input: { random: '1', address: 'd:1', timeoutMs: 0 },
     describer: {
       actorFacts: () => ({
         agent: 'node-1',
@@ -46,6 +53,8 @@ function startConnection(host: ActorHost, owner?: string) {
       }),
     },
   });
+  actor.send({ type: 'DIAL_SUCCEEDED', connectID: '1' });
+  return actor;
 }
 
 describe('LiveInspector', () => {
@@ -63,23 +72,24 @@ describe('LiveInspector', () => {
       expect.objectContaining({ from: 'open.overflowing', to: 'open.flowing', event: 'DRAINED' }),
     ]);
     const opened = startDial(host);
-    expect(inspector.actor(opened.sessionId)!.actor.state).toBe('pending.untimed');
+    expect(inspector.actor(opened.sessionId)!.actor.state).toBe('dialing.untimed');
     opened.send({ type: 'DIAL_FAILED', error: '<b>no</b>' });
     const ended = inspector.actor(opened.sessionId)!;
     expect(ended.actor).toMatchObject({ state: 'failed', endedAt: expect.any(Number) });
     expect(ended.transitions.map((t) => [t.from, t.to, t.event, t.detail])).toEqual([
-      ['pending.untimed', 'failed', 'DIAL_FAILED', '<b>no</b>'],
+      ['dialing.untimed', 'failed', 'DIAL_FAILED', '<b>no</b>'],
     ]);
     // One no one opened: its end is counted and sampled, its transitions were not recorded.
     const unopened = startDial(host);
     unopened.send({ type: 'DIAL_SUCCEEDED', connectID: '9' });
+    unopened.send({ type: 'FAR_END_CLOSED', reason: 'EOF' });
     expect(inspector.actor(unopened.sessionId)).toMatchObject({
-      actor: { state: 'established', endedAt: expect.any(Number) },
+      actor: { state: 'closed', endedAt: expect.any(Number) },
       transitions: [],
     });
-    expect(inspector.summary().machines.find((m) => m.machine === 'dial')!.ended).toEqual({
+    expect(inspector.summary().machines.find((m) => m.machine === 'connection')!.ended).toEqual({
       failed: 1,
-      established: 1,
+      closed: 1,
     });
     leave();
   });
@@ -140,10 +150,12 @@ describe('LiveInspector', () => {
     inspector.addViewer();
     const n = RECENTLY_ENDED_SAMPLE + 50;
     for (let i = 0; i < n; i++) startDial(host).send({ type: 'DIAL_FAILED', error: 'refused' });
-    const page = inspector.actors(parseActorQuery(new URLSearchParams('kind=dial&limit=500')));
+    const page = inspector.actors(parseActorQuery(new URLSearchParams('kind=connection&limit=500')));
     expect(page.total).toBe(RECENTLY_ENDED_SAMPLE);
     expect(page.rows.every((r) => r.state === 'failed' && r.endedAt !== null)).toBe(true);
-    expect(inspector.summary().machines.find((m) => m.machine === 'dial')!.ended).toEqual({ failed: n });
+    expect(inspector.summary().machines.find((m) => m.machine === 'connection')!.ended).toEqual({
+      failed: n,
+    });
   });
 
   it('asks actors to describe themselves only for the page it returns when the query needs no more', () => {
@@ -151,7 +163,7 @@ describe('LiveInspector', () => {
     let described = 0;
     for (let i = 0; i < 1000; i++) {
       host.start('connection', machines.connection.machine, {
-        input: { connectID: String(i) },
+        input: { random: String(i), address: `d:${i}`, timeoutMs: 0 },
         describer: {
           actorFacts: () => {
             described++;
@@ -174,8 +186,14 @@ describe('LiveInspector', () => {
     const { host, inspector } = setup();
     inspector.addViewer();
     for (let i = 0; i < 600; i++) startConnection(host);
-    for (let i = 0; i < 300; i++) startDial(host);
-    for (let i = 0; i < 30; i++) startDial(host).send({ type: 'DIAL_FAILED', error: 'refused' });
+    // A second kind, as the agent's endpoint connections would be.
+    for (let i = 0; i < 300; i++) startDial(host, undefined, undefined, 'endpointConnection');
+    for (let i = 0; i < 30; i++) {
+      startDial(host, undefined, undefined, 'endpointConnection').send({
+        type: 'DIAL_FAILED',
+        error: 'refused',
+      });
+    }
     const liveOfKind = host.liveOfKind.bind(host);
     let touched = 0;
     host.liveOfKind = function* (kind) {
@@ -187,7 +205,7 @@ describe('LiveInspector', () => {
     const page = (q: string) => inspector.actors(parseActorQuery(new URLSearchParams(q)));
     for (const [q, kinds] of [
       ['sort=age&dir=desc&offset=250', 900],
-      ['sort=id&kind=dial', 300],
+      ['sort=id&kind=endpointConnection', 300],
       ['sort=age&dir=desc&ended=false', 900],
     ] as const) {
       touched = 0;
@@ -213,15 +231,18 @@ describe('LiveInspector', () => {
     const summary = inspector.summary();
     expect(summary.machines.find((m) => m.machine === 'connection')).toEqual({
       machine: 'connection',
-      live: 3,
-      states: { open: 2, 'open.flowing': 1, 'open.overflowing': 1, closing: 1 },
+      live: 4,
+      states: {
+        dialing: 1,
+        'dialing.untimed': 1,
+        open: 2,
+        'open.flowing': 1,
+        'open.overflowing': 1,
+        closing: 1,
+      },
       ended: {},
     });
-    expect(summary.machines.find((m) => m.machine === 'dial')!.states).toEqual({
-      pending: 1,
-      'pending.untimed': 1,
-    });
-    expect(summary.kinds.connection).toBe(3);
+    expect(summary.kinds.connection).toBe(4);
   });
 
   it('filters, sorts and pages the actor table, and lists an actor’s owner and what it owns', () => {
@@ -232,7 +253,9 @@ describe('LiveInspector', () => {
     });
     for (let i = 0; i < 250; i++) startDial(host, `10.0.${i}.1:10250`, tunnel.sessionId);
     const page = inspector.actors(
-      parseActorQuery(new URLSearchParams('kind=dial&destination=10.0.1&sort=destination&offset=5&limit=3')),
+      parseActorQuery(
+        new URLSearchParams('kind=connection&destination=10.0.1&sort=destination&offset=5&limit=3'),
+      ),
     );
     // 10.0.1.1, 10.0.10.1 ... 10.0.19.1, 10.0.100.1 ... 10.0.199.1: 111 of them.
     expect(page.total).toBe(111);

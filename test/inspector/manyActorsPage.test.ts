@@ -42,8 +42,8 @@ beforeAll(async () => {
   });
   tunnelId = tunnel.sessionId;
   for (let i = 0; i < CONNECTIONS; i++) {
-    host.start('connection', machines.connection.machine, {
-      input: { connectID: String(i + 1) },
+    const connection = host.start('connection', machines.connection.machine, {
+      input: { random: String(i + 1), address: destinationOf(i), timeoutMs: 0 },
       describer: {
         actorFacts: () => ({
           agent: 'node-0',
@@ -54,6 +54,7 @@ beforeAll(async () => {
         }),
       },
     });
+    connection.send({ type: 'DIAL_SUCCEEDED', connectID: String(i + 1) });
   }
   const inspector = new LiveInspector(host, { kind: 'server', id: 'cp-many' }, new EventFeed());
   server = await serveInspector(inspector);

@@ -132,7 +132,7 @@ function exerciseAll(m: ServerMetrics): void {
   m.observeLeaseDelete(200, '', 0.02);
   m.observeLeaseList(500, 'InternalError', 0.2);
   m.setServerCount(3);
-  m.actorStarted('dial');
+  m.actorStarted('connection');
 }
 
 describe('ServerMetrics exposition', () => {
@@ -233,15 +233,15 @@ describe('ServerMetrics exposition', () => {
     m.httpConnectionClosed();
     m.receiveChannelFull('Proxy');
     m.receiveChannelDrained('Proxy');
-    m.actorStarted('dial');
-    m.actorStopped('dial');
+    m.actorStarted('connection');
+    m.actorStopped('connection');
     const text = await m.registry.metrics();
     expect(text).toContain('konnectivity_network_proxy_server_grpc_connections{service_method="Connect"} 0');
     expect(text).toContain('konnectivity_network_proxy_server_http_connections 0');
     expect(text).toContain(
       'konnectivity_network_proxy_server_full_receive_channels{service_method="Proxy"} 0',
     );
-    expect(text).toContain('konnectivity_ts_actors{kind="dial"} 0');
+    expect(text).toContain('konnectivity_ts_actors{kind="connection"} 0');
   });
 
   it('lets several servers live in one process without touching the global registry', async () => {

@@ -221,7 +221,7 @@ describe('the committed state diagrams', () => {
     const readme = rendered.get(`${DIAGRAMS_DIR}/README.md`) ?? '';
     const diagrams = [...rendered].filter(([file]) => file.endsWith('.mmd'));
     expect(diagrams.map(([file]) => path.basename(file)).sort()).toEqual(
-      expect.arrayContaining(['agentTunnel.mmd', 'connection.mmd', 'dial.mmd', 'serverLink.mmd']),
+      expect.arrayContaining(['agentTunnel.mmd', 'connection.mmd', 'serverLink.mmd', 'syncLoop.mmd']),
     );
     for (const [, diagram] of diagrams) expect(readme).toContain(`\`\`\`mermaid\n${diagram}\`\`\`\n`);
     expect(readme).not.toContain('No description');

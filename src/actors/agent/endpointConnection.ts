@@ -1,7 +1,7 @@
 /**
- * One DIAL_REQ on the agent: a dial actor (TCP connect with the reference's 5 s timeout), then a
- * connection actor carrying bytes between the endpoint socket and the server until either side closes
- * (the dial-then-connection hand-off both sides share is DialedConnection).
+ * One DIAL_REQ on the agent: one `endpointConnection` actor, first dialing (TCP connect with the
+ * reference's 5 s timeout), then carrying bytes between the endpoint socket and the server until either
+ * side closes (what both sides share is DialedConnection).
  */
 import type { ConnectionContext } from '../../machines/connection.machine';
 import * as net from 'net';
@@ -57,10 +57,10 @@ export class EndpointConnection extends DialedConnection {
   }
 
   start(): void {
-    this.runDial('endpointDial', this.deps.dialTimeoutMs ?? ENDPOINT_DIAL_TIMEOUT_MS);
+    this.run('endpointConnection', this.deps.dialTimeoutMs ?? ENDPOINT_DIAL_TIMEOUT_MS);
   }
 
-  // ------------------------------------------------------------------- the dial machine's effects
+  // ------------------------------------------------------------------- the machine's dial effects
   startDial(): void {
     this.connectSocket();
   }
@@ -115,19 +115,19 @@ export class EndpointConnection extends DialedConnection {
       return;
     }
     resolveDestination(this.address, target, policy, (outcome) => {
-      if (!this.dial) return; // cancelled or timed out meanwhile
+      if (this.done) return; // cancelled or timed out meanwhile
       if (outcome.ok) {
         this.openSocket(outcome.ip, target.port);
       } else {
         this.denied = outcome.denied;
-        this.dial.send({ type: 'DIAL_FAILED', error: outcome.error });
+        this.tell({ type: 'DIAL_FAILED', error: outcome.error });
       }
     });
   }
 
-  /** Fails the dial after the current call returns: the dial actor is still starting. */
+  /** Fails the dial after the current call returns: the actor is still starting. */
   private failSoon(error: string): void {
-    queueMicrotask(() => this.dial?.send({ type: 'DIAL_FAILED', error }));
+    queueMicrotask(() => this.tell({ type: 'DIAL_FAILED', error }));
   }
 
   private openSocket(host: string, port: number): void {
@@ -141,24 +141,22 @@ export class EndpointConnection extends DialedConnection {
     }
     this.socket = socket;
     socket.pause();
-    socket.once('connect', () =>
-      this.dial?.send({ type: 'DIAL_SUCCEEDED', connectID: this.connectID.toString() }),
-    );
+    socket.once('connect', () => this.tell({ type: 'DIAL_SUCCEEDED', connectID: this.connectID.toString() }));
     socket.on('error', (err: NodeNetError) => {
-      if (this.dial) this.dial.send({ type: 'DIAL_FAILED', error: goDialError(this.address, err) });
-      else this.conn?.send({ type: 'FAR_END_CLOSED', reason: `endpoint error: ${err.message}` });
+      if (this.flow) this.tell({ type: 'FAR_END_CLOSED', reason: `endpoint error: ${err.message}` });
+      else this.tell({ type: 'DIAL_FAILED', error: goDialError(this.address, err) });
     });
   }
 
   private open(): void {
     const socket = this.socket!;
-    this.openConnection('endpointConnection');
+    this.openConnection();
     socket.on('data', (chunk: Buffer) => this.sendOnStream(chunk));
-    socket.on('close', () => this.conn?.send({ type: 'FAR_END_CLOSED', reason: 'endpoint closed' }));
+    socket.on('close', () => this.tell({ type: 'FAR_END_CLOSED', reason: 'endpoint closed' }));
     socket.resume();
   }
 
-  // ------------------------------------------------------------------- the connection machine's effects
+  // ------------------------------------------------------------------- the machine's connection effects
   // Let queued bytes reach the endpoint, then close: the frontend's last write must arrive.
   requestFarClose(): void {
     const socket = this.socket!;
@@ -223,6 +221,6 @@ export class EndpointConnection extends DialedConnection {
   }
 
   onCloseRequest(): void {
-    this.conn?.send({ type: 'CLOSE_REQUESTED', reason: 'server sent CLOSE_REQ' });
+    this.tell({ type: 'CLOSE_REQUESTED', reason: 'server sent CLOSE_REQ' });
   }
 }

@@ -1,10 +1,10 @@
 /**
- * One frontend's connection through one agent tunnel, on the server: first a dial actor (DIAL_REQ sent,
- * waiting for DIAL_RSP), then a connection actor (DATA both ways until closed). It owns the glue between
- * the frontend and the tunnel; the machines decide what happens, this class only performs the effects
- * (the dial-then-connection hand-off both sides share is DialedConnection).
+ * One frontend's connection through one agent tunnel, on the server: one `connection` actor, first
+ * dialing (DIAL_REQ sent, waiting for DIAL_RSP), then open (DATA both ways until closed). It owns the glue
+ * between the frontend and the tunnel; the machine decides what happens, this class only performs the
+ * effects (what both sides share is DialedConnection).
  */
-import type { ConnectionArgs, DialArgs } from '../machines';
+import type { ConnectionArgs } from '../machines';
 import type { ConnectionContext } from '../../machines/connection.machine';
 import { packets } from '../../protocol/packet';
 import type { ActorFacts, ActorHost } from '../actorHost';
@@ -77,10 +77,10 @@ export class ProxiedConnection extends DialedConnection implements FrontendDial 
 
   get phase(): 'dialing' | 'open' | 'done' {
     if (this.done) return 'done';
-    return this.conn ? 'open' : 'dialing';
+    return this.flow ? 'open' : 'dialing';
   }
 
-  /** Sends DIAL_REQ to the agent and waits, as the dial machine says. */
+  /** Sends DIAL_REQ to the agent and waits, as the connection machine says. */
   start(): void {
     const { deps, frontend } = this;
     deps.metrics.pendingDials(1);
@@ -93,15 +93,15 @@ export class ProxiedConnection extends DialedConnection implements FrontendDial 
         frontend: frontend.peer,
       });
     }
-    this.runDial('dial', this.ticket ? this.ticket.timeoutMs : deps.dialTimeoutMs);
+    this.run('connection', this.ticket ? this.ticket.timeoutMs : deps.dialTimeoutMs);
   }
 
-  // ------------------------------------------------------------------- the dial machine's effects
+  // ------------------------------------------------------------------- the machine's dial effects
   startDial(): void {
     this.tunnel.send(packets.dialRequest(this.address, this.random, this.protocol));
   }
 
-  reportEstablished({ context }: DialArgs): void {
+  reportEstablished({ context }: ConnectionArgs): void {
     const { deps, tunnel } = this;
     const connectID = BigInt(context.connectID ?? '0');
     this.connectID = connectID;
@@ -116,7 +116,7 @@ export class ProxiedConnection extends DialedConnection implements FrontendDial 
     // Nothing can arrive from the client before this call returns (its bytes come on a later turn), so
     // its reply may go ahead of the connection's set-up.
     this.frontend.dialAccepted?.();
-    this.openConnection('connection');
+    this.openConnection();
     this.frontend.dialSucceeded(connectID);
   }
 
@@ -135,7 +135,7 @@ export class ProxiedConnection extends DialedConnection implements FrontendDial 
     this.tunnel.send(packets.closeDial(this.random));
   }
 
-  protected override dialEnded(): void {
+  override dialSettled(): void {
     this.deps.metrics.pendingDials(-1);
     this.ticket?.slot.release();
     this.ticket = null;
@@ -153,7 +153,7 @@ export class ProxiedConnection extends DialedConnection implements FrontendDial 
     this.frontend.dialFailed(facts.frontend, error);
   }
 
-  // ------------------------------------------------------------------- the connection machine's effects
+  // ------------------------------------------------------------------- the machine's connection effects
   requestFarClose(): void {
     this.tunnel.send(packets.closeRequest(this.connectID!));
   }
@@ -220,8 +220,8 @@ export class ProxiedConnection extends DialedConnection implements FrontendDial 
   // ------------------------------------------------------------------- from the agent
   onDialResponse(error: string, connectID: bigint): void {
     // The agent's text goes on to the frontend and into events: a bounded prefix of it.
-    if (error) this.dial?.send({ type: 'DIAL_FAILED', error: boundPeerText(error) });
-    else this.dial?.send({ type: 'DIAL_SUCCEEDED', connectID: connectID.toString() });
+    if (error) this.tell({ type: 'DIAL_FAILED', error: boundPeerText(error) });
+    else this.tell({ type: 'DIAL_SUCCEEDED', connectID: connectID.toString() });
   }
 
   onAgentData(data: Buffer): void {
@@ -229,7 +229,7 @@ export class ProxiedConnection extends DialedConnection implements FrontendDial 
   }
 
   onCloseResponse(error: string): void {
-    this.conn?.send({ type: 'FAR_END_CLOSED', reason: error ? boundPeerText(error) : 'agent closed' });
+    this.tell({ type: 'FAR_END_CLOSED', reason: error ? boundPeerText(error) : 'agent closed' });
   }
 
   // ------------------------------------------------------------------- from the frontend
@@ -240,17 +240,18 @@ export class ProxiedConnection extends DialedConnection implements FrontendDial 
 
   /** CLOSE_REQ from the frontend. */
   requestClose(reason: string): void {
-    this.conn?.send({ type: 'CLOSE_REQUESTED', reason });
+    this.tell({ type: 'CLOSE_REQUESTED', reason });
   }
 
   /** The frontend stream ended (EOF, cancel, error): cancel the dial or close the connection. */
   frontendGone(reason: string): void {
     this.cancelReason = 'frontend-closed';
-    if (this.conn) {
-      this.conn.send({ type: 'CLOSE_REQUESTED', reason });
-    } else if (this.dial) {
+    if (this.done) return;
+    if (this.flow) {
+      this.tell({ type: 'CLOSE_REQUESTED', reason });
+    } else {
       this.deps.metrics.dialFailed('frontend_close');
-      this.dial.send({ type: 'CANCEL' });
+      this.tell({ type: 'CANCEL' });
     }
   }
 }

@@ -160,7 +160,9 @@ describe('EndpointConnection', () => {
     await waitFor(() => echo.open === 1, { description: 'the endpoint connection' });
     const pending = endpoint(8n, echo.address);
     carrier.table.releaseAll('server gone');
-    await waitFor(() => echo.open === 0 && host.counts().endpointDial === 0, { description: 'both to end' });
+    await waitFor(() => echo.open === 0 && host.counts().endpointConnection === 0, {
+      description: 'both to end',
+    });
     expect(carrier.server.ofType('DIAL_RSP').map((p) => p.connectID)).toEqual([7n]);
     expect(open.flow).not.toBeNull();
     expect(pending.flow).toBeNull();

@@ -3,7 +3,7 @@
  * real loopback socket for HTTP CONNECT): dials beyond the in-flight bound wait and reach the agent in
  * order as slots free, whatever ended the dial before them; beyond the waiting bound they are refused at
  * once; a waiting dial given up by its frontend never reaches the agent; the wait counts against the dial
- * timeout. The queue's clock is moved by hand; the dial machines' own timers are real.
+ * timeout. The queue's clock is moved by hand; the connection machines' own dial timers are real.
  */
 import type { AdmissionClock } from '../../../src/actors/server/dialAdmission';
 import type { ProxyServerConfig } from '../../../src/actors/server/proxyServer';
@@ -112,7 +112,7 @@ describe('dial admission (gRPC frontend)', () => {
   });
 
   it('frees the slot of a dial that timed out for the next waiting one', async () => {
-    // The dial machine's timer is real; the queue's deadlines (manual clock) do not move meanwhile.
+    // The connection machine's dial timer is real; the queue's deadlines (manual clock) do not move meanwhile.
     serverWith(1, 10, { backendDialTimeoutMs: 200 });
     const agent = sut.addAgent();
     const first = dialFrom(1n);
@@ -189,10 +189,11 @@ describe('dial admission (gRPC frontend)', () => {
     manual.advance(40_000);
     agent.end.send(packets.dialResponse(1n, 11n));
     await waitFor(() => dialReqs(agent).includes(2n), { description: 'the waiting dial at the agent' });
-    const dials = [...sut.server.actors.liveOfKind('dial')];
-    expect(dials.map((d) => (d.actor.getSnapshot().context as { timeoutMs: number }).timeoutMs)).toEqual([
-      20_000,
-    ]);
+    // The first dial's connection is open; the one still dialing is the one that waited.
+    const contexts = [...sut.server.actors.liveOfKind('connection')].map(
+      (d) => d.actor.getSnapshot().context as { timeoutMs: number; outcome: string | null },
+    );
+    expect(contexts.filter((c) => c.outcome === null).map((c) => c.timeoutMs)).toEqual([20_000]);
   });
 
   it('answers a waiting dial when the server shuts down', async () => {

@@ -80,9 +80,7 @@ export class ServerUnderTest {
   /** Every actor the server started has ended. */
   async noActorsLeft(): Promise<void> {
     const host = this.server.actors;
-    await waitFor(() => host.counts().dial === 0 && host.counts().connection === 0, {
-      description: 'no dial or connection actor left',
-    });
+    await waitFor(() => host.counts().connection === 0, { description: 'no connection actor left' });
   }
 
   /** `server_dial_failure_count{reason}` now. */
