@@ -183,6 +183,18 @@ export function buildRows(results: Results, cfg: RowConfig): Row[] {
           `<= ${t.peakRssAt1000Bytes / MB} MB`,
           Number.isFinite(rss) ? rss <= t.peakRssAt1000Bytes : false,
         );
+        // What of that peak the processes held before the first dial (left by the transfers before).
+        const held = o ? sum(o.before?.server?.rss, o.before?.agent?.rss) : NaN;
+        const bheld = b?.before?.target?.rss;
+        add(
+          '... of which held before the first dial',
+          mode,
+          fmt.mb(held),
+          fmt.mb(bheld),
+          fmt.ratio(ratio(held, bheld)),
+          '',
+          undefined,
+        );
       }
       if (last && o) {
         // Agent-side memory with every stream on the one agent: its growth over idle, per stream.

@@ -263,6 +263,11 @@ export interface ConcurrencyResult extends ClientResult {
   };
   afterClose?: { metrics: Record<string, number | null>; clean: boolean; ms: number };
   openCpuMs: Cpu;
+  /**
+   * RSS of each process just before the dials: what it still held from the scenarios before (after a
+   * transfer, glibc's heap keeps what it grew to: docs/benchmarks.md "Peak RSS: what a transfer leaves").
+   */
+  before: Record<string, ProcMemory | null>;
 }
 
 /**
@@ -275,6 +280,7 @@ export async function concurrency(
 ): Promise<ConcurrencyResult> {
   const { n, inFlight, settleMs = 0, gcAtPeak = false } = o;
   const ports = await listen(ctx.target);
+  const before = memoryOf(ctx.pids);
   const cpu0 = cpuOf(ctx.pids);
   const args = { via: ctx.via, address: addr(ports.echo), n, inFlight, hold: true, echoBytes: o.echoBytes };
   const c = new LineChild('client.js', ['concurrent', JSON.stringify(args)], {
@@ -317,7 +323,7 @@ export async function concurrency(
           ? ` (gauges not back to 0: ${JSON.stringify(afterClose.metrics)})`
           : ''),
     );
-    return { ...r, atPeak, ...(afterClose ? { afterClose } : {}), openCpuMs };
+    return { ...r, atPeak, ...(afterClose ? { afterClose } : {}), openCpuMs, before };
   } finally {
     await c.stop();
   }
