@@ -284,6 +284,22 @@ export class WireConnection implements FrameSink {
     }
   }
 
+  /**
+   * A piece of an unpadded DATA frame that spans reads (frameReader.ts): checked and counted as a DATA frame
+   * of its own size, its END_STREAM applied with the last piece. The pieces add up to the frame, so the
+   * windows move as they would for the whole frame.
+   */
+  dataPiece(flags: number, id: number, piece: Buffer, last: boolean): boolean {
+    if (this.dead) return false;
+    if (!this.settingsSeen) {
+      return this.fail(H2Code.PROTOCOL_ERROR, 'the client preface must be followed by SETTINGS');
+    }
+    if (this.continuing !== undefined) {
+      return this.fail(H2Code.PROTOCOL_ERROR, 'a header block was interrupted by another frame');
+    }
+    return this.onData(last ? flags : flags & ~Flags.END_STREAM, id, piece);
+  }
+
   private onData(flags: number, id: number, payload: Buffer): boolean {
     if (id === 0) return this.fail(H2Code.PROTOCOL_ERROR, 'DATA on stream 0');
     const frameBytes = payload.length;
