@@ -1,15 +1,6 @@
 import { FrameReader, type FrameSink } from '../../../../src/transport/h2/wire/frameReader';
 import { Flags, FrameType } from '../../../../src/transport/h2/wire/frames';
-
-/** A frame on the wire: 9-byte header, then the payload. */
-function wire(type: number, flags: number, streamId: number, payload: Buffer): Buffer {
-  const header = Buffer.alloc(9);
-  header.writeUIntBE(payload.length, 0, 3);
-  header[3] = type;
-  header[4] = flags;
-  header.writeUInt32BE(streamId, 5);
-  return Buffer.concat([header, payload]);
-}
+import { rawFrame as wire } from './rawClient';
 
 type Seen =
   | { kind: 'frame'; type: number; flags: number; streamId: number; payload: string }
