@@ -1,8 +1,8 @@
 /**
  * What each way a dial can fail means to the outside world, in one table per side: the metric label, the
- * lifecycle event's reason, how the frontend hears it and the error text peers see. The connection machine names
- * the outcome (one action per outcome); actors look it up here and only perform the I/O, so a machine and
- * an actor can never disagree about what happened.
+ * lifecycle event's reason, how the frontend hears it and the error text peers see. The connection machine
+ * names the outcome (one action per outcome); actors look it up here and only perform the I/O, so a machine
+ * and an actor can never disagree about what happened.
  */
 import type { DialFailureReason, EndpointDialFailureReason } from './instruments';
 import type { DialFailureKind } from './server/frontend';
@@ -40,7 +40,10 @@ export const SERVER_DIAL_FAILURES: Readonly<Record<DialFailure, ServerDialFailur
   },
 };
 
-/** The text the frontend sees for a failed dial; `recorded` is the connection machine's `error` (agent text or loss reason). */
+/**
+ * The text the frontend sees for a failed dial; `recorded` is the connection machine's `error` (agent text
+ * or loss reason).
+ */
 export function serverDialErrorText(outcome: DialFailure, recorded: string | null): string {
   if (outcome === 'timedOut') return 'dial timeout';
   return recorded ?? (outcome === 'peerLost' ? 'agent lost' : 'dial failed');
