@@ -81,7 +81,7 @@ function makeVariant(m: InspectorModules, name: VariantName): Variant {
     host
       .start('connection', machines.connection.machine, {
         bind: (a) => machines.connection.bind(a, noopPort()),
-        input: { random: String(i), address: `10.0.${i % 250}.1:10250`, timeoutMs: 0 },
+        input: { timeoutMs: 0 },
         describer: describe(`10.0.${i % 250}.1:10250`),
       })
       .send({ type: 'DIAL_SUCCEEDED', connectID: String(i) });
@@ -99,7 +99,7 @@ function makeVariant(m: InspectorModules, name: VariantName): Variant {
     const destination = `10.1.${n % 250}.1:10250`;
     const conn = host.start('connection', machines.connection.machine, {
       bind: (a) => machines.connection.bind(a, noopPort()),
-      input: { random: String(n), address: destination, timeoutMs: DIAL_TIMEOUT_MS },
+      input: { timeoutMs: DIAL_TIMEOUT_MS },
       describer: describe(destination),
     });
     conn.send({ type: 'DIAL_SUCCEEDED', connectID: String(n) });

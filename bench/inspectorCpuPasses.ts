@@ -24,7 +24,7 @@ export function passes(m: InspectorModules, tableQuery: string): void {
     for (let i = 0; i < live; i++) {
       const connection = host.start('connection', machines.connection.machine, {
         bind: (a) => machines.connection.bind(a, noopPort()),
-        input: { random: String(i), address: `10.0.${i % 250}.1:10250`, timeoutMs: 0 },
+        input: { timeoutMs: 0 },
         describer: {
           actorFacts: () => ({
             agent: 'node-1',

@@ -114,7 +114,7 @@ export abstract class DialedConnection implements CarriedConnection, FlowPort, A
   protected run(kind: ActorKind, timeoutMs: number): void {
     this.actor = this.base.host.start(kind, machines.connection.machine, {
       bind: (actor) => machines.connection.bind(actor, this),
-      input: { random: this.random.toString(), address: this.address, timeoutMs },
+      input: { timeoutMs },
       describer: this,
       owner: this,
     });

@@ -27,10 +27,11 @@ export type DialOutcome = 'established' | 'failed' | 'cancelled' | 'timedOut' | 
  */
 export type ConnectionCloser = 'near' | 'far' | 'lost' | 'evicted';
 
+/**
+ * What the machine decides on. Who the connection is for and where it goes are its owner's (an inspector
+ * asks the owner), so every open connection does not carry them twice.
+ */
 export interface ConnectionContext {
-  /** The frontend's `random`, as a decimal string so snapshots stay JSON-serializable. */
-  readonly random: string;
-  readonly address: string;
   /** 0 = no dial timeout from this side (the server without --backend-dial-timeout). */
   readonly timeoutMs: number;
   readonly connectID: string | null;
@@ -57,8 +58,6 @@ export type ConnectionEvent =
   | { type: 'DRAINED' };
 
 export interface ConnectionInput {
-  random: string;
-  address: string;
   timeoutMs: number;
 }
 
@@ -155,8 +154,6 @@ export const connectionMachine = setup({
   id: 'connection',
   // Spelled out rather than spread from input: the spread was 5 us of each dial's CPU (profiled).
   context: ({ input }) => ({
-    random: input.random,
-    address: input.address,
     timeoutMs: input.timeoutMs,
     connectID: null,
     error: null,

@@ -6,17 +6,17 @@ import { inertConnectionPort } from './inertPort';
 const noop = (): void => {};
 const port = inertConnectionPort();
 
-function startConnection(host: ActorHost, address: string) {
+function startConnection(host: ActorHost) {
   return host.start('connection', machines.connection.machine, {
     bind: (actor) => machines.connection.bind(actor, port),
-    input: { random: '1', address, timeoutMs: 0 },
+    input: { timeoutMs: 0 },
   });
 }
 
 describe('ActorHost', () => {
   it('runs actors in shared systems, a bounded number to each', () => {
     const host = new ActorHost();
-    const actors = Array.from({ length: ACTORS_PER_SYSTEM + 1 }, (_, i) => startConnection(host, String(i)));
+    const actors = Array.from({ length: ACTORS_PER_SYSTEM + 1 }, () => startConnection(host));
     expect(actors[1]!.system).toBe(actors[0]!.system);
     expect(actors[ACTORS_PER_SYSTEM - 1]!.system).toBe(actors[0]!.system);
     expect(actors[ACTORS_PER_SYSTEM]!.system).not.toBe(actors[0]!.system);
@@ -28,9 +28,9 @@ describe('ActorHost', () => {
     const host = new ActorHost();
     const ended: string[] = [];
     host.observeEnds((entry) => ended.push(entry.actor.sessionId));
-    const plain = [startConnection(host, '1'), startConnection(host, '2')];
+    const plain = [startConnection(host), startConnection(host)];
     const stopObserving = host.observe(noop);
-    const inspected = startConnection(host, '3');
+    const inspected = startConnection(host);
     stopObserving();
     const completed: string[] = [];
     for (const a of [...plain, inspected]) a.subscribe({ complete: () => completed.push(a.sessionId) });
@@ -45,11 +45,11 @@ describe('ActorHost', () => {
   it('lets the observer see only actors started while it observes, with their transitions', () => {
     const host = new ActorHost();
     const seen = new Set<string>();
-    const before = startConnection(host, 'before');
+    const before = startConnection(host);
     const stop = host.observe((event: InspectionEvent) => {
       if (event.type === '@xstate.snapshot') seen.add(event.actorRef.sessionId);
     });
-    const during = startConnection(host, 'during');
+    const during = startConnection(host);
     before.send({ type: 'DIAL_SUCCEEDED', connectID: '1' });
     during.send({ type: 'DIAL_SUCCEEDED', connectID: '2' });
     stop();
@@ -61,7 +61,7 @@ describe('ActorHost', () => {
 
   it('forgets an actor that reaches its final state in a shared system', () => {
     const host = new ActorHost();
-    const actor = startConnection(host, '1');
+    const actor = startConnection(host);
     actor.send({ type: 'DIAL_SUCCEEDED', connectID: '1' });
     actor.send({ type: 'FAR_END_CLOSED', reason: 'test' });
     expect(actor.getSnapshot().status).toBe('done');

@@ -46,7 +46,7 @@ describe('actor delays (ioFairClock)', () => {
               abandonDial: () => socket?.destroy(),
             }),
           ),
-        input: { random: '1', address: `127.0.0.1:${port}`, timeoutMs: 20 },
+        input: { timeoutMs: 20 },
       });
     });
     // The kernel completes a loopback connect at once; the loop only hears of it after this.

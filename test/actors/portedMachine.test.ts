@@ -28,7 +28,7 @@ describe('ported machines', () => {
       Object.keys(connectionEffects).map((name) => [name, () => calls.push(name)]),
     ) as unknown as machines.ConnectionPort;
     const actor = createActor(machines.connection.machine, {
-      input: { random: '1', address: 'h:1', timeoutMs: 0 },
+      input: { timeoutMs: 0 },
     });
     machines.connection.bind(actor, port);
     actor.start();
@@ -38,7 +38,7 @@ describe('ported machines', () => {
 
   it('does nothing for an actor with no bound port (an unbound actor is inert, not a crash)', () => {
     const actor = createActor(machines.connection.machine, {
-      input: { random: '1', address: 'h:1', timeoutMs: 0 },
+      input: { timeoutMs: 0 },
     });
     actor.start();
     actor.send({ type: 'CANCEL' });

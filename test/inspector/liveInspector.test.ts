@@ -34,7 +34,7 @@ function startDial(
   kind: 'connection' | 'endpointConnection' = 'connection',
 ) {
   return host.start(kind, machines.connection.machine, {
-    input: { random: '1', address: destination, timeoutMs: 0 },
+    input: { timeoutMs: 0 },
     describer: { actorFacts: () => ({ agent: 'node-1', destination, ...(owner ? { owner } : {}) }) },
   });
 }
@@ -42,7 +42,7 @@ function startDial(
 /** A connection actor whose dial is established. */
 function startConnection(host: ActorHost, owner?: string) {
   const actor = host.start('connection', machines.connection.machine, {
-    input: { random: '1', address: 'd:1', timeoutMs: 0 },
+    input: { timeoutMs: 0 },
     describer: {
       actorFacts: () => ({
         agent: 'node-1',
@@ -163,7 +163,7 @@ describe('LiveInspector', () => {
     let described = 0;
     for (let i = 0; i < 1000; i++) {
       host.start('connection', machines.connection.machine, {
-        input: { random: String(i), address: `d:${i}`, timeoutMs: 0 },
+        input: { timeoutMs: 0 },
         describer: {
           actorFacts: () => {
             described++;

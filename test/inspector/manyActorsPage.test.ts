@@ -43,7 +43,7 @@ beforeAll(async () => {
   tunnelId = tunnel.sessionId;
   for (let i = 0; i < CONNECTIONS; i++) {
     const connection = host.start('connection', machines.connection.machine, {
-      input: { random: String(i + 1), address: destinationOf(i), timeoutMs: 0 },
+      input: { timeoutMs: 0 },
       describer: {
         actorFacts: () => ({
           agent: 'node-0',

@@ -2,7 +2,7 @@ import { createActor, getInitialSnapshot, transition, type AnyMachineSnapshot } 
 import { connectionMachine, type ConnectionEvent } from '../../src/machines/connection.machine';
 import { timerFires } from './delays';
 
-const input = { random: '8070450532247928832', address: '10.0.0.5:10250', timeoutMs: 0 };
+const input = { timeoutMs: 0 };
 
 /** The effects an array of executed actions names: XState's own and the context records left out. */
 const effects = (actions: readonly { type: string }[]): string[] =>
