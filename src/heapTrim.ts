@@ -11,13 +11,17 @@
  * start-up, whose garbage no collection has freed yet), it collects: a scavenge, which now finds
  * allocation slow and shrinks the young generation; a compacting full collection, which frees the old
  * generation's garbage and the sparse pages it leaves; and a second scavenge, which lets the young
- * generation's freed pages go. The pause, a few tens of milliseconds, falls on a loop that had nothing to
- * do; a busy process is never trimmed.
+ * generation's freed pages go. Then, through the native helper where it was built (nativeMemory.ts),
+ * malloc_trim gives back the pages glibc holds free: the buffers of connections that came and went, which
+ * glibc keeps resident otherwise. Growth of the process's RSS by MIN_GROWTH_BYTES calls for a trim as the
+ * heap's does. The pause, a few tens of milliseconds, falls on a loop that had nothing to do; a busy
+ * process is never trimmed.
  */
 import { performance } from 'node:perf_hooks';
-import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
+import { getHeapSpaceStatistics, getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { Logger } from './observability/logger';
+import { nativeMemory } from './nativeMemory';
 
 /** How often the loop and the heap are looked at. */
 export const CHECK_MS = 5_000;
@@ -50,6 +54,36 @@ export function heapResident(): number {
 }
 
 let collect: Collect | null | undefined;
+
+/**
+ * What was resident right after the last trim (zero until the first, so that the first quiet spell after
+ * start-up trims): only growth beyond it calls for another. Shared with transferTrim.ts.
+ */
+let residentAfterTrim = 0;
+let rssAfterTrim = 0;
+
+/** The V8 heap has grown by MIN_GROWTH_BYTES since the last trim: a full trim has that much to give back. */
+export function heapGrown(): boolean {
+  return heapResident() - residentAfterTrim >= MIN_GROWTH_BYTES;
+}
+
+/**
+ * The process's resident set, or null where it cannot be read: Node reads it from /proc, which a chroot or
+ * a sandbox may not have (the image's file tree run without /proc threw here).
+ */
+export function residentBytes(): number | null {
+  try {
+    return process.memoryUsage.rss();
+  } catch {
+    return null;
+  }
+}
+
+/** The process's RSS has grown by MIN_GROWTH_BYTES since the last trim (what glibc holds counts here). */
+function rssGrown(): boolean {
+  const rss = residentBytes();
+  return rss !== null && rss - rssAfterTrim >= MIN_GROWTH_BYTES;
+}
 
 /**
  * V8's collector, from `--expose-gc` when the operator gave it, otherwise from a context made with the
@@ -93,7 +127,34 @@ export function trimHeap(): number | null {
   }
   // The first scavenge shrank the young generation; this one lets its freed pages go.
   gc({ type: 'minor' });
-  return before - heapResident();
+  // The collections freed the Buffers over what connections read; glibc keeps their pages until told.
+  nativeMemory()?.trim();
+  residentAfterTrim = heapResident();
+  rssAfterTrim = residentBytes() ?? 0;
+  return before - residentAfterTrim;
+}
+
+/**
+ * V8's external memory (ArrayBuffers and the like; 1.4-3.4 MiB in an idle server or agent) still held after
+ * a scavenge above which a light trim also runs a full collection: Buffers that waited in a queue long
+ * enough to be promoted are freed only by one.
+ */
+export const EXTERNAL_BYTES_FOR_COLLECTION = 8 * 1024 * 1024;
+
+/**
+ * The cheaper trim (transferTrim.ts): a scavenge, which frees the Buffers that recent reads left in the
+ * young generation; a full collection without compaction (about 10 ms) only if external memory is still
+ * EXTERNAL_BYTES_FOR_COLLECTION or more; then glibc's free pages given back. The old generation is not
+ * compacted: that is what takes tens of milliseconds. Returns whether it ran the full collection.
+ */
+export function trimLight(): boolean {
+  const gc = collector();
+  gc?.({ type: 'minor' });
+  const collected = gc !== null && getHeapStatistics().external_memory >= EXTERNAL_BYTES_FOR_COLLECTION;
+  if (collected) gc();
+  nativeMemory()?.trim();
+  rssAfterTrim = residentBytes() ?? 0;
+  return collected;
 }
 
 /** Makes the collector ahead of a trim; false when this Node has none to give. */
@@ -114,15 +175,15 @@ export interface HeapTrimOptions {
 /** Checks every CHECK_MS (on an unref'd timer) and trims a quiet process whose heap has grown. */
 export function startHeapTrim(log: Logger, options: HeapTrimOptions = {}): HeapTrimmer {
   let last = performance.eventLoopUtilization();
-  // Zero until the first trim, so that the first quiet spell after start-up trims.
-  let residentAfterTrim = 0;
+  const native = nativeMemory() !== null;
   let quietIntervals = 0;
   const timer = setInterval(() => {
     const now = performance.eventLoopUtilization();
     quietIntervals =
       performance.eventLoopUtilization(now, last).utilization < QUIET_UTILIZATION ? quietIntervals + 1 : 0;
     last = now;
-    if (quietIntervals === 0 || heapResident() - residentAfterTrim < MIN_GROWTH_BYTES) return;
+    if (quietIntervals === 0) return;
+    if (!heapGrown() && !(native && rssGrown())) return;
     if (quietIntervals < QUIET_INTERVALS) {
       if (!prepareTrim()) clearInterval(timer);
       return;
@@ -146,8 +207,6 @@ export function startHeapTrim(log: Logger, options: HeapTrimOptions = {}): HeapT
       pauseMs: pauseMs.toFixed(1),
     });
     options.onTrim?.(released, pauseMs);
-    // What is resident now is live: only growth beyond it calls for another trim.
-    residentAfterTrim = heapResident();
     // The trim itself used the loop: measure the next interval from here.
     last = performance.eventLoopUtilization();
     quietIntervals = 0;

@@ -2,13 +2,16 @@
  * What both binaries do from argv to a running process: parse the flags (exiting as pflag would on a bad
  * command line), build the klog logger, install the last-resort guard, log start-up warnings, start, and
  * exit 1 with the reason when starting fails. Once started, the young generation may grow again
- * (startupHeap.ts), and a quiet process gives back what load made its heap grow (heapTrim.ts). Each binary
- * keeps its own signal policy in `started`.
+ * (startupHeap.ts), a quiet process gives back what load made its heap grow (heapTrim.ts), and the end of
+ * a large transfer what it made the C heap grow (transferTrim.ts). Each binary keeps its own signal policy
+ * in `started`.
  */
 import { parseOrExit, type ParseFn } from './config/cli';
 import { installLastResort } from './observability/lastResort';
 import { createLogger, type Logger } from './observability/logger';
 import { startHeapTrim } from './heapTrim';
+import { nativeMemoryProblem } from './nativeMemory';
+import { startTransferTrim } from './transferTrim';
 import { releaseYoungGeneration } from './startupHeap';
 
 export interface Binary<TOptions extends { verbosity: number; warnings: readonly string[] }, TRunning> {
@@ -32,6 +35,11 @@ export function startBinary<TOptions extends { verbosity: number; warnings: read
     (running) => {
       releaseYoungGeneration();
       startHeapTrim(log);
+      if (!startTransferTrim(log)) {
+        log.info("glibc's free heap is not given back after large transfers", {
+          reason: nativeMemoryProblem() ?? 'unknown',
+        });
+      }
       binary.started(running, log);
     },
     (err: unknown) => {

@@ -15,6 +15,7 @@ import type { ActorDescriber, ActorFacts, ActorHost, ActorKind, ActorOwner } fro
 import { ConnectionFlow, type FlowPort } from './flow/connectionFlow';
 import type { CarriedConnection, Carrier } from './connectionTable';
 import type { DialFailure } from './dialOutcomes';
+import { dataMoved, transferEnded } from '../transferTrim';
 
 export interface DialedConnectionDeps {
   host: ActorHost;
@@ -140,7 +141,10 @@ export abstract class DialedConnection implements CarriedConnection, FlowPort, A
   actorDone(actor: Actor<AnyActorLogic>): void {
     if (actor !== this.actor) return;
     const context = this.actor.getSnapshot().context;
-    if (context.outcome === 'established') this.connectionClosed(context);
+    if (context.outcome === 'established') {
+      this.connectionClosed(context);
+      transferEnded(this.bytesSent + this.bytesReceived);
+    }
     this.finish();
   }
 
@@ -175,6 +179,7 @@ export abstract class DialedConnection implements CarriedConnection, FlowPort, A
     const flow = this.flow;
     if (this.done || !flow) return;
     this.bytesSent += data.length;
+    dataMoved(data.length);
     if (!this.carrier.send(packets.data(this.connectID!, data))) {
       flow.hold('tunnel');
       this.carrier.table.waitForDrain(this);
@@ -188,6 +193,7 @@ export abstract class DialedConnection implements CarriedConnection, FlowPort, A
     if (this.done || !flow) return;
     const n = data.length;
     this.bytesReceived += n;
+    dataMoved(n);
     flow.received(n);
     write(data, () => flow.taken(n));
   }
