@@ -11,15 +11,28 @@ ARG NODE_VERSION=20
 # Every stage's base: the official Node image. scripts/image-engine-check.sh sets it to a stand-in built on
 # the machine (Debian bookworm with that machine's node) where no container registry can be reached.
 ARG BASE_IMAGE=node:${NODE_VERSION}-bookworm-slim
+# The stage that compiles the native memory helper: the full Node image has python3, make and g++ (on
+# another Debian base the stage installs them).
+ARG BUILD_IMAGE=node:${NODE_VERSION}-bookworm
 
-# Compile TypeScript with the full dev toolchain.
+# Compile TypeScript with the full dev toolchain (the native helper is built in its own stage).
 FROM ${BASE_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
+
+# The native memory helper (docs/memory.md): without it the processes keep the C heap a large transfer grew.
+FROM ${BUILD_IMAGE} AS native
+WORKDIR /src
+COPY package.json binding.gyp ./
+COPY native ./native
+COPY scripts/build-native.js ./scripts/
+RUN (command -v python3 && command -v make && command -v g++) >/dev/null || \
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3 make g++)
+RUN KONNECTIVITY_NATIVE=required node scripts/build-native.js
 
 # Production dependencies only (no install scripts: none of them needs one).
 FROM ${BASE_IMAGE} AS deps
@@ -39,6 +52,7 @@ ENV NODE_OPTIONS=--max-semi-space-size=4
 WORKDIR /app
 COPY --from=deps /app/node_modules /app/node_modules
 COPY --from=build /src/dist /app/dist
+COPY --from=native /src/build/Release/konnectivity_memory.node /app/build/Release/konnectivity_memory.node
 COPY package.json LICENSE /app/
 COPY inspector-ui /app/inspector-ui
 COPY deploy/image/rootfs/ /

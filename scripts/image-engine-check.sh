@@ -7,7 +7,7 @@
 #    container registry) a stand-in built here: Debian bookworm minbase from Debian's packages (debootstrap),
 #    with this machine's node and npm at /usr/local/bin, where the official image has them;
 # 2. `podman build` of the Dockerfile as it is (every stage, `npm ci` from the npm registry inside the
-#    build), with only BASE_IMAGE set when the stand-in is used;
+#    build), with only BASE_IMAGE and BUILD_IMAGE set when the stand-in is used;
 # 3. the image's metadata (non-root numeric user, ENTRYPOINT /proxy-server); its /app and launchers
 #    against the tree scripts/image-tree.js assembles (what the packaging test runs): the same files with
 #    the same modes and sizes; then every shell and /usr/bin/env deleted from it, and `--version` of every
@@ -82,6 +82,9 @@ elif ! "$ENGINE" pull -q "$OFFICIAL_BASE" >"$work/pull.log" 2>&1; then
   node_bin="$(readlink -f "$(command -v node)")"
   npm_dir="$(npm root -g)/npm"
   install -D -m 0755 "$node_bin" "$root/usr/local/bin/node"
+  # Node's headers, where the official image has them: the native helper's stage builds against them.
+  mkdir -p "$root/usr/local/include"
+  cp -a "$(dirname "$node_bin")/../include/node" "$root/usr/local/include/node"
   mkdir -p "$root/usr/local/lib/node_modules"
   cp -a "$npm_dir" "$root/usr/local/lib/node_modules/npm"
   ln -s ../lib/node_modules/npm/bin/npm-cli.js "$root/usr/local/bin/npm"
@@ -98,8 +101,11 @@ elif ! "$ENGINE" pull -q "$OFFICIAL_BASE" >"$work/pull.log" 2>&1; then
   rm -rf "$root"
 fi
 
+build_args=(--build-arg "BASE_IMAGE=$base")
+# The stand-in also stands in for the full image the native helper's stage uses (it installs its compiler).
+if [ "$base" = "$STANDIN" ]; then build_args+=(--build-arg "BUILD_IMAGE=$base"); fi
 step "building the Dockerfile on $base"
-"$ENGINE" build --runtime "$OCI_RUNTIME" "${LIMITS[@]}" --network=host --build-arg "BASE_IMAGE=$base" -t "$TAG" . >"$work/build.log" 2>&1 ||
+"$ENGINE" build --runtime "$OCI_RUNTIME" "${LIMITS[@]}" --network=host "${build_args[@]}" -t "$TAG" . >"$work/build.log" 2>&1 ||
   fail "build failed: $(tail -n 20 "$work/build.log")"
 tail -n 3 "$work/build.log" >&2
 

@@ -242,5 +242,7 @@ it('/proxy-server and /proxy-agent from the tree carry a gRPC request through th
   // The inspector's page files are in the image too (served from /app/inspector-ui).
   const page = await httpGet(`http://127.0.0.1:${adminPort}/inspector/`);
   expect(page.status).toBe(200);
-  expect(page.body).toMatch(/<html/i);
+  expect(page.body).toMatch(/<html/i); // Both loaded the native memory helper the image carries (they say so at start-up when they cannot).
+  expect(existsSync(path.join(rootfs, 'app/build/Release/konnectivity_memory.node'))).toBe(true);
+  for (const proc of [server, agent]) expect(proc.output()).not.toMatch(/free heap is not given back/);
 });

@@ -73,7 +73,8 @@ beforeAll(async () => {
   // What git would check out: sources and metadata, not the build output or other engineers' leftovers.
   cpSync(ROOT, checkout, {
     recursive: true,
-    filter: (src) => !/\/(node_modules|dist|\.git|coverage|bench-results|bench-build|\.demo)$/.test(src),
+    filter: (src) =>
+      !/\/(node_modules|dist|build|\.git|coverage|bench-results|bench-build|\.demo)$/.test(src),
   });
   symlinkSync(path.join(ROOT, 'node_modules'), path.join(checkout, 'node_modules'));
   const packed = await runOk('npm', ['pack', '--json', '--pack-destination', work], checkout);
@@ -133,7 +134,7 @@ const eachRuntimeAndBin = RUNTIMES.flatMap((r) =>
   Object.keys(pkg.bin).map((name) => [r.label, name, r] as const),
 );
 
-it('packs the compiled code, the launchers and the license, and no sources, tests, benchmark or source maps', () => {
+it("packs the compiled code, the launchers, the license and the native helper's source, and no TypeScript sources, tests, benchmark or source maps", () => {
   expect(files).toEqual(
     expect.arrayContaining([
       'package.json',
@@ -144,10 +145,25 @@ it('packs the compiled code, the launchers and the license, and no sources, test
       'dist/main-agent.js',
       'dist/cli/events.js',
       'dist/cli/client.js',
+      'binding.gyp',
+      'native/memory.c',
+      'scripts/build-native.js',
       ...Object.values(pkg.bin),
     ]),
   );
-  expect(files.filter((f) => /^(src|test|scripts|bench|bench-build)\/|\.map$|^tsconfig/.test(f))).toEqual([]);
+  expect(
+    files.filter(
+      (f) =>
+        f !== 'scripts/build-native.js' &&
+        /^(src|test|scripts|bench|bench-build|build)\/|\.map$|^tsconfig/.test(f),
+    ),
+  ).toEqual([]);
+});
+
+it('builds the native memory helper at install, and the installed server loads it', async () => {
+  const root = path.join(installed, 'node_modules', pkg.name);
+  const script = `const m = require(${JSON.stringify(path.join(root, 'dist/nativeMemory.js'))}); process.stdout.write(String(m.nativeMemoryProblem()));`;
+  expect(await runOk(process.execPath, ['-e', script], installed)).toMatchObject({ stdout: 'null' });
 });
 
 it('installs with production dependencies only, every engines range satisfied by this Node', () => {
