@@ -177,15 +177,17 @@ function requireDist(): void {
 }
 
 /**
- * Copies what the package ships (bin/, dist/, the inspector page, the protos) into the temp dir and points
+ * Copies what the package ships (bin/, dist/, the inspector page, the protos, the native helper) into the temp dir and points
  * every server and agent at the copy: other work may rebuild dist/ while the bench runs, and one run must
  * measure one build. node_modules is linked.
  */
 function snapshotCode(dir: string): void {
   const snap = path.join(dir, 'code');
   fs.mkdirSync(snap);
-  for (const part of ['dist', 'bin', 'inspector-ui', 'proto']) {
+  // The native memory helper too (docs/memory.md): without it the binaries keep what a transfer left.
+  for (const part of ['dist', 'bin', 'inspector-ui', 'proto', 'build/Release/konnectivity_memory.node']) {
     if (fs.existsSync(path.join(ROOT, part))) {
+      fs.mkdirSync(path.dirname(path.join(snap, part)), { recursive: true });
       fs.cpSync(path.join(ROOT, part), path.join(snap, part), { recursive: true });
     }
   }
@@ -211,6 +213,7 @@ function codeInfo() {
     commit: git('rev-parse', 'HEAD'),
     srcChangedFiles: status === null ? null : status.split('\n').filter(Boolean).length,
     distBuiltAt: fs.statSync(path.join(ROOT, 'dist/main-server.js')).mtime.toISOString(),
+    nativeMemoryHelper: fs.existsSync(path.join(ROOT, 'build/Release/konnectivity_memory.node')),
   };
 }
 
@@ -277,7 +280,8 @@ async function main(): Promise<void> {
   fs.mkdirSync(path.join(dir, 'stats'));
   console.log(
     `bench${QUICK ? ' --quick' : ''}: ${machine.cores} cores (${machine.cpu}), node ${machine.node}, ` +
-      `open files limit ${machine.openFilesLimit?.soft}/${machine.openFilesLimit?.hard}`,
+      `open files limit ${machine.openFilesLimit?.soft}/${machine.openFilesLimit?.hard}, ` +
+      `native memory helper ${code.nativeMemoryHelper ? 'built' : 'MISSING (npm install builds it)'}`,
   );
   tls = await makeTlsDir();
   const c = { tls, dir };
