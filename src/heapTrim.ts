@@ -175,7 +175,7 @@ export interface HeapTrimOptions {
 /** Checks every CHECK_MS (on an unref'd timer) and trims a quiet process whose heap has grown. */
 export function startHeapTrim(log: Logger, options: HeapTrimOptions = {}): HeapTrimmer {
   let last = performance.eventLoopUtilization();
-  const native = nativeMemory() !== null;
+  const native = nativeMemory()?.glibc === true;
   let quietIntervals = 0;
   const timer = setInterval(() => {
     const now = performance.eventLoopUtilization();
