@@ -12,10 +12,10 @@
  * allocation slow and shrinks the young generation; a compacting full collection, which frees the old
  * generation's garbage and the sparse pages it leaves; and a second scavenge, which lets the young
  * generation's freed pages go. Then, through the native helper where it was built (nativeMemory.ts), and
- * when glibc holds GLIBC_FREE_FOR_TRIM free, malloc_trim gives those pages back: the buffers of connections
- * that came and went, which glibc keeps resident otherwise. Growth of the process's RSS by MIN_GROWTH_BYTES calls for a trim as the
- * heap's does. The pause, a few tens of milliseconds, falls on a loop that had nothing to do; a busy
- * process is never trimmed.
+ * when glibc holds GLIBC_FREE_FOR_TRIM free, malloc_trim gives those pages back: the buffers of
+ * connections that came and went, which glibc keeps resident otherwise. Growth of the process's RSS by
+ * MIN_GROWTH_BYTES calls for a trim as the heap's does. The pause, a few tens of milliseconds, falls on a
+ * loop that had nothing to do; a busy process is never trimmed.
  */
 import { performance } from 'node:perf_hooks';
 import { getHeapSpaceStatistics, getHeapStatistics, setFlagsFromString } from 'node:v8';
@@ -91,8 +91,12 @@ function giveBackCHeap(): void {
   if (native !== null && native.freeBytes() >= GLIBC_FREE_FOR_TRIM) native.trim();
 }
 
-/** The process's RSS has grown by MIN_GROWTH_BYTES since the last trim (what glibc holds counts here). */
+/**
+ * The process's RSS has grown by MIN_GROWTH_BYTES since the last trim; only where glibc's free heap, which
+ * counts in it, can be given back.
+ */
 function rssGrown(): boolean {
+  if (nativeMemory()?.glibc !== true) return false;
   const rss = residentBytes();
   return rss !== null && rss - rssAfterTrim >= MIN_GROWTH_BYTES;
 }
@@ -156,8 +160,9 @@ export const EXTERNAL_BYTES_FOR_COLLECTION = 8 * 1024 * 1024;
 /**
  * The cheaper trim (transferTrim.ts): a scavenge, which frees the Buffers that recent reads left in the
  * young generation; a full collection without compaction (about 10 ms) only if external memory is still
- * EXTERNAL_BYTES_FOR_COLLECTION or more; then glibc's free pages given back (when GLIBC_FREE_FOR_TRIM). The old generation is not
- * compacted: that is what takes tens of milliseconds. Returns whether it ran the full collection.
+ * EXTERNAL_BYTES_FOR_COLLECTION or more; then glibc's free pages given back (from GLIBC_FREE_FOR_TRIM).
+ * The old generation is not compacted: that is what takes tens of milliseconds. Returns whether it ran
+ * the full collection.
  */
 export function trimLight(): boolean {
   const gc = collector();
@@ -187,7 +192,6 @@ export interface HeapTrimOptions {
 /** Checks every CHECK_MS (on an unref'd timer) and trims a quiet process whose heap has grown. */
 export function startHeapTrim(log: Logger, options: HeapTrimOptions = {}): HeapTrimmer {
   let last = performance.eventLoopUtilization();
-  const native = nativeMemory()?.glibc === true;
   let quietIntervals = 0;
   const timer = setInterval(() => {
     const now = performance.eventLoopUtilization();
@@ -195,7 +199,7 @@ export function startHeapTrim(log: Logger, options: HeapTrimOptions = {}): HeapT
       performance.eventLoopUtilization(now, last).utilization < QUIET_UTILIZATION ? quietIntervals + 1 : 0;
     last = now;
     if (quietIntervals === 0) return;
-    if (!heapGrown() && !(native && rssGrown())) return;
+    if (!heapGrown() && !rssGrown()) return;
     if (quietIntervals < QUIET_INTERVALS) {
       if (!prepareTrim()) clearInterval(timer);
       return;

@@ -9,10 +9,11 @@
  * move less than QUIET_BYTES in a SETTLE_MS window (another transfer under way would only take the memory
  * again, page by page), then trims: a scavenge, and a full collection if Buffers it could not free still
  * hold memory (heapTrim.ts `trimLight`), then malloc_trim through the native helper (src/nativeMemory.ts)
- * when glibc holds heapTrim.ts's GLIBC_FREE_FOR_TRIM free, which returns every free page; 1-25 ms. When the V8 heap has also grown by heapTrim.ts's MIN_GROWTH_BYTES
- * since the last trim (dials that came and went leave that much garbage in the old generation), it is the
- * moment for the full trim, which also compacts the old generation; the quiet-time trim would otherwise
- * wait for ten seconds without work, which a busy process may never have. At most one trim runs per
+ * when glibc holds heapTrim.ts's GLIBC_FREE_FOR_TRIM free, which returns every free page; 1-25 ms. When
+ * the V8 heap has also grown by heapTrim.ts's MIN_GROWTH_BYTES since the last trim (dials that came and
+ * went leave that much garbage in the old generation), it is the moment for the full trim, which also
+ * compacts the old generation; the quiet-time trim would otherwise wait for ten seconds without work,
+ * which a busy process may never have. At most one trim runs per
  * MIN_INTERVAL_MS, and one full trim per FULL_MIN_INTERVAL_MS.
  */
 import { performance } from 'node:perf_hooks';

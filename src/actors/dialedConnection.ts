@@ -203,7 +203,10 @@ export abstract class DialedConnection implements CarriedConnection, FlowPort, A
     this.tell({ type: 'CANCEL' });
   }
 
-  /** The stream that carries it is gone: a pending dial has lost its peer, an open connection is torn down. */
+  /**
+   * The stream that carries it is gone: a pending dial has lost its peer, an open connection is torn
+   * down.
+   */
   streamLost(reason: string): void {
     this.tell({ type: 'TUNNEL_LOST', reason });
   }

@@ -290,14 +290,7 @@ export class WireConnection implements FrameSink {
    * windows move as they would for the whole frame.
    */
   dataPiece(flags: number, id: number, piece: Buffer, last: boolean): boolean {
-    if (this.dead) return false;
-    if (!this.settingsSeen) {
-      return this.fail(H2Code.PROTOCOL_ERROR, 'the client preface must be followed by SETTINGS');
-    }
-    if (this.continuing !== undefined) {
-      return this.fail(H2Code.PROTOCOL_ERROR, 'a header block was interrupted by another frame');
-    }
-    return this.onData(last ? flags : flags & ~Flags.END_STREAM, id, piece);
+    return this.frame(FrameType.DATA, last ? flags : flags & ~Flags.END_STREAM, id, piece);
   }
 
   private onData(flags: number, id: number, payload: Buffer): boolean {
