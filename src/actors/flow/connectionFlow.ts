@@ -8,6 +8,7 @@ import {
   CREDIT_BATCH_BYTES,
   DRAINED_BYTES,
   INITIAL_WINDOW_BYTES,
+  MAX_WINDOW_BYTES,
   OVERFLOW_BYTES,
 } from '../../protocol/flowControl';
 
@@ -33,7 +34,10 @@ export type HoldReason = 'credit' | 'tunnel';
 const HOLD_BIT: Record<HoldReason, number> = { credit: 1, tunnel: 2 };
 
 export interface FlowSizes {
+  /** The window both peers start from (the sender's, and the receiver's assumption of it). */
   window: number;
+  /** The largest window a receiver grows it to (credits only). */
+  maxWindow: number;
   creditBatch: number;
   overflow: number;
   drained: number;
@@ -41,6 +45,7 @@ export interface FlowSizes {
 
 export const DEFAULT_FLOW_SIZES: FlowSizes = {
   window: INITIAL_WINDOW_BYTES,
+  maxWindow: MAX_WINDOW_BYTES,
   creditBatch: CREDIT_BATCH_BYTES,
   overflow: OVERFLOW_BYTES,
   drained: DRAINED_BYTES,
@@ -56,6 +61,10 @@ export class ConnectionFlow {
   /** The reasons the source is held, as HOLD_BIT bits. */
   private holds = 0;
   private overflowing = false;
+  /** The window this side grants the peer (credits only): grows while the sink keeps up. */
+  private window: number;
+  /** Bytes credited since the window last grew. */
+  private creditedSinceGrowth = 0;
 
   constructor(
     /** Whether both peers agreed on the credit extension. */
@@ -64,6 +73,7 @@ export class ConnectionFlow {
     private readonly sizes: FlowSizes = DEFAULT_FLOW_SIZES,
   ) {
     this.sendable = sizes.window;
+    this.window = sizes.window;
   }
 
   /** What this connection buffers: bytes from the peer its sink has not taken yet. */
@@ -102,7 +112,7 @@ export class ConnectionFlow {
   /** The peer's `n` bytes were handed to the sink. */
   received(n: number): void {
     this.held += n;
-    if (!this.overflowing && this.held > this.sizes.overflow) {
+    if (!this.overflowing && this.held > this.sizes.overflow + this.window - this.sizes.window) {
       this.overflowing = true;
       this.port.overflowed();
     }
@@ -114,7 +124,7 @@ export class ConnectionFlow {
     if (this.credits) {
       this.owed += n;
       if (this.owed >= this.sizes.creditBatch) {
-        const grant = this.owed;
+        const grant = this.owed + this.growth(this.owed);
         this.owed = 0;
         this.port.grantCredit(grant);
       }
@@ -123,5 +133,26 @@ export class ConnectionFlow {
       this.overflowing = false;
       this.port.drained();
     }
+  }
+
+  /**
+   * How much to widen the window along with a credit of `returned` bytes: double it, up to the maximum,
+   * once a whole window has gone through since it last grew while the sink holds no more than a batch.
+   * Then what limits the stream is the credit round trip, not the sink; a sink that falls behind keeps
+   * the window where it is, so a slow or stalled reader never pins more than it already could.
+   */
+  private growth(returned: number): number {
+    this.creditedSinceGrowth += returned;
+    if (
+      this.window >= this.sizes.maxWindow ||
+      this.creditedSinceGrowth < this.window ||
+      this.held > this.sizes.creditBatch
+    ) {
+      return 0;
+    }
+    const grown = Math.min(this.window, this.sizes.maxWindow - this.window);
+    this.window += grown;
+    this.creditedSinceGrowth = 0;
+    return grown;
   }
 }
