@@ -48,7 +48,7 @@ LABEL org.opencontainers.image.title="konnectivity-ts" \
 ENV NODE_ENV=production
 # The Node flag every bin/ launcher passes besides the server's and agent's --initial-old-space-size (which
 # Node refuses here): a launcher's first line can hold only one flag. An operator's NODE_OPTIONS replaces it.
-ENV NODE_OPTIONS=--max-semi-space-size=4
+ENV NODE_OPTIONS=--max-semi-space-size=2
 WORKDIR /app
 COPY --from=deps /app/node_modules /app/node_modules
 COPY --from=build /src/dist /app/dist

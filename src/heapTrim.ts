@@ -1,5 +1,5 @@
 /**
- * Gives memory back once a burst is over. Under load V8 grows its young generation (to 4 MiB per
+ * Gives memory back once a burst is over. Under load V8 grows its young generation (to 2 MiB per
  * semi-space under the launchers' cap, 16 MiB without it), and the garbage of connections that came and
  * went sits in the old generation; both stay resident until a collection finds allocation low, and a quiet
  * process runs no collection at all.

@@ -1,10 +1,11 @@
 /**
  * Keeps V8's young generation at its initial size while a binary starts. Loading the code and building the
  * process allocates megabytes that all survive, which V8 reads as a program whose young objects live, so it
- * doubles the young generation twice (1 → 4 MiB per semi-space); those pages stay resident while the
- * process idles, about 2 MiB of an idle server's or agent's RSS (measured with the bench's start-up). Once
+ * grows the young generation up to the launchers' cap (1 → 2 MiB per semi-space; 1 → 4 under the cap of
+ * before, when those pages were about 2 MiB of an idle server's or agent's RSS, measured with the bench's
+ * start-up); they stay resident while the process idles. Once
  * the process is serving, V8's own default is back, so under load the young generation grows exactly as
- * before and throughput is unchanged (up to the launchers' cap, `--max-semi-space-size=4`). An operator who
+ * before and throughput is unchanged (up to the launchers' cap, `--max-semi-space-size=2`). An operator who
  * sets `--semi-space-growth-factor` on the command line or in NODE_OPTIONS keeps it: the hold and its release
  * would overwrite it, so then nothing here touches it. A size (`--max-semi-space-size`, the launchers' own,
  * or `--min-semi-space-size`) only bounds the growth the hold pauses, so the hold applies with one.
