@@ -20,7 +20,8 @@ export const fmt = {
   kib: (v: unknown) => (Number.isFinite(num(v)) ? `${(num(v) / KiB).toFixed(1)} KiB` : 'n/a'),
   mb: (v: unknown) => (Number.isFinite(num(v)) ? `${(num(v) / MB).toFixed(1)} MB` : 'n/a'),
   mib: (v: unknown) => (Number.isFinite(num(v)) ? `${(num(v) / MiB).toFixed(1)} MiB` : 'n/a'),
-  ratio: (v: unknown) => (Number.isFinite(num(v)) ? `${num(v).toFixed(2)}x` : '-'),
+  // Below 1, three decimals: a throughput of 0.178x direct against a 0.18x target must not print as 0.18x.
+  ratio: (v: unknown) => (Number.isFinite(num(v)) ? `${num(v).toFixed(num(v) < 1 ? 3 : 2)}x` : '-'),
   count: (r: { ok: number; requested: number; openMs: number } | undefined) =>
     r ? `${r.ok}/${r.requested} in ${(r.openMs / 1000).toFixed(2)} s` : 'n/a',
 };
