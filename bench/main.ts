@@ -22,6 +22,7 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { NATIVE_MEMORY_FILE } from '../src/nativeMemory';
 import type { Mode } from '../test/e2e/cluster';
 import { stopAllProcesses } from '../test/helpers/processes';
 import { makeTlsDir, type TlsDir } from '../test/helpers/tls';
@@ -177,15 +178,15 @@ function requireDist(): void {
 }
 
 /**
- * Copies what the package ships (bin/, dist/, the inspector page, the protos, the native helper) into the temp dir and points
- * every server and agent at the copy: other work may rebuild dist/ while the bench runs, and one run must
- * measure one build. node_modules is linked.
+ * Copies what the package ships (bin/, dist/, the inspector page, the protos, the native helper) into the
+ * temp dir and points every server and agent at the copy: other work may rebuild dist/ while the bench runs,
+ * and one run must measure one build. node_modules is linked.
  */
 function snapshotCode(dir: string): void {
   const snap = path.join(dir, 'code');
   fs.mkdirSync(snap);
   // The native memory helper too (docs/memory.md): without it the binaries keep what a transfer left.
-  for (const part of ['dist', 'bin', 'inspector-ui', 'proto', 'build/Release/konnectivity_memory.node']) {
+  for (const part of ['dist', 'bin', 'inspector-ui', 'proto', NATIVE_MEMORY_FILE]) {
     if (fs.existsSync(path.join(ROOT, part))) {
       fs.mkdirSync(path.dirname(path.join(snap, part)), { recursive: true });
       fs.cpSync(path.join(ROOT, part), path.join(snap, part), { recursive: true });
@@ -213,7 +214,7 @@ function codeInfo() {
     commit: git('rev-parse', 'HEAD'),
     srcChangedFiles: status === null ? null : status.split('\n').filter(Boolean).length,
     distBuiltAt: fs.statSync(path.join(ROOT, 'dist/main-server.js')).mtime.toISOString(),
-    nativeMemoryHelper: fs.existsSync(path.join(ROOT, 'build/Release/konnectivity_memory.node')),
+    nativeMemoryHelper: fs.existsSync(path.join(ROOT, NATIVE_MEMORY_FILE)),
   };
 }
 

@@ -42,7 +42,7 @@ function nodeDir() {
   return null;
 }
 
-function give(reason) {
+function notBuilt(reason) {
   const message = `konnectivity: the native memory helper was not built (${reason}).`;
   if (setting === 'required') {
     console.error(`${message} KONNECTIVITY_NATIVE=required: failing the install.`);
@@ -58,7 +58,7 @@ function give(reason) {
 
 if (setting === 'off') process.exit(0);
 const gyp = nodeGyp();
-if (!gyp) give('node-gyp not found');
+if (!gyp) notBuilt('node-gyp not found');
 const args = [gyp, 'rebuild'];
 const dir = nodeDir();
 if (dir) args.push(`--nodedir=${dir}`);
@@ -67,9 +67,9 @@ const built = spawnSync(process.execPath, args, {
   stdio: ['ignore', 'pipe', 'pipe'],
   encoding: 'utf8',
 });
-if (built.error) give(built.error.message);
+if (built.error) notBuilt(built.error.message);
 if (built.status !== 0) {
   const tail = `${built.stdout}\n${built.stderr}`.trim().split('\n').slice(-6).join('\n');
   console.error(tail);
-  give(`node-gyp exited with ${built.status}`);
+  notBuilt(`node-gyp exited with ${built.status}`);
 }

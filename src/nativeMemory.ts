@@ -14,8 +14,11 @@ export interface NativeMemory {
   freeBytes(): number;
 }
 
-/** Where node-gyp puts the helper, from dist/ (and from src/ under the tests). */
-export const NATIVE_MEMORY_PATH = path.join(__dirname, '../build/Release/konnectivity_memory.node');
+/** Where node-gyp puts the helper, from the package's root (binding.gyp's target name). */
+export const NATIVE_MEMORY_FILE = 'build/Release/konnectivity_memory.node';
+
+/** The same from dist/ (and from src/ under the tests). */
+export const NATIVE_MEMORY_PATH = path.join(__dirname, '..', NATIVE_MEMORY_FILE);
 
 let loaded: NativeMemory | null | undefined;
 let problem: string | null = null;

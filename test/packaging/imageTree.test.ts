@@ -23,6 +23,7 @@ import type { AddressInfo } from 'net';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import { dialViaGrpc } from '../../src/client';
+import { NATIVE_MEMORY_FILE } from '../../src/nativeMemory';
 import { generateTlsMaterial } from '../../src/tools/certs';
 import { httpGet } from '../helpers/http';
 import { scrapeMetrics } from '../helpers/metrics';
@@ -243,6 +244,6 @@ it('/proxy-server and /proxy-agent from the tree carry a gRPC request through th
   const page = await httpGet(`http://127.0.0.1:${adminPort}/inspector/`);
   expect(page.status).toBe(200);
   expect(page.body).toMatch(/<html/i); // Both loaded the native memory helper the image carries (they say so at start-up when they cannot).
-  expect(existsSync(path.join(rootfs, 'app/build/Release/konnectivity_memory.node'))).toBe(true);
+  expect(existsSync(path.join(rootfs, 'app', NATIVE_MEMORY_FILE))).toBe(true);
   for (const proc of [server, agent]) expect(proc.output()).not.toMatch(/free heap is not given back/);
 });
