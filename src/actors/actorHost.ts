@@ -14,6 +14,9 @@ import {
   type Actor,
   type InspectionEvent,
 } from 'xstate';
+import { ConnectionRuntime } from './connectionRuntime';
+import type { ConnectionContext, ConnectionEvent } from '../machines/connection.machine';
+import * as machines from './machines';
 
 /**
  * Actors started without an inspection hook share an XState system, this many to one. A root actor builds
@@ -33,8 +36,9 @@ const systemRoot = fromCallback(() => {});
  * Stops an actor whether it roots its own system or shares one: XState's `stop()` refuses an actor with a
  * parent, and stops one through `_stop()` (as its own `stopChild` does), which ends it the same way.
  */
-function stopActor(actor: Actor<AnyActorLogic>): void {
-  if (actor._parent) (actor as unknown as { _stop(): void })._stop();
+function stopActor(actor: HostedActor): void {
+  if (actor instanceof ConnectionRuntime) actor.stop();
+  else if (actor._parent) (actor as unknown as { _stop(): void })._stop();
   else actor.stop();
 }
 
@@ -68,10 +72,22 @@ export interface ActorDescriber {
   actorFacts(): ActorFacts;
 }
 
+/**
+ * An actor as the host and an inspector use it: an XState actor, or a connection run by ConnectionRuntime,
+ * which has the same id, snapshot value and inspection hook.
+ */
+export type HostedActor = Actor<AnyActorLogic> | ConnectionRuntime;
+
+/** What a dial's owner holds of its connection actor, whichever runs it. */
+export interface ConnectionActor {
+  send(event: ConnectionEvent): void;
+  getSnapshot(): { readonly context: ConnectionContext };
+}
+
 /** One live actor as an inspector lists it. */
 export interface LiveActor {
   readonly kind: ActorKind;
-  readonly actor: Actor<AnyActorLogic>;
+  readonly actor: HostedActor;
   readonly startedAt: number;
   /** What its owner says about it, if it has a describer. */
   describe(): ActorFacts | undefined;
@@ -79,7 +95,7 @@ export interface LiveActor {
 
 /** Told once an actor it started reaches a final state, after the host has forgotten the actor. */
 export interface ActorOwner {
-  actorDone(actor: Actor<AnyActorLogic>): void;
+  actorDone(actor: HostedActor): void;
 }
 
 /**
@@ -89,10 +105,10 @@ export interface ActorOwner {
 class Member implements LiveActor {
   constructor(
     readonly kind: ActorKind,
-    readonly actor: Actor<AnyActorLogic>,
+    readonly actor: HostedActor,
     readonly startedAt: number,
     private readonly describer: ActorDescriber | undefined,
-    private readonly members: Map<Actor<AnyActorLogic>, LiveActor>,
+    private readonly members: Map<HostedActor, LiveActor>,
     private readonly ended: (entry: LiveActor) => void,
     private readonly owner: ActorOwner | undefined,
   ) {}
@@ -128,7 +144,7 @@ export class ActorHost {
   constructor(private readonly counter?: ActorCounter) {}
 
   private readonly observers = new Set<InspectObserver>();
-  private readonly live = new Map<ActorKind, Map<Actor<AnyActorLogic>, LiveActor>>();
+  private readonly live = new Map<ActorKind, Map<HostedActor, LiveActor>>();
   private readonly endObservers = new Set<EndObserver>();
   private readonly inspect = (event: InspectionEvent): void => {
     for (const observer of this.observers) observer(event);
@@ -161,7 +177,7 @@ export class ActorHost {
 
   /** The live actors of one kind, oldest first. */
   liveOfKind(kind: ActorKind): IterableIterator<LiveActor> {
-    return (this.live.get(kind) ?? new Map<Actor<AnyActorLogic>, LiveActor>()).values();
+    return (this.live.get(kind) ?? new Map<HostedActor, LiveActor>()).values();
   }
 
   /** The live actor with this id (XState's session id), if any. */
@@ -191,26 +207,49 @@ export class ActorHost {
       ...(inspected ? { inspect: this.inspect } : { parent: this.sharedSystem() }),
       ...(options.id !== undefined ? { id: options.id } : {}),
     } as never);
+    const entry = this.join(kind, actor as Actor<AnyActorLogic>, options.describer, options.owner);
+    actor.subscribe(entry);
+    options.bind?.(actor);
+    actor.start();
+    return actor;
+  }
+
+  /**
+   * Starts a dial's connection actor (src/machines/connection.machine.ts) with `port` as its effects: on
+   * ConnectionRuntime, or on XState while someone observes the whole host (every inspection event).
+   */
+  startConnection(
+    kind: 'connection' | 'endpointConnection',
+    port: machines.ConnectionPort & ActorDescriber & ActorOwner,
+    timeoutMs: number,
+  ): ConnectionActor {
+    if (this.observers.size > 0) {
+      return this.start(kind, machines.connection.machine, {
+        bind: (actor) => machines.connection.bind(actor, port),
+        input: { timeoutMs },
+        describer: port,
+        owner: port,
+      });
+    }
+    const runtime = new ConnectionRuntime(port, timeoutMs, ioFairClock);
+    return runtime.start(this.join(kind, runtime, port, port));
+  }
+
+  private join(
+    kind: ActorKind,
+    actor: HostedActor,
+    describer: ActorDescriber | undefined,
+    owner: ActorOwner | undefined,
+  ): Member {
     let members = this.live.get(kind);
     if (!members) {
       members = new Map();
       this.live.set(kind, members);
     }
-    const entry = new Member(
-      kind,
-      actor as Actor<AnyActorLogic>,
-      Date.now(),
-      options.describer,
-      members,
-      this.endedEntry,
-      options.owner,
-    );
-    members.set(entry.actor, entry);
+    const entry = new Member(kind, actor, Date.now(), describer, members, this.endedEntry, owner);
+    members.set(actor, entry);
     this.counter?.actorStarted(kind);
-    actor.subscribe(entry);
-    options.bind?.(actor);
-    actor.start();
-    return actor;
+    return entry;
   }
 
   /** The root whose system the next uninspected actor joins; a full one is left to its members. */

@@ -6,12 +6,17 @@
  * endpoint socket) differ only in the effects they give the machine and in where their bytes come from and
  * go; that is all they define.
  */
-import * as machines from './machines';
 import type { ConnectionArgs } from './machines';
-import type { Actor, AnyActorLogic } from 'xstate';
-import type { ConnectionContext, ConnectionEvent, connectionMachine } from '../machines/connection.machine';
+import type { ConnectionContext, ConnectionEvent } from '../machines/connection.machine';
 import { packets } from '../protocol/packet';
-import type { ActorDescriber, ActorFacts, ActorHost, ActorKind, ActorOwner } from './actorHost';
+import type {
+  ActorDescriber,
+  ActorFacts,
+  ActorHost,
+  ActorOwner,
+  ConnectionActor,
+  HostedActor,
+} from './actorHost';
 import { ConnectionFlow, type FlowPort } from './flow/connectionFlow';
 import type { CarriedConnection, Carrier } from './connectionTable';
 import type { DialFailure } from './dialOutcomes';
@@ -34,7 +39,7 @@ export abstract class DialedConnection implements CarriedConnection, FlowPort, A
   protected bytesReceived = 0;
   /** Back-pressure of the established connection: set once the dial is established. */
   flow: ConnectionFlow | null = null;
-  protected actor: Actor<typeof connectionMachine> | null = null;
+  protected actor: ConnectionActor | null = null;
   /** The actor has reached its final state (or never started): nothing more is sent to it. */
   protected done = false;
   protected readonly startedAt: number;
@@ -112,13 +117,8 @@ export abstract class DialedConnection implements CarriedConnection, FlowPort, A
   }
 
   /** Starts the connection's actor, whose first act is the dial (`startDial`). */
-  protected run(kind: ActorKind, timeoutMs: number): void {
-    this.actor = this.base.host.start(kind, machines.connection.machine, {
-      bind: (actor) => machines.connection.bind(actor, this),
-      input: { timeoutMs },
-      describer: this,
-      owner: this,
-    });
+  protected run(kind: 'connection' | 'endpointConnection', timeoutMs: number): void {
+    this.actor = this.base.host.startConnection(kind, this, timeoutMs);
   }
 
   /** Sends the machine an event, unless it has already ended. */
@@ -138,7 +138,7 @@ export abstract class DialedConnection implements CarriedConnection, FlowPort, A
   }
 
   /** The actor has reached its final state: a connection that was open records how it closed. */
-  actorDone(actor: Actor<AnyActorLogic>): void {
+  actorDone(actor: HostedActor): void {
     if (actor !== this.actor) return;
     const context = this.actor.getSnapshot().context;
     if (context.outcome === 'established') {
