@@ -133,6 +133,8 @@ export class WireConnection implements FrameSink {
   private readonly reader = new FrameReader(MAX_FRAME_BYTES);
   private readonly hpack = new HpackDecoder(4096, MAX_HEADER_LIST_BYTES);
   private prefaceLeft = CLIENT_PREFACE.length;
+  /** Our SETTINGS (the first frame we send, RFC 9113 3.4) and the connection window's raise are out. */
+  private settingsSent = false;
   private settingsSeen = false;
   private lastStreamId = 0;
   /** Set once we sent GOAWAY: streams above it are refused. */
@@ -179,8 +181,6 @@ export class WireConnection implements FrameSink {
     socket.on('error', onSocketError);
     socket.once('close', onSocketClose);
     socket.once('end', onSocketEnd);
-    this.out(OUR_SETTINGS);
-    this.out(OUR_WINDOW_UPDATE);
     if (context.keepalive) {
       this.keepaliveTimer = setTimeout(keepaliveTick, context.keepalive.intervalMs, this);
       this.keepaliveTimer.unref();
@@ -238,6 +238,10 @@ export class WireConnection implements FrameSink {
         return;
       }
       this.prefaceLeft -= take;
+      // Our SETTINGS go once the client's preface is in, not at accept: its SETTINGS, which the preface
+      // brings, are then acknowledged in the same write (one wake-up of the client less per connection,
+      // and kube-apiserver opens a connection per tunnel in gRPC mode).
+      if (this.prefaceLeft === 0) this.sendSettings();
       if (take === chunk.length) return;
       chunk = chunk.subarray(take);
     }
@@ -539,10 +543,18 @@ export class WireConnection implements FrameSink {
 
   // ------------------------------------------------------------------ writing
 
+  private sendSettings(): void {
+    this.settingsSent = true;
+    this.out(OUR_SETTINGS);
+    this.out(OUR_WINDOW_UPDATE);
+  }
+
   private out(frame: Buffer): void {
     const socket = this.socket;
     // Ended by us or, half-closed, by Node when the peer ended: a write could only make an error.
     if (socket.writableEnded) return;
+    // Whatever we send first (a GOAWAY for a bad preface, a ping), SETTINGS goes before it.
+    if (!this.settingsSent) this.sendSettings();
     if (!this.corked) {
       // Frames gather until the loop has run the I/O callbacks it polled (as Node's own HTTP/2 schedules
       // its writes), not just until this tick ends: a download's frames from several reads of the agent's
