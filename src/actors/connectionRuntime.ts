@@ -66,7 +66,7 @@ const VALUES: Readonly<Record<State, unknown>> = {
   closed: 'closed',
 };
 
-/** The event a delay's expiry is, named as XState names it (the inspector shows it on the transition). */
+/** The machine's delays by its names for them; an expiry is reported as the event `xstate.after.<name>`. */
 type Delay = 'dialTimeout' | 'overflowGrace' | 'closeConfirmTimeout';
 
 let sessions = 0;
