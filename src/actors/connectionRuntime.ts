@@ -85,6 +85,9 @@ export interface ConnectionSnapshot {
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
+/** What each effect is given, as XState gives its actions. */
+type EffectArgs = { context: ConnectionContext; event: ConnectionEvent };
+
 export class ConnectionRuntime {
   /** Unique in the process; the `r:` prefix keeps it apart from XState's own `x:` ids. */
   readonly sessionId = `r:${++sessions}`;
@@ -192,34 +195,36 @@ export class ConnectionRuntime {
 
   private transition(event: ConnectionEvent): void {
     const { port, context } = this;
+    // One per event: the context is the same object throughout, so every effect of the event can share it.
+    const args = this.args(event);
     switch (this.state) {
       case 'dialing.timed':
       case 'dialing.untimed':
         switch (event.type) {
           case 'DIAL_SUCCEEDED':
-            this.leaveDialing(event);
+            this.leaveDialing(args);
             context.connectID = event.connectID;
             context.outcome = 'established';
-            port.reportEstablished(this.args(event));
+            port.reportEstablished(args);
             this.enter('open.flowing');
             return;
           case 'DIAL_FAILED':
-            this.leaveDialing(event);
+            this.leaveDialing(args);
             context.error = event.error;
-            port.reportRefused(this.args(event));
+            port.reportRefused(args);
             this.end('failed');
             return;
           case 'CANCEL':
-            this.leaveDialing(event);
-            port.abandonDial(this.args(event));
-            port.reportCancelled(this.args(event));
+            this.leaveDialing(args);
+            port.abandonDial(args);
+            port.reportCancelled(args);
             this.end('cancelled');
             return;
           case 'TUNNEL_LOST':
-            this.leaveDialing(event);
+            this.leaveDialing(args);
             context.error = event.reason;
-            port.abandonDial(this.args(event));
-            port.reportPeerLost(this.args(event));
+            port.abandonDial(args);
+            port.reportPeerLost(args);
             this.end('peerLost');
             return;
           default:
@@ -231,31 +236,31 @@ export class ConnectionRuntime {
           case 'OVERFLOWED':
             if (this.state !== 'open.flowing') return;
             this.enter('open.overflowing');
-            port.holdTunnel(this.args(event));
+            port.holdTunnel(args);
             this.schedule('overflowGrace', OVERFLOW_GRACE_MS);
             return;
           case 'DRAINED':
             if (this.state !== 'open.overflowing') return;
-            this.leaveOverflowing(event);
+            this.leaveOverflowing(args);
             this.enter('open.flowing');
             return;
           case 'CLOSE_REQUESTED':
-            this.leaveOverflowing(event);
+            this.leaveOverflowing(args);
             this.recordClose('near', event);
-            port.requestFarClose(this.args(event));
+            port.requestFarClose(args);
             this.enter('closing');
             this.schedule('closeConfirmTimeout', CLOSE_CONFIRM_TIMEOUT_MS);
             return;
           case 'FAR_END_CLOSED':
-            this.leaveOverflowing(event);
+            this.leaveOverflowing(args);
             this.recordClose('far', event);
-            port.notifyNearClosed(this.args(event));
+            port.notifyNearClosed(args);
             this.end('closed');
             return;
           case 'TUNNEL_LOST':
-            this.leaveOverflowing(event);
+            this.leaveOverflowing(args);
             this.recordClose('lost', event);
-            port.abortBoth(this.args(event));
+            port.abortBoth(args);
             this.end('closed');
             return;
           default:
@@ -264,11 +269,11 @@ export class ConnectionRuntime {
       case 'closing':
         if (event.type === 'FAR_END_CLOSED') {
           this.cancelTimer();
-          port.notifyNearClosed(this.args(event));
+          port.notifyNearClosed(args);
           this.end('closed');
         } else if (event.type === 'TUNNEL_LOST') {
           this.cancelTimer();
-          port.abortBoth(this.args(event));
+          port.abortBoth(args);
           this.end('closed');
         }
         return;
@@ -284,36 +289,37 @@ export class ConnectionRuntime {
     const event = { type: `xstate.after.${delay}` } as unknown as ConnectionEvent;
     this.run(event, () => {
       const { port, context } = this;
+      const args = this.args(event);
       if (delay === 'dialTimeout') {
-        port.dialSettled(this.args(event));
+        port.dialSettled(args);
         context.error = 'dial timeout';
-        port.abandonDial(this.args(event));
-        port.reportTimedOut(this.args(event));
+        port.abandonDial(args);
+        port.reportTimedOut(args);
         this.end('timedOut');
       } else if (delay === 'overflowGrace') {
-        port.releaseTunnel(this.args(event));
+        port.releaseTunnel(args);
         context.closedBy ??= 'evicted';
         context.reason ??= 'buffer-overflow';
-        port.evict(this.args(event));
+        port.evict(args);
         this.end('closed');
       } else {
-        port.notifyNearClosed(this.args(event));
-        port.abortBoth(this.args(event));
+        port.notifyNearClosed(args);
+        port.abortBoth(args);
         this.end('closed');
       }
     });
   }
 
-  private leaveDialing(event: ConnectionEvent): void {
+  private leaveDialing(args: EffectArgs): void {
     this.cancelTimer();
-    this.port.dialSettled(this.args(event));
+    this.port.dialSettled(args);
   }
 
   /** Leaving `open` or `overflowing` ends an overflow: the tunnel is released (its grace is cancelled). */
-  private leaveOverflowing(event: ConnectionEvent): void {
+  private leaveOverflowing(args: EffectArgs): void {
     if (this.state !== 'open.overflowing') return;
     this.cancelTimer();
-    this.port.releaseTunnel(this.args(event));
+    this.port.releaseTunnel(args);
   }
 
   private recordClose(by: ConnectionCloser, event: ConnectionEvent): void {
@@ -354,7 +360,7 @@ export class ConnectionRuntime {
     this.timer = null;
   }
 
-  private args(event: ConnectionEvent): { context: ConnectionContext; event: ConnectionEvent } {
+  private args(event: ConnectionEvent): EffectArgs {
     return { context: this.context, event };
   }
 
