@@ -15,6 +15,7 @@ import type { AgentIdentifiers } from '../../protocol/agentIdentifiers';
 import type { ActorLogger, LogFields } from '../instruments';
 import type { ActorDescriber, ActorFacts } from '../actorHost';
 import type { Frontend } from './frontend';
+import { RecentIds } from './recentIds';
 import { ConnectionTable, type TableOwner } from '../connectionTable';
 import {
   carrierHandlers,
@@ -72,7 +73,7 @@ export class AgentTunnel
   /** Pending dials by random, connections by connectID (ours: ProxiedConnections only). */
   readonly table: ConnectionTable<ProxiedConnection>;
   /** Made on the first close: most tunnels of a large fleet carry no connection at a given time. */
-  private recentlyClosed: Set<bigint> | null = null;
+  private recentlyClosed: RecentIds | null = null;
   private closeReason: string | null = null;
   private unknown: UnknownPacketNotice | undefined;
 
@@ -263,11 +264,6 @@ export class AgentTunnel
   }
 
   private rememberClosed(connectID: bigint): void {
-    const closed = (this.recentlyClosed ??= new Set<bigint>());
-    closed.add(connectID);
-    if (closed.size > RECENTLY_CLOSED_LIMIT) {
-      const oldest = closed.values().next().value;
-      if (oldest !== undefined) closed.delete(oldest);
-    }
+    (this.recentlyClosed ??= new RecentIds(RECENTLY_CLOSED_LIMIT)).add(connectID);
   }
 }
