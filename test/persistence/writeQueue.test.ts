@@ -89,3 +89,63 @@ describe('WriteQueue with a bounded number of attempts', () => {
     await q.stop();
   });
 });
+
+describe('WriteQueue pacing', () => {
+  /** A sink whose writes finish when the test says so. */
+  function heldSink(): { sink: (b: number[]) => Promise<void>; batches: number[][]; release(): void } {
+    const batches: number[][] = [];
+    let pending: (() => void)[] = [];
+    return {
+      batches,
+      sink: (b) => {
+        batches.push([...b]);
+        return new Promise<void>((resolve) => pending.push(resolve));
+      },
+      release: () => {
+        const now = pending;
+        pending = [];
+        for (const r of now) r();
+      },
+    };
+  }
+
+  it('given items that arrive during a write, when it ends, then they wait for the batch delay', async () => {
+    const held = heldSink();
+    const q = new WriteQueue(held.sink, {
+      batchDelayMs: 1_000,
+      maxBatch: 10,
+      maxQueued: 100,
+      onSinkError: () => undefined,
+    });
+    q.push(1);
+    await waitFor(() => held.batches.length === 1, { timeoutMs: 5_000, description: 'first batch' });
+    q.push(2);
+    held.release();
+    // The next write may not start before the delay: a few turns of the loop later it has not.
+    await new Promise((r) => setTimeout(r, 20));
+    expect(held.batches).toEqual([[1]]);
+    await waitFor(() => held.batches.length === 2, { timeoutMs: 5_000, description: 'second batch' });
+    expect(held.batches[1]).toEqual([2]);
+    held.release();
+    await q.stop();
+  });
+
+  it('given a flush waiting or a full batch, when a write ends, then the next starts at once', async () => {
+    const held = heldSink();
+    const q = new WriteQueue(held.sink, {
+      batchDelayMs: 60_000,
+      maxBatch: 2,
+      maxQueued: 100,
+      onSinkError: () => undefined,
+    });
+    for (let i = 1; i <= 5; i++) q.push(i);
+    const flushed = q.flush();
+    for (let n = 1; n <= 3; n++) {
+      await waitFor(() => held.batches.length === n, { timeoutMs: 5_000, description: `batch ${n}` });
+      held.release();
+    }
+    await flushed;
+    expect(held.batches).toEqual([[1, 2], [3, 4], [5]]);
+    await q.stop();
+  });
+});
