@@ -57,6 +57,14 @@ export interface ModeConfig {
   stall: { rampMs: number; windowMs: number; settleMs: number; stallAfterBytes: number };
 }
 
+/**
+ * A pause before each concurrency step. The transfers end just before the first one, and the processes
+ * give back what a transfer grew once the data path has been nearly still for 250 ms, at most once a
+ * second (src/transferTrim.ts). Without a pause the peak-RSS reading raced that trim: the 20:17 UTC run of
+ * 2026-11-30 read 300.9 MB, the next run of the same code 155.4 MB.
+ */
+const BEFORE_CONCURRENCY_MS = 2_000;
+
 async function runScenarios(ctx: Ctx, cfg: ModeConfig, out: ModeResults): Promise<void> {
   const log = ctx.log;
   out.idleMemory = await scenarios.attempt(log, 'idle memory', () => scenarios.idleMemory(ctx, cfg.idle));
@@ -67,9 +75,10 @@ async function runScenarios(ctx: Ctx, cfg: ModeConfig, out: ModeResults): Promis
   );
   out.concurrency = {};
   for (const n of cfg.concurrency) {
-    out.concurrency[n] = await scenarios.attempt(log, `${n} concurrent`, () => {
+    out.concurrency[n] = await scenarios.attempt(log, `${n} concurrent`, async () => {
       const problem = fdLimitProblem(n, 'tunnels');
       if (problem) throw new Error(problem);
+      await sleep(BEFORE_CONCURRENCY_MS);
       return scenarios.concurrency(ctx, { n, inFlight: cfg.inFlight });
     });
   }
