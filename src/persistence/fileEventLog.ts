@@ -57,8 +57,9 @@ export const FILE_LOG_DEFAULTS: FileLogTuning = {
   retainBytes: DEFAULT_MAX_LOG_BYTES,
   // One write + fsync per batch. 50 ms is invisible to a human tailing events; against 5 ms it cut server +
   // agent CPU per sequential dial by about 9 % (bench:dial-cost, 5 interleaved rounds, 2026-11-30), since
-  // a batch then holds the events of tens of dials instead of two or three. A crash loses at most the
-  // last 50 ms of events, and recovery closes what they would have closed.
+  // a batch then holds the events of tens of dials instead of two or three. Under a steady stream it is
+  // also the pace of writes (writeQueue.ts). A crash loses at most the last 50 ms of events and the writes
+  // under way, and recovery closes what they would have closed.
   batchDelayMs: 50,
   maxBatch: 2000,
   // Only reached if the disk stalls; ~100 MB of queued events at most.
