@@ -91,61 +91,85 @@ describe('WriteQueue with a bounded number of attempts', () => {
 });
 
 describe('WriteQueue pacing', () => {
-  /** A sink whose writes finish when the test says so. */
-  function heldSink(): { sink: (b: number[]) => Promise<void>; batches: number[][]; release(): void } {
+  /** A queue whose writes finish when the test says so, with a batch delay no test waits for. */
+  function heldQueue(maxBatch: number): { q: WriteQueue<number>; batches: number[][]; release: () => void } {
     const batches: number[][] = [];
     let pending: (() => void)[] = [];
-    return {
-      batches,
-      sink: (b) => {
+    const q = new WriteQueue<number>(
+      (b) => {
         batches.push([...b]);
         return new Promise<void>((resolve) => pending.push(resolve));
       },
-      release: () => {
-        const now = pending;
-        pending = [];
-        for (const r of now) r();
-      },
+      { batchDelayMs: 60_000, maxBatch, maxQueued: 100, onSinkError: () => undefined },
+    );
+    const release = (): void => {
+      const now = pending;
+      pending = [];
+      for (const r of now) r();
     };
+    return { q, batches, release };
   }
+  /** A few turns of the event loop: long enough for a write that starts at once, never for the delay. */
+  async function turns(): Promise<void> {
+    for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+  }
+  const started = (batches: number[][], n: number): Promise<void> =>
+    waitFor(() => batches.length === n, { timeoutMs: 5_000, description: `batch ${n} written` });
 
   it('given items that arrive during a write, when it ends, then they wait for the batch delay', async () => {
-    const held = heldSink();
-    const q = new WriteQueue(held.sink, {
-      batchDelayMs: 1_000,
-      maxBatch: 10,
-      maxQueued: 100,
-      onSinkError: () => undefined,
-    });
+    const { q, batches, release } = heldQueue(10);
     q.push(1);
-    await waitFor(() => held.batches.length === 1, { timeoutMs: 5_000, description: 'first batch' });
+    const first = q.flush();
+    await started(batches, 1);
     q.push(2);
-    held.release();
-    // The next write may not start before the delay: a few turns of the loop later it has not.
-    await new Promise((r) => setTimeout(r, 20));
-    expect(held.batches).toEqual([[1]]);
-    await waitFor(() => held.batches.length === 2, { timeoutMs: 5_000, description: 'second batch' });
-    expect(held.batches[1]).toEqual([2]);
-    held.release();
+    release();
+    await first;
+    await turns();
+    expect(batches).toEqual([[1]]);
+    const second = q.flush(); // what the delay would do, without waiting for it
+    await started(batches, 2);
+    expect(batches[1]).toEqual([2]);
+    release();
+    await second;
     await q.stop();
   });
 
-  it('given a flush waiting or a full batch, when a write ends, then the next starts at once', async () => {
-    const held = heldSink();
-    const q = new WriteQueue(held.sink, {
-      batchDelayMs: 60_000,
-      maxBatch: 2,
-      maxQueued: 100,
-      onSinkError: () => undefined,
-    });
-    for (let i = 1; i <= 5; i++) q.push(i);
-    const flushed = q.flush();
-    for (let n = 1; n <= 3; n++) {
-      await waitFor(() => held.batches.length === n, { timeoutMs: 5_000, description: `batch ${n}` });
-      held.release();
-    }
-    await flushed;
-    expect(held.batches).toEqual([[1, 2], [3, 4], [5]]);
+  it('given a full batch, when its write ends, then the next starts at once', async () => {
+    const { q, batches, release } = heldQueue(2);
+    q.push(1);
+    q.push(2);
+    const first = q.flush();
+    await started(batches, 1);
+    for (const i of [3, 4, 5]) q.push(i);
+    release();
+    await first;
+    await turns();
+    expect(batches).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
+    release(); // [3, 4] was full too: [5] follows at once, and nothing after it
+    await turns();
+    expect(batches).toEqual([[1, 2], [3, 4], [5]]);
+    release();
+    await turns();
+    expect(batches.length).toBe(3);
+    await q.stop();
+  });
+
+  it('given a flush waiting, when a write ends, then the next starts at once', async () => {
+    const { q, batches, release } = heldQueue(10);
+    q.push(1);
+    const first = q.flush();
+    await started(batches, 1);
+    q.push(2);
+    const second = q.flush();
+    release();
+    await first;
+    await turns();
+    expect(batches).toEqual([[1], [2]]);
+    release();
+    await second;
     await q.stop();
   });
 });
