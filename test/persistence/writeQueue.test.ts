@@ -113,15 +113,24 @@ describe('WriteQueue pacing', () => {
   async function turns(): Promise<void> {
     for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
   }
-  const started = (batches: number[][], n: number): Promise<void> =>
-    waitFor(() => batches.length === n, { timeoutMs: 5_000, description: `batch ${n} written` });
+  async function started(batches: number[][], n: number): Promise<void> {
+    await waitFor(() => batches.length === n, { timeoutMs: 5_000, description: `batch ${n} written` });
+  }
+
+  /** [1] being written, flushed, and 2 pushed meanwhile. */
+  async function secondArrivingDuringFirst(): Promise<
+    ReturnType<typeof heldQueue> & { first: Promise<void> }
+  > {
+    const held = heldQueue(10);
+    held.q.push(1);
+    const first = held.q.flush();
+    await started(held.batches, 1);
+    held.q.push(2);
+    return { ...held, first };
+  }
 
   it('given items that arrive during a write, when it ends, then they wait for the batch delay', async () => {
-    const { q, batches, release } = heldQueue(10);
-    q.push(1);
-    const first = q.flush();
-    await started(batches, 1);
-    q.push(2);
+    const { q, batches, release, first } = await secondArrivingDuringFirst();
     release();
     await first;
     await turns();
@@ -158,11 +167,7 @@ describe('WriteQueue pacing', () => {
   });
 
   it('given a flush waiting, when a write ends, then the next starts at once', async () => {
-    const { q, batches, release } = heldQueue(10);
-    q.push(1);
-    const first = q.flush();
-    await started(batches, 1);
-    q.push(2);
+    const { q, batches, release, first } = await secondArrivingDuringFirst();
     const second = q.flush();
     release();
     await first;
