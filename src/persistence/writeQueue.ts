@@ -37,6 +37,8 @@ export class WriteQueue<T> {
   private running: Promise<void> | undefined;
   private stopped = false;
   private wakeRetry: (() => void) | undefined;
+  /** The last write failed: a stop returns what is queued instead of trying again. */
+  private failing = false;
 
   constructor(
     private readonly sink: (batch: T[]) => Promise<void>,
@@ -68,13 +70,19 @@ export class WriteQueue<T> {
     });
   }
 
-  /** Stops retrying and refuses new items; returns the items that were never written. */
+  /**
+   * Stops retrying and refuses new items; writes what is queued unless the last write failed, and returns
+   * the items that were never written.
+   */
   async stop(): Promise<T[]> {
     this.stopped = true;
     clearTimeout(this.timer);
     this.timer = undefined;
     this.wakeRetry?.();
     await this.running;
+    // Items waiting for the batch delay (or the pace between batches) go out now while the sink works: a
+    // stop after a flush must not lose what arrived during the flush's last write.
+    if (!this.failing && this.items.length > 0) await this.drain();
     const left = this.items;
     this.items = [];
     for (const w of this.waiters.splice(0)) w.reject(new Error('write queue stopped'));
@@ -99,6 +107,7 @@ export class WriteQueue<T> {
       try {
         await this.sink(batch);
       } catch (err) {
+        this.failing = true;
         attempt++;
         this.opts.onSinkError(err, attempt);
         this.settle((w) => w.reject(err));
@@ -119,6 +128,7 @@ export class WriteQueue<T> {
         continue;
       }
       attempt = 0;
+      this.failing = false;
       this.items.splice(0, batch.length);
       this.written += batch.length;
       this.settle((w) => (w.target <= this.written ? (w.resolve(), true) : false));

@@ -143,6 +143,17 @@ describe('WriteQueue pacing', () => {
     await q.stop();
   });
 
+  it('given items waiting for the batch delay, when the queue stops, then they are written first', async () => {
+    const { q, batches, release, first } = await secondArrivingDuringFirst();
+    release();
+    await first;
+    const stopping = q.stop();
+    await started(batches, 2);
+    release();
+    expect(await stopping).toEqual([]);
+    expect(batches).toEqual([[1], [2]]);
+  });
+
   it('given a full batch, when its write ends, then the next starts at once', async () => {
     const { q, batches, release } = heldQueue(2);
     q.push(1);
