@@ -8,7 +8,7 @@
 import type { InspectionEvent, Subscription } from 'xstate';
 import type { LiveActor } from '../actors/actorHost';
 import type { TransitionRecord } from './actorRecords';
-import { Ring } from './ring';
+import { Ring } from '../ring';
 import { stateKey } from './stateValue';
 
 /** Transitions kept per watched actor: a connection's whole life is 3-5; a long-lived link's last few hours. */

@@ -7,7 +7,7 @@ import type { LiveActor } from '../actors/actorHost';
 import { KIND_MACHINE } from './actorRecords';
 import type { ActorWatch } from './actorWatch';
 import type { MachineName } from './machineGraph';
-import { Ring } from './ring';
+import { Ring } from '../ring';
 import { stateKey } from './stateValue';
 
 /**

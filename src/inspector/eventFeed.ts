@@ -3,7 +3,7 @@
  * "everything after the last one I saw" and learn how many it missed when it fell behind the ring.
  */
 import type { LifecycleEvent } from '../events';
-import { Ring } from './ring';
+import { Ring } from '../ring';
 
 /** Recent events kept for the page's feed: a few minutes of a busy server, about 1 MiB of memory. */
 export const FEED_CAPACITY = 2000;

@@ -4,13 +4,16 @@
  * from its front through its iterator, walks the holes its deletions leave (V8's ordered hash tables keep
  * them until a rehash), about 3 µs a dial under the profiler with 4,096 remembered.
  */
+import { Ring } from '../../ring';
+
 export class RecentIds {
   private readonly known = new Set<bigint>();
-  /** Insertion order, as a ring once full: `ring[next]` is the oldest. */
-  private readonly ring: bigint[] = [];
-  private next = 0;
+  /** Arrival order: what the ring overwrites is the oldest, forgotten. */
+  private readonly order: Ring<bigint>;
 
-  constructor(private readonly limit: number) {}
+  constructor(limit: number) {
+    this.order = new Ring(limit);
+  }
 
   has(id: bigint): boolean {
     return this.known.has(id);
@@ -19,13 +22,8 @@ export class RecentIds {
   add(id: bigint): void {
     if (this.known.has(id)) return;
     this.known.add(id);
-    if (this.ring.length < this.limit) {
-      this.ring.push(id);
-      return;
-    }
-    this.known.delete(this.ring[this.next]!);
-    this.ring[this.next] = id;
-    this.next = (this.next + 1) % this.limit;
+    const oldest = this.order.push(id);
+    if (oldest !== undefined) this.known.delete(oldest);
   }
 
   get size(): number {
